@@ -1,0 +1,6 @@
+DROP TABLE accounts;
+DROP TABLE postings;
+DROP TABLE entries;
+DROP TABLE partners;
+DROP TABLE units;
+DROP FUNCTION coalition_append_only();

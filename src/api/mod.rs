@@ -1,0 +1,151 @@
+//! HTTP: actix-web routes, request and response types, auth extractors and problem+json errors.
+//! No SQL here: handlers call `clearing`.
+
+pub mod docs;
+pub mod problem;
+pub mod public;
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use actix_web::dev::ServerHandle;
+use actix_web::http::header;
+use actix_web::middleware::DefaultHeaders;
+use actix_web::{App, HttpServer, error, web};
+
+use crate::clearing::Clearing;
+use problem::ApiError;
+
+/// The largest request body accepted, in bytes.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// Seconds a worker waits for in-flight requests on shutdown.
+pub const SHUTDOWN_TIMEOUT_SECS: u64 = 30;
+
+/// What every handler can reach.
+pub struct AppState {
+    pub clearing: Arc<Clearing>,
+}
+
+/// Every route and the extractor settings, for the server and for tests.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(
+        web::JsonConfig::default()
+            .limit(MAX_BODY_BYTES)
+            .content_type_required(false)
+            .error_handler(|e, _| json_error(e).into()),
+    )
+    .app_data(web::PayloadConfig::default().limit(MAX_BODY_BYTES))
+    .app_data(
+        web::PathConfig::default().error_handler(|e, _| ApiError::not_found(e.to_string()).into()),
+    )
+    .app_data(
+        web::QueryConfig::default()
+            .error_handler(|e, _| ApiError::bad_request("invalid_query", e.to_string()).into()),
+    )
+    .service(public::healthz)
+    .service(public::readyz)
+    .service(public::network)
+    .service(public::jwks)
+    .service(docs::openapi_json)
+    .service(docs::docs_page);
+}
+
+fn json_error(e: error::JsonPayloadError) -> ApiError {
+    match e {
+        error::JsonPayloadError::OverflowKnownLength { .. }
+        | error::JsonPayloadError::Overflow { .. } => ApiError::new(
+            actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            "Body too large",
+            format!("request bodies are limited to {MAX_BODY_BYTES} bytes"),
+        ),
+        other => ApiError::bad_request("invalid_json", other.to_string()),
+    }
+}
+
+async fn not_found() -> Result<actix_web::HttpResponse, ApiError> {
+    Err(ApiError::not_found("no such route"))
+}
+
+/// Builds the HTTP server on `listen` (e.g. `127.0.0.1:8080`, port 0 for any free port).
+pub fn server(
+    clearing: Arc<Clearing>,
+    listen: &str,
+    workers: usize,
+) -> io::Result<(actix_web::dev::Server, Vec<SocketAddr>)> {
+    let state = web::Data::new(AppState { clearing });
+    let http = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .wrap(
+                DefaultHeaders::new()
+                    .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+                    .add((header::CACHE_CONTROL, "no-store")),
+            )
+            .configure(configure)
+            .default_service(web::to(not_found))
+    })
+    .workers(workers.max(1))
+    .shutdown_timeout(SHUTDOWN_TIMEOUT_SECS)
+    .bind(listen)?;
+    let addrs = http.addrs();
+    Ok((http.run(), addrs))
+}
+
+/// A server running on its own thread (tests, `coalition demo`). Stops when dropped.
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    handle: ServerHandle,
+    thread: Option<JoinHandle<io::Result<()>>>,
+}
+
+impl RunningServer {
+    pub fn start(clearing: Arc<Clearing>, listen: &str) -> io::Result<Self> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let listen = listen.to_owned();
+        let thread = std::thread::Builder::new()
+            .name("http".into())
+            .spawn(move || {
+                actix_web::rt::System::new().block_on(async move {
+                    match server(clearing, &listen, 2) {
+                        Ok((srv, addrs)) => {
+                            let _ = tx.send(Ok((srv.handle(), addrs)));
+                            srv.await
+                        }
+                        Err(e) => {
+                            let _ = tx.send(Err(e));
+                            Ok(())
+                        }
+                    }
+                })
+            })?;
+        let (handle, addrs) = rx
+            .recv()
+            .map_err(|_| io::Error::other("server thread died"))??;
+        let addr = addrs
+            .first()
+            .copied()
+            .ok_or_else(|| io::Error::other("server bound no address"))?;
+        Ok(Self {
+            addr,
+            handle,
+            thread: Some(thread),
+        })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        // The stop command is sent when `stop` is called; the returned future only awaits it.
+        drop(self.handle.stop(true));
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}

@@ -1,0 +1,266 @@
+//! The use cases: the clearing service that the API and the CLI drive. It owns the configured
+//! network, the store and the network's signing key, and turns requests into ledger entries.
+
+pub mod rules;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::crypto::{Jwk, KeyError, SigningKey};
+use crate::ledger::{
+    Account, Amount, BalanceError, Check, CommittedEntry, EntryError, EntryId, EntryKind,
+    EntryMeta, MemberId, PartnerId, UnitCode, Units,
+};
+use crate::partners::{ManifestError, Network};
+use crate::store::{self, DatabaseUrl, Store, StoreError};
+
+/// Where the service finds its database, manifests and key.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub database: DatabaseUrl,
+    pub partners_dir: PathBuf,
+    /// The network's Ed25519 key (PKCS#8 PEM); created on first start when missing.
+    pub network_key: Option<PathBuf>,
+}
+
+impl Settings {
+    /// The key file used when none is configured: beside the SQLite file, or in the working
+    /// folder for PostgreSQL.
+    pub fn network_key_path(&self) -> PathBuf {
+        if let Some(p) = &self.network_key {
+            return p.clone();
+        }
+        match &self.database {
+            DatabaseUrl::Sqlite(db) => db.with_extension("network-key.pem"),
+            DatabaseUrl::Postgres(_) => PathBuf::from("coalition.network-key.pem"),
+        }
+    }
+}
+
+/// Why the service could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("network key: {0}")]
+    Key(#[from] KeyError),
+}
+
+/// Why a use case was refused or failed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ClearingError {
+    #[error("unknown partner {0}")]
+    UnknownPartner(String),
+    #[error("unknown unit {0}")]
+    UnknownUnit(String),
+    #[error("{0} is not a point unit")]
+    NotPoints(UnitCode),
+    #[error("partner {0} issues no unit of its own; name one")]
+    NoOwnUnit(PartnerId),
+    #[error("the amount is too large for the ledger")]
+    AmountTooLarge,
+    #[error("invalid amount: {0}")]
+    InvalidAmount(String),
+    #[error(transparent)]
+    Entry(#[from] EntryError),
+    #[error(transparent)]
+    Balance(BalanceError),
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl From<StoreError> for ClearingError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Balance(b) => ClearingError::Balance(b),
+            other => ClearingError::Store(other),
+        }
+    }
+}
+
+/// The running service.
+pub struct Clearing {
+    network: Network,
+    /// Every unit the ledger knows: the configured ones and any still stored from before.
+    units: Units,
+    store: Arc<Store>,
+    key: SigningKey,
+}
+
+impl Clearing {
+    /// Loads the manifests, opens (and migrates) the database, records the units and loads or
+    /// creates the network key. Blocking: call before serving.
+    pub fn start(settings: &Settings) -> Result<Arc<Self>, StartError> {
+        let network = Network::load(&settings.partners_dir)?;
+        let store = Store::open(&settings.database)?;
+        let configured = network.units.clone();
+        let partners: Vec<(String, String)> = network
+            .partners
+            .values()
+            .map(|p| (p.id.to_string(), p.name.clone()))
+            .collect();
+        let units =
+            store.write_blocking(move |tx| store::network::sync(tx, &configured, &partners))?;
+        let key_path = settings.network_key_path();
+        let (key, created) = SigningKey::load_or_create(&key_path)?;
+        if created {
+            tracing::info!(path = %key_path.display(), "created the network signing key");
+        }
+        Ok(Arc::new(Self {
+            network,
+            units,
+            store,
+            key,
+        }))
+    }
+
+    pub fn network(&self) -> &Network {
+        &self.network
+    }
+
+    pub fn units(&self) -> &Units {
+        &self.units
+    }
+
+    pub fn store(&self) -> &Arc<Store> {
+        &self.store
+    }
+
+    /// The network's public keys (receipts, statements, member tokens).
+    pub fn jwks(&self) -> Vec<Jwk> {
+        vec![self.key.public_key().jwk()]
+    }
+
+    pub fn signing_key(&self) -> &SigningKey {
+        &self.key
+    }
+
+    /// Whether the database answers.
+    pub async fn ready(&self) -> Result<(), ClearingError> {
+        Ok(self.store.ping().await?)
+    }
+
+    fn partner_unit(
+        &self,
+        partner: &PartnerId,
+        unit: Option<UnitCode>,
+    ) -> Result<UnitCode, ClearingError> {
+        let p = self
+            .network
+            .partner(partner)
+            .ok_or_else(|| ClearingError::UnknownPartner(partner.to_string()))?;
+        unit.or_else(|| p.unit.clone())
+            .ok_or_else(|| ClearingError::NoOwnUnit(partner.clone()))
+    }
+
+    fn points(&self, unit: &UnitCode, points: Amount) -> Result<Amount, ClearingError> {
+        let scale = self
+            .units
+            .scale_of(unit)
+            .ok_or_else(|| ClearingError::UnknownUnit(unit.to_string()))?;
+        if points.scale() != scale {
+            return Err(ClearingError::InvalidAmount(format!(
+                "{unit} counts in {} decimal places",
+                scale.places()
+            )));
+        }
+        if !points.is_positive() {
+            return Err(ClearingError::InvalidAmount(
+                "points must be greater than zero".into(),
+            ));
+        }
+        Ok(points)
+    }
+
+    /// Records `points` earned by `member` at `partner` (its own unit unless `unit` names one).
+    pub async fn earn(
+        &self,
+        partner: &PartnerId,
+        member: MemberId,
+        unit: Option<UnitCode>,
+        points: Amount,
+        mut meta: EntryMeta,
+    ) -> Result<CommittedEntry, ClearingError> {
+        let unit = self.partner_unit(partner, unit)?;
+        let points = self.points(&unit, points)?;
+        meta.kind = EntryKind::Earn;
+        meta.partner = Some(partner.clone());
+        meta.member = Some(member);
+        let entry = rules::earn(&self.network, partner, member, &unit, points, meta)?
+            .balance(&self.units)?;
+        self.store
+            .write(move |tx| tx.post(entry).map_err(ClearingError::from))
+            .await
+    }
+
+    /// Records `member` spending `points` of `unit` at `partner`.
+    pub async fn redeem(
+        &self,
+        partner: &PartnerId,
+        member: MemberId,
+        unit: UnitCode,
+        points: Amount,
+        mut meta: EntryMeta,
+    ) -> Result<CommittedEntry, ClearingError> {
+        self.partner_unit(partner, Some(unit.clone()))?;
+        let points = self.points(&unit, points)?;
+        meta.kind = EntryKind::Redemption;
+        meta.partner = Some(partner.clone());
+        meta.member = Some(member);
+        let entry = rules::redeem(&self.network, partner, member, &unit, points, meta)?
+            .balance(&self.units)?;
+        self.store
+            .write(move |tx| tx.post(entry).map_err(ClearingError::from))
+            .await
+    }
+
+    /// One entry, checked as it is read back.
+    pub async fn entry(&self, id: EntryId) -> Result<Option<CommittedEntry>, ClearingError> {
+        let units = self.units.clone();
+        Ok(self
+            .store
+            .read(move |c| store::ledger::entry_by_id(c, id, &units))
+            .await?)
+    }
+
+    /// An account's balance as an amount of its unit, signed, debit positive.
+    pub async fn balance(&self, account: &Account) -> Result<Amount, ClearingError> {
+        let scale = self
+            .units
+            .scale_of(account.unit())
+            .ok_or_else(|| ClearingError::UnknownUnit(account.unit().to_string()))?;
+        let name = account.to_string();
+        let minor = self
+            .store
+            .read(move |c| store::ledger::balance_of(c, &name))
+            .await?;
+        Ok(Amount::from_minor(minor, scale))
+    }
+
+    /// Every ledger invariant over one consistent snapshot.
+    pub async fn verify(&self) -> Result<Vec<Check>, ClearingError> {
+        let units = self.units.clone();
+        Ok(self
+            .store
+            .read(move |c| store::ledger::verify(c, &units))
+            .await?)
+    }
+
+    /// Lets queued writes commit, then stops the writer.
+    pub fn shutdown(&self) {
+        self.store.shutdown();
+    }
+}
+
+/// Runs the ledger invariants on a database without loading any manifests (`coalition verify`).
+pub fn verify_database(url: &DatabaseUrl) -> Result<Vec<Check>, StoreError> {
+    let store = Store::open(url)?;
+    let checks = store.read_blocking(|c| {
+        let units = store::network::load_units(c)?;
+        store::ledger::verify(c, &units)
+    });
+    store.shutdown();
+    checks
+}

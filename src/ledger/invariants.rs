@@ -1,0 +1,384 @@
+//! The invariants the ledger can prove at any time, checked over the stored rows as they are.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use super::account::{Account, AccountKind};
+use super::chain::{ChainHash, RawEntry};
+use super::unit::Units;
+
+/// How many problems each check describes before it only counts them.
+const MAX_DETAILS_PER_CHECK: usize = 5;
+
+/// One stored account balance, signed, debit positive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawBalance {
+    pub account: String,
+    pub unit: String,
+    pub balance_minor: i64,
+}
+
+/// The outcome of one invariant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Check {
+    pub name: String,
+    pub ok: bool,
+    pub detail: String,
+}
+
+/// Problems found by one check: the first few described, the rest counted.
+#[derive(Debug, Default)]
+struct Findings {
+    details: Vec<String>,
+    count: u64,
+}
+
+impl Findings {
+    fn add(&mut self, detail: impl FnOnce() -> String) {
+        self.count += 1;
+        if self.details.len() < MAX_DETAILS_PER_CHECK {
+            self.details.push(detail());
+        }
+    }
+
+    fn into_check(self, name: &str, ok_detail: String) -> Check {
+        if self.count == 0 {
+            return Check {
+                name: name.to_owned(),
+                ok: true,
+                detail: ok_detail,
+            };
+        }
+        let mut detail = self.details.join("; ");
+        if self.count > self.details.len() as u64 {
+            detail.push_str(&format!(
+                "; and {} more",
+                self.count - self.details.len() as u64
+            ));
+        }
+        Check {
+            name: name.to_owned(),
+            ok: false,
+            detail,
+        }
+    }
+}
+
+/// Walks every entry in chain order, then every stored balance, and reports each invariant.
+///
+/// It holds one running sum per account, never the entries themselves, so it verifies a ledger
+/// of any length in bounded memory per account.
+pub struct Verifier<'a> {
+    units: &'a Units,
+    entries: u64,
+    expected_seq: i64,
+    prev_hash: String,
+    chain: Findings,
+    balanced: Findings,
+    posted: BTreeMap<String, (String, i128)>,
+}
+
+impl<'a> Verifier<'a> {
+    pub fn new(units: &'a Units) -> Self {
+        Self {
+            units,
+            entries: 0,
+            expected_seq: 1,
+            prev_hash: ChainHash::GENESIS.to_string(),
+            chain: Findings::default(),
+            balanced: Findings::default(),
+            posted: BTreeMap::new(),
+        }
+    }
+
+    /// Feeds the next entry; entries must come in ascending `seq`.
+    pub fn entry(&mut self, e: &RawEntry) {
+        self.entries += 1;
+        if e.seq != self.expected_seq {
+            let want = self.expected_seq;
+            self.chain.add(|| {
+                format!(
+                    "entry {} sits at position {} where {} was due",
+                    e.id, e.seq, want
+                )
+            });
+        }
+        self.expected_seq = e.seq.saturating_add(1);
+        if e.prev_hash != self.prev_hash {
+            self.chain.add(|| {
+                format!(
+                    "entry {} (#{}) does not link to the entry before it",
+                    e.id, e.seq
+                )
+            });
+        }
+        let computed = e.compute_hash().to_string();
+        if computed != e.hash {
+            self.chain.add(|| {
+                format!(
+                    "entry {} (#{}) does not match its hash: changed after it was written",
+                    e.id, e.seq
+                )
+            });
+        }
+        self.prev_hash = e.hash.clone();
+
+        if e.postings.len() < 2 {
+            self.balanced
+                .add(|| format!("entry {} has {} posting(s)", e.id, e.postings.len()));
+        }
+        if let Some((unit, sum)) = e.imbalance() {
+            self.balanced
+                .add(|| format!("entry {} is off by {sum} minor units of {unit}", e.id));
+        }
+        for p in &e.postings {
+            let parsed = p.account.parse::<Account>();
+            match parsed {
+                Ok(a) if a.unit().as_str() == p.unit && self.units.get(a.unit()).is_some() => {}
+                _ => self.balanced.add(|| {
+                    format!(
+                        "entry {} posts to {} in {}, which is not a valid account of a known unit",
+                        e.id, p.account, p.unit
+                    )
+                }),
+            }
+            let slot = self
+                .posted
+                .entry(p.account.clone())
+                .or_insert_with(|| (p.unit.clone(), 0));
+            slot.1 += i128::from(p.amount_minor);
+        }
+    }
+
+    /// Feeds every stored balance and reports all checks.
+    pub fn finish(self, balances: &[RawBalance]) -> Vec<Check> {
+        let Verifier {
+            units,
+            entries,
+            chain,
+            balanced,
+            mut posted,
+            ..
+        } = self;
+        let mut checks = Vec::new();
+        checks.push(chain.into_check(
+            "hash_chain",
+            format!("{entries} entries, linked and unaltered"),
+        ));
+        checks.push(balanced.into_check(
+            "entries_balance",
+            format!("{entries} entries balance per unit"),
+        ));
+
+        let mut matches = Findings::default();
+        let mut trial: BTreeMap<&str, i128> = BTreeMap::new();
+        let mut negative = Findings::default();
+        let mut held: BTreeMap<&str, i128> = BTreeMap::new();
+        let mut outstanding: BTreeMap<&str, i128> = BTreeMap::new();
+        let mut seen = BTreeSet::new();
+        for b in balances {
+            seen.insert(b.account.as_str());
+            let from_postings = posted.remove(&b.account).map_or(0, |(_, s)| s);
+            if from_postings != i128::from(b.balance_minor) {
+                matches.add(|| {
+                    format!(
+                        "{} holds {} but its postings sum to {}",
+                        b.account, b.balance_minor, from_postings
+                    )
+                });
+            }
+            *trial.entry(b.unit.as_str()).or_insert(0) += i128::from(b.balance_minor);
+            let kind = b.account.parse::<Account>().map(|a| a.kind()).ok();
+            if kind.is_some_and(AccountKind::must_stay_credit) && b.balance_minor > 0 {
+                negative.add(|| format!("{} is {} below zero", b.account, b.balance_minor));
+            }
+            match kind {
+                Some(AccountKind::Member | AccountKind::Hold) => {
+                    *held.entry(b.unit.as_str()).or_insert(0) -= i128::from(b.balance_minor)
+                }
+                Some(AccountKind::Issuer) => {
+                    *outstanding.entry(b.unit.as_str()).or_insert(0) += i128::from(b.balance_minor)
+                }
+                _ => {}
+            }
+        }
+        for (account, (_, sum)) in posted.iter().filter(|(_, (_, s))| *s != 0) {
+            matches
+                .add(|| format!("{account} has postings summing to {sum} but no stored balance"));
+        }
+        checks.push(matches.into_check(
+            "balances_match_postings",
+            format!(
+                "{} account balances equal the sum of their postings",
+                seen.len()
+            ),
+        ));
+
+        let mut zero = Findings::default();
+        for (unit, sum) in trial.iter().filter(|(_, s)| **s != 0) {
+            zero.add(|| format!("{unit} is off by {sum} minor units"));
+        }
+        checks.push(zero.into_check(
+            "trial_balance_zero",
+            format!("{} units net to zero", trial.len()),
+        ));
+        checks.push(negative.into_check(
+            "no_negative_member_balance",
+            "no member or hold balance below zero".into(),
+        ));
+
+        let mut backed = Findings::default();
+        for unit in units.iter().filter(|u| u.is_points()) {
+            let code = unit.code.as_str();
+            let h = held.get(code).copied().unwrap_or(0);
+            let o = outstanding.get(code).copied().unwrap_or(0);
+            if h != o {
+                backed.add(|| format!("{code}: members and holds own {h}, issuers owe {o}"));
+            }
+        }
+        checks.push(backed.into_check(
+            "points_backed_by_issuer",
+            "member and hold balances equal each issuer's outstanding points".into(),
+        ));
+        checks
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rust_decimal::Decimal;
+
+    use super::*;
+    use crate::ledger::amount::Scale;
+    use crate::ledger::chain::RawPosting;
+    use crate::ledger::ids::Party;
+    use crate::ledger::unit::{Unit, UnitKind};
+
+    fn units() -> Units {
+        Units::new([Unit {
+            code: "AROMA".parse().unwrap(),
+            scale: Scale::new(0).unwrap(),
+            kind: UnitKind::Points {
+                issuer: Party::Partner("aroma".parse().unwrap()),
+                value: Decimal::ONE,
+            },
+        }])
+    }
+
+    const MEMBER: &str = "member:0190f7a4-0000-7000-8000-000000000001:AROMA";
+
+    fn chain(n: i64) -> Vec<RawEntry> {
+        let mut prev = ChainHash::GENESIS.to_string();
+        (1..=n)
+            .map(|seq| {
+                let mut e = RawEntry {
+                    id: format!("e{seq}"),
+                    seq,
+                    kind: "earn".into(),
+                    created_at_us: seq,
+                    partner: None,
+                    member: None,
+                    reference: None,
+                    reverses: None,
+                    key_id: None,
+                    signature: None,
+                    memo: None,
+                    postings: vec![
+                        RawPosting {
+                            account: "issuer:aroma:AROMA".into(),
+                            unit: "AROMA".into(),
+                            amount_minor: 10,
+                        },
+                        RawPosting {
+                            account: MEMBER.into(),
+                            unit: "AROMA".into(),
+                            amount_minor: -10,
+                        },
+                    ],
+                    prev_hash: prev.clone(),
+                    hash: String::new(),
+                };
+                e.hash = e.compute_hash().to_string();
+                prev = e.hash.clone();
+                e
+            })
+            .collect()
+    }
+
+    fn balances(n: i64) -> Vec<RawBalance> {
+        vec![
+            RawBalance {
+                account: "issuer:aroma:AROMA".into(),
+                unit: "AROMA".into(),
+                balance_minor: 10 * n,
+            },
+            RawBalance {
+                account: MEMBER.into(),
+                unit: "AROMA".into(),
+                balance_minor: -10 * n,
+            },
+        ]
+    }
+
+    fn run(entries: &[RawEntry], balances: &[RawBalance]) -> Vec<Check> {
+        let units = units();
+        let mut v = Verifier::new(&units);
+        entries.iter().for_each(|e| v.entry(e));
+        v.finish(balances)
+    }
+
+    fn failed(checks: &[Check]) -> Vec<&str> {
+        checks
+            .iter()
+            .filter(|c| !c.ok)
+            .map(|c| c.name.as_str())
+            .collect()
+    }
+
+    #[test]
+    fn a_sound_ledger_passes_every_check() {
+        let checks = run(&chain(3), &balances(3));
+        assert_eq!(checks.len(), 6);
+        assert!(failed(&checks).is_empty(), "{checks:?}");
+    }
+
+    #[test]
+    fn an_empty_ledger_passes() {
+        assert!(failed(&run(&[], &[])).is_empty());
+    }
+
+    #[test]
+    fn tampering_is_found() {
+        let mut entries = chain(3);
+        entries[1].postings[0].amount_minor = 11;
+        let checks = run(&entries, &balances(3));
+        assert_eq!(
+            failed(&checks),
+            ["hash_chain", "entries_balance", "balances_match_postings"]
+        );
+
+        let mut entries = chain(3);
+        entries.remove(1);
+        assert_eq!(failed(&run(&entries, &balances(2))), ["hash_chain"]);
+    }
+
+    #[test]
+    fn balance_drift_is_found() {
+        let mut b = balances(3);
+        b[1].balance_minor += 10;
+        b[0].balance_minor -= 10;
+        assert_eq!(failed(&run(&chain(3), &b)), ["balances_match_postings"]);
+        let mut b = balances(3);
+        b[1].balance_minor = 5;
+        assert_eq!(
+            failed(&run(&chain(3), &b)),
+            [
+                "balances_match_postings",
+                "trial_balance_zero",
+                "no_negative_member_balance",
+                "points_backed_by_issuer"
+            ]
+        );
+    }
+}

@@ -1,0 +1,270 @@
+//! The `coalition` command: a thin CLI over the library.
+
+mod demo;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+
+use coalition::api;
+use coalition::clearing::{self, Clearing, Settings};
+use coalition::crypto::SigningKey;
+use coalition::crypto::ed25519::write_private;
+use coalition::ledger::Check;
+use coalition::partners::Network;
+use coalition::store::DatabaseUrl;
+
+#[derive(Parser)]
+#[command(
+    name = "coalition",
+    version,
+    about = "Clearing service for a partner network of loyalty programs"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args, Clone)]
+struct DatabaseArg {
+    /// sqlite://PATH (embedded, the default) or postgres://USER@HOST:PORT/DB
+    #[arg(
+        long,
+        env = "COALITION_DATABASE_URL",
+        default_value = "sqlite://coalition.db"
+    )]
+    database: String,
+}
+
+impl DatabaseArg {
+    fn url(&self) -> Result<DatabaseUrl> {
+        self.database.parse().context("--database")
+    }
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Migrate the database if needed, load the partner manifests and serve the API.
+    Serve {
+        #[command(flatten)]
+        db: DatabaseArg,
+        /// Folder with network.toml and one manifest per partner.
+        #[arg(long, env = "COALITION_PARTNERS", default_value = "partners")]
+        partners: PathBuf,
+        #[arg(long, env = "COALITION_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// The network's Ed25519 signing key (PKCS#8 PEM); created when missing. Default:
+        /// beside the SQLite file, or ./coalition.network-key.pem for PostgreSQL.
+        #[arg(long, env = "COALITION_NETWORK_KEY")]
+        network_key: Option<PathBuf>,
+        /// HTTP worker threads (default: one per core).
+        #[arg(long, env = "COALITION_WORKERS")]
+        workers: Option<usize>,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate {
+        #[command(flatten)]
+        db: DatabaseArg,
+    },
+    /// Write a new Ed25519 key pair: PREFIX.pem (private, PKCS#8) and PREFIX.pub.pem (SPKI).
+    Keygen {
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Check every ledger invariant; exits non-zero if any fails.
+    Verify {
+        #[command(flatten)]
+        db: DatabaseArg,
+        /// Print the checks as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check the partner manifests and print the network they describe.
+    Partners {
+        #[arg(long, env = "COALITION_PARTNERS", default_value = "partners")]
+        partners: PathBuf,
+    },
+    /// Print the OpenAPI document this build serves.
+    Openapi,
+    /// A scripted tour on a throwaway SQLite file with freshly generated partner keys.
+    Demo {
+        /// The manifests to tour (their keys are replaced by generated ones).
+        #[arg(long, default_value = "partners")]
+        partners: PathBuf,
+        /// Keep the throwaway folder instead of deleting it at the end.
+        #[arg(long)]
+        keep: bool,
+    },
+}
+
+fn init_logging() {
+    let level = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|l| l.parse::<tracing_subscriber::filter::LevelFilter>().ok())
+        .unwrap_or(tracing_subscriber::filter::LevelFilter::INFO);
+    tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}
+
+fn main() -> ExitCode {
+    init_logging();
+    match run(Cli::parse()) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Serve {
+            db,
+            partners,
+            listen,
+            network_key,
+            workers,
+        } => {
+            let settings = Settings {
+                database: db.url()?,
+                partners_dir: partners,
+                network_key,
+            };
+            serve(&settings, &listen, workers)?;
+        }
+        Command::Migrate { db } => {
+            let url = db.url()?;
+            let applied = url.migrate()?;
+            println!("{url}: {applied} migration(s) applied");
+        }
+        Command::Keygen { out } => keygen(&out)?,
+        Command::Verify { db, json } => {
+            let checks = clearing::verify_database(&db.url()?)?;
+            return Ok(report(&checks, json));
+        }
+        Command::Partners { partners } => {
+            let network = Network::load(&partners)?;
+            println!(
+                "{} — settles in {} (fee {} bps)",
+                network.name, network.settlement_currency, network.fee_bps
+            );
+            for unit in network.units.iter().filter(|u| u.is_points()) {
+                let issuer = unit.issuer().map(ToString::to_string).unwrap_or_default();
+                if let coalition::ledger::UnitKind::Points { value, .. } = &unit.kind {
+                    println!(
+                        "  unit {:<8} scale {} issuer {:<14} worth {} {}",
+                        unit.code,
+                        unit.scale.places(),
+                        issuer,
+                        value,
+                        network.settlement_currency
+                    );
+                }
+            }
+            for p in network.partners.values() {
+                let keys: Vec<String> = p.keys.iter().map(|k| k.id.to_string()).collect();
+                println!(
+                    "  partner {:<14} {:<26} keys: {}",
+                    p.id,
+                    p.name,
+                    keys.join(", ")
+                );
+            }
+        }
+        Command::Openapi => print!("{}", api::docs::openapi_json_text()),
+        Command::Demo { partners, keep } => demo::run(&partners, keep)?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn serve(settings: &Settings, listen: &str, workers: Option<usize>) -> Result<()> {
+    let clearing = Clearing::start(settings).context("starting the service")?;
+    let network = clearing.network();
+    tracing::info!(
+        database = %settings.database,
+        partners = network.partners.len(),
+        units = network.units.iter().count(),
+        "loaded the {} network",
+        network.name
+    );
+    let workers = workers
+        .or_else(|| std::thread::available_parallelism().ok().map(|n| n.get()))
+        .unwrap_or(2);
+    let result = actix_web::rt::System::new().block_on({
+        let clearing = clearing.clone();
+        let listen = listen.to_owned();
+        async move {
+            let (server, addrs) = api::server(clearing, &listen, workers)?;
+            for a in addrs {
+                tracing::info!("listening on http://{a} (API docs at http://{a}/docs)");
+            }
+            server.await
+        }
+    });
+    // In-flight requests are done; let the writer commit what is queued before exiting.
+    clearing.shutdown();
+    result.with_context(|| format!("serving on {listen}"))
+}
+
+fn keygen(out: &std::path::Path) -> Result<()> {
+    let key = SigningKey::generate()?;
+    let private = PathBuf::from(format!("{}.pem", out.display()));
+    let public = PathBuf::from(format!("{}.pub.pem", out.display()));
+    if public.exists() {
+        bail!(
+            "{} already exists; refusing to overwrite a key",
+            public.display()
+        );
+    }
+    write_private(&private, &key.to_pem())
+        .with_context(|| format!("writing {} (it must not exist yet)", private.display()))?;
+    std::fs::write(&public, key.public_key().to_pem())
+        .with_context(|| format!("writing {}", public.display()))?;
+    println!(
+        "wrote {} (private, mode 0600) and {}",
+        private.display(),
+        public.display()
+    );
+    println!(
+        "\nAdd the public key to the partner's manifest:\n\n[[keys]]\nid = \"KEY-ID\"\npublic_key = \"\"\"\n{}\"\"\"",
+        key.public_key().to_pem()
+    );
+    Ok(())
+}
+
+/// Prints each check; the exit code says whether all passed.
+fn report(checks: &[Check], json: bool) -> ExitCode {
+    let ok = checks.iter().all(|c| c.ok);
+    if json {
+        let body = serde_json::json!({ "ok": ok, "checks": checks });
+        println!("{body}");
+    } else {
+        for c in checks {
+            println!(
+                "{} {:<28} {}",
+                if c.ok { "ok  " } else { "FAIL" },
+                c.name,
+                c.detail
+            );
+        }
+        println!(
+            "{}",
+            if ok {
+                "ledger verified"
+            } else {
+                "LEDGER VERIFICATION FAILED"
+            }
+        );
+    }
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}

@@ -1,0 +1,322 @@
+//! The partner network as configured: `network.toml` and one manifest per partner, loaded and
+//! checked into a [`Network`]. Every error names the file and the key.
+
+pub mod manifest;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use rust_decimal::Decimal;
+
+use crate::crypto::PublicKey;
+use crate::ledger::{KeyId, PartnerId, Party, Scale, Unit, UnitCode, UnitKind, Units};
+use manifest::{NetworkFile, PartnerFile, UnitFile, describe_toml_error, shown};
+
+/// The file in the partners folder that holds the network's own settings.
+pub const NETWORK_FILE: &str = "network.toml";
+/// The most partners one network may list.
+pub const MAX_PARTNERS: usize = 1000;
+/// The most keys one partner may register.
+pub const MAX_KEYS_PER_PARTNER: usize = 16;
+/// The largest manifest file read, in bytes.
+pub const MAX_MANIFEST_BYTES: u64 = 256 * 1024;
+/// The most decimal places a clearing value or earn rate may carry.
+pub const MAX_RATE_PLACES: u32 = 12;
+/// The largest network fee: all of it.
+pub const MAX_FEE_BPS: u32 = 10_000;
+/// The longest display name, in characters.
+pub const MAX_NAME_CHARS: usize = 100;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file}: {}{message}", key.as_ref().map(|k| format!("`{k}`: ")).unwrap_or_default())]
+pub struct ManifestError {
+    pub file: String,
+    pub key: Option<String>,
+    pub message: String,
+}
+
+impl ManifestError {
+    fn at(file: &Path, key: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            file: shown(file),
+            key: Some(key.into()),
+            message: message.into(),
+        }
+    }
+    fn file(file: &Path, message: impl Into<String>) -> Self {
+        Self {
+            file: shown(file),
+            key: None,
+            message: message.into(),
+        }
+    }
+}
+
+/// One of a partner's registered signing keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartnerKey {
+    pub id: KeyId,
+    pub public_key: PublicKey,
+    pub revoked: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Partner {
+    pub id: PartnerId,
+    pub name: String,
+    pub charity: bool,
+    /// The partner's own point currency, if it issues one.
+    pub unit: Option<UnitCode>,
+    /// Points per 1.00 of purchase in the settlement currency.
+    pub earn_rate: Option<Decimal>,
+    pub keys: Vec<PartnerKey>,
+}
+
+/// The whole configured network.
+#[derive(Debug, Clone)]
+pub struct Network {
+    pub name: String,
+    pub settlement_currency: UnitCode,
+    pub currency_scale: Scale,
+    pub fee_bps: u32,
+    pub units: Units,
+    pub partners: BTreeMap<PartnerId, Partner>,
+    /// Which partner owns each key id (key ids are unique across the network).
+    pub key_owners: BTreeMap<KeyId, PartnerId>,
+}
+
+fn read_limited(path: &Path) -> Result<String, ManifestError> {
+    let meta = fs::metadata(path).map_err(|e| ManifestError::file(path, e.to_string()))?;
+    if meta.len() > MAX_MANIFEST_BYTES {
+        return Err(ManifestError::file(
+            path,
+            format!("larger than {MAX_MANIFEST_BYTES} bytes"),
+        ));
+    }
+    fs::read_to_string(path).map_err(|e| ManifestError::file(path, e.to_string()))
+}
+
+fn parse_toml<T: serde::de::DeserializeOwned>(path: &Path, text: &str) -> Result<T, ManifestError> {
+    toml::from_str(text).map_err(|e| {
+        let (key, message) = describe_toml_error(text, &e);
+        ManifestError {
+            file: shown(path),
+            key,
+            message,
+        }
+    })
+}
+
+/// A positive decimal with at most [`MAX_RATE_PLACES`] places.
+fn parse_rate(
+    path: &Path,
+    key: &str,
+    text: &str,
+    allow_zero: bool,
+) -> Result<Decimal, ManifestError> {
+    let value = Decimal::from_str(text)
+        .ok()
+        .filter(|_| text.bytes().all(|b| b.is_ascii_digit() || b == b'.'))
+        .ok_or_else(|| {
+            ManifestError::at(
+                path,
+                key,
+                format!("`{text}` is not a plain decimal number like \"0.04\""),
+            )
+        })?;
+    if value.normalize().scale() > MAX_RATE_PLACES {
+        return Err(ManifestError::at(
+            path,
+            key,
+            format!("more than {MAX_RATE_PLACES} decimal places"),
+        ));
+    }
+    if value.is_zero() && !allow_zero {
+        return Err(ManifestError::at(path, key, "must be greater than zero"));
+    }
+    Ok(value)
+}
+
+fn check_name(path: &Path, key: &str, name: &str) -> Result<(), ManifestError> {
+    let n = name.chars().count();
+    if n == 0 || n > MAX_NAME_CHARS || name.chars().any(char::is_control) {
+        return Err(ManifestError::at(
+            path,
+            key,
+            format!("must be 1 to {MAX_NAME_CHARS} printable characters"),
+        ));
+    }
+    Ok(())
+}
+
+fn point_unit(
+    path: &Path,
+    key: &str,
+    file: &UnitFile,
+    issuer: Party,
+) -> Result<Unit, ManifestError> {
+    let scale = Scale::new(file.scale)
+        .map_err(|e| ManifestError::at(path, format!("{key}.scale"), e.to_string()))?;
+    let value = parse_rate(path, &format!("{key}.value"), &file.value, false)?;
+    Ok(Unit {
+        code: file.code.clone(),
+        scale,
+        kind: UnitKind::Points { issuer, value },
+    })
+}
+
+impl Network {
+    /// Loads `dir/network.toml` and every other `dir/*.toml` as a partner manifest.
+    pub fn load(dir: &Path) -> Result<Self, ManifestError> {
+        let network_path = dir.join(NETWORK_FILE);
+        if !network_path.is_file() {
+            return Err(ManifestError::file(
+                &network_path,
+                "missing: the partners folder needs a network.toml",
+            ));
+        }
+        let text = read_limited(&network_path)?;
+        let net: NetworkFile = parse_toml(&network_path, &text)?;
+        check_name(&network_path, "name", &net.name)?;
+        if net.fee_bps > MAX_FEE_BPS {
+            return Err(ManifestError::at(
+                &network_path,
+                "fee_bps",
+                format!("{} is above {MAX_FEE_BPS} (100%)", net.fee_bps),
+            ));
+        }
+        let currency_scale = Scale::new(net.settlement_scale)
+            .map_err(|e| ManifestError::at(&network_path, "settlement_scale", e.to_string()))?;
+
+        // Where each unit code was defined, to name both files on a clash.
+        let mut defined: BTreeMap<UnitCode, (PathBuf, Unit)> = BTreeMap::new();
+        let currency = Unit {
+            code: net.settlement_currency.clone(),
+            scale: currency_scale,
+            kind: UnitKind::Currency,
+        };
+        defined.insert(currency.code.clone(), (network_path.clone(), currency));
+        let mut add_unit = |path: &Path, key: String, unit: Unit| -> Result<(), ManifestError> {
+            if let Some((other, _)) = defined.get(&unit.code) {
+                return Err(ManifestError::at(
+                    path,
+                    key,
+                    format!("unit {} is already defined in {}", unit.code, shown(other)),
+                ));
+            }
+            defined.insert(unit.code.clone(), (path.to_owned(), unit));
+            Ok(())
+        };
+        for (i, u) in net.units.iter().enumerate() {
+            let unit = point_unit(&network_path, &format!("units[{i}]"), u, Party::Network)?;
+            add_unit(&network_path, format!("units[{i}].code"), unit)?;
+        }
+
+        let mut files: Vec<PathBuf> = fs::read_dir(dir)
+            .map_err(|e| ManifestError::file(dir, e.to_string()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| {
+                p.extension().is_some_and(|x| x == "toml")
+                    && p.file_name().is_some_and(|n| n != NETWORK_FILE)
+            })
+            .collect();
+        files.sort();
+        if files.len() > MAX_PARTNERS {
+            return Err(ManifestError::file(
+                dir,
+                format!("more than {MAX_PARTNERS} partner manifests"),
+            ));
+        }
+
+        let mut partners = BTreeMap::new();
+        let mut key_owners: BTreeMap<KeyId, PartnerId> = BTreeMap::new();
+        for path in &files {
+            let text = read_limited(path)?;
+            let file: PartnerFile = parse_toml(path, &text)?;
+            let stem = path
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or_default();
+            if file.id.as_str() != stem {
+                return Err(ManifestError::at(
+                    path,
+                    "id",
+                    format!("`{}` must match the file name ({stem}.toml)", file.id),
+                ));
+            }
+            check_name(path, "name", &file.name)?;
+            let unit = match &file.unit {
+                Some(u) => {
+                    let unit = point_unit(path, "unit", u, Party::Partner(file.id.clone()))?;
+                    add_unit(path, "unit.code".into(), unit)?;
+                    Some(u.code.clone())
+                }
+                None => None,
+            };
+            let earn_rate = file
+                .earn
+                .as_ref()
+                .map(|e| parse_rate(path, "earn.rate", &e.rate, true))
+                .transpose()?;
+            if earn_rate.is_some() && unit.is_none() {
+                return Err(ManifestError::at(
+                    path,
+                    "earn",
+                    "an earn rate needs the partner's own [unit]",
+                ));
+            }
+            if file.keys.len() > MAX_KEYS_PER_PARTNER {
+                return Err(ManifestError::at(
+                    path,
+                    "keys",
+                    format!("more than {MAX_KEYS_PER_PARTNER} keys"),
+                ));
+            }
+            let mut keys = Vec::with_capacity(file.keys.len());
+            for (i, k) in file.keys.iter().enumerate() {
+                let public_key = PublicKey::from_pem(&k.public_key).map_err(|e| {
+                    ManifestError::at(path, format!("keys[{i}].public_key"), e.to_string())
+                })?;
+                if let Some(owner) = key_owners.insert(k.id.clone(), file.id.clone()) {
+                    return Err(ManifestError::at(
+                        path,
+                        format!("keys[{i}].id"),
+                        format!("key id {} is already registered to {owner}", k.id),
+                    ));
+                }
+                keys.push(PartnerKey {
+                    id: k.id.clone(),
+                    public_key,
+                    revoked: k.revoked,
+                });
+            }
+            partners.insert(
+                file.id.clone(),
+                Partner {
+                    id: file.id,
+                    name: file.name,
+                    charity: file.charity,
+                    unit,
+                    earn_rate,
+                    keys,
+                },
+            );
+        }
+
+        Ok(Network {
+            name: net.name,
+            settlement_currency: net.settlement_currency,
+            currency_scale,
+            fee_bps: net.fee_bps,
+            units: Units::new(defined.into_values().map(|(_, u)| u)),
+            partners,
+            key_owners,
+        })
+    }
+
+    pub fn partner(&self, id: &PartnerId) -> Option<&Partner> {
+        self.partners.get(id)
+    }
+}

@@ -1,0 +1,195 @@
+//! Connections: the database URL, the one connection type for both backends, and the pool.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::r2d2::{ManageConnection, Pool, PooledConnection};
+use diesel::{Connection, PgConnection, SqliteConnection};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+use super::StoreError;
+use super::dialect;
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// How long a pooled connection may be waited for before the database counts as unavailable.
+pub const POOL_TIMEOUT_SECS: u64 = 5;
+
+/// One connection to either backend; queries written against it run on both.
+#[derive(diesel::MultiConnection)]
+pub enum DbConn {
+    Postgres(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+/// Which database to use, parsed from `sqlite://PATH` or `postgres://...`.
+#[derive(Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl FromStr for DatabaseUrl {
+    type Err = StoreError;
+    fn from_str(url: &str) -> Result<Self, StoreError> {
+        let bad = |why: &str| StoreError::BadUrl(why.to_owned());
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            if path.is_empty() || path.contains(":memory:") || path.starts_with("file:") {
+                return Err(bad(
+                    "sqlite:// needs a file path: an in-memory ledger would not be durable",
+                ));
+            }
+            return Ok(DatabaseUrl::Sqlite(PathBuf::from(path)));
+        }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(DatabaseUrl::Postgres(url.to_owned()));
+        }
+        Err(bad(
+            "expected sqlite://PATH or postgres://USER@HOST:PORT/DB",
+        ))
+    }
+}
+
+/// Never prints a PostgreSQL password.
+impl fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DatabaseUrl::Sqlite(path) => write!(f, "sqlite://{}", path.display()),
+            DatabaseUrl::Postgres(url) => {
+                let (scheme, rest) = url.split_once("://").unwrap_or(("postgres", url));
+                match rest.split_once('@') {
+                    Some((userinfo, host)) => {
+                        let user = userinfo.split(':').next().unwrap_or("");
+                        let masked = if userinfo.contains(':') { ":***" } else { "" };
+                        write!(f, "{scheme}://{user}{masked}@{host}")
+                    }
+                    None => write!(f, "{scheme}://{rest}"),
+                }
+            }
+        }
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl DatabaseUrl {
+    pub fn is_sqlite(&self) -> bool {
+        matches!(self, DatabaseUrl::Sqlite(_))
+    }
+
+    /// Opens one connection with the session settings every connection needs.
+    pub fn connect(&self) -> Result<DbConn, StoreError> {
+        let unavailable = |e: diesel::ConnectionError| StoreError::Unavailable(e.to_string());
+        let mut conn = match self {
+            DatabaseUrl::Sqlite(path) => {
+                let path = path
+                    .to_str()
+                    .ok_or_else(|| StoreError::BadUrl("path is not UTF-8".into()))?;
+                DbConn::Sqlite(SqliteConnection::establish(path).map_err(unavailable)?)
+            }
+            DatabaseUrl::Postgres(url) => {
+                DbConn::Postgres(PgConnection::establish(url).map_err(unavailable)?)
+            }
+        };
+        conn.batch_execute(dialect::session_setup(&conn))?;
+        Ok(conn)
+    }
+
+    /// Brings the schema up to date; safe to call on every start.
+    pub fn migrate(&self) -> Result<usize, StoreError> {
+        let mut conn = self.connect()?;
+        let done = match &mut conn {
+            DbConn::Sqlite(c) => {
+                c.batch_execute(dialect::SQLITE_ONCE)?;
+                c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len())
+            }
+            DbConn::Postgres(c) => c
+                .run_pending_migrations(POSTGRES_MIGRATIONS)
+                .map(|v| v.len()),
+        };
+        done.map_err(|e| StoreError::Migration(e.to_string()))
+    }
+}
+
+/// Hands out connections to the pool, each set up like [`DatabaseUrl::connect`].
+pub struct Manager(DatabaseUrl);
+
+impl ManageConnection for Manager {
+    type Connection = DbConn;
+    type Error = StoreError;
+
+    fn connect(&self) -> Result<DbConn, StoreError> {
+        self.0.connect()
+    }
+
+    fn is_valid(&self, conn: &mut DbConn) -> Result<(), StoreError> {
+        conn.batch_execute("SELECT 1").map_err(StoreError::from)
+    }
+
+    fn has_broken(&self, _conn: &mut DbConn) -> bool {
+        false
+    }
+}
+
+pub type DbPool = Pool<Manager>;
+pub type PooledConn = PooledConnection<Manager>;
+
+/// A pool of reading connections; writes go through the sequencer's own connection.
+pub fn pool(url: &DatabaseUrl, max_size: u32) -> Result<DbPool, StoreError> {
+    // Unchecked: the server starts (and answers /readyz with 503) while the database is down.
+    Ok(Pool::builder()
+        .max_size(max_size)
+        .min_idle(Some(0))
+        .connection_timeout(Duration::from_secs(POOL_TIMEOUT_SECS))
+        .test_on_check_out(true)
+        .build_unchecked(Manager(url.clone())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls() {
+        assert_eq!(
+            "sqlite://coalition.db".parse::<DatabaseUrl>().unwrap(),
+            DatabaseUrl::Sqlite("coalition.db".into())
+        );
+        assert_eq!(
+            "sqlite:///tmp/x.db".parse::<DatabaseUrl>().unwrap(),
+            DatabaseUrl::Sqlite("/tmp/x.db".into())
+        );
+        assert!(
+            "postgres://u@h/db"
+                .parse::<DatabaseUrl>()
+                .unwrap()
+                .to_string()
+                .starts_with("postgres://u@h")
+        );
+        for bad in [
+            "",
+            "coalition.db",
+            "sqlite://",
+            "sqlite://:memory:",
+            "mysql://x",
+            "sqlite://file:x?mode=memory",
+        ] {
+            assert!(bad.parse::<DatabaseUrl>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn passwords_are_not_shown() {
+        let url: DatabaseUrl = "postgres://app:s3cret@db:5432/coalition".parse().unwrap();
+        assert_eq!(url.to_string(), "postgres://app:***@db:5432/coalition");
+        assert!(!format!("{url:?}").contains("s3cret"));
+    }
+}

@@ -1,0 +1,66 @@
+//! The few statements that differ between SQLite and PostgreSQL.
+
+use diesel::QueryResult;
+use diesel::connection::SimpleConnection;
+
+use super::conn::DbConn;
+
+/// Once per SQLite file, outside any transaction: readers never block the writer.
+pub const SQLITE_ONCE: &str = "PRAGMA journal_mode = WAL;";
+
+/// Lock id that serialises ledger writers across processes sharing one PostgreSQL database.
+const PG_WRITER_LOCK_ID: i64 = 0x00c0_a1e5_0001;
+
+/// Settings for every new connection. SQLite: wait for locks instead of failing at once,
+/// enforce foreign keys, and fsync on every commit (an answered write is on disk).
+pub fn session_setup(conn: &DbConn) -> &'static str {
+    match conn {
+        DbConn::Sqlite(_) => {
+            "PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;"
+        }
+        DbConn::Postgres(_) => "SET synchronous_commit = on; SET TIME ZONE 'UTC';",
+    }
+}
+
+/// Opens the sequencer's write transaction, taking the writer's lock first so that only one
+/// writer extends the hash chain at a time: SQLite's `BEGIN IMMEDIATE` takes the file's write
+/// lock, PostgreSQL takes a transaction-scoped advisory lock.
+pub fn begin_write(conn: &mut DbConn) -> QueryResult<()> {
+    match conn {
+        DbConn::Sqlite(c) => c.batch_execute("BEGIN IMMEDIATE"),
+        DbConn::Postgres(c) => c.batch_execute(&format!(
+            "BEGIN; SELECT pg_advisory_xact_lock({PG_WRITER_LOCK_ID});"
+        )),
+    }
+}
+
+pub fn commit(conn: &mut DbConn) -> QueryResult<()> {
+    conn.batch_execute("COMMIT")
+}
+
+pub fn rollback(conn: &mut DbConn) -> QueryResult<()> {
+    conn.batch_execute("ROLLBACK")
+}
+
+/// Each job in a batch runs inside its own savepoint so that one refused job leaves the
+/// others in the batch untouched.
+pub fn savepoint(conn: &mut DbConn) -> QueryResult<()> {
+    conn.batch_execute("SAVEPOINT job")
+}
+
+pub fn release_savepoint(conn: &mut DbConn) -> QueryResult<()> {
+    conn.batch_execute("RELEASE SAVEPOINT job")
+}
+
+pub fn rollback_to_savepoint(conn: &mut DbConn) -> QueryResult<()> {
+    conn.batch_execute("ROLLBACK TO SAVEPOINT job; RELEASE SAVEPOINT job")
+}
+
+/// Opens a read-only transaction that sees one consistent snapshot (for `verify` and reports
+/// that read many tables while writes go on).
+pub fn begin_snapshot(conn: &mut DbConn) -> QueryResult<()> {
+    match conn {
+        DbConn::Sqlite(c) => c.batch_execute("BEGIN DEFERRED"),
+        DbConn::Postgres(c) => c.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"),
+    }
+}

@@ -1,0 +1,311 @@
+//! Ledger rows: appending entries with their balance changes, and reading them back.
+
+use std::collections::BTreeMap;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use diesel::prelude::*;
+
+use super::StoreError;
+use super::conn::DbConn;
+use super::dialect;
+use super::schema::{accounts, entries, postings};
+use super::sequencer::{Head, WriteTx};
+use crate::ledger::{
+    BalancedEntry, ChainHash, Check, CommittedEntry, EntryId, RawBalance, RawEntry, RawPosting,
+    Units, Verifier, apply_posting,
+};
+
+/// The most entries one page of a chain walk reads.
+pub const MAX_ENTRIES_PER_PAGE: i64 = 1000;
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = entries)]
+struct EntryRow {
+    seq: i64,
+    id: String,
+    kind: String,
+    created_at_us: i64,
+    partner: Option<String>,
+    member: Option<String>,
+    reference: Option<String>,
+    reverses: Option<String>,
+    key_id: Option<String>,
+    signature: Option<String>,
+    memo: Option<String>,
+    prev_hash: String,
+    hash: String,
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = postings)]
+struct PostingRow {
+    entry_seq: i64,
+    line: i32,
+    account: String,
+    unit: String,
+    amount_minor: i64,
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = accounts)]
+struct AccountRow {
+    name: String,
+    kind: String,
+    unit: String,
+    balance_minor: i64,
+}
+
+fn now_us() -> i64 {
+    let since = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(since.as_micros()).unwrap_or(i64::MAX)
+}
+
+/// The chain's last entry, read inside the writer's transaction.
+pub(super) fn read_head(conn: &mut DbConn) -> Result<Head, StoreError> {
+    let last: Option<(i64, String, i64)> = entries::table
+        .select((entries::seq, entries::hash, entries::created_at_us))
+        .order(entries::seq.desc())
+        .first(conn)
+        .optional()?;
+    match last {
+        None => Ok(Head::EMPTY),
+        Some((seq, hash, created_at_us)) => {
+            let hash: ChainHash = hash.parse().map_err(|e| {
+                StoreError::Corrupt(format!("entry #{seq} carries a malformed hash: {e}"))
+            })?;
+            Ok(Head {
+                seq,
+                hash,
+                created_at_us,
+            })
+        }
+    }
+}
+
+impl WriteTx<'_> {
+    /// Appends an entry at the head of the chain and applies its postings to the balances, all
+    /// inside the batch's transaction. Refused without a trace if any balance rule fails.
+    pub fn post(&mut self, entry: BalancedEntry) -> Result<CommittedEntry, StoreError> {
+        let seq = self.head.seq + 1;
+        // Times never run backwards along the chain, even if the clock does.
+        let created_at_us = now_us().max(self.head.created_at_us);
+        let committed = entry.commit(EntryId::new_v7(), seq, created_at_us, self.head.hash);
+        let raw = committed.to_raw();
+        // Checked again here, on the exact rows about to be written.
+        if let Some((unit, sum)) = raw.imbalance() {
+            return Err(StoreError::Corrupt(format!(
+                "refusing entry off by {sum} in {unit}"
+            )));
+        }
+
+        for p in &committed.postings {
+            let name = p.account.to_string();
+            let current: Option<i64> = accounts::table
+                .select(accounts::balance_minor)
+                .find(&name)
+                .first(self.conn)
+                .optional()?;
+            let next = apply_posting(&p.account, current.unwrap_or(0), p.amount)?;
+            if current.is_some() {
+                diesel::update(accounts::table.find(&name))
+                    .set(accounts::balance_minor.eq(next))
+                    .execute(self.conn)?;
+            } else {
+                diesel::insert_into(accounts::table)
+                    .values(AccountRow {
+                        name,
+                        kind: p.account.kind().as_str().to_owned(),
+                        unit: p.account.unit().to_string(),
+                        balance_minor: next,
+                    })
+                    .execute(self.conn)?;
+            }
+        }
+
+        diesel::insert_into(entries::table)
+            .values(entry_row(&raw))
+            .execute(self.conn)?;
+        let rows: Vec<PostingRow> = raw
+            .postings
+            .iter()
+            .enumerate()
+            .map(|(line, p)| PostingRow {
+                entry_seq: seq,
+                line: i32::try_from(line).unwrap_or(i32::MAX),
+                account: p.account.clone(),
+                unit: p.unit.clone(),
+                amount_minor: p.amount_minor,
+            })
+            .collect();
+        match self.conn {
+            // One multi-row INSERT saves PostgreSQL round trips.
+            DbConn::Postgres(c) => {
+                diesel::insert_into(postings::table)
+                    .values(rows)
+                    .execute(c)?;
+            }
+            // Diesel's SQLite batch insert opens a transaction of its own, which cannot nest in
+            // the writer's; single-row inserts cost nothing extra in an embedded database.
+            DbConn::Sqlite(_) => {
+                for row in rows {
+                    diesel::insert_into(postings::table)
+                        .values(row)
+                        .execute(self.conn)?;
+                }
+            }
+        }
+
+        *self.head = Head {
+            seq,
+            hash: committed.hash,
+            created_at_us,
+        };
+        Ok(committed)
+    }
+}
+
+fn entry_row(raw: &RawEntry) -> EntryRow {
+    EntryRow {
+        seq: raw.seq,
+        id: raw.id.clone(),
+        kind: raw.kind.clone(),
+        created_at_us: raw.created_at_us,
+        partner: raw.partner.clone(),
+        member: raw.member.clone(),
+        reference: raw.reference.clone(),
+        reverses: raw.reverses.clone(),
+        key_id: raw.key_id.clone(),
+        signature: raw.signature.clone(),
+        memo: raw.memo.clone(),
+        prev_hash: raw.prev_hash.clone(),
+        hash: raw.hash.clone(),
+    }
+}
+
+/// Attaches postings to entry rows, keeping chain order.
+fn with_postings(conn: &mut DbConn, rows: Vec<EntryRow>) -> Result<Vec<RawEntry>, StoreError> {
+    let seqs: Vec<i64> = rows.iter().map(|r| r.seq).collect();
+    let mut by_entry: BTreeMap<i64, Vec<RawPosting>> = BTreeMap::new();
+    let lines: Vec<PostingRow> = postings::table
+        .filter(postings::entry_seq.eq_any(&seqs))
+        .order((postings::entry_seq, postings::line))
+        .select(PostingRow::as_select())
+        .load(conn)?;
+    for l in lines {
+        by_entry.entry(l.entry_seq).or_default().push(RawPosting {
+            account: l.account,
+            unit: l.unit,
+            amount_minor: l.amount_minor,
+        });
+    }
+    Ok(rows
+        .into_iter()
+        .map(|r| RawEntry {
+            postings: by_entry.remove(&r.seq).unwrap_or_default(),
+            id: r.id,
+            seq: r.seq,
+            kind: r.kind,
+            created_at_us: r.created_at_us,
+            partner: r.partner,
+            member: r.member,
+            reference: r.reference,
+            reverses: r.reverses,
+            key_id: r.key_id,
+            signature: r.signature,
+            memo: r.memo,
+            prev_hash: r.prev_hash,
+            hash: r.hash,
+        })
+        .collect())
+}
+
+/// Entries after chain position `after_seq`, in chain order, as stored.
+pub fn raw_entries_after(
+    conn: &mut DbConn,
+    after_seq: i64,
+    limit: i64,
+) -> Result<Vec<RawEntry>, StoreError> {
+    let rows: Vec<EntryRow> = entries::table
+        .filter(entries::seq.gt(after_seq))
+        .order(entries::seq)
+        .limit(limit.clamp(1, MAX_ENTRIES_PER_PAGE))
+        .select(EntryRow::as_select())
+        .load(conn)?;
+    with_postings(conn, rows)
+}
+
+/// One entry by id, checked as it is read back.
+pub fn entry_by_id(
+    conn: &mut DbConn,
+    id: EntryId,
+    units: &Units,
+) -> Result<Option<CommittedEntry>, StoreError> {
+    let rows: Vec<EntryRow> = entries::table
+        .filter(entries::id.eq(id.to_string()))
+        .select(EntryRow::as_select())
+        .load(conn)?;
+    let Some(raw) = with_postings(conn, rows)?.pop() else {
+        return Ok(None);
+    };
+    Ok(Some(CommittedEntry::from_raw(&raw, units)?))
+}
+
+/// Every stored balance, signed, debit positive.
+pub fn all_balances(conn: &mut DbConn) -> Result<Vec<RawBalance>, StoreError> {
+    let rows: Vec<AccountRow> = accounts::table
+        .order(accounts::name)
+        .select(AccountRow::as_select())
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|r| RawBalance {
+            account: r.name,
+            unit: r.unit,
+            balance_minor: r.balance_minor,
+        })
+        .collect())
+}
+
+/// One account's balance in minor units, signed, debit positive (zero if never posted to).
+pub fn balance_of(conn: &mut DbConn, account: &str) -> Result<i64, StoreError> {
+    let balance: Option<i64> = accounts::table
+        .select(accounts::balance_minor)
+        .find(account)
+        .first(conn)
+        .optional()?;
+    Ok(balance.unwrap_or(0))
+}
+
+/// How many entries the chain holds.
+pub fn entry_count(conn: &mut DbConn) -> Result<i64, StoreError> {
+    Ok(entries::table.count().get_result(conn)?)
+}
+
+/// Runs every ledger invariant over one consistent snapshot: the whole chain, page by page,
+/// then every balance.
+pub fn verify(conn: &mut DbConn, units: &Units) -> Result<Vec<Check>, StoreError> {
+    dialect::begin_snapshot(conn)?;
+    let walk = |conn: &mut DbConn| -> Result<Vec<Check>, StoreError> {
+        let mut verifier = Verifier::new(units);
+        let mut after = 0;
+        loop {
+            let page = raw_entries_after(conn, after, MAX_ENTRIES_PER_PAGE)?;
+            let Some(last) = page.last() else { break };
+            after = last.seq;
+            page.iter().for_each(|e| verifier.entry(e));
+        }
+        Ok(verifier.finish(&all_balances(conn)?))
+    };
+    let checks = walk(conn);
+    // Read-only: ending it either way changes nothing.
+    let end = if checks.is_ok() {
+        dialect::commit(conn)
+    } else {
+        dialect::rollback(conn)
+    };
+    let checks = checks?;
+    end?;
+    Ok(checks)
+}

@@ -1,0 +1,240 @@
+//! The single writer: every write runs here, batched into one transaction (group commit), and
+//! each caller is answered only once its batch is committed and durable.
+//!
+//! One thread owns one connection. It takes the first waiting job, then whatever else is
+//! queued (up to [`MAX_BATCH_JOBS`]), runs each job inside its own savepoint so that a refused
+//! job does not spoil the others, commits once, and only then answers every caller. The hash
+//! chain's head is read inside the locked transaction, so the chain stays gap-free even with
+//! several processes writing to one PostgreSQL database.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::{Mutex, PoisonError, RwLock};
+use std::thread::JoinHandle;
+
+use tokio::sync::{mpsc, oneshot};
+
+use super::conn::{DatabaseUrl, DbConn};
+use super::{StoreError, dialect, ledger};
+use crate::ledger::ChainHash;
+
+/// The most jobs committed in one transaction.
+pub const MAX_BATCH_JOBS: usize = 512;
+/// How many jobs may wait for the writer before callers wait to enqueue (back-pressure).
+pub const QUEUE_CAPACITY: usize = 8192;
+
+/// The last entry in the chain, as the writer sees it inside its transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Head {
+    pub seq: i64,
+    pub hash: ChainHash,
+    pub created_at_us: i64,
+}
+
+impl Head {
+    pub const EMPTY: Head = Head {
+        seq: 0,
+        hash: ChainHash::GENESIS,
+        created_at_us: 0,
+    };
+}
+
+/// What a job sees: the write transaction and the chain head. Store functions take it to write.
+pub struct WriteTx<'a> {
+    pub(super) conn: &'a mut DbConn,
+    pub(super) head: &'a mut Head,
+}
+
+type Completion = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
+/// A job runs against the write transaction, or is told why there is none; it returns whether
+/// it succeeded and how to answer its caller once the batch's fate is known.
+type Job = Box<dyn FnOnce(Result<&mut WriteTx<'_>, StoreError>) -> (bool, Completion) + Send>;
+
+pub struct Sequencer {
+    queue: RwLock<Option<mpsc::Sender<Job>>>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// Wraps a typed write into a job and the receiver of its answer.
+fn job<T, E, F>(f: F) -> (Job, oneshot::Receiver<Result<T, E>>)
+where
+    T: Send + 'static,
+    E: From<StoreError> + Send + 'static,
+    F: FnOnce(&mut WriteTx<'_>) -> Result<T, E> + Send + 'static,
+{
+    let (answer, receiver) = oneshot::channel();
+    let job: Job = Box::new(move |tx: Result<&mut WriteTx<'_>, StoreError>| {
+        let result = tx.map_err(E::from).and_then(f);
+        let ok = result.is_ok();
+        let completion: Completion = Box::new(move |commit: Result<(), StoreError>| {
+            let out = match (result, commit) {
+                (Ok(value), Ok(())) => Ok(value),
+                (Ok(_), Err(e)) => Err(E::from(e)),
+                // A refused job's own reason stands whatever became of the batch.
+                (Err(e), _) => Err(e),
+            };
+            // The caller may have gone away (client disconnected): the write stands regardless.
+            let _ = answer.send(out);
+        });
+        (ok, completion)
+    });
+    (job, receiver)
+}
+
+impl Sequencer {
+    pub fn start(url: DatabaseUrl) -> Result<Self, StoreError> {
+        let (queue, jobs) = mpsc::channel(QUEUE_CAPACITY);
+        let thread = std::thread::Builder::new()
+            .name("sequencer".into())
+            .spawn(move || run(url, jobs))
+            .map_err(|e| StoreError::Unavailable(format!("cannot start the writer thread: {e}")))?;
+        Ok(Self {
+            queue: RwLock::new(Some(queue)),
+            thread: Mutex::new(Some(thread)),
+        })
+    }
+
+    fn sender(&self) -> Result<mpsc::Sender<Job>, StoreError> {
+        let guard = self.queue.read().unwrap_or_else(PoisonError::into_inner);
+        guard.clone().ok_or(StoreError::WriterStopped)
+    }
+
+    /// Runs `f` in the next batch and returns its result once the batch is durable.
+    pub async fn write<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+        F: FnOnce(&mut WriteTx<'_>) -> Result<T, E> + Send + 'static,
+    {
+        let (job, answer) = job(f);
+        self.sender()?
+            .send(job)
+            .await
+            .map_err(|_| StoreError::WriterStopped)?;
+        answer.await.map_err(|_| StoreError::WriterFailed)?
+    }
+
+    /// [`Sequencer::write`] for callers outside an async runtime (the CLI).
+    pub fn write_blocking<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+        F: FnOnce(&mut WriteTx<'_>) -> Result<T, E> + Send + 'static,
+    {
+        let (job, answer) = job(f);
+        self.sender()?
+            .blocking_send(job)
+            .map_err(|_| StoreError::WriterStopped)?;
+        answer
+            .blocking_recv()
+            .map_err(|_| StoreError::WriterFailed)?
+    }
+
+    /// Stops taking jobs, lets the queued ones commit, and waits for the writer to finish.
+    pub fn shutdown(&self) {
+        self.queue
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        let handle = self
+            .thread
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(handle) = handle {
+            // A panic in the writer was already reported to its callers as WriterFailed.
+            let _ = handle.join();
+        }
+    }
+}
+
+impl Drop for Sequencer {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+/// The writer thread: runs until every sender is gone and the queue is empty.
+fn run(url: DatabaseUrl, mut jobs: mpsc::Receiver<Job>) {
+    let mut conn: Option<DbConn> = None;
+    while let Some(first) = jobs.blocking_recv() {
+        let mut batch = Vec::with_capacity(64);
+        batch.push(first);
+        while batch.len() < MAX_BATCH_JOBS {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        if conn.is_none() {
+            match url.connect() {
+                Ok(c) => conn = Some(c),
+                Err(e) => {
+                    tracing::error!(error = %e, jobs = batch.len(), "writer cannot reach the database");
+                    for job in batch {
+                        let (_, completion) = job(Err(e.clone()));
+                        completion(Err(e.clone()));
+                    }
+                    continue;
+                }
+            }
+        }
+        let Some(c) = conn.as_mut() else { continue };
+        let size = batch.len();
+        let (completions, outcome) = run_batch(c, batch);
+        if let Err(e) = &outcome {
+            tracing::error!(error = %e, jobs = size, "write batch rolled back");
+            // The connection may be broken; a fresh one is opened for the next batch.
+            conn = None;
+        } else {
+            tracing::trace!(jobs = size, "write batch committed");
+        }
+        for completion in completions {
+            completion(outcome.clone());
+        }
+    }
+}
+
+/// Runs one batch in one transaction. Returns the callers' completions and the batch outcome.
+fn run_batch(conn: &mut DbConn, batch: Vec<Job>) -> (Vec<Completion>, Result<(), StoreError>) {
+    let mut completions = Vec::with_capacity(batch.len());
+    let attempt = || -> Result<(), StoreError> {
+        dialect::begin_write(conn)?;
+        let mut head = ledger::read_head(conn)?;
+        for job in batch {
+            let before = head;
+            dialect::savepoint(conn)?;
+            let outcome = catch_unwind(AssertUnwindSafe(|| {
+                let mut tx = WriteTx {
+                    conn: &mut *conn,
+                    head: &mut head,
+                };
+                job(Ok(&mut tx))
+            }));
+            match outcome {
+                Ok((true, completion)) => {
+                    dialect::release_savepoint(conn)?;
+                    completions.push(completion);
+                }
+                Ok((false, completion)) => {
+                    head = before;
+                    dialect::rollback_to_savepoint(conn)?;
+                    completions.push(completion);
+                }
+                Err(_) => {
+                    // The job panicked (a broken invariant); its caller sees WriterFailed.
+                    tracing::error!("a write job panicked; its changes were rolled back");
+                    head = before;
+                    dialect::rollback_to_savepoint(conn)?;
+                }
+            }
+        }
+        dialect::commit(conn)?;
+        Ok(())
+    };
+    let outcome = attempt();
+    if outcome.is_err() {
+        // Best effort: the connection is dropped after a failed batch anyway.
+        let _ = dialect::rollback(conn);
+    }
+    (completions, outcome)
+}

@@ -1,0 +1,8 @@
+//! Integration tests: the real service on a real database (SQLite by default, PostgreSQL when
+//! `COALITION_TEST_DATABASE_URL` is set), driven over HTTP where a route exists.
+
+// Test support code fails loudly by design: a broken fixture is a failed test.
+#![expect(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
+
+mod common;
+mod ledger_store;
