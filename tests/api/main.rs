@@ -4,5 +4,8 @@
 // Test support code fails loudly by design: a broken fixture is a failed test.
 #![expect(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
+mod cli;
 mod common;
+mod http_public;
 mod ledger_store;
+mod manifests;

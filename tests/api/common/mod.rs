@@ -89,10 +89,10 @@ impl TestDb {
 
 impl Drop for TestDb {
     fn drop(&mut self) {
-        if let Some((base, schema)) = &self.pg {
-            if let Ok(mut admin) = PgConnection::establish(base) {
-                let _ = admin.batch_execute(&format!("DROP SCHEMA {schema} CASCADE"));
-            }
+        if let Some((base, schema)) = &self.pg
+            && let Ok(mut admin) = PgConnection::establish(base)
+        {
+            let _ = admin.batch_execute(&format!("DROP SCHEMA {schema} CASCADE"));
         }
     }
 }

@@ -1,0 +1,282 @@
+//! The `coalition` binary itself: serve, verify, keygen and demo.
+
+use std::io::Read;
+use std::net::TcpListener;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use coalition::api::public::NetworkView;
+use coalition::crypto::{PublicKey, SigningKey};
+use coalition::ledger::{EntryKind, EntryMeta, MemberId};
+use diesel::RunQueryDsl;
+
+use crate::common::{TempDir, TestDb, TestService, demo_partners};
+
+fn coalition() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_coalition"));
+    cmd.env_remove("COALITION_DATABASE_URL")
+        .env_remove("COALITION_PARTNERS")
+        .env("RUST_LOG", "warn");
+    cmd
+}
+
+fn run(cmd: &mut Command) -> Output {
+    cmd.output().unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Kills the server when the test ends, pass or fail.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[test]
+fn serve_lists_the_network() {
+    let db = TestDb::new();
+    let dir = TempDir::new();
+    let port = free_port();
+    let mut server = Server(
+        coalition()
+            .args([
+                "serve",
+                "--database",
+                &db.raw_url,
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+            ])
+            .arg("--partners")
+            .arg(demo_partners())
+            .arg("--network-key")
+            .arg(dir.path().join("key.pem"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let base = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if ureq::get(&format!("{base}/readyz")).call().is_ok() {
+            break;
+        }
+        if let Some(status) = server.0.try_wait().unwrap() {
+            let mut err = String::new();
+            server
+                .0
+                .stderr
+                .take()
+                .unwrap()
+                .read_to_string(&mut err)
+                .unwrap();
+            panic!("serve exited with {status}: {err}");
+        }
+        assert!(Instant::now() < deadline, "serve did not come up");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let net: NetworkView = ureq::get(&format!("{base}/v1/network"))
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_json()
+        .unwrap();
+    let mut units: Vec<(String, String)> = net
+        .units
+        .iter()
+        .map(|u| (u.code.clone(), u.issuer.clone()))
+        .collect();
+    units.sort();
+    assert_eq!(
+        units,
+        [
+            ("AROMA", "aroma"),
+            ("COAL", "network"),
+            ("FUEL", "fuelup"),
+            ("PAGES", "books"),
+            ("STYLE", "threads")
+        ]
+        .map(|(a, b)| (a.to_owned(), b.to_owned()))
+    );
+    assert_eq!(net.partners.len(), 5);
+}
+
+#[test]
+fn verify_passes_on_a_fresh_database() {
+    let db = TestDb::new();
+    let out = run(coalition().args(["verify", "--database", &db.raw_url]));
+    assert!(
+        out.status.success(),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let stdout = text(&out.stdout);
+    for check in [
+        "hash_chain",
+        "entries_balance",
+        "balances_match_postings",
+        "trial_balance_zero",
+        "no_negative_member_balance",
+        "points_backed_by_issuer",
+    ] {
+        assert!(
+            stdout.contains(&format!("ok   {check}")),
+            "{check} missing from:\n{stdout}"
+        );
+    }
+}
+
+/// A ledger with a few entries written by the service, then closed.
+fn ledger_with_entries() -> TestService {
+    let svc = TestService::start();
+    let member = MemberId::random();
+    let pts =
+        |n| coalition::ledger::Amount::from_minor(n, coalition::ledger::Scale::new(0).unwrap());
+    svc.block_on(async {
+        let c = &svc.clearing;
+        let meta = || EntryMeta {
+            reference: Some("pos-1".into()),
+            ..EntryMeta::new(EntryKind::Earn)
+        };
+        c.earn(&"aroma".parse().unwrap(), member, None, pts(80), meta())
+            .await
+            .unwrap();
+        c.redeem(
+            &"books".parse().unwrap(),
+            member,
+            "AROMA".parse().unwrap(),
+            pts(50),
+            meta(),
+        )
+        .await
+        .unwrap();
+        c.earn(
+            &"books".parse().unwrap(),
+            member,
+            Some("COAL".parse().unwrap()),
+            pts(10),
+            meta(),
+        )
+        .await
+        .unwrap();
+    });
+    svc.clearing.shutdown();
+    svc
+}
+
+fn verify_output(db: &TestDb) -> (bool, String) {
+    let out = run(coalition().args(["verify", "--database", &db.raw_url]));
+    (out.status.success(), text(&out.stdout))
+}
+
+/// Runs SQL that bypasses the append-only guard, as someone with database access could.
+fn tamper(db: &TestDb, table: &str, update: &str) {
+    let mut conn = db.raw();
+    // The guard holds against a plain UPDATE.
+    assert!(
+        diesel::sql_query(update).execute(&mut conn).is_err(),
+        "{table} accepted an UPDATE"
+    );
+    let disable = if db.is_postgres() {
+        format!("ALTER TABLE {table} DISABLE TRIGGER {table}_append_only")
+    } else {
+        format!("DROP TRIGGER {table}_append_only_update")
+    };
+    diesel::sql_query(disable).execute(&mut conn).unwrap();
+    assert_eq!(diesel::sql_query(update).execute(&mut conn).unwrap(), 1);
+}
+
+#[test]
+fn verify_detects_a_tampered_amount() {
+    let svc = ledger_with_entries();
+    assert!(verify_output(&svc.db).0, "the untouched ledger verifies");
+    tamper(
+        &svc.db,
+        "postings",
+        "UPDATE postings SET amount_minor = amount_minor + 1 WHERE entry_seq = 2 AND line = 0",
+    );
+    let (ok, stdout) = verify_output(&svc.db);
+    assert!(!ok, "verify must exit non-zero:\n{stdout}");
+    assert!(stdout.contains("FAIL hash_chain"), "{stdout}");
+    assert!(stdout.contains("FAIL entries_balance"), "{stdout}");
+    assert!(stdout.contains("FAIL balances_match_postings"), "{stdout}");
+}
+
+#[test]
+fn verify_detects_a_tampered_reference() {
+    let svc = ledger_with_entries();
+    tamper(
+        &svc.db,
+        "entries",
+        "UPDATE entries SET reference = 'pos-2' WHERE seq = 1",
+    );
+    let (ok, stdout) = verify_output(&svc.db);
+    assert!(!ok, "{stdout}");
+    assert!(stdout.contains("FAIL hash_chain"), "{stdout}");
+    // Nothing else is off: only the hash gives the change away.
+    assert!(stdout.contains("ok   entries_balance"), "{stdout}");
+}
+
+#[test]
+fn keygen_writes_a_key_pair() {
+    let dir = TempDir::new();
+    let prefix = dir.path().join("aroma-2027");
+    let out = run(coalition().arg("keygen").arg("--out").arg(&prefix));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let private = std::fs::read_to_string(dir.path().join("aroma-2027.pem")).unwrap();
+    let public = std::fs::read_to_string(dir.path().join("aroma-2027.pub.pem")).unwrap();
+    let key = SigningKey::from_pem(&private).unwrap();
+    assert_eq!(PublicKey::from_pem(&public).unwrap(), key.public_key());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join("aroma-2027.pem"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    // A second run must not overwrite a key.
+    let again = run(coalition().arg("keygen").arg("--out").arg(&prefix));
+    assert!(!again.status.success());
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("aroma-2027.pem")).unwrap(),
+        private
+    );
+}
+
+#[test]
+fn demo_runs_to_the_end() {
+    let out = run(coalition()
+        .arg("demo")
+        .arg("--partners")
+        .arg(demo_partners()));
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
+    assert!(
+        stdout.contains("refused:"),
+        "the overdraft step ran:\n{stdout}"
+    );
+    assert!(!stdout.contains("FAIL"), "{stdout}");
+    assert!(
+        stdout
+            .trim_end()
+            .ends_with("`cargo run --release -- serve`."),
+        "{stdout}"
+    );
+}

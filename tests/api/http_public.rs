@@ -1,0 +1,177 @@
+//! The public routes over real HTTP.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use coalition::api::problem::Problem;
+use coalition::api::public::{Health, Jwks, NetworkView};
+use coalition::crypto::PublicKey;
+
+use crate::common::TestService;
+
+fn get(url: &str) -> ureq::http::Response<ureq::Body> {
+    ureq::get(url)
+        .config()
+        .http_status_as_error(false)
+        .build()
+        .call()
+        .unwrap()
+}
+
+#[test]
+fn health_and_readiness() {
+    let svc = TestService::start();
+    let server = svc.serve();
+    let mut r = get(&server.url("/healthz"));
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.body_mut().read_json::<Health>().unwrap().status, "ok");
+    let mut r = get(&server.url("/readyz"));
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.body_mut().read_json::<Health>().unwrap().status, "ok");
+    assert_eq!(
+        r.headers().get("x-content-type-options").unwrap(),
+        "nosniff"
+    );
+}
+
+#[test]
+fn network_lists_partners_and_units() {
+    let svc = TestService::start();
+    let server = svc.serve();
+    let mut r = get(&server.url("/v1/network"));
+    assert_eq!(r.status(), 200);
+    let net: NetworkView = r.body_mut().read_json().unwrap();
+    assert_eq!(net.settlement_currency, "ILS");
+    assert_eq!(net.settlement_scale, 2);
+    let partners: Vec<&str> = net.partners.iter().map(|p| p.id.as_str()).collect();
+    assert_eq!(
+        partners,
+        ["aroma", "books", "fuelup", "hope-kitchen", "threads"]
+    );
+    assert!(
+        net.partners
+            .iter()
+            .any(|p| p.charity && p.id == "hope-kitchen")
+    );
+    let unit = |code: &str| net.units.iter().find(|u| u.code == code).unwrap();
+    assert_eq!(
+        (
+            unit("AROMA").issuer.as_str(),
+            unit("AROMA").value.as_str(),
+            unit("AROMA").scale
+        ),
+        ("aroma", "0.04", 0)
+    );
+    assert_eq!(
+        (unit("COAL").issuer.as_str(), unit("COAL").value.as_str()),
+        ("network", "0.05")
+    );
+    assert_eq!(unit("FUEL").scale, 1);
+    // The settlement currency is not a point unit.
+    assert!(net.units.iter().all(|u| u.code != "ILS"));
+}
+
+#[test]
+fn jwks_publishes_the_network_key() {
+    let svc = TestService::start();
+    let server = svc.serve();
+    let jwks: Jwks = get(&server.url("/.well-known/jwks.json"))
+        .body_mut()
+        .read_json()
+        .unwrap();
+    assert_eq!(jwks.keys.len(), 1);
+    let k = &jwks.keys[0];
+    assert_eq!(
+        (
+            k.kty.as_str(),
+            k.crv.as_str(),
+            k.alg.as_str(),
+            k.key_use.as_str()
+        ),
+        ("OKP", "Ed25519", "EdDSA", "sig")
+    );
+    // What the network signs verifies against the published key.
+    let x: [u8; 32] = URL_SAFE_NO_PAD.decode(&k.x).unwrap().try_into().unwrap();
+    let published = PublicKey::from_bytes(x);
+    let signature = svc.clearing.signing_key().sign(b"receipt");
+    assert!(published.verify(b"receipt", &signature));
+    assert_eq!(published.jwk().kid, k.kid);
+    // The key file is the owner's alone.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(svc.dir.path().join("network-key.pem"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+}
+
+#[test]
+fn unknown_routes_are_problem_json() {
+    let svc = TestService::start();
+    let server = svc.serve();
+    let mut r = get(&server.url("/v1/nothing-here"));
+    assert_eq!(r.status(), 404);
+    assert_eq!(
+        r.headers().get("content-type").unwrap(),
+        "application/problem+json"
+    );
+    let p: Problem = r.body_mut().read_json().unwrap();
+    assert_eq!((p.code.as_str(), p.status), ("not_found", 404));
+}
+
+#[test]
+fn openapi_is_served_and_committed() {
+    let svc = TestService::start();
+    let server = svc.serve();
+    let served = get(&server.url("/openapi.json"))
+        .body_mut()
+        .read_to_string()
+        .unwrap();
+    let committed_path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("openapi/openapi.json");
+    let committed = std::fs::read_to_string(&committed_path).unwrap_or_default();
+    if served != committed && std::env::var("UPDATE_OPENAPI").is_ok() {
+        std::fs::write(&committed_path, &served).unwrap();
+        return;
+    }
+    assert!(
+        served == committed,
+        "openapi/openapi.json is stale: run `cargo run -- openapi > openapi/openapi.json` (or UPDATE_OPENAPI=1 cargo test)"
+    );
+    let doc: serde_json::Value = serde_json::from_str(&served).unwrap();
+    for path in [
+        "/healthz",
+        "/readyz",
+        "/v1/network",
+        "/.well-known/jwks.json",
+        "/openapi.json",
+        "/docs",
+    ] {
+        assert!(doc["paths"][path].is_object(), "{path} is not documented");
+    }
+}
+
+#[test]
+fn docs_page_works_offline() {
+    let svc = TestService::start();
+    let server = svc.serve();
+    let mut r = get(&server.url("/docs"));
+    assert_eq!(r.status(), 200);
+    let csp = r
+        .headers()
+        .get("content-security-policy")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(csp.contains("default-src 'none'"));
+    let html = r.body_mut().read_to_string().unwrap();
+    assert!(html.contains("/openapi.json"));
+    // Nothing is loaded from another host.
+    assert!(
+        !html.contains("http://") && !html.contains("https://") && !html.contains("//cdn"),
+        "the docs page must be self-contained"
+    );
+}
