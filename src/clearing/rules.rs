@@ -5,7 +5,8 @@ use rust_decimal::{Decimal, RoundingStrategy};
 
 use super::ClearingError;
 use crate::ledger::{
-    Account, Amount, EntryDraft, EntryMeta, MemberId, PartnerId, Party, Posting, Unit, UnitKind,
+    Account, Amount, EntryDraft, EntryMeta, MemberId, PartnerId, Party, Posting, Unit, UnitCode,
+    UnitKind,
 };
 use crate::partners::Network;
 
@@ -57,10 +58,20 @@ fn credit(account: Account, amount: Amount) -> Result<Posting, ClearingError> {
     Posting::credit(account, amount).ok_or(ClearingError::AmountTooLarge)
 }
 
-fn unit_of<'a>(
+/// The unit, its issuer, and the two points lines: `from` is debited, `to` credited.
+struct PointsMove<'a> {
+    unit: &'a Unit,
+    issuer: Party,
+    postings: Vec<Posting>,
+}
+
+fn points_move<'a>(
     network: &'a Network,
-    code: &crate::ledger::UnitCode,
-) -> Result<(&'a Unit, Party), ClearingError> {
+    code: &UnitCode,
+    points: Amount,
+    member: MemberId,
+    to_member: bool,
+) -> Result<PointsMove<'a>, ClearingError> {
     let unit = network
         .units
         .get(code)
@@ -69,7 +80,40 @@ fn unit_of<'a>(
         .issuer()
         .cloned()
         .ok_or_else(|| ClearingError::NotPoints(code.clone()))?;
-    Ok((unit, issuer))
+    let issuer_account = Account::Issuer {
+        issuer: issuer.clone(),
+        unit: code.clone(),
+    };
+    let member_account = Account::Member {
+        member,
+        unit: code.clone(),
+    };
+    let (from, to) = if to_member {
+        (issuer_account, member_account)
+    } else {
+        (member_account, issuer_account)
+    };
+    let postings = vec![Posting::debit(from, points), credit(to, points)?];
+    Ok(PointsMove {
+        unit,
+        issuer,
+        postings,
+    })
+}
+
+/// The clearing value `party` and the issuer owe each other for `points`; `None` when `party`
+/// is the issuer, or when the value rounds to zero.
+fn cross_brand_value(
+    party: &Party,
+    moved: &PointsMove<'_>,
+    points: Amount,
+    network: &Network,
+) -> Result<Option<Amount>, ClearingError> {
+    if *party == moved.issuer {
+        return Ok(None);
+    }
+    let value = clearing_value(points, moved.unit, network)?;
+    Ok(value.is_positive().then_some(value))
 }
 
 /// Partner `partner` awards `points` of `unit` to `member`. The issuer's liability grows; when
@@ -78,36 +122,21 @@ pub fn earn(
     network: &Network,
     partner: &PartnerId,
     member: MemberId,
-    unit: &crate::ledger::UnitCode,
+    unit: &UnitCode,
     points: Amount,
     meta: EntryMeta,
 ) -> Result<EntryDraft, ClearingError> {
-    let (unit_def, issuer) = unit_of(network, unit)?;
-    let mut postings = vec![
-        Posting::debit(
-            Account::Issuer {
-                issuer: issuer.clone(),
-                unit: unit.clone(),
-            },
-            points,
-        ),
-        credit(
-            Account::Member {
-                member,
-                unit: unit.clone(),
-            },
-            points,
-        )?,
-    ];
+    let mut moved = points_move(network, unit, points, member, true)?;
     let awarding = Party::Partner(partner.clone());
-    if awarding != issuer {
-        let value = clearing_value(points, unit_def, network)?;
-        if value.is_positive() {
-            postings.push(Posting::debit(settlement(awarding, network), value));
-            postings.push(credit(settlement(issuer, network), value)?);
-        }
+    if let Some(value) = cross_brand_value(&awarding, &moved, points, network)? {
+        moved
+            .postings
+            .push(Posting::debit(settlement(awarding, network), value));
+        moved
+            .postings
+            .push(credit(settlement(moved.issuer.clone(), network), value)?);
     }
-    Ok(EntryDraft::new(meta, postings))
+    Ok(EntryDraft::new(meta, moved.postings))
 }
 
 /// `member` spends `points` of `unit` at partner `partner`. The issuer's liability shrinks; when
@@ -117,48 +146,32 @@ pub fn redeem(
     network: &Network,
     partner: &PartnerId,
     member: MemberId,
-    unit: &crate::ledger::UnitCode,
+    unit: &UnitCode,
     points: Amount,
     meta: EntryMeta,
 ) -> Result<EntryDraft, ClearingError> {
-    let (unit_def, issuer) = unit_of(network, unit)?;
-    let mut postings = vec![
-        Posting::debit(
-            Account::Member {
-                member,
-                unit: unit.clone(),
-            },
-            points,
-        ),
-        credit(
-            Account::Issuer {
-                issuer: issuer.clone(),
-                unit: unit.clone(),
-            },
-            points,
-        )?,
-    ];
+    let mut moved = points_move(network, unit, points, member, false)?;
     let accepting = Party::Partner(partner.clone());
-    if accepting != issuer {
-        let value = clearing_value(points, unit_def, network)?;
-        if value.is_positive() {
-            let fee = network_fee(value, network)?;
-            let to_partner = Amount::from_minor(value.minor() - fee.minor(), value.scale());
-            postings.push(Posting::debit(settlement(issuer, network), value));
-            if to_partner.is_positive() {
-                postings.push(credit(settlement(accepting, network), to_partner)?);
-            }
-            if fee.is_positive() {
-                postings.push(credit(
-                    Account::NetworkFees {
-                        currency: network.settlement_currency.clone(),
-                    },
-                    fee,
-                )?);
-            }
+    if let Some(value) = cross_brand_value(&accepting, &moved, points, network)? {
+        let fee = network_fee(value, network)?;
+        let to_partner = Amount::from_minor(value.minor() - fee.minor(), value.scale());
+        moved.postings.push(Posting::debit(
+            settlement(moved.issuer.clone(), network),
+            value,
+        ));
+        if to_partner.is_positive() {
+            moved
+                .postings
+                .push(credit(settlement(accepting, network), to_partner)?);
+        }
+        if fee.is_positive() {
+            let fees = Account::NetworkFees {
+                currency: network.settlement_currency.clone(),
+            };
+            moved.postings.push(credit(fees, fee)?);
         }
     }
-    Ok(EntryDraft::new(meta, postings))
+    Ok(EntryDraft::new(meta, moved.postings))
 }
 
 #[cfg(test)]
