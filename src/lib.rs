@@ -7,6 +7,7 @@
 pub mod api;
 pub mod clearing;
 pub mod crypto;
+pub mod httpsig;
 pub mod ledger;
 pub mod partners;
 pub mod store;

@@ -9,3 +9,4 @@ mod common;
 mod http_public;
 mod ledger_store;
 mod manifests;
+mod rfc9421;
