@@ -7,7 +7,6 @@ use anyhow::{Context, Result, bail};
 use coalition::api::RunningServer;
 use coalition::api::public::{Jwks, NetworkView};
 use coalition::clearing::{Clearing, ClearingError, Settings};
-use coalition::crypto::SigningKey;
 use coalition::crypto::ed25519::write_private;
 use coalition::ledger::{
     Account, Amount, CommittedEntry, EntryKind, EntryMeta, MemberId, PartnerId, Party, UnitCode,
@@ -18,41 +17,18 @@ use coalition::ledger::{
 fn prepare_manifests(source: &Path, dir: &Path) -> Result<PathBuf> {
     let manifests = dir.join("partners");
     let keys = dir.join("keys");
-    fs::create_dir_all(&manifests)?;
     fs::create_dir_all(&keys)?;
-    let network = source.join(coalition::partners::NETWORK_FILE);
-    if !network.is_file() {
+    if !source.join(coalition::partners::NETWORK_FILE).is_file() {
         bail!(
-            "{} not found: run the demo from the repository root or pass --partners DIR",
-            network.display()
+            "{} has no network.toml: run the demo from the repository root or pass --partners DIR",
+            source.display()
         );
     }
-    fs::copy(&network, manifests.join(coalition::partners::NETWORK_FILE))?;
-    let mut files: Vec<PathBuf> = fs::read_dir(source)?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "toml") && p != &network)
-        .collect();
-    files.sort();
-    for path in files {
-        let text = fs::read_to_string(&path)?;
-        let mut table: toml::Table =
-            toml::from_str(&text).with_context(|| format!("{}", path.display()))?;
-        let id = table
-            .get("id")
-            .and_then(|v| v.as_str())
-            .unwrap_or("partner")
-            .to_owned();
-        let key = SigningKey::generate()?;
-        write_private(&keys.join(format!("{id}.pem")), &key.to_pem())?;
-        let mut entry = toml::Table::new();
-        entry.insert("id".into(), format!("{id}-demo").into());
-        entry.insert("public_key".into(), key.public_key().to_pem().into());
-        table.insert(
-            "keys".into(),
-            toml::Value::Array(vec![toml::Value::Table(entry)]),
-        );
-        let name = path.file_name().map(PathBuf::from).unwrap_or_default();
-        fs::write(manifests.join(name), toml::to_string(&table)?)?;
+    for generated in coalition::partners::copy_with_generated_keys(source, &manifests, "demo")? {
+        write_private(
+            &keys.join(format!("{}.pem", generated.key_id)),
+            &generated.key.to_pem(),
+        )?;
     }
     Ok(manifests)
 }
@@ -114,6 +90,7 @@ fn tour(source: &Path, dir: &Path) -> Result<()> {
         database: format!("sqlite://{}", dir.join("demo.db").display()).parse()?,
         partners_dir: manifests,
         network_key: Some(dir.join("network-key.pem")),
+        hold_ttl_secs: coalition::clearing::DEFAULT_HOLD_TTL_SECS,
     };
     let clearing = Clearing::start(&settings)?;
     let server = RunningServer::start(clearing.clone(), "127.0.0.1:0")?;

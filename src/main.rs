@@ -62,6 +62,13 @@ enum Command {
         /// HTTP worker threads (default: one per core).
         #[arg(long, env = "COALITION_WORKERS")]
         workers: Option<usize>,
+        /// Seconds an uncaptured hold lasts before its points go back to the member.
+        #[arg(long, env = "COALITION_HOLD_TTL_SECS", default_value_t = clearing::DEFAULT_HOLD_TTL_SECS)]
+        hold_ttl_secs: u64,
+        /// The URL partners call when the service sits behind a proxy (e.g.
+        /// https://api.example.com); signatures over `@target-uri` are checked against it.
+        #[arg(long, env = "COALITION_PUBLIC_URL")]
+        public_url: Option<String>,
     },
     /// Apply pending database migrations and exit.
     Migrate {
@@ -72,6 +79,23 @@ enum Command {
     Keygen {
         #[arg(long)]
         out: PathBuf,
+    },
+    /// Print the Content-Digest, Signature-Input and Signature headers that sign a request, one
+    /// per line (for `curl -H @file`). Sign the exact bytes you send.
+    Sign {
+        /// The partner's private key (PKCS#8 PEM, as `keygen` writes it).
+        #[arg(long)]
+        key: PathBuf,
+        /// The key id registered in the partner's manifest.
+        #[arg(long)]
+        keyid: String,
+        #[arg(short = 'X', long = "request", default_value = "GET")]
+        method: String,
+        /// The full URL the request goes to, e.g. http://127.0.0.1:8080/v1/earn
+        url: String,
+        /// The request body.
+        #[arg(short = 'd', long = "data")]
+        data: Option<String>,
     },
     /// Check every ledger invariant; exits non-zero if any fails.
     Verify {
@@ -130,13 +154,22 @@ fn run(cli: Cli) -> Result<ExitCode> {
             listen,
             network_key,
             workers,
+            hold_ttl_secs,
+            public_url,
         } => {
             let settings = Settings {
                 database: db.url()?,
                 partners_dir: partners,
                 network_key,
+                hold_ttl_secs,
             };
-            serve(&settings, &listen, workers)?;
+            let options = api::ServerOptions {
+                workers: workers
+                    .or_else(|| std::thread::available_parallelism().ok().map(|n| n.get()))
+                    .unwrap_or(2),
+                public_url,
+            };
+            serve(&settings, &listen, options)?;
         }
         Command::Migrate { db } => {
             let url = db.url()?;
@@ -144,6 +177,32 @@ fn run(cli: Cli) -> Result<ExitCode> {
             println!("{url}: {applied} migration(s) applied");
         }
         Command::Keygen { out } => keygen(&out)?,
+        Command::Sign {
+            key,
+            keyid,
+            method,
+            url,
+            data,
+        } => {
+            let pem = std::fs::read_to_string(&key)
+                .with_context(|| format!("reading {}", key.display()))?;
+            let key = SigningKey::from_pem(&pem).with_context(|| format!("{}", key.display()))?;
+            let now = coalition::clearing::time::now_secs();
+            let method = method.to_ascii_uppercase();
+            let signed = coalition::httpsig::sign_request(
+                &key,
+                &keyid,
+                &method,
+                &url,
+                data.as_deref().map(str::as_bytes),
+                now,
+            )?;
+            if let Some(d) = signed.content_digest {
+                println!("Content-Digest: {d}");
+            }
+            println!("Signature-Input: {}", signed.signature_input);
+            println!("Signature: {}", signed.signature);
+        }
         Command::Verify { db, json } => {
             let checks = clearing::verify_database(&db.url()?)?;
             return Ok(report(&checks, json));
@@ -183,7 +242,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn serve(settings: &Settings, listen: &str, workers: Option<usize>) -> Result<()> {
+fn serve(settings: &Settings, listen: &str, options: api::ServerOptions) -> Result<()> {
     let clearing = Clearing::start(settings).context("starting the service")?;
     let network = clearing.network();
     tracing::info!(
@@ -193,14 +252,11 @@ fn serve(settings: &Settings, listen: &str, workers: Option<usize>) -> Result<()
         "loaded the {} network",
         network.name
     );
-    let workers = workers
-        .or_else(|| std::thread::available_parallelism().ok().map(|n| n.get()))
-        .unwrap_or(2);
     let result = actix_web::rt::System::new().block_on({
         let clearing = clearing.clone();
         let listen = listen.to_owned();
         async move {
-            let (server, addrs) = api::server(clearing, &listen, workers)?;
+            let (server, addrs) = api::server(clearing, &listen, options)?;
             for a in addrs {
                 tracing::info!("listening on http://{a} (API docs at http://{a}/docs)");
             }

@@ -4,7 +4,7 @@ use actix_web::{HttpResponse, get};
 use utoipa::OpenApi;
 
 use super::problem::Problem;
-use super::public;
+use super::{partner, public};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -14,9 +14,17 @@ use super::public;
 errors are application/problem+json with a stable `code`. See docs/ in the repository.",
         license(name = "Apache-2.0"),
     ),
-    paths(public::healthz, public::readyz, public::network, public::jwks, openapi_json, docs_page),
+    paths(
+        public::healthz, public::readyz, public::network, public::jwks, openapi_json, docs_page,
+        partner::enrol, partner::balances, partner::earn, partner::redeem, partner::capture,
+        partner::void, partner::reverse, partner::entry, partner::entries,
+    ),
     components(schemas(Problem)),
-    tags((name = "public", description = "No authentication")),
+    tags(
+        (name = "public", description = "No authentication"),
+        (name = "partner", description = "Signed by the partner: RFC 9421 HTTP Message Signatures with Ed25519 \
+(Signature-Input, Signature, Content-Digest); every POST carries an Idempotency-Key"),
+    ),
 )]
 pub struct ApiDoc;
 

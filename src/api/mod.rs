@@ -1,7 +1,9 @@
 //! HTTP: actix-web routes, request and response types, auth extractors and problem+json errors.
 //! No SQL here: handlers call `clearing`.
 
+pub mod auth;
 pub mod docs;
+pub mod partner;
 pub mod problem;
 pub mod public;
 
@@ -23,9 +25,30 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// Seconds a worker waits for in-flight requests on shutdown.
 pub const SHUTDOWN_TIMEOUT_SECS: u64 = 30;
 
+/// How often lapsed holds are looked for.
+pub const HOLD_SWEEP_INTERVAL_MS: u64 = 1000;
+
 /// What every handler can reach.
 pub struct AppState {
     pub clearing: Arc<Clearing>,
+    /// The base URL partners call, when it differs from what the server sees (a proxy).
+    pub public_url: Option<String>,
+}
+
+/// How the HTTP server runs.
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    pub workers: usize,
+    pub public_url: Option<String>,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        Self {
+            workers: 2,
+            public_url: None,
+        }
+    }
 }
 
 /// Every route and the extractor settings, for the server and for tests.
@@ -48,6 +71,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(public::readyz)
     .service(public::network)
     .service(public::jwks)
+    .service(partner::enrol)
+    .service(partner::balances)
+    .service(partner::earn)
+    .service(partner::redeem)
+    .service(partner::capture)
+    .service(partner::void)
+    .service(partner::reverse)
+    .service(partner::entry)
+    .service(partner::entries)
     .service(docs::openapi_json)
     .service(docs::docs_page);
 }
@@ -70,12 +102,29 @@ async fn not_found() -> Result<actix_web::HttpResponse, ApiError> {
 }
 
 /// Builds the HTTP server on `listen` (e.g. `127.0.0.1:8080`, port 0 for any free port).
+/// Must run inside an actix system: it also starts the sweeper that expires lapsed holds.
 pub fn server(
     clearing: Arc<Clearing>,
     listen: &str,
-    workers: usize,
+    options: ServerOptions,
 ) -> io::Result<(actix_web::dev::Server, Vec<SocketAddr>)> {
-    let state = web::Data::new(AppState { clearing });
+    let sweeper = clearing.clone();
+    actix_web::rt::spawn(async move {
+        loop {
+            actix_web::rt::time::sleep(std::time::Duration::from_millis(HOLD_SWEEP_INTERVAL_MS))
+                .await;
+            match sweeper.expire_due_holds().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(holds = n, "expired lapsed holds"),
+                Err(e) => tracing::warn!(error = %e, "hold sweep failed; retrying"),
+            }
+        }
+    });
+    let workers = options.workers;
+    let state = web::Data::new(AppState {
+        clearing,
+        public_url: options.public_url,
+    });
     let http = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
@@ -103,13 +152,21 @@ pub struct RunningServer {
 
 impl RunningServer {
     pub fn start(clearing: Arc<Clearing>, listen: &str) -> io::Result<Self> {
+        Self::start_with(clearing, listen, ServerOptions::default())
+    }
+
+    pub fn start_with(
+        clearing: Arc<Clearing>,
+        listen: &str,
+        options: ServerOptions,
+    ) -> io::Result<Self> {
         let (tx, rx) = std::sync::mpsc::channel();
         let listen = listen.to_owned();
         let thread = std::thread::Builder::new()
             .name("http".into())
             .spawn(move || {
                 actix_web::rt::System::new().block_on(async move {
-                    match server(clearing, &listen, 2) {
+                    match server(clearing, &listen, options) {
                         Ok((srv, addrs)) => {
                             let _ = tx.send(Ok((srv.handle(), addrs)));
                             srv.await

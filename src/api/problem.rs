@@ -178,6 +178,24 @@ impl From<ClearingError> for ApiError {
             ClearingError::Entry(e) => e.into(),
             ClearingError::Balance(b) => b.into(),
             ClearingError::Store(s) => s.into(),
+            ClearingError::UnknownMember(m) => ApiError::unprocessable(
+                "unknown_member",
+                format!("member {m} is not enrolled in the network"),
+            ),
+            ClearingError::AuthorizationRequired(why) => ApiError::new(
+                StatusCode::FORBIDDEN,
+                "authorization_required",
+                "Authorization required",
+                why,
+            ),
+            ClearingError::NotFound(why) => ApiError::not_found(why),
+            ClearingError::HoldNotPending(why) => ApiError::unprocessable("hold_not_pending", why),
+            ClearingError::NotReversible(why) => ApiError::unprocessable("not_reversible", why),
+            ClearingError::IdempotencyConflict => ApiError::unprocessable(
+                "idempotency_conflict",
+                "this Idempotency-Key was already used with a different request",
+            ),
+            ClearingError::InvalidRequest(why) => ApiError::unprocessable("invalid_request", why),
         }
     }
 }

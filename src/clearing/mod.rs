@@ -1,7 +1,9 @@
 //! The use cases: the clearing service that the API and the CLI drive. It owns the configured
 //! network, the store and the network's signing key, and turns requests into ledger entries.
 
+pub mod partner;
 pub mod rules;
+pub mod time;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -21,7 +23,12 @@ pub struct Settings {
     pub partners_dir: PathBuf,
     /// The network's Ed25519 key (PKCS#8 PEM); created on first start when missing.
     pub network_key: Option<PathBuf>,
+    /// How long an uncaptured hold lasts before its points go back to the member.
+    pub hold_ttl_secs: u64,
 }
+
+/// Holds lapse after 15 minutes unless configured otherwise.
+pub const DEFAULT_HOLD_TTL_SECS: u64 = 15 * 60;
 
 impl Settings {
     /// The key file used when none is configured: beside the SQLite file, or in the working
@@ -69,6 +76,20 @@ pub enum ClearingError {
     Balance(BalanceError),
     #[error(transparent)]
     Store(StoreError),
+    #[error("unknown member {0}")]
+    UnknownMember(String),
+    #[error("{0}")]
+    AuthorizationRequired(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    HoldNotPending(String),
+    #[error("{0}")]
+    NotReversible(String),
+    #[error("this Idempotency-Key was used for a different request")]
+    IdempotencyConflict,
+    #[error("{0}")]
+    InvalidRequest(String),
 }
 
 impl From<StoreError> for ClearingError {
@@ -80,13 +101,21 @@ impl From<StoreError> for ClearingError {
     }
 }
 
+/// What the use cases read but never change: shared with write jobs on the sequencer thread.
+pub struct Context {
+    pub network: Network,
+    /// Every unit the ledger knows: the configured ones and any still stored from before.
+    pub units: Units,
+    pub key: SigningKey,
+    /// The key's JWK thumbprint, named as `kid` in everything the network signs.
+    pub kid: String,
+    pub hold_ttl_secs: u64,
+}
+
 /// The running service.
 pub struct Clearing {
-    network: Network,
-    /// Every unit the ledger knows: the configured ones and any still stored from before.
-    units: Units,
+    ctx: Arc<Context>,
     store: Arc<Store>,
-    key: SigningKey,
 }
 
 impl Clearing {
@@ -108,20 +137,30 @@ impl Clearing {
         if created {
             tracing::info!(path = %key_path.display(), "created the network signing key");
         }
-        Ok(Arc::new(Self {
+        let kid = key.public_key().jwk().kid;
+        let ctx = Context {
             network,
             units,
-            store,
             key,
+            kid,
+            hold_ttl_secs: settings.hold_ttl_secs,
+        };
+        Ok(Arc::new(Self {
+            ctx: Arc::new(ctx),
+            store,
         }))
     }
 
+    pub fn context(&self) -> &Arc<Context> {
+        &self.ctx
+    }
+
     pub fn network(&self) -> &Network {
-        &self.network
+        &self.ctx.network
     }
 
     pub fn units(&self) -> &Units {
-        &self.units
+        &self.ctx.units
     }
 
     pub fn store(&self) -> &Arc<Store> {
@@ -130,11 +169,11 @@ impl Clearing {
 
     /// The network's public keys (receipts, statements, member tokens).
     pub fn jwks(&self) -> Vec<Jwk> {
-        vec![self.key.public_key().jwk()]
+        vec![self.ctx.key.public_key().jwk()]
     }
 
     pub fn signing_key(&self) -> &SigningKey {
-        &self.key
+        &self.ctx.key
     }
 
     /// Whether the database answers.
@@ -148,6 +187,7 @@ impl Clearing {
         unit: Option<UnitCode>,
     ) -> Result<UnitCode, ClearingError> {
         let p = self
+            .ctx
             .network
             .partner(partner)
             .ok_or_else(|| ClearingError::UnknownPartner(partner.to_string()))?;
@@ -157,6 +197,7 @@ impl Clearing {
 
     fn points(&self, unit: &UnitCode, points: Amount) -> Result<Amount, ClearingError> {
         let scale = self
+            .ctx
             .units
             .scale_of(unit)
             .ok_or_else(|| ClearingError::UnknownUnit(unit.to_string()))?;
@@ -188,8 +229,8 @@ impl Clearing {
         meta.kind = EntryKind::Earn;
         meta.partner = Some(partner.clone());
         meta.member = Some(member);
-        let entry = rules::earn(&self.network, partner, member, &unit, points, meta)?
-            .balance(&self.units)?;
+        let entry = rules::earn(&self.ctx.network, partner, member, &unit, points, meta)?
+            .balance(&self.ctx.units)?;
         self.store
             .write(move |tx| tx.post(entry).map_err(ClearingError::from))
             .await
@@ -209,8 +250,8 @@ impl Clearing {
         meta.kind = EntryKind::Redemption;
         meta.partner = Some(partner.clone());
         meta.member = Some(member);
-        let entry = rules::redeem(&self.network, partner, member, &unit, points, meta)?
-            .balance(&self.units)?;
+        let entry = rules::redeem(&self.ctx.network, partner, member, &unit, points, meta)?
+            .balance(&self.ctx.units)?;
         self.store
             .write(move |tx| tx.post(entry).map_err(ClearingError::from))
             .await
@@ -218,7 +259,7 @@ impl Clearing {
 
     /// One entry, checked as it is read back.
     pub async fn entry(&self, id: EntryId) -> Result<Option<CommittedEntry>, ClearingError> {
-        let units = self.units.clone();
+        let units = self.ctx.units.clone();
         Ok(self
             .store
             .read(move |c| store::ledger::entry_by_id(c, id, &units))
@@ -228,6 +269,7 @@ impl Clearing {
     /// An account's balance as an amount of its unit, signed, debit positive.
     pub async fn balance(&self, account: &Account) -> Result<Amount, ClearingError> {
         let scale = self
+            .ctx
             .units
             .scale_of(account.unit())
             .ok_or_else(|| ClearingError::UnknownUnit(account.unit().to_string()))?;
@@ -241,7 +283,7 @@ impl Clearing {
 
     /// Every ledger invariant over one consistent snapshot.
     pub async fn verify(&self) -> Result<Vec<Check>, ClearingError> {
-        let units = self.units.clone();
+        let units = self.ctx.units.clone();
         Ok(self
             .store
             .read(move |c| store::ledger::verify(c, &units))

@@ -174,6 +174,183 @@ pub fn redeem(
     Ok(EntryDraft::new(meta, moved.postings))
 }
 
+/// `member` authorises `points` at `partner` without spending them yet: the points move to the
+/// partner's hold account until captured, voided or expired.
+pub fn hold(
+    partner: &PartnerId,
+    member: MemberId,
+    unit: &UnitCode,
+    points: Amount,
+    meta: EntryMeta,
+) -> Result<EntryDraft, ClearingError> {
+    let postings = vec![
+        Posting::debit(
+            Account::Member {
+                member,
+                unit: unit.clone(),
+            },
+            points,
+        ),
+        credit(
+            Account::Hold {
+                partner: partner.clone(),
+                unit: unit.clone(),
+            },
+            points,
+        )?,
+    ];
+    Ok(EntryDraft::new(meta, postings))
+}
+
+/// Captures `captured` of `held` points: the captured part is redeemed at `partner` (with the
+/// cross-brand rule), the rest goes back to the member.
+pub fn capture(
+    network: &Network,
+    partner: &PartnerId,
+    member: MemberId,
+    unit: &UnitCode,
+    held: Amount,
+    captured: Amount,
+    meta: EntryMeta,
+) -> Result<EntryDraft, ClearingError> {
+    let redemption = redeem(network, partner, member, unit, captured, meta.clone())?;
+    let released = Amount::from_minor(held.minor() - captured.minor(), held.scale());
+    let mut postings = vec![Posting::debit(
+        Account::Hold {
+            partner: partner.clone(),
+            unit: unit.clone(),
+        },
+        held,
+    )];
+    for p in redemption.postings {
+        match p.account {
+            // The redemption's member line is covered by the hold: only what is released shows.
+            Account::Member { .. } => {
+                if released.is_positive() {
+                    postings.push(credit(p.account, released)?);
+                }
+            }
+            _ => postings.push(p),
+        }
+    }
+    Ok(EntryDraft::new(meta, postings))
+}
+
+/// Gives all `held` points back to the member (a void, or a hold that lapsed).
+pub fn release(
+    partner: &PartnerId,
+    member: MemberId,
+    unit: &UnitCode,
+    held: Amount,
+    meta: EntryMeta,
+) -> Result<EntryDraft, ClearingError> {
+    let postings = vec![
+        Posting::debit(
+            Account::Hold {
+                partner: partner.clone(),
+                unit: unit.clone(),
+            },
+            held,
+        ),
+        credit(
+            Account::Member {
+                member,
+                unit: unit.clone(),
+            },
+            held,
+        )?,
+    ];
+    Ok(EntryDraft::new(meta, postings))
+}
+
+/// Reverses `points` of `original` (an earn, a redemption or a capture of `total` points),
+/// `left` of which are not yet reversed; `reversed` holds, per account, what earlier reversals
+/// of it posted. Points lines move back exactly; money lines move back in proportion, rounded
+/// half to even, and the last reversal takes exactly what is left, so that the reversals of an
+/// entry never move more than it did.
+pub fn reversal(
+    original: &crate::ledger::CommittedEntry,
+    earned: bool,
+    points: Amount,
+    total: i64,
+    left: i64,
+    reversed: &std::collections::BTreeMap<String, i64>,
+    meta: EntryMeta,
+) -> Result<EntryDraft, ClearingError> {
+    use crate::ledger::AccountKind;
+    let mut postings = Vec::new();
+    let mut money: Vec<Posting> = Vec::new();
+    for p in &original.postings {
+        match p.account.kind() {
+            AccountKind::Member => {
+                let line = Posting::debit(p.account.clone(), points);
+                postings.push(if earned {
+                    line
+                } else {
+                    credit(p.account.clone(), points)?
+                });
+            }
+            AccountKind::Issuer => {
+                let line = Posting::debit(p.account.clone(), points);
+                postings.push(if earned {
+                    credit(p.account.clone(), points)?
+                } else {
+                    line
+                });
+            }
+            AccountKind::Hold => {}
+            _ => {
+                let already = reversed.get(&p.account.to_string()).copied().unwrap_or(0);
+                // What is still to undo on this line, signed as the line to post.
+                let remaining = -(p.amount.minor() + already);
+                let minor = if points.minor() == left {
+                    remaining
+                } else {
+                    let share = Decimal::from(p.amount.minor()) * Decimal::from(points.minor())
+                        / Decimal::from(total);
+                    let scaled =
+                        -share.round_dp_with_strategy(0, RoundingStrategy::MidpointNearestEven);
+                    let scaled =
+                        i64::try_from(scaled).map_err(|_| ClearingError::AmountTooLarge)?;
+                    if scaled.abs() > remaining.abs() {
+                        remaining
+                    } else {
+                        scaled
+                    }
+                };
+                if minor != 0 {
+                    money.push(Posting {
+                        account: p.account.clone(),
+                        amount: Amount::from_minor(minor, p.amount.scale()),
+                    });
+                }
+            }
+        }
+    }
+    // Rounding each line alone may leave a unit off by a step or two: the largest line absorbs it.
+    let mut units: Vec<UnitCode> = money.iter().map(|p| p.account.unit().clone()).collect();
+    units.sort();
+    units.dedup();
+    for unit in units {
+        let off: i64 = money
+            .iter()
+            .filter(|p| p.account.unit() == &unit)
+            .map(|p| p.amount.minor())
+            .sum();
+        if off != 0
+            && let Some(largest) = money
+                .iter_mut()
+                .filter(|p| p.account.unit() == &unit)
+                .max_by_key(|p| p.amount.minor().abs())
+        {
+            largest.amount =
+                Amount::from_minor(largest.amount.minor() - off, largest.amount.scale());
+        }
+    }
+    postings.extend(money.into_iter().filter(|p| !p.amount.is_zero()));
+    Ok(EntryDraft::new(meta, postings))
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;

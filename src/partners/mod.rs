@@ -320,3 +320,65 @@ impl Network {
         self.partners.get(id)
     }
 }
+
+/// A partner's freshly generated signing key.
+pub struct GeneratedKey {
+    pub partner: PartnerId,
+    pub key_id: KeyId,
+    pub key: crate::crypto::SigningKey,
+}
+
+/// Copies the manifests in `source` to `dest`, giving every partner one freshly generated key
+/// (`{id}-{suffix}`) in place of the keys it lists. For `coalition demo`, the benchmark and the
+/// tests: the repository holds public keys only.
+pub fn copy_with_generated_keys(
+    source: &Path,
+    dest: &Path,
+    suffix: &str,
+) -> Result<Vec<GeneratedKey>, ManifestError> {
+    let io = |path: &Path, e: std::io::Error| ManifestError::file(path, e.to_string());
+    fs::create_dir_all(dest).map_err(|e| io(dest, e))?;
+    let network = source.join(NETWORK_FILE);
+    fs::copy(&network, dest.join(NETWORK_FILE)).map_err(|e| io(&network, e))?;
+    let mut files: Vec<PathBuf> = fs::read_dir(source)
+        .map_err(|e| io(source, e))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.extension().is_some_and(|x| x == "toml")
+                && p.file_name().is_some_and(|n| n != NETWORK_FILE)
+        })
+        .collect();
+    files.sort();
+    let mut keys = Vec::new();
+    for path in files {
+        let text = read_limited(&path)?;
+        let mut table: toml::Table = parse_toml(&path, &text)?;
+        let id: PartnerId = table
+            .get("id")
+            .and_then(|v| v.as_str())
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| ManifestError::at(&path, "id", "missing or invalid"))?;
+        let key_id: KeyId = format!("{id}-{suffix}")
+            .parse()
+            .map_err(|e: crate::ledger::IdError| ManifestError::at(&path, "id", e.to_string()))?;
+        let key = crate::crypto::SigningKey::generate()
+            .map_err(|e| ManifestError::file(&path, e.to_string()))?;
+        let mut entry = toml::Table::new();
+        entry.insert("id".into(), key_id.to_string().into());
+        entry.insert("public_key".into(), key.public_key().to_pem().into());
+        table.insert(
+            "keys".into(),
+            toml::Value::Array(vec![toml::Value::Table(entry)]),
+        );
+        let target = dest.join(path.file_name().unwrap_or_default());
+        let text =
+            toml::to_string(&table).map_err(|e| ManifestError::file(&target, e.to_string()))?;
+        fs::write(&target, text).map_err(|e| io(&target, e))?;
+        keys.push(GeneratedKey {
+            partner: id,
+            key_id,
+            key,
+        });
+    }
+    Ok(keys)
+}

@@ -1,15 +1,14 @@
 //! Ledger rows: appending entries with their balance changes, and reading them back.
 
 use std::collections::BTreeMap;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use diesel::prelude::*;
 
-use super::StoreError;
 use super::conn::DbConn;
 use super::dialect;
 use super::schema::{accounts, entries, postings};
 use super::sequencer::{Head, WriteTx};
+use super::{StoreError, now_us};
 use crate::ledger::{
     BalancedEntry, ChainHash, Check, CommittedEntry, EntryId, RawBalance, RawEntry, RawPosting,
     Units, Verifier, apply_posting,
@@ -53,13 +52,6 @@ struct AccountRow {
     kind: String,
     unit: String,
     balance_minor: i64,
-}
-
-fn now_us() -> i64 {
-    let since = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    i64::try_from(since.as_micros()).unwrap_or(i64::MAX)
 }
 
 /// The chain's last entry, read inside the writer's transaction.
@@ -308,4 +300,82 @@ pub fn verify(conn: &mut DbConn, units: &Units) -> Result<Vec<Check>, StoreError
     let checks = checks?;
     end?;
     Ok(checks)
+}
+
+impl WriteTx<'_> {
+    /// One entry, read inside the write (so it sees what this batch wrote).
+    pub fn entry(
+        &mut self,
+        id: EntryId,
+        units: &Units,
+    ) -> Result<Option<CommittedEntry>, StoreError> {
+        entry_by_id(self.conn, id, units)
+    }
+
+    /// Per account, the sum of the postings of every entry that reverses `original`.
+    pub fn reversed_sums(
+        &mut self,
+        original: EntryId,
+    ) -> Result<BTreeMap<String, i64>, StoreError> {
+        let seqs: Vec<i64> = entries::table
+            .filter(entries::reverses.eq(original.to_string()))
+            .select(entries::seq)
+            .load(self.conn)?;
+        let lines: Vec<(String, i64)> = postings::table
+            .filter(postings::entry_seq.eq_any(&seqs))
+            .select((postings::account, postings::amount_minor))
+            .load(self.conn)?;
+        let mut sums = BTreeMap::new();
+        for (account, amount) in lines {
+            *sums.entry(account).or_insert(0) += amount;
+        }
+        Ok(sums)
+    }
+}
+
+/// Filters for a partner's entry listing.
+#[derive(Debug, Clone, Default)]
+pub struct EntryFilter {
+    pub partner: String,
+    pub kind: Option<String>,
+    pub member: Option<String>,
+    pub since_us: Option<i64>,
+}
+
+/// A partner's entries after chain position `after_seq`, oldest first.
+pub fn entries_for(
+    conn: &mut DbConn,
+    filter: &EntryFilter,
+    after_seq: i64,
+    limit: i64,
+) -> Result<Vec<RawEntry>, StoreError> {
+    let mut query = entries::table
+        .filter(entries::partner.eq(&filter.partner))
+        .filter(entries::seq.gt(after_seq))
+        .into_boxed();
+    if let Some(kind) = &filter.kind {
+        query = query.filter(entries::kind.eq(kind));
+    }
+    if let Some(member) = &filter.member {
+        query = query.filter(entries::member.eq(member));
+    }
+    if let Some(since) = filter.since_us {
+        query = query.filter(entries::created_at_us.ge(since));
+    }
+    let rows: Vec<EntryRow> = query
+        .order(entries::seq)
+        .limit(limit.clamp(1, MAX_ENTRIES_PER_PAGE))
+        .select(EntryRow::as_select())
+        .load(conn)?;
+    with_postings(conn, rows)
+}
+
+/// A member's point balances: unit and signed balance (a holding is negative: a credit).
+pub fn member_balances(conn: &mut DbConn, member: &str) -> Result<Vec<(String, i64)>, StoreError> {
+    Ok(accounts::table
+        .filter(accounts::kind.eq("member"))
+        .filter(accounts::name.like(format!("member:{member}:%")))
+        .order(accounts::unit)
+        .select((accounts::unit, accounts::balance_minor))
+        .load(conn)?)
 }

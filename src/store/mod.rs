@@ -3,17 +3,29 @@
 
 pub mod conn;
 mod dialect;
+pub mod idempotency;
 pub mod ledger;
+pub mod members;
 pub mod network;
+pub mod operations;
 mod schema;
 pub mod sequencer;
 
 use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 pub use conn::{DatabaseUrl, DbConn};
 pub use sequencer::WriteTx;
 
 use crate::ledger::{BalanceError, CorruptEntryError};
+
+/// Microseconds since the Unix epoch: how the store keeps every time.
+pub fn now_us() -> i64 {
+    let since = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(since.as_micros()).unwrap_or(i64::MAX)
+}
 
 /// Pooled reading connections per process for SQLite (WAL lets readers run beside the writer).
 pub const SQLITE_READERS: u32 = 8;

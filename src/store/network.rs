@@ -2,15 +2,14 @@
 //! once entries may count in them) and partners.
 
 use std::str::FromStr;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use diesel::prelude::*;
 use rust_decimal::Decimal;
 
-use super::StoreError;
 use super::conn::DbConn;
 use super::schema::{partners, units};
 use super::sequencer::WriteTx;
+use super::{StoreError, now_us};
 use crate::ledger::{Scale, Unit, UnitKind, Units};
 
 #[derive(Queryable, Selectable, Insertable, PartialEq, Debug)]
@@ -22,13 +21,6 @@ struct UnitRow {
     issuer: Option<String>,
     value: Option<String>,
     created_at_us: i64,
-}
-
-fn now_us() -> i64 {
-    let since = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    i64::try_from(since.as_micros()).unwrap_or(i64::MAX)
 }
 
 fn to_row(u: &Unit) -> UnitRow {

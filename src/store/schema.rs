@@ -56,4 +56,58 @@ diesel::table! {
     }
 }
 
-diesel::allow_tables_to_appear_in_same_query!(units, partners, entries, postings, accounts);
+diesel::table! {
+    members (id) {
+        id -> Text,
+        share_balances -> Integer,
+        created_at_us -> BigInt,
+    }
+}
+
+diesel::table! {
+    member_links (partner, external_id) {
+        partner -> Text,
+        external_id -> Text,
+        member_id -> Text,
+        created_at_us -> BigInt,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (partner, idem_key) {
+        partner -> Text,
+        idem_key -> Text,
+        request_hash -> Text,
+        status -> Integer,
+        body -> Text,
+        created_at_us -> BigInt,
+    }
+}
+
+diesel::table! {
+    operations (entry_id) {
+        entry_id -> Text,
+        kind -> Text,
+        partner -> Text,
+        member_id -> Text,
+        unit -> Text,
+        points_minor -> BigInt,
+        reversed_minor -> BigInt,
+        status -> Text,
+        expires_at_us -> Nullable<BigInt>,
+        closed_by -> Nullable<Text>,
+        created_at_us -> BigInt,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(
+    units,
+    partners,
+    entries,
+    postings,
+    accounts,
+    members,
+    member_links,
+    idempotency_keys,
+    operations
+);

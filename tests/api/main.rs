@@ -9,4 +9,5 @@ mod common;
 mod http_public;
 mod ledger_store;
 mod manifests;
+mod partner_http;
 mod rfc9421;

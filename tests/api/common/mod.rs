@@ -115,12 +115,17 @@ impl TestService {
     }
 
     pub fn with_partners(partners: &Path) -> Self {
+        Self::with(partners, coalition::clearing::DEFAULT_HOLD_TTL_SECS)
+    }
+
+    pub fn with(partners: &Path, hold_ttl_secs: u64) -> Self {
         let db = TestDb::new();
         let dir = TempDir::new();
         let settings = Settings {
             database: db.url.clone(),
             partners_dir: partners.to_owned(),
             network_key: Some(dir.path().join("network-key.pem")),
+            hold_ttl_secs,
         };
         let clearing = Clearing::start(&settings).unwrap();
         Self { db, clearing, dir }
@@ -143,5 +148,193 @@ impl TestService {
 impl Drop for TestService {
     fn drop(&mut self) {
         self.clearing.shutdown();
+    }
+}
+
+/// A response, read whole.
+#[derive(Debug)]
+pub struct Resp {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Resp {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+
+    /// The problem+json `code`, checking the content type on the way.
+    pub fn code(&self) -> String {
+        assert_eq!(
+            self.header("content-type").as_deref(),
+            Some("application/problem+json"),
+            "{self:?}"
+        );
+        self.json()["code"].as_str().unwrap_or_default().to_owned()
+    }
+
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+    }
+}
+
+/// Sends a request exactly as given: no signing, no added headers beyond ureq's own.
+pub fn send(method: &str, url: &str, headers: &[(&str, String)], body: Option<&[u8]>) -> Resp {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut builder = ureq::http::Request::builder().method(method).uri(url);
+    for (n, v) in headers {
+        builder = builder.header(*n, v);
+    }
+    let request = builder
+        .body(body.map(<[u8]>::to_vec).unwrap_or_default())
+        .unwrap();
+    let mut response = agent.run(request).unwrap();
+    let headers = response
+        .headers()
+        .iter()
+        .map(|(n, v)| {
+            (
+                n.as_str().to_owned(),
+                v.to_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    Resp {
+        status: response.status().as_u16(),
+        headers,
+        body: response.body_mut().read_to_string().unwrap(),
+    }
+}
+
+/// The service with the demo network whose partners hold freshly generated keys, served over
+/// HTTP, and a way to call it as each partner.
+pub struct Api {
+    pub server: RunningServer,
+    pub keys: Vec<coalition::partners::GeneratedKey>,
+    pub svc: TestService,
+}
+
+impl Api {
+    pub fn start() -> Self {
+        Self::with_hold_ttl(coalition::clearing::DEFAULT_HOLD_TTL_SECS)
+    }
+
+    pub fn with_hold_ttl(hold_ttl_secs: u64) -> Self {
+        let dir = TempDir::new();
+        let manifests = dir.path().join("partners");
+        let keys =
+            coalition::partners::copy_with_generated_keys(&demo_partners(), &manifests, "test")
+                .unwrap();
+        let svc = TestService::with(&manifests, hold_ttl_secs);
+        let server = svc.serve();
+        // The manifests were read at start; the folder may go.
+        drop(dir);
+        Self { server, keys, svc }
+    }
+
+    pub fn key(&self, partner: &str) -> &coalition::partners::GeneratedKey {
+        self.keys
+            .iter()
+            .find(|k| k.partner.as_str() == partner)
+            .unwrap()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        self.server.url(path)
+    }
+
+    /// A request signed by `partner` the way `coalition sign` does it, created now.
+    pub fn signed(
+        &self,
+        partner: &str,
+        method: &str,
+        path: &str,
+        body: Option<&str>,
+        idem: Option<&str>,
+    ) -> Resp {
+        let k = self.key(partner);
+        let url = self.url(path);
+        let now = coalition::clearing::time::now_secs();
+        let h = coalition::httpsig::sign_request(
+            &k.key,
+            k.key_id.as_str(),
+            method,
+            &url,
+            body.map(str::as_bytes),
+            now,
+        )
+        .unwrap();
+        let mut headers = vec![
+            ("signature-input", h.signature_input),
+            ("signature", h.signature),
+        ];
+        if let Some(d) = h.content_digest {
+            headers.push(("content-digest", d));
+        }
+        if let Some(i) = idem {
+            headers.push(("idempotency-key", i.to_owned()));
+        }
+        headers.push(("content-type", "application/json".to_owned()));
+        send(method, &url, &headers, body.map(str::as_bytes))
+    }
+
+    pub fn post(&self, partner: &str, path: &str, body: &serde_json::Value) -> Resp {
+        let idem = uuid::Uuid::new_v4().to_string();
+        self.signed(partner, "POST", path, Some(&body.to_string()), Some(&idem))
+    }
+
+    pub fn get(&self, partner: &str, path: &str) -> Resp {
+        self.signed(partner, "GET", path, None, None)
+    }
+
+    /// Enrols a member with `partner` and returns its id.
+    pub fn member(&self, partner: &str) -> String {
+        let r = self.post(
+            partner,
+            "/v1/members",
+            &serde_json::json!({ "external_id": uuid::Uuid::new_v4().to_string() }),
+        );
+        assert_eq!(r.status, 201, "{}", r.body);
+        r.json()["member_id"].as_str().unwrap().to_owned()
+    }
+
+    pub fn earn(&self, partner: &str, member: &str, points: &str) -> serde_json::Value {
+        let r = self.post(
+            partner,
+            "/v1/earn",
+            &serde_json::json!({ "member_id": member, "points": points, "reference": "r" }),
+        );
+        assert_eq!(r.status, 201, "{}", r.body);
+        r.json()
+    }
+
+    /// A member's own-unit balance as `partner` sees it.
+    pub fn balance(&self, partner: &str, member: &str) -> String {
+        let r = self.get(partner, &format!("/v1/members/{member}/balances"));
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.json()["balances"][0]["balance"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    pub fn entry_count(&self) -> i64 {
+        self.svc
+            .clearing
+            .store()
+            .read_blocking(coalition::store::ledger::entry_count)
+            .unwrap()
+    }
+
+    pub fn verify(&self) {
+        let checks = self.svc.block_on(self.svc.clearing.verify()).unwrap();
+        assert!(checks.iter().all(|c| c.ok), "{checks:#?}");
     }
 }

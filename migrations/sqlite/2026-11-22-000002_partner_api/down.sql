@@ -1,0 +1,4 @@
+DROP TABLE operations;
+DROP TABLE idempotency_keys;
+DROP TABLE member_links;
+DROP TABLE members;

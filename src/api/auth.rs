@@ -1,0 +1,216 @@
+//! Partner authentication: the RFC 9421 signature over the request, `Content-Digest` over the
+//! body, the key's owner, and the `Idempotency-Key` of a POST.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::http::StatusCode;
+use actix_web::web::Bytes;
+use actix_web::{FromRequest, HttpRequest, dev, web};
+
+use super::problem::ApiError;
+use super::{AppState, MAX_BODY_BYTES};
+use crate::clearing::partner::{Caller, Idempotency};
+use crate::clearing::time;
+use crate::httpsig::{self, Message, SigError};
+use crate::ledger::KeyId;
+
+/// A request a partner signed, with its body (already checked against `Content-Digest`).
+pub struct Signed {
+    pub caller: Caller,
+    pub body: Bytes,
+    /// The `Idempotency-Key`, required on every POST.
+    pub idempotency: Option<Idempotency>,
+}
+
+impl Signed {
+    /// The body as `T`, or a 400 that says why not.
+    pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, ApiError> {
+        serde_json::from_slice(&self.body)
+            .map_err(|e| ApiError::bad_request("invalid_json", e.to_string()))
+    }
+
+    pub fn idempotency(&self) -> Result<Idempotency, ApiError> {
+        self.idempotency.clone().ok_or_else(|| {
+            ApiError::bad_request(
+                "idempotency_key_missing",
+                "every partner POST needs an Idempotency-Key header",
+            )
+        })
+    }
+}
+
+fn unauthorized(code: &'static str, detail: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::UNAUTHORIZED, code, "Unauthorized", detail)
+}
+
+impl From<SigError> for ApiError {
+    fn from(e: SigError) -> Self {
+        let code = match &e {
+            SigError::Missing => "signature_missing",
+            SigError::Malformed(_) | SigError::Invalid(_) => "signature_invalid",
+            SigError::Expired(_) => "signature_expired",
+            SigError::UnknownKey(_) => "unknown_key",
+            SigError::DigestMismatch(_) => "digest_mismatch",
+        };
+        unauthorized(code, e.to_string())
+    }
+}
+
+fn header<'a>(req: &'a HttpRequest, name: &str) -> Result<Option<&'a str>, ApiError> {
+    match req.headers().get(name) {
+        None => Ok(None),
+        Some(v) => v.to_str().map(Some).map_err(|_| {
+            ApiError::bad_request("invalid_header", format!("{name} is not visible ASCII"))
+        }),
+    }
+}
+
+/// Checks every signature on the request until one verifies; the first one's error otherwise.
+fn authenticate(req: &HttpRequest, state: &AppState, body: &[u8]) -> Result<Caller, ApiError> {
+    let input = header(req, "signature-input")?;
+    let signature = header(req, "signature")?;
+    let (Some(input), Some(signature)) = (input, signature) else {
+        return Err(SigError::Missing.into());
+    };
+    let sigs = httpsig::parse(input, signature)?;
+
+    let headers: Vec<(String, String)> = req
+        .headers()
+        .iter()
+        .filter_map(|(n, v)| {
+            v.to_str()
+                .ok()
+                .map(|v| (n.as_str().to_owned(), v.to_owned()))
+        })
+        .collect();
+    let (scheme, authority) = match &state.public_url {
+        Some(base) => {
+            let (scheme, rest) = base.split_once("://").unwrap_or(("https", base));
+            (
+                scheme.to_owned(),
+                rest.trim_end_matches('/').to_ascii_lowercase(),
+            )
+        }
+        None => {
+            let info = req.connection_info();
+            (info.scheme().to_owned(), info.host().to_ascii_lowercase())
+        }
+    };
+    let msg = Message {
+        method: req.method().as_str(),
+        scheme: &scheme,
+        authority: &authority,
+        path: req.uri().path(),
+        query: req.uri().query(),
+        headers: &headers,
+    };
+    let network = state.clearing.network();
+    let now = time::now_secs();
+    let mut first_error: Option<ApiError> = None;
+    for sig in &sigs {
+        let attempt = (|| -> Result<Caller, ApiError> {
+            let keyid = sig
+                .keyid()
+                .ok_or_else(|| SigError::Malformed("the keyid parameter is required".into()))?;
+            let key_id: KeyId = keyid
+                .parse()
+                .map_err(|_| SigError::UnknownKey(keyid.chars().take(64).collect()))?;
+            let owner = network
+                .key_owners
+                .get(&key_id)
+                .ok_or_else(|| SigError::UnknownKey(key_id.to_string()))?;
+            let key = network
+                .partner(owner)
+                .and_then(|p| p.keys.iter().find(|k| k.id == key_id && !k.revoked))
+                .ok_or_else(|| SigError::UnknownKey(format!("{key_id} (revoked)")))?;
+            httpsig::check_times(sig, now)?;
+            let targets = sig.covers("@target-uri")
+                || (sig.covers("@authority")
+                    && sig.covers("@path")
+                    && (msg.query.is_none() || sig.covers("@query")));
+            if !sig.covers("@method") || !targets {
+                return Err(SigError::Invalid(
+                    "the signature must cover @method and @target-uri (or @authority, @path and @query)".into(),
+                )
+                .into());
+            }
+            if !body.is_empty() && !sig.covers("content-digest") {
+                return Err(SigError::Invalid(
+                    "a request with a body must cover content-digest".into(),
+                )
+                .into());
+            }
+            httpsig::verify(&msg, sig, &key.public_key)?;
+            Ok(Caller {
+                partner: owner.clone(),
+                key_id,
+                signature: signature.to_owned(),
+            })
+        })();
+        match attempt {
+            Ok(caller) => {
+                if !body.is_empty() {
+                    let digest = msg.field("content-digest").ok_or_else(|| {
+                        SigError::DigestMismatch("no Content-Digest header".into())
+                    })?;
+                    httpsig::check_content_digest(&digest, body)?;
+                }
+                return Ok(caller);
+            }
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    Err(first_error.unwrap_or_else(|| SigError::Missing.into()))
+}
+
+impl FromRequest for Signed {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut dev::Payload) -> Self::Future {
+        let req = req.clone();
+        let payload = web::Payload::from_request(&req, payload).into_inner();
+        Box::pin(async move {
+            let state = req
+                .app_data::<web::Data<AppState>>()
+                .ok_or_else(ApiError::internal)?
+                .clone();
+            let payload = payload
+                .map_err(|_| ApiError::bad_request("invalid_body", "the body could not be read"))?;
+            let body = match payload.to_bytes_limited(MAX_BODY_BYTES).await {
+                Ok(Ok(body)) => body,
+                Ok(Err(_)) => {
+                    return Err(ApiError::bad_request(
+                        "invalid_body",
+                        "the body could not be read",
+                    ));
+                }
+                Err(_) => {
+                    return Err(ApiError::new(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        "body_too_large",
+                        "Body too large",
+                        format!("request bodies are limited to {MAX_BODY_BYTES} bytes"),
+                    ));
+                }
+            };
+            let caller = authenticate(&req, &state, &body)?;
+            let idempotency = match header(&req, "idempotency-key")? {
+                Some(key) => Some(
+                    Idempotency::new(key, req.method().as_str(), req.uri().path(), &body).map_err(
+                        |e| ApiError::bad_request("idempotency_key_invalid", e.to_string()),
+                    )?,
+                ),
+                None => None,
+            };
+            Ok(Signed {
+                caller,
+                body,
+                idempotency,
+            })
+        })
+    }
+}

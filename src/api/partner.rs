@@ -1,0 +1,618 @@
+//! Routes for partners (signed with RFC 9421): members, earn, redemptions and holds,
+//! reversals, entries.
+
+use std::fmt;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, get, post, web};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::AppState;
+use super::auth::Signed;
+use super::problem::{ApiError, Problem};
+use crate::clearing::partner::{
+    Context, DEFAULT_PAGE, EarnAmount, EarnInput, MAX_PAGE, Posted, PostingClaim, RedeemInput,
+    Reply, ReverseInput,
+};
+use crate::clearing::{Clearing, time};
+use crate::ledger::{AccountKind, EntryId, MemberId, UnitCode};
+use crate::store::ledger::EntryFilter;
+
+/// An amount on the wire: a decimal string. A JSON number is kept aside to be refused with
+/// `invalid_amount` (422) rather than a parse error.
+#[derive(Debug, Clone)]
+pub struct DecimalText(Result<String, String>);
+
+impl DecimalText {
+    fn text(&self) -> Result<String, ApiError> {
+        self.0.clone().map_err(|n| {
+            ApiError::unprocessable(
+                "invalid_amount",
+                format!("amounts are decimal strings, like \"{n}\", not JSON numbers"),
+            )
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for DecimalText {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = DecimalText;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a decimal string")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<DecimalText, E> {
+                Ok(DecimalText(Ok(v.to_owned())))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<DecimalText, E> {
+                Ok(DecimalText(Err(v.to_string())))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<DecimalText, E> {
+                Ok(DecimalText(Err(v.to_string())))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<DecimalText, E> {
+                Ok(DecimalText(Err(v.to_string())))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+fn parse_member(text: &str) -> Result<MemberId, ApiError> {
+    text.parse().map_err(|_| {
+        ApiError::unprocessable(
+            "unknown_member",
+            format!(
+                "`{}` is not a member id",
+                text.chars().take(40).collect::<String>()
+            ),
+        )
+    })
+}
+
+fn parse_unit(text: &str) -> Result<UnitCode, ApiError> {
+    text.parse()
+        .map_err(|e: crate::ledger::IdError| ApiError::unprocessable("unknown_unit", e.to_string()))
+}
+
+fn parse_entry_id(text: &str) -> Result<EntryId, ApiError> {
+    text.parse().map_err(|_| {
+        ApiError::not_found(format!(
+            "no entry {}",
+            text.chars().take(40).collect::<String>()
+        ))
+    })
+}
+
+/// Sends a stored or fresh reply as it was first given.
+fn respond(reply: Reply) -> HttpResponse {
+    let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK);
+    let mut response = HttpResponse::build(status);
+    response.content_type("application/json");
+    if reply.replayed {
+        response.insert_header(("Idempotent-Replayed", "true"));
+    }
+    response.body(reply.body)
+}
+
+fn json<T: Serialize>(status: u16, value: &T) -> (u16, String) {
+    // Response structs hold strings and numbers only; serialising them cannot fail.
+    (status, serde_json::to_string(value).unwrap_or_default())
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Consent {
+    /// Whether other brands may see this member's balances.
+    pub share_balances: bool,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EnrolRequest {
+    /// The partner's own id for the member (1 to 128 characters).
+    pub external_id: String,
+    pub consent: Option<Consent>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct MemberView {
+    pub member_id: String,
+    pub external_id: String,
+}
+
+/// Enrol a member, or find the one this partner already knows by `external_id` (200).
+#[utoipa::path(post, path = "/v1/members", tag = "partner", request_body = EnrolRequest,
+    params(("Idempotency-Key" = String, Header, description = "1 to 255 printable ASCII characters")),
+    responses(
+        (status = 201, description = "enrolled", body = MemberView),
+        (status = 200, description = "already enrolled with this partner", body = MemberView),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+#[post("/v1/members")]
+pub async fn enrol(state: web::Data<AppState>, req: Signed) -> Result<HttpResponse, ApiError> {
+    let idem = req.idempotency()?;
+    let body: EnrolRequest = req.json()?;
+    let share = body.consent.is_some_and(|c| c.share_balances);
+    let work = Clearing::enrol_work(&req.caller, body.external_id, share)?;
+    let reply = state
+        .clearing
+        .once(&req.caller, idem, work, |_, (id, created, external_id)| {
+            json(
+                if created { 201 } else { 200 },
+                &MemberView {
+                    member_id: id.to_string(),
+                    external_id,
+                },
+            )
+        })
+        .await?;
+    Ok(respond(reply))
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct BalanceView {
+    pub unit: String,
+    /// Points held, a decimal string at the unit's scale.
+    pub balance: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct BalancesView {
+    pub member_id: String,
+    pub balances: Vec<BalanceView>,
+}
+
+/// A member's balances: the partner's own unit always, other units only with the member's consent.
+#[utoipa::path(get, path = "/v1/members/{member_id}/balances", tag = "partner",
+    params(("member_id" = String, Path, description = "member id (UUID)")),
+    responses(
+        (status = 200, body = BalancesView),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ))]
+#[get("/v1/members/{member_id}/balances")]
+pub async fn balances(
+    state: web::Data<AppState>,
+    req: Signed,
+    path: web::Path<String>,
+) -> Result<web::Json<BalancesView>, ApiError> {
+    let member: MemberId = path
+        .parse()
+        .map_err(|_| ApiError::not_found("no such member"))?;
+    let list = state
+        .clearing
+        .balances_for(&req.caller.partner, member)
+        .await?;
+    Ok(web::Json(BalancesView {
+        member_id: member.to_string(),
+        balances: list
+            .into_iter()
+            .map(|(unit, b)| BalanceView {
+                unit: unit.to_string(),
+                balance: b.to_string(),
+            })
+            .collect(),
+    }))
+}
+
+/// One line of an entry: a signed amount (debit positive) as a decimal string.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct PostingView {
+    pub account: String,
+    pub unit: String,
+    pub amount: String,
+}
+
+/// An entry as partners see it; also the receipt of every write.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct EntryView {
+    /// UUIDv7.
+    pub entry_id: String,
+    pub seq: i64,
+    /// earn, redemption, hold, capture, void, expiry, reversal, ...
+    pub kind: String,
+    /// posted, captured, pending, voided, expired or reversed.
+    pub status: String,
+    pub partner: Option<String>,
+    pub member_id: Option<String>,
+    pub reference: Option<String>,
+    /// The entry this one reverses.
+    pub reverses: Option<String>,
+    pub created_at: String,
+    /// The points unit the member's balance moved in, and by how much.
+    pub unit: Option<String>,
+    pub points: Option<String>,
+    pub postings: Vec<PostingView>,
+    /// SHA-256 of the entry, chained to the previous entry's.
+    pub hash: String,
+    pub prev_hash: String,
+    /// Compact JWS (EdDSA) by the network key over the entry; `kid` is in /.well-known/jwks.json.
+    pub receipt: String,
+}
+
+impl EntryView {
+    pub fn new(ctx: &Context, posted: &Posted) -> Self {
+        let e = &posted.entry;
+        let member_line = e
+            .postings
+            .iter()
+            .find(|p| p.account.kind() == AccountKind::Member);
+        let postings = Context::postings(e)
+            .into_iter()
+            .map(
+                |PostingClaim {
+                     account,
+                     unit,
+                     amount,
+                 }| PostingView {
+                    account,
+                    unit,
+                    amount,
+                },
+            )
+            .collect();
+        Self {
+            entry_id: e.id.to_string(),
+            seq: e.seq,
+            kind: e.meta.kind.to_string(),
+            status: posted.status.clone(),
+            partner: e.meta.partner.as_ref().map(ToString::to_string),
+            member_id: e.meta.member.as_ref().map(ToString::to_string),
+            reference: e.meta.reference.clone(),
+            reverses: e.meta.reverses.as_ref().map(ToString::to_string),
+            created_at: time::rfc3339(e.created_at_us),
+            unit: member_line.map(|p| p.account.unit().to_string()),
+            points: member_line
+                .and_then(|p| {
+                    p.amount
+                        .checked_neg()
+                        .filter(|_| p.amount.minor() < 0)
+                        .or(Some(p.amount))
+                })
+                .map(|a| a.to_string()),
+            postings,
+            hash: e.hash.to_string(),
+            prev_hash: e.prev_hash.to_string(),
+            receipt: ctx.receipt(e, &posted.status),
+        }
+    }
+}
+
+fn receipt(status: u16) -> impl FnOnce(&Context, Posted) -> (u16, String) + Send + 'static {
+    move |ctx, posted| json(status, &EntryView::new(ctx, &posted))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Purchase {
+    #[schema(value_type = String, example = "120.00")]
+    pub amount: DecimalText,
+    /// The settlement currency, e.g. ILS.
+    pub currency: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EarnRequest {
+    pub member_id: String,
+    /// Defaults to the partner's own unit.
+    pub unit: Option<String>,
+    /// Points to award, a decimal string; or give `purchase` instead.
+    #[schema(value_type = Option<String>, example = "50")]
+    pub points: Option<DecimalText>,
+    /// A purchase the partner's earn rate turns into points (rounded down to the unit's scale).
+    pub purchase: Option<Purchase>,
+    /// The partner's own reference (receipt or order number).
+    pub reference: String,
+    /// When the purchase happened (RFC 3339).
+    pub occurred_at: Option<String>,
+}
+
+/// Award points to a member, or a purchase's worth of them.
+#[utoipa::path(post, path = "/v1/earn", tag = "partner", request_body = EarnRequest,
+    params(("Idempotency-Key" = String, Header, description = "1 to 255 printable ASCII characters")),
+    responses(
+        (status = 201, description = "receipt", body = EntryView),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+#[post("/v1/earn")]
+pub async fn earn(state: web::Data<AppState>, req: Signed) -> Result<HttpResponse, ApiError> {
+    let idem = req.idempotency()?;
+    let body: EarnRequest = req.json()?;
+    let amount = match (body.points, body.purchase) {
+        (Some(p), None) => EarnAmount::Points(p.text()?),
+        (None, Some(p)) => EarnAmount::Purchase {
+            amount: p.amount.text()?,
+            currency: p.currency,
+        },
+        _ => {
+            return Err(ApiError::unprocessable(
+                "invalid_request",
+                "give either points or purchase",
+            ));
+        }
+    };
+    let input = EarnInput {
+        member: parse_member(&body.member_id)?,
+        unit: body.unit.as_deref().map(parse_unit).transpose()?,
+        amount,
+        reference: body.reference,
+        occurred_at: body.occurred_at,
+    };
+    let work = state.clearing.earn_work(&req.caller, input)?;
+    Ok(respond(
+        state
+            .clearing
+            .once(&req.caller, idem, work, receipt(201))
+            .await?,
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RedeemRequest {
+    pub member_id: String,
+    pub unit: String,
+    #[schema(value_type = String, example = "50")]
+    pub points: DecimalText,
+    pub reference: String,
+    /// The member's authorization code, needed to spend a unit another brand issues.
+    pub authorization: Option<String>,
+    /// false: only hold the points, to capture or void later.
+    #[serde(default = "yes")]
+    pub capture: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Spend a member's points: captured at once, or held (`capture: false`).
+#[utoipa::path(post, path = "/v1/redemptions", tag = "partner", request_body = RedeemRequest,
+    params(("Idempotency-Key" = String, Header, description = "1 to 255 printable ASCII characters")),
+    responses(
+        (status = 201, description = "receipt: status captured, or pending for a hold", body = EntryView),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "authorization_required", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "insufficient_balance, invalid_amount, ...", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[post("/v1/redemptions")]
+pub async fn redeem(state: web::Data<AppState>, req: Signed) -> Result<HttpResponse, ApiError> {
+    let idem = req.idempotency()?;
+    let body: RedeemRequest = req.json()?;
+    let input = RedeemInput {
+        member: parse_member(&body.member_id)?,
+        unit: parse_unit(&body.unit)?,
+        points: body.points.text()?,
+        reference: body.reference,
+        authorization: body.authorization,
+        capture: body.capture,
+    };
+    let work = state.clearing.redeem_work(&req.caller, input)?;
+    Ok(respond(
+        state
+            .clearing
+            .once(&req.caller, idem, work, receipt(201))
+            .await?,
+    ))
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CaptureRequest {
+    /// At most the points held; the rest goes back to the member. All when absent.
+    #[schema(value_type = Option<String>)]
+    pub points: Option<DecimalText>,
+}
+
+fn empty_or<T: serde::de::DeserializeOwned + Default>(req: &Signed) -> Result<T, ApiError> {
+    if req.body.iter().all(u8::is_ascii_whitespace) {
+        Ok(T::default())
+    } else {
+        req.json()
+    }
+}
+
+/// Capture a hold, wholly or in part.
+#[utoipa::path(post, path = "/v1/redemptions/{entry_id}/capture", tag = "partner", request_body = CaptureRequest,
+    params(("entry_id" = String, Path, description = "the hold's entry id"), ("Idempotency-Key" = String, Header)),
+    responses(
+        (status = 200, description = "receipt of the capture", body = EntryView),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "hold_not_pending, invalid_amount", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[post("/v1/redemptions/{entry_id}/capture")]
+pub async fn capture(
+    state: web::Data<AppState>,
+    req: Signed,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let idem = req.idempotency()?;
+    let hold = parse_entry_id(&path)?;
+    let body: CaptureRequest = empty_or(&req)?;
+    let points = body.points.map(|p| p.text()).transpose()?;
+    let work = Clearing::capture_work(&req.caller, hold, points);
+    Ok(respond(
+        state
+            .clearing
+            .once(&req.caller, idem, work, receipt(200))
+            .await?,
+    ))
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VoidRequest {}
+
+/// Void a hold: every point goes back to the member.
+#[utoipa::path(post, path = "/v1/redemptions/{entry_id}/void", tag = "partner", request_body = VoidRequest,
+    params(("entry_id" = String, Path, description = "the hold's entry id"), ("Idempotency-Key" = String, Header)),
+    responses(
+        (status = 200, description = "receipt of the void", body = EntryView),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+#[post("/v1/redemptions/{entry_id}/void")]
+pub async fn void(
+    state: web::Data<AppState>,
+    req: Signed,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let idem = req.idempotency()?;
+    let hold = parse_entry_id(&path)?;
+    let _: VoidRequest = empty_or(&req)?;
+    let work = Clearing::void_work(&req.caller, hold);
+    Ok(respond(
+        state
+            .clearing
+            .once(&req.caller, idem, work, receipt(200))
+            .await?,
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReversalRequest {
+    /// The earn, redemption (or captured hold) to reverse.
+    pub entry_id: String,
+    /// Points to reverse; all that is left when absent.
+    #[schema(value_type = Option<String>)]
+    pub points: Option<DecimalText>,
+    pub reference: String,
+    pub reason: String,
+}
+
+/// Reverse part or all of an earn or a redemption this partner made.
+#[utoipa::path(post, path = "/v1/reversals", tag = "partner", request_body = ReversalRequest,
+    params(("Idempotency-Key" = String, Header)),
+    responses(
+        (status = 201, description = "receipt of the reversal", body = EntryView),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "not_reversible, invalid_amount, insufficient_balance", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[post("/v1/reversals")]
+pub async fn reverse(state: web::Data<AppState>, req: Signed) -> Result<HttpResponse, ApiError> {
+    let idem = req.idempotency()?;
+    let body: ReversalRequest = req.json()?;
+    let input = ReverseInput {
+        entry_id: parse_entry_id(&body.entry_id)?,
+        points: body.points.map(|p| p.text()).transpose()?,
+        reference: body.reference,
+        reason: body.reason,
+    };
+    let work = Clearing::reverse_work(&req.caller, input)?;
+    Ok(respond(
+        state
+            .clearing
+            .once(&req.caller, idem, work, receipt(201))
+            .await?,
+    ))
+}
+
+/// One of this partner's entries.
+#[utoipa::path(get, path = "/v1/entries/{entry_id}", tag = "partner",
+    params(("entry_id" = String, Path)),
+    responses((status = 200, body = EntryView), (status = 404, body = Problem, content_type = "application/problem+json")))]
+#[get("/v1/entries/{entry_id}")]
+pub async fn entry(
+    state: web::Data<AppState>,
+    req: Signed,
+    path: web::Path<String>,
+) -> Result<web::Json<EntryView>, ApiError> {
+    let id = parse_entry_id(&path)?;
+    let posted = state.clearing.entry_for(&req.caller.partner, id).await?;
+    Ok(web::Json(EntryView::new(state.clearing.context(), &posted)))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct EntriesQuery {
+    /// Only entries created at or after this time (RFC 3339).
+    pub since: Option<String>,
+    /// Only entries of this kind.
+    pub kind: Option<String>,
+    pub member_id: Option<String>,
+    /// Page size: 100 by default, at most 1000.
+    pub limit: Option<i64>,
+    /// From a previous page's `next_cursor`.
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct EntriesPage {
+    pub items: Vec<EntryView>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+fn decode_cursor(cursor: &str) -> Result<i64, ApiError> {
+    URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .and_then(|s| s.strip_prefix("seq:").and_then(|n| n.parse().ok()))
+        .ok_or_else(|| {
+            ApiError::bad_request("invalid_cursor", "the cursor is not one this API gave out")
+        })
+}
+
+fn encode_cursor(seq: i64) -> String {
+    URL_SAFE_NO_PAD.encode(format!("seq:{seq}"))
+}
+
+/// This partner's entries, oldest first, paginated.
+#[utoipa::path(get, path = "/v1/entries", tag = "partner", params(EntriesQuery),
+    responses((status = 200, body = EntriesPage), (status = 400, body = Problem, content_type = "application/problem+json")))]
+#[get("/v1/entries")]
+pub async fn entries(
+    state: web::Data<AppState>,
+    req: Signed,
+    query: web::Query<EntriesQuery>,
+) -> Result<web::Json<EntriesPage>, ApiError> {
+    let q = query.into_inner();
+    let limit = q.limit.unwrap_or(DEFAULT_PAGE);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            format!("limit must be 1 to {MAX_PAGE}"),
+        ));
+    }
+    let after = q
+        .cursor
+        .as_deref()
+        .map(decode_cursor)
+        .transpose()?
+        .unwrap_or(0);
+    let since_us = match q.since.as_deref() {
+        Some(s) => Some(time::parse_rfc3339(s).ok_or_else(|| {
+            ApiError::bad_request("invalid_query", "since must be an RFC 3339 time")
+        })?),
+        None => None,
+    };
+    let member = q
+        .member_id
+        .as_deref()
+        .map(|m| parse_member(m).map(|m| m.to_string()))
+        .transpose()?;
+    let filter = EntryFilter {
+        partner: req.caller.partner.to_string(),
+        kind: q.kind,
+        member,
+        since_us,
+    };
+    let (items, next) = state.clearing.entries_for(filter, after, limit).await?;
+    let ctx = state.clearing.context();
+    Ok(web::Json(EntriesPage {
+        items: items.iter().map(|p| EntryView::new(ctx, p)).collect(),
+        next_cursor: next.map(encode_cursor),
+    }))
+}

@@ -1,0 +1,86 @@
+//! Members and their links to partners (a partner's own id for the member: `external_id`).
+
+use diesel::prelude::*;
+
+use super::schema::{member_links, members};
+use super::sequencer::WriteTx;
+use super::{DbConn, StoreError, now_us};
+
+/// A member as stored: id and whether other brands may see their balances.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberRow {
+    pub id: String,
+    pub share_balances: bool,
+}
+
+/// Finds the member a partner knows by `external_id`, or enrols a new one. Returns the member
+/// and whether it was created now.
+pub fn enrol(
+    tx: &mut WriteTx<'_>,
+    partner: &str,
+    external_id: &str,
+    new_id: &str,
+    share_balances: bool,
+) -> Result<(String, bool), StoreError> {
+    let existing: Option<String> = member_links::table
+        .find((partner, external_id))
+        .select(member_links::member_id)
+        .first(tx.conn)
+        .optional()?;
+    if let Some(id) = existing {
+        return Ok((id, false));
+    }
+    let now = now_us();
+    diesel::insert_into(members::table)
+        .values((
+            members::id.eq(new_id),
+            members::share_balances.eq(i32::from(share_balances)),
+            members::created_at_us.eq(now),
+        ))
+        .execute(tx.conn)?;
+    diesel::insert_into(member_links::table)
+        .values((
+            member_links::partner.eq(partner),
+            member_links::external_id.eq(external_id),
+            member_links::member_id.eq(new_id),
+            member_links::created_at_us.eq(now),
+        ))
+        .execute(tx.conn)?;
+    Ok((new_id.to_owned(), true))
+}
+
+fn find(conn: &mut DbConn, id: &str) -> Result<Option<MemberRow>, StoreError> {
+    let row: Option<(String, i32)> = members::table
+        .find(id)
+        .select((members::id, members::share_balances))
+        .first(conn)
+        .optional()?;
+    Ok(row.map(|(id, share)| MemberRow {
+        id,
+        share_balances: share == 1,
+    }))
+}
+
+/// A member by id.
+pub fn get(conn: &mut DbConn, id: &str) -> Result<Option<MemberRow>, StoreError> {
+    find(conn, id)
+}
+
+/// A member by id, inside a write.
+pub fn get_tx(tx: &mut WriteTx<'_>, id: &str) -> Result<Option<MemberRow>, StoreError> {
+    find(tx.conn, id)
+}
+
+/// The partner's own id for the member, when the partner knows the member.
+pub fn link(
+    conn: &mut DbConn,
+    partner: &str,
+    member_id: &str,
+) -> Result<Option<String>, StoreError> {
+    Ok(member_links::table
+        .filter(member_links::partner.eq(partner))
+        .filter(member_links::member_id.eq(member_id))
+        .select(member_links::external_id)
+        .first(conn)
+        .optional()?)
+}

@@ -1,0 +1,90 @@
+//! The mutable side of earns, redemptions, holds and captures: status, points reversed so far,
+//! and when a hold lapses. The entries themselves never change.
+
+use diesel::prelude::*;
+
+use super::schema::operations;
+use super::sequencer::WriteTx;
+use super::{DbConn, StoreError};
+
+/// The most lapsed holds one sweep closes.
+pub const MAX_DUE_PER_SWEEP: i64 = 500;
+
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = operations)]
+pub struct Operation {
+    pub entry_id: String,
+    pub kind: String,
+    pub partner: String,
+    pub member_id: String,
+    pub unit: String,
+    pub points_minor: i64,
+    pub reversed_minor: i64,
+    pub status: String,
+    pub expires_at_us: Option<i64>,
+    /// For a hold: the entry that captured, voided or expired it.
+    pub closed_by: Option<String>,
+    pub created_at_us: i64,
+}
+
+pub fn insert(tx: &mut WriteTx<'_>, op: &Operation) -> Result<(), StoreError> {
+    diesel::insert_into(operations::table)
+        .values(op)
+        .execute(tx.conn)?;
+    Ok(())
+}
+
+fn find(conn: &mut DbConn, entry_id: &str) -> Result<Option<Operation>, StoreError> {
+    Ok(operations::table
+        .find(entry_id)
+        .select(Operation::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn get(conn: &mut DbConn, entry_id: &str) -> Result<Option<Operation>, StoreError> {
+    find(conn, entry_id)
+}
+
+pub fn get_tx(tx: &mut WriteTx<'_>, entry_id: &str) -> Result<Option<Operation>, StoreError> {
+    find(tx.conn, entry_id)
+}
+
+/// Closes a hold (or marks an operation reversed): its new status and the entry that did it.
+pub fn set_status(
+    tx: &mut WriteTx<'_>,
+    entry_id: &str,
+    status: &str,
+    closed_by: Option<&str>,
+) -> Result<(), StoreError> {
+    diesel::update(operations::table.find(entry_id))
+        .set((
+            operations::status.eq(status),
+            operations::closed_by.eq(closed_by),
+        ))
+        .execute(tx.conn)?;
+    Ok(())
+}
+
+/// Adds reversed points; the table's CHECK refuses more than the operation's points.
+pub fn add_reversed(
+    tx: &mut WriteTx<'_>,
+    entry_id: &str,
+    points_minor: i64,
+) -> Result<(), StoreError> {
+    diesel::update(operations::table.find(entry_id))
+        .set(operations::reversed_minor.eq(operations::reversed_minor + points_minor))
+        .execute(tx.conn)?;
+    Ok(())
+}
+
+/// Pending holds whose time ran out before `now_us`, oldest first.
+pub fn due_holds(conn: &mut DbConn, now_us: i64) -> Result<Vec<String>, StoreError> {
+    Ok(operations::table
+        .filter(operations::status.eq("pending"))
+        .filter(operations::expires_at_us.le(now_us))
+        .order(operations::expires_at_us)
+        .limit(MAX_DUE_PER_SWEEP)
+        .select(operations::entry_id)
+        .load(conn)?)
+}
