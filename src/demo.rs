@@ -1,67 +1,139 @@
-//! `coalition demo`: a scripted tour of the demo network on a throwaway SQLite file.
+//! `coalition demo`: a scripted tour of the demo network on a throwaway SQLite file, over the
+//! real HTTP API with signed requests.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{Context, Result, bail};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use coalition::api::RunningServer;
-use coalition::api::public::{Jwks, NetworkView};
-use coalition::clearing::{Clearing, ClearingError, Settings};
+use coalition::clearing::{Clearing, Settings};
+use coalition::crypto::PublicKey;
 use coalition::crypto::ed25519::write_private;
-use coalition::ledger::{
-    Account, Amount, CommittedEntry, EntryKind, EntryMeta, MemberId, PartnerId, Party, UnitCode,
-};
+use coalition::ledger::{Account, Party};
+use coalition::partners::GeneratedKey;
+use serde_json::{Value, json};
 
-/// Copies the manifests into `dir`, replacing every partner's keys by a freshly generated one
-/// whose private half is written beside them. The repository holds public keys only.
-fn prepare_manifests(source: &Path, dir: &Path) -> Result<PathBuf> {
-    let manifests = dir.join("partners");
-    let keys = dir.join("keys");
-    fs::create_dir_all(&keys)?;
-    if !source.join(coalition::partners::NETWORK_FILE).is_file() {
-        bail!(
-            "{} has no network.toml: run the demo from the repository root or pass --partners DIR",
-            source.display()
-        );
-    }
-    for generated in coalition::partners::copy_with_generated_keys(source, &manifests, "demo")? {
-        write_private(
-            &keys.join(format!("{}.pem", generated.key_id)),
-            &generated.key.to_pem(),
-        )?;
-    }
-    Ok(manifests)
+/// Signs and sends requests as one partner.
+struct Partner<'a> {
+    base: String,
+    key: &'a GeneratedKey,
+    agent: ureq::Agent,
 }
 
-fn show(entry: &CommittedEntry) {
+struct Answer {
+    status: u16,
+    body: Value,
+    replayed: bool,
+}
+
+impl Partner<'_> {
+    fn send(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+        idem: Option<&str>,
+    ) -> Result<Answer> {
+        let url = format!("{}{path}", self.base);
+        let text = body.map(Value::to_string);
+        let now = coalition::clearing::time::now_secs();
+        let signed = coalition::httpsig::sign_request(
+            &self.key.key,
+            self.key.key_id.as_str(),
+            method,
+            &url,
+            text.as_deref().map(str::as_bytes),
+            now,
+        )?;
+        let mut request = ureq::http::Request::builder()
+            .method(method)
+            .uri(&url)
+            .header("Signature-Input", signed.signature_input)
+            .header("Signature", signed.signature)
+            .header("Content-Type", "application/json");
+        if let Some(d) = signed.content_digest {
+            request = request.header("Content-Digest", d);
+        }
+        if let Some(i) = idem {
+            request = request.header("Idempotency-Key", i);
+        }
+        let request = request.body(text.unwrap_or_default().into_bytes())?;
+        let mut response = self.agent.run(request)?;
+        let replayed = response.headers().contains_key("idempotent-replayed");
+        let status = response.status().as_u16();
+        let body = response.body_mut().read_json().unwrap_or(Value::Null);
+        Ok(Answer {
+            status,
+            body,
+            replayed,
+        })
+    }
+
+    fn post(&self, path: &str, body: Value) -> Result<Answer> {
+        self.send(
+            "POST",
+            path,
+            Some(&body),
+            Some(&uuid::Uuid::new_v4().to_string()),
+        )
+    }
+
+    fn expect(&self, path: &str, body: Value, status: u16) -> Result<Value> {
+        let a = self.post(path, body)?;
+        if a.status != status {
+            bail!(
+                "POST {path}: expected {status}, got {} {}",
+                a.status,
+                a.body
+            );
+        }
+        Ok(a.body)
+    }
+}
+
+fn show(receipt: &Value) {
     println!(
-        "    entry {} #{} ({}), hash {}…",
-        entry.id,
-        entry.seq,
-        entry.meta.kind,
-        &entry.hash.to_string()[..12]
+        "    entry {} #{} ({}, {}), hash {}…",
+        receipt["entry_id"].as_str().unwrap_or(""),
+        receipt["seq"],
+        receipt["kind"].as_str().unwrap_or(""),
+        receipt["status"].as_str().unwrap_or(""),
+        receipt["hash"]
+            .as_str()
+            .unwrap_or("")
+            .get(..12)
+            .unwrap_or("")
     );
-    for p in &entry.postings {
-        let side = if p.amount.minor() > 0 { "dr" } else { "cr" };
-        let shown = p
-            .amount
-            .checked_neg()
-            .filter(|_| p.amount.minor() < 0)
-            .unwrap_or(p.amount);
+    for p in receipt["postings"].as_array().into_iter().flatten() {
+        let amount = p["amount"].as_str().unwrap_or("");
+        let (shown, side) = match amount.strip_prefix('-') {
+            Some(a) => (a, "cr"),
+            None => (amount, "dr"),
+        };
         println!(
             "      {:<58} {:>10} {side}",
-            p.account.to_string(),
-            shown.to_string()
+            p["account"].as_str().unwrap_or(""),
+            shown
         );
     }
 }
 
-fn id(s: &str) -> Result<PartnerId> {
-    s.parse().with_context(|| format!("partner {s}"))
-}
-
-fn unit(s: &str) -> Result<UnitCode> {
-    s.parse().with_context(|| format!("unit {s}"))
+/// Checks a receipt's compact JWS against the network key published at the JWKS endpoint.
+fn receipt_verifies(receipt: &Value, jwks: &Value) -> bool {
+    let token = receipt["receipt"].as_str().unwrap_or("");
+    let parts: Vec<&str> = token.split('.').collect();
+    let x = jwks["keys"][0]["x"].as_str().unwrap_or("");
+    let (Ok(x), [header, payload, signature]) = (URL_SAFE_NO_PAD.decode(x), parts.as_slice())
+    else {
+        return false;
+    };
+    let (Ok(x), Ok(signature)) = (<[u8; 32]>::try_from(x), URL_SAFE_NO_PAD.decode(signature))
+    else {
+        return false;
+    };
+    PublicKey::from_bytes(x).verify(format!("{header}.{payload}").as_bytes(), &signature)
 }
 
 pub fn run(source: &Path, keep: bool) -> Result<()> {
@@ -81,7 +153,21 @@ fn tour(source: &Path, dir: &Path) -> Result<()> {
         "Coalition demo — a throwaway network in {}\n",
         dir.display()
     );
-    let manifests = prepare_manifests(source, dir)?;
+    if !source.join(coalition::partners::NETWORK_FILE).is_file() {
+        bail!(
+            "{} has no network.toml: run the demo from the repository root or pass --partners DIR",
+            source.display()
+        );
+    }
+    let manifests = dir.join("partners");
+    let keys = coalition::partners::copy_with_generated_keys(source, &manifests, "demo")?;
+    fs::create_dir_all(dir.join("keys"))?;
+    for k in &keys {
+        write_private(
+            &dir.join("keys").join(format!("{}.pem", k.key_id)),
+            &k.key.to_pem(),
+        )?;
+    }
     println!(
         "1. Generated a fresh Ed25519 key for every partner (private keys in {}/keys).",
         dir.display()
@@ -98,148 +184,160 @@ fn tour(source: &Path, dir: &Path) -> Result<()> {
         "2. Started the service on {} (SQLite file demo.db).",
         server.url("")
     );
+    let outcome = story(&clearing, &server, &keys);
+    drop(server);
+    clearing.shutdown();
+    outcome?;
+    println!("\nDone. Start the real thing with `cargo run --release -- serve`.");
+    Ok(())
+}
 
-    let network: NetworkView = ureq::get(&server.url("/v1/network"))
+fn story(clearing: &Clearing, server: &RunningServer, keys: &[GeneratedKey]) -> Result<()> {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let partner = |id: &str| -> Result<Partner<'_>> {
+        let key = keys
+            .iter()
+            .find(|k| k.partner.as_str() == id)
+            .context("demo partner")?;
+        Ok(Partner {
+            base: server.url(""),
+            key,
+            agent: agent.clone(),
+        })
+    };
+    let (aroma, books) = (partner("aroma")?, partner("books")?);
+
+    let network: Value = agent
+        .get(&server.url("/v1/network"))
         .call()?
         .body_mut()
         .read_json()?;
     println!(
         "\n3. GET /v1/network — {} settles in {}:",
-        network.name, network.settlement_currency
+        network["name"].as_str().unwrap_or(""),
+        network["settlement_currency"].as_str().unwrap_or("")
     );
-    for p in &network.partners {
-        let unit = p.unit.as_deref().unwrap_or("-");
+    for p in network["partners"].as_array().into_iter().flatten() {
+        let unit = p["unit"].as_str().unwrap_or("-");
+        let charity = if p["charity"] == json!(true) {
+            " (charity)"
+        } else {
+            ""
+        };
         println!(
-            "     {:<14} {:<26} unit {:<6}{}",
-            p.id,
-            p.name,
-            unit,
-            if p.charity { " (charity)" } else { "" }
+            "     {:<14} {:<26} unit {unit:<6}{charity}",
+            p["id"].as_str().unwrap_or(""),
+            p["name"].as_str().unwrap_or("")
         );
     }
-    for u in &network.units {
+    for u in network["units"].as_array().into_iter().flatten() {
         println!(
-            "     unit {:<6} issued by {:<8} worth {} {} a point",
-            u.code, u.issuer, u.value, network.settlement_currency
+            "     unit {:<6} issued by {:<8} worth {} ILS a point",
+            u["code"].as_str().unwrap_or(""),
+            u["issuer"].as_str().unwrap_or(""),
+            u["value"].as_str().unwrap_or("")
         );
     }
-    let jwks: Jwks = ureq::get(&server.url("/.well-known/jwks.json"))
+    let jwks: Value = agent
+        .get(&server.url("/.well-known/jwks.json"))
         .call()?
         .body_mut()
         .read_json()?;
-    let kid = jwks.keys.first().map(|k| k.kid.as_str()).unwrap_or("-");
-    println!("   GET /.well-known/jwks.json — the network signs with key {kid}");
+    println!(
+        "   GET /.well-known/jwks.json — the network signs with key {}",
+        jwks["keys"][0]["kid"].as_str().unwrap_or("-")
+    );
 
+    println!("\n4. Aroma Café enrols Dana (POST /v1/members, signed with RFC 9421).");
+    let dana = aroma.expect(
+        "/v1/members",
+        json!({ "external_id": "dana-0542", "consent": { "share_balances": true } }),
+        201,
+    )?;
+    let dana = dana["member_id"].as_str().context("member id")?.to_owned();
+    println!("    member {dana}");
+
+    println!("\n5. Dana buys coffee for 120.00 ILS: Aroma's earn rate gives 120 AROMA.");
+    let earn = json!({ "member_id": dana, "purchase": { "amount": "120.00", "currency": "ILS" }, "reference": "aroma-pos-1001" });
+    let first = aroma.send("POST", "/v1/earn", Some(&earn), Some("aroma-pos-1001"))?;
+    if first.status != 201 {
+        bail!("earn failed: {}", first.body);
+    }
+    show(&first.body);
+    println!(
+        "    receipt JWS verifies against the JWKS: {}",
+        receipt_verifies(&first.body, &jwks)
+    );
+    let retry = aroma.send("POST", "/v1/earn", Some(&earn), Some("aroma-pos-1001"))?;
+    println!(
+        "    the POS retries with the same Idempotency-Key: same entry {} (Idempotent-Replayed: {}), nothing posted twice",
+        retry.body["entry_id"] == first.body["entry_id"],
+        retry.replayed
+    );
+
+    println!(
+        "\n6. Aroma awards Dana 40 COAL, the network's coalition unit: Aroma owes the network 40 × 0.05 = 2.00 ILS."
+    );
+    show(&aroma.expect(
+        "/v1/earn",
+        json!({ "member_id": dana, "unit": "COAL", "points": "40", "reference": "aroma-promo-7" }),
+        201,
+    )?);
+
+    println!("\n7. Dana spends 50 AROMA at Aroma.");
+    let spent = aroma.expect("/v1/redemptions", json!({ "member_id": dana, "unit": "AROMA", "points": "50", "reference": "aroma-pos-1002" }), 201)?;
+    show(&spent);
+
+    println!(
+        "\n8. Aroma's app holds 30 AROMA for a pre-order, then captures 20: the other 10 go back."
+    );
+    let hold = aroma.expect("/v1/redemptions", json!({ "member_id": dana, "unit": "AROMA", "points": "30", "reference": "app-77", "capture": false }), 201)?;
+    show(&hold);
+    let hold_id = hold["entry_id"].as_str().context("hold id")?;
+    show(&aroma.expect(
+        &format!("/v1/redemptions/{hold_id}/capture"),
+        json!({ "points": "20" }),
+        200,
+    )?);
+
+    println!("\n9. Half of the 50-point redemption is refunded (a partial reversal).");
+    show(&aroma.expect("/v1/reversals", json!({ "entry_id": spent["entry_id"], "points": "25", "reference": "refund-1", "reason": "wrong order" }), 201)?);
+
+    println!("\n10. What the network refuses, changing nothing:");
+    let overdraft = aroma.post(
+        "/v1/redemptions",
+        json!({ "member_id": dana, "unit": "AROMA", "points": "1000", "reference": "x" }),
+    )?;
+    println!(
+        "    Aroma asks for 1000 AROMA: {} {}",
+        overdraft.status,
+        overdraft.body["code"].as_str().unwrap_or("")
+    );
+    let foreign = books.post(
+        "/v1/redemptions",
+        json!({ "member_id": dana, "unit": "AROMA", "points": "10", "reference": "x" }),
+    )?;
+    println!(
+        "    The bookstore tries to spend Dana's AROMA without her authorization: {} {}",
+        foreign.status,
+        foreign.body["code"].as_str().unwrap_or("")
+    );
+
+    println!("\n11. Balances as Aroma sees them (Dana shares her balances):");
+    let balances = aroma.send("GET", &format!("/v1/members/{dana}/balances"), None, None)?;
+    for b in balances.body["balances"].as_array().into_iter().flatten() {
+        println!(
+            "     Dana holds {:>6} {}",
+            b["balance"].as_str().unwrap_or(""),
+            b["unit"].as_str().unwrap_or("")
+        );
+    }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(story(&clearing))?;
-
-    drop(server);
-    clearing.shutdown();
-    println!("\nDone. Start the real thing with `cargo run --release -- serve`.");
-    Ok(())
-}
-
-async fn story(clearing: &Clearing) -> Result<()> {
-    let pts = |n: i64, u: &UnitCode| -> Result<Amount> {
-        let scale = clearing.units().scale_of(u).context("unit scale")?;
-        Ok(Amount::from_decimal(n.into(), scale)?)
-    };
-    let meta = |reference: &str| EntryMeta {
-        reference: Some(reference.to_owned()),
-        ..EntryMeta::new(EntryKind::Earn)
-    };
-    let (aroma, books, threads) = (id("aroma")?, id("books")?, id("threads")?);
-    let (aroma_pts, coal) = (unit("AROMA")?, unit("COAL")?);
-    let dana = MemberId::random();
-    let avi = MemberId::random();
-
-    println!("\n4. Dana earns 120 AROMA at Aroma Café (its own unit: no one owes anyone yet).");
-    show(
-        &clearing
-            .earn(
-                &aroma,
-                dana,
-                None,
-                pts(120, &aroma_pts)?,
-                meta("aroma-pos-1001"),
-            )
-            .await?,
-    );
-
-    println!(
-        "\n5. Dana earns 40 COAL, the network's coalition unit, at Tel Aviv Books: the bookstore owes the network their value."
-    );
-    show(
-        &clearing
-            .earn(
-                &books,
-                dana,
-                Some(coal.clone()),
-                pts(40, &coal)?,
-                meta("books-web-77"),
-            )
-            .await?,
-    );
-
-    println!(
-        "\n6. Dana spends 50 AROMA at the bookstore: Aroma's liability shrinks and Aroma owes the bookstore 50 × 0.04 = 2.00 ILS."
-    );
-    show(
-        &clearing
-            .redeem(
-                &books,
-                dana,
-                aroma_pts.clone(),
-                pts(50, &aroma_pts)?,
-                meta("books-pos-5"),
-            )
-            .await?,
-    );
-
-    println!("\n7. Dana spends 20 COAL at Threads Fashion: the network owes Threads 1.00 ILS.");
-    show(
-        &clearing
-            .redeem(
-                &threads,
-                dana,
-                coal.clone(),
-                pts(20, &coal)?,
-                meta("threads-pos-9"),
-            )
-            .await?,
-    );
-
-    println!("\n8. Avi, who holds nothing, tries to spend 10 AROMA: refused, nothing is written.");
-    match clearing
-        .redeem(
-            &aroma,
-            avi,
-            aroma_pts.clone(),
-            pts(10, &aroma_pts)?,
-            meta("aroma-pos-1002"),
-        )
-        .await
-    {
-        Err(ClearingError::Balance(e)) => println!("    refused: {e}"),
-        Err(e) => bail!("expected an insufficient balance, got {e}"),
-        Ok(_) => bail!("an overdraft was accepted"),
-    }
-
-    println!("\n9. Balances:");
-    for u in [&aroma_pts, &coal] {
-        let b = clearing
-            .balance(&Account::Member {
-                member: dana,
-                unit: u.clone(),
-            })
-            .await?;
-        println!(
-            "     Dana holds {:>6} {u}",
-            b.checked_neg().unwrap_or(b).to_string()
-        );
-    }
     let currency = clearing.network().settlement_currency.clone();
     let mut parties = vec![Party::Network];
     parties.extend(
@@ -250,28 +348,28 @@ async fn story(clearing: &Clearing) -> Result<()> {
             .cloned()
             .map(Party::Partner),
     );
-    println!("   Open settlement positions (before the coupon and settlement features land):");
+    println!(
+        "   Open settlement positions (coupons and settlement cycles land with their own features):"
+    );
     for party in parties {
-        let b = clearing
-            .balance(&Account::Settlement {
-                party: party.clone(),
-                currency: currency.clone(),
-            })
-            .await?;
+        let account = Account::Settlement {
+            party: party.clone(),
+            currency: currency.clone(),
+        };
+        let b = runtime.block_on(clearing.balance(&account))?;
         if b.is_zero() {
             continue;
         }
-        let verb = if b.minor() < 0 { "is owed" } else { "owes" };
-        let shown = if b.minor() < 0 {
-            b.checked_neg().unwrap_or(b)
+        let (verb, shown) = if b.minor() < 0 {
+            ("is owed", b.checked_neg().unwrap_or(b))
         } else {
-            b
+            ("owes", b)
         };
         println!("     {:<14} {verb} {shown} {currency}", party.to_string());
     }
 
-    println!("\n10. coalition verify — every invariant over the whole ledger:");
-    let checks = clearing.verify().await?;
+    println!("\n12. coalition verify — every invariant over the whole ledger:");
+    let checks = runtime.block_on(clearing.verify())?;
     for c in &checks {
         println!(
             "     {} {:<28} {}",

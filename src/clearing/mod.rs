@@ -215,8 +215,10 @@ impl Clearing {
         Ok(points)
     }
 
-    /// Records `points` earned by `member` at `partner` (its own unit unless `unit` names one).
-    pub async fn earn(
+    /// Posts the entry of `points` earned by `member` at `partner` (its own unit unless `unit`
+    /// names one) with none of the partner API's checks: no enrolment, no idempotency. For
+    /// tests and tools; partners go through [`Clearing::earn_work`].
+    pub async fn post_earn(
         &self,
         partner: &PartnerId,
         member: MemberId,
@@ -236,8 +238,10 @@ impl Clearing {
             .await
     }
 
-    /// Records `member` spending `points` of `unit` at `partner`.
-    pub async fn redeem(
+    /// Posts the entry of `member` spending `points` of `unit` at `partner` with none of the
+    /// partner API's checks: no enrolment, no member authorisation for another brand's unit.
+    /// For tests and tools; partners go through [`Clearing::redeem_work`].
+    pub async fn post_redemption(
         &self,
         partner: &PartnerId,
         member: MemberId,

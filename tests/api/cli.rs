@@ -153,10 +153,10 @@ fn ledger_with_entries() -> TestService {
             reference: Some("pos-1".into()),
             ..EntryMeta::new(EntryKind::Earn)
         };
-        c.earn(&"aroma".parse().unwrap(), member, None, pts(80), meta())
+        c.post_earn(&"aroma".parse().unwrap(), member, None, pts(80), meta())
             .await
             .unwrap();
-        c.redeem(
+        c.post_redemption(
             &"books".parse().unwrap(),
             member,
             "AROMA".parse().unwrap(),
@@ -165,7 +165,7 @@ fn ledger_with_entries() -> TestService {
         )
         .await
         .unwrap();
-        c.earn(
+        c.post_earn(
             &"books".parse().unwrap(),
             member,
             Some("COAL".parse().unwrap()),
@@ -268,15 +268,81 @@ fn demo_runs_to_the_end() {
         .arg(demo_partners()));
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
-    assert!(
-        stdout.contains("refused:"),
-        "the overdraft step ran:\n{stdout}"
-    );
+    for step in [
+        "receipt JWS verifies against the JWKS: true",
+        "same entry true (Idempotent-Replayed: true)",
+        "422 insufficient_balance",
+        "403 authorization_required",
+        "ok   hash_chain",
+    ] {
+        assert!(stdout.contains(step), "missing {step:?} in:\n{stdout}");
+    }
     assert!(!stdout.contains("FAIL"), "{stdout}");
     assert!(
         stdout
             .trim_end()
             .ends_with("`cargo run --release -- serve`."),
         "{stdout}"
+    );
+}
+
+#[test]
+fn sign_prints_headers_the_server_accepts() {
+    let api = crate::common::Api::start();
+    let dir = TempDir::new();
+    let k = api.key("aroma");
+    let key_file = dir.path().join("aroma.pem");
+    std::fs::write(&key_file, k.key.to_pem()).unwrap();
+    let url = api.url("/v1/members");
+    let body = r#"{"external_id":"curl-user-1"}"#;
+    let out = run(coalition().arg("sign").arg("--key").arg(&key_file).args([
+        "--keyid",
+        k.key_id.as_str(),
+        "-X",
+        "POST",
+        &url,
+        "-d",
+        body,
+    ]));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let printed = text(&out.stdout);
+    let mut headers: Vec<(&str, String)> = printed
+        .lines()
+        .map(|l| {
+            let (n, v) = l.split_once(": ").unwrap();
+            (
+                match n {
+                    "Content-Digest" => "content-digest",
+                    "Signature-Input" => "signature-input",
+                    "Signature" => "signature",
+                    other => panic!("unexpected header {other}"),
+                },
+                v.to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(headers.len(), 3, "{printed}");
+    headers.push(("idempotency-key", "curl-1".into()));
+    let r = crate::common::send("POST", &url, &headers, Some(body.as_bytes()));
+    assert_eq!(r.status, 201, "{}", r.body);
+    // The entry-less enrolment aside, the ledger records who signed each entry.
+    let member = r.json()["member_id"].as_str().unwrap().to_owned();
+    let earned = api.earn("aroma", &member, "5");
+    let id = earned["entry_id"].as_str().unwrap().parse().unwrap();
+    let entry = api
+        .svc
+        .block_on(api.svc.clearing.entry(id))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        entry.meta.key_id.as_ref().map(|k| k.to_string()),
+        Some(k.key_id.to_string())
+    );
+    assert!(
+        entry
+            .meta
+            .signature
+            .as_deref()
+            .is_some_and(|s| s.starts_with("sig1=:"))
     );
 }

@@ -82,15 +82,15 @@ fn earn_and_redeem_move_balances() {
     let member = MemberId::random();
     svc.block_on(async {
         let c = &svc.clearing;
-        c.earn(&partner("aroma"), member, None, pts(120), meta())
+        c.post_earn(&partner("aroma"), member, None, pts(120), meta())
             .await
             .unwrap();
-        c.earn(&partner("aroma"), member, None, pts(5), meta())
+        c.post_earn(&partner("aroma"), member, None, pts(5), meta())
             .await
             .unwrap();
         let b = c.balance(&member_account(member, "AROMA")).await.unwrap();
         assert_eq!(b.minor(), -125, "a member's points are a credit balance");
-        c.redeem(&partner("aroma"), member, unit("AROMA"), pts(25), meta())
+        c.post_redemption(&partner("aroma"), member, unit("AROMA"), pts(25), meta())
             .await
             .unwrap();
         let b = c.balance(&member_account(member, "AROMA")).await.unwrap();
@@ -112,10 +112,10 @@ fn cross_brand_redemption_follows_the_worked_example() {
     let member = MemberId::random();
     let entry = svc.block_on(async {
         let c = &svc.clearing;
-        c.earn(&partner("aroma"), member, None, pts(80), meta())
+        c.post_earn(&partner("aroma"), member, None, pts(80), meta())
             .await
             .unwrap();
-        c.redeem(&partner("books"), member, unit("AROMA"), pts(50), meta())
+        c.post_redemption(&partner("books"), member, unit("AROMA"), pts(50), meta())
             .await
             .unwrap()
     });
@@ -185,10 +185,11 @@ fn amounts_with_more_places_than_the_unit_are_refused() {
     assert!(Amount::from_decimal("0.001".parse().unwrap(), ils).is_err());
     // An amount at another unit's scale is refused by the use case, with nothing written.
     let wrong = Amount::parse("1.5", fuel).unwrap();
-    let refused = svc.block_on(
-        svc.clearing
-            .earn(&partner("aroma"), member, None, wrong, meta()),
-    );
+    let refused =
+        svc.block_on(
+            svc.clearing
+                .post_earn(&partner("aroma"), member, None, wrong, meta()),
+        );
     assert!(
         matches!(refused, Err(ClearingError::InvalidAmount(_))),
         "{refused:?}"
@@ -202,11 +203,11 @@ fn a_member_balance_cannot_go_below_zero() {
     let member = MemberId::random();
     svc.block_on(async {
         let c = &svc.clearing;
-        c.earn(&partner("aroma"), member, None, pts(10), meta())
+        c.post_earn(&partner("aroma"), member, None, pts(10), meta())
             .await
             .unwrap();
         let refused = c
-            .redeem(&partner("aroma"), member, unit("AROMA"), pts(11), meta())
+            .post_redemption(&partner("aroma"), member, unit("AROMA"), pts(11), meta())
             .await;
         assert!(
             matches!(
@@ -239,7 +240,7 @@ fn concurrent_spends_never_overdraw() {
     const SPENDERS: usize = 40;
     svc.block_on(
         svc.clearing
-            .earn(&partner("aroma"), member, None, pts(EARNED), meta()),
+            .post_earn(&partner("aroma"), member, None, pts(EARNED), meta()),
     )
     .unwrap();
     // Each spender is its own thread with its own runtime, all released at once.
@@ -256,7 +257,13 @@ fn concurrent_spends_never_overdraw() {
                     .build()
                     .unwrap();
                 start.wait();
-                rt.block_on(c.redeem(&partner(at), member, unit("AROMA"), pts(SPEND), meta()))
+                rt.block_on(c.post_redemption(
+                    &partner(at),
+                    member,
+                    unit("AROMA"),
+                    pts(SPEND),
+                    meta(),
+                ))
             })
         })
         .collect();
@@ -306,9 +313,9 @@ fn balances_equal_the_sum_of_postings() {
             let amount = Amount::from_minor(1 + next(40) as i64, scale);
             if next(3) == 0 {
                 // May be refused for lack of points; either way the books must stay true.
-                let _ = c.redeem(&at, m, u, amount, meta()).await;
+                let _ = c.post_redemption(&at, m, u, amount, meta()).await;
             } else {
-                c.earn(&at, m, Some(u), amount, meta()).await.unwrap();
+                c.post_earn(&at, m, Some(u), amount, meta()).await.unwrap();
             }
         }
     });
