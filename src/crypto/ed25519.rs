@@ -13,6 +13,24 @@ use serde::Serialize;
 
 use super::pem;
 
+/// DER of an Ed25519 PKCS#8 v1 private key up to the 32-byte seed (RFC 8410 section 7), the
+/// form OpenSSL and every other library reads.
+const PKCS8_V1_PREFIX: [u8; 16] = [
+    0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
+];
+
+/// ring writes PKCS#8 v2 with the public key in a form other libraries refuse; the seed sits at
+/// the same place as in v1, so keep only that.
+fn normalize_pkcs8(der: &[u8]) -> Vec<u8> {
+    let ring_v2 = der.len() > 48
+        && der.get(2..5) == Some(&[0x02, 0x01, 0x01][..])
+        && der.get(5..16) == Some(&PKCS8_V1_PREFIX[5..]);
+    match (ring_v2, der.get(16..48)) {
+        (true, Some(seed)) => [&PKCS8_V1_PREFIX[..], seed].concat(),
+        _ => der.to_vec(),
+    }
+}
+
 /// DER of an Ed25519 SubjectPublicKeyInfo up to the 32 key bytes (RFC 8410).
 const SPKI_PREFIX: [u8; 12] = [
     0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
@@ -128,10 +146,14 @@ impl SigningKey {
     pub fn from_pkcs8_der(der: &[u8]) -> Result<Self, KeyError> {
         let pair = Ed25519KeyPair::from_pkcs8_maybe_unchecked(der)
             .map_err(|_| KeyError::NotEd25519Private)?;
-        Ok(Self {
-            pair,
-            pkcs8: der.to_vec(),
-        })
+        // Kept, and written, as PKCS#8 v1; the kept form must be the very same key.
+        let pkcs8 = normalize_pkcs8(der);
+        let again = Ed25519KeyPair::from_pkcs8_maybe_unchecked(&pkcs8)
+            .map_err(|_| KeyError::NotEd25519Private)?;
+        if again.public_key().as_ref() != pair.public_key().as_ref() {
+            return Err(KeyError::NotEd25519Private);
+        }
+        Ok(Self { pair, pkcs8 })
     }
 
     pub fn from_pem(text: &str) -> Result<Self, KeyError> {
@@ -200,6 +222,17 @@ mod tests {
         let sig = key.sign(b"hello");
         assert!(key.public_key().verify(b"hello", &sig));
         assert!(!key.public_key().verify(b"hellO", &sig));
+    }
+
+    #[test]
+    fn generated_keys_are_written_as_pkcs8_v1() {
+        let key = SigningKey::generate().unwrap();
+        let der = key.pkcs8_der();
+        assert_eq!(der.len(), 48);
+        assert_eq!(&der[..16], &PKCS8_V1_PREFIX);
+        // RFC 8410's example key keeps its exact bytes.
+        let pem = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEINTuctv5E1hK1bbY8fdp+K06/nwoy/HU++CXqI9EdVhC\n-----END PRIVATE KEY-----\n";
+        assert_eq!(SigningKey::from_pem(pem).unwrap().to_pem(), pem);
     }
 
     #[test]

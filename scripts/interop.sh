@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Interoperability: an off-the-shelf RFC 9421 client in Python (PyPI http-message-signatures)
+# signs requests that a real `coalition serve` must accept. Needs python3 and PyPI.
+# Exit 0: passed. Exit 3: the Python client could not be installed (nothing was tested).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+work=$(mktemp -d)
+trap 'kill "${server:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
+
+python3 -m venv "$work/venv" >/dev/null
+if ! "$work/venv/bin/pip" install -q "http-message-signatures==3.0.0" "requests>=2.31" >"$work/pip.log" 2>&1; then
+    echo "interop: could not install the Python client from PyPI (see below); nothing tested"
+    tail -n 5 "$work/pip.log"
+    exit 3
+fi
+
+cargo build -q
+bin=target/debug/coalition
+cp -r partners "$work/partners"
+"$bin" keygen --out "$work/aroma-python" >/dev/null
+{
+    printf '\n[[keys]]\nid = "aroma-python"\npublic_key = """\n'
+    cat "$work/aroma-python.pub.pem"
+    printf '"""\n'
+} >>"$work/partners/aroma.toml"
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+RUST_LOG=warn "$bin" serve --database "sqlite://$work/interop.db" --partners "$work/partners" \
+    --listen "127.0.0.1:$port" --network-key "$work/network.pem" &
+server=$!
+for _ in $(seq 1 100); do
+    curl -fs "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break
+    sleep 0.1
+done
+"$work/venv/bin/python" scripts/interop_client.py "http://127.0.0.1:$port" aroma-python "$work/aroma-python.pem"
