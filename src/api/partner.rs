@@ -18,7 +18,7 @@ use crate::clearing::partner::{
     Reply, ReverseInput,
 };
 use crate::clearing::{Clearing, time};
-use crate::ledger::{AccountKind, EntryId, MemberId, UnitCode};
+use crate::ledger::{AccountKind, EntryId, EntryKind, MemberId, UnitCode};
 use crate::store::ledger::EntryFilter;
 
 /// An amount on the wire: a decimal string. A JSON number is kept aside to be refused with
@@ -240,10 +240,14 @@ pub struct EntryView {
 impl EntryView {
     pub fn new(ctx: &Context, posted: &Posted) -> Self {
         let e = &posted.entry;
-        let member_line = e
-            .postings
-            .iter()
-            .find(|p| p.account.kind() == AccountKind::Member);
+        // The points the entry is about: a capture's are what it captured (the issuer's line);
+        // every other kind moves them on the member's account.
+        let points_kind = if e.meta.kind == EntryKind::Capture {
+            AccountKind::Issuer
+        } else {
+            AccountKind::Member
+        };
+        let points_line = e.postings.iter().find(|p| p.account.kind() == points_kind);
         let postings = Context::postings(e)
             .into_iter()
             .map(
@@ -268,8 +272,8 @@ impl EntryView {
             reference: e.meta.reference.clone(),
             reverses: e.meta.reverses.as_ref().map(ToString::to_string),
             created_at: time::rfc3339(e.created_at_us),
-            unit: member_line.map(|p| p.account.unit().to_string()),
-            points: member_line
+            unit: points_line.map(|p| p.account.unit().to_string()),
+            points: points_line
                 .and_then(|p| {
                     p.amount
                         .checked_neg()

@@ -647,9 +647,20 @@ impl Clearing {
         Ok(move |ctx: &Context, tx: &mut WriteTx<'_>| {
             let not_found =
                 || ClearingError::NotFound(format!("no entry {} of this partner", input.entry_id));
-            let mut op = operations::get_tx(tx, &input.entry_id.to_string())?
+            let Some(mut op) = operations::get_tx(tx, &input.entry_id.to_string())?
                 .filter(|op| op.partner == caller.partner.as_str())
-                .ok_or_else(not_found)?;
+            else {
+                let own = tx
+                    .entry(input.entry_id, &ctx.units)?
+                    .is_some_and(|e| e.meta.partner.as_ref() == Some(&caller.partner));
+                return Err(if own {
+                    ClearingError::NotReversible(
+                        "only earns, redemptions and captured holds can be reversed".into(),
+                    )
+                } else {
+                    not_found()
+                });
+            };
             // A captured hold is reversed through its capture.
             if op.kind == "hold" {
                 let capture = op
@@ -800,16 +811,17 @@ impl Clearing {
             });
         }
         let ids: Vec<String> = out.iter().map(|p| p.entry.id.to_string()).collect();
-        let statuses = self
+        let statuses: std::collections::BTreeMap<String, String> = self
             .store
-            .read(move |c| {
-                ids.iter()
-                    .map(|id| operations::get(c, id).map(|o| o.map(|o| o.status)))
-                    .collect::<Result<Vec<_>, _>>()
-            })
-            .await?;
-        for (p, s) in out.iter_mut().zip(statuses) {
-            p.status = s.unwrap_or_else(|| "posted".into());
+            .read(move |c| operations::statuses(c, &ids))
+            .await?
+            .into_iter()
+            .collect();
+        for p in &mut out {
+            p.status = statuses
+                .get(&p.entry.id.to_string())
+                .cloned()
+                .unwrap_or_else(|| "posted".into());
         }
         let next = (out.len() as i64 == limit)
             .then(|| out.last().map(|p| p.entry.seq))

@@ -88,3 +88,14 @@ pub fn due_holds(conn: &mut DbConn, now_us: i64) -> Result<Vec<String>, StoreErr
         .select(operations::entry_id)
         .load(conn)?)
 }
+
+/// The status of each of `entry_ids` that has one.
+pub fn statuses(
+    conn: &mut DbConn,
+    entry_ids: &[String],
+) -> Result<Vec<(String, String)>, StoreError> {
+    Ok(operations::table
+        .filter(operations::entry_id.eq_any(entry_ids))
+        .select((operations::entry_id, operations::status))
+        .load(conn)?)
+}

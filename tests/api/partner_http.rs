@@ -607,6 +607,16 @@ fn a_refund_of_a_redemption_restores_the_points() {
     let r = api.post("aroma", "/v1/reversals", &json!({ "entry_id": spent["entry_id"], "points": "20", "reference": "refund", "reason": "cold coffee" }));
     assert_eq!(r.status, 201, "{}", r.body);
     assert_eq!(api.balance("aroma", &member), "20");
+    // A reversal is not itself reversed: a mistaken refund is fixed by a new redemption.
+    let again = api.post(
+        "aroma",
+        "/v1/reversals",
+        &json!({ "entry_id": r.json()["entry_id"], "reference": "x", "reason": "y" }),
+    );
+    assert_eq!(
+        (again.status, again.code().as_str()),
+        (422, "not_reversible")
+    );
     // Only the partner that made an entry may reverse it.
     let foreign = api.post(
         "books",
