@@ -4,7 +4,7 @@ use actix_web::{HttpResponse, get};
 use utoipa::OpenApi;
 
 use super::problem::Problem;
-use super::{partner, public};
+use super::{coupons, partner, public};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -18,12 +18,15 @@ errors are application/problem+json with a stable `code`. See docs/ in the repos
         public::healthz, public::readyz, public::network, public::jwks, openapi_json, docs_page,
         partner::enrol, partner::balances, partner::earn, partner::redeem, partner::capture,
         partner::void, partner::reverse, partner::entry, partner::entries,
+        coupons::create_campaign, coupons::campaign, coupons::issue_coupon, coupons::coupon,
+        coupons::redeem_coupon, coupons::void_coupon,
     ),
     components(schemas(Problem)),
     tags(
         (name = "public", description = "No authentication"),
         (name = "partner", description = "Signed by the partner: RFC 9421 HTTP Message Signatures with Ed25519 \
 (Signature-Input, Signature, Content-Digest); every POST carries an Idempotency-Key"),
+        (name = "coupons", description = "Sponsor-funded cross-partner coupons (signed like every partner call)"),
     ),
 )]
 pub struct ApiDoc;

@@ -2,6 +2,7 @@
 //! No SQL here: handlers call `clearing`.
 
 pub mod auth;
+pub mod coupons;
 pub mod docs;
 pub mod partner;
 pub mod problem;
@@ -80,6 +81,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(partner::reverse)
     .service(partner::entry)
     .service(partner::entries)
+    .service(coupons::create_campaign)
+    .service(coupons::campaign)
+    .service(coupons::issue_coupon)
+    .service(coupons::coupon)
+    .service(coupons::redeem_coupon)
+    .service(coupons::void_coupon)
     .service(docs::openapi_json)
     .service(docs::docs_page);
 }
@@ -117,6 +124,13 @@ pub fn server(
                 Ok(0) => {}
                 Ok(n) => tracing::info!(holds = n, "expired lapsed holds"),
                 Err(e) => tracing::warn!(error = %e, "hold sweep failed; retrying"),
+            }
+            match sweeper.expire_due_coupons().await {
+                Ok(0) => {}
+                Ok(n) => {
+                    tracing::info!(coupons = n, "released the reservations of expired coupons")
+                }
+                Err(e) => tracing::warn!(error = %e, "coupon sweep failed; retrying"),
             }
         }
     });

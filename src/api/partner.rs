@@ -27,7 +27,7 @@ use crate::store::ledger::EntryFilter;
 pub struct DecimalText(Result<String, String>);
 
 impl DecimalText {
-    fn text(&self) -> Result<String, ApiError> {
+    pub(super) fn text(&self) -> Result<String, ApiError> {
         self.0.clone().map_err(|n| {
             ApiError::unprocessable(
                 "invalid_amount",
@@ -62,7 +62,7 @@ impl<'de> Deserialize<'de> for DecimalText {
     }
 }
 
-fn parse_member(text: &str) -> Result<MemberId, ApiError> {
+pub(super) fn parse_member(text: &str) -> Result<MemberId, ApiError> {
     text.parse().map_err(|_| {
         ApiError::unprocessable(
             "unknown_member",
@@ -89,7 +89,7 @@ fn parse_entry_id(text: &str) -> Result<EntryId, ApiError> {
 }
 
 /// Sends a stored or fresh reply as it was first given.
-fn respond(reply: Reply) -> HttpResponse {
+pub(super) fn respond(reply: Reply) -> HttpResponse {
     let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK);
     let mut response = HttpResponse::build(status);
     response.content_type("application/json");
@@ -99,7 +99,7 @@ fn respond(reply: Reply) -> HttpResponse {
     response.body(reply.body)
 }
 
-fn json<T: Serialize>(status: u16, value: &T) -> (u16, String) {
+pub(super) fn json<T: Serialize>(status: u16, value: &T) -> (u16, String) {
     // Response structs hold strings and numbers only; serialising them cannot fail.
     (status, serde_json::to_string(value).unwrap_or_default())
 }
@@ -235,6 +235,16 @@ pub struct EntryView {
     pub prev_hash: String,
     /// Compact JWS (EdDSA) by the network key over the entry; `kid` is in /.well-known/jwks.json.
     pub receipt: String,
+    /// On an earn: the coupons its purchase issued (campaigns triggered by this partner).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub coupons_issued: Option<Vec<CouponRef>>,
+}
+
+/// A coupon issued to the member by an earn.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CouponRef {
+    pub code: String,
+    pub campaign_id: String,
 }
 
 impl EntryView {
@@ -285,6 +295,14 @@ impl EntryView {
             hash: e.hash.to_string(),
             prev_hash: e.prev_hash.to_string(),
             receipt: ctx.receipt(e, &posted.status),
+            coupons_issued: posted.coupons_issued.as_ref().map(|list| {
+                list.iter()
+                    .map(|(code, campaign_id)| CouponRef {
+                        code: code.clone(),
+                        campaign_id: campaign_id.clone(),
+                    })
+                    .collect()
+            }),
         }
     }
 }
@@ -418,7 +436,9 @@ pub struct CaptureRequest {
     pub points: Option<DecimalText>,
 }
 
-fn empty_or<T: serde::de::DeserializeOwned + Default>(req: &Signed) -> Result<T, ApiError> {
+pub(super) fn empty_or<T: serde::de::DeserializeOwned + Default>(
+    req: &Signed,
+) -> Result<T, ApiError> {
     if req.body.iter().all(u8::is_ascii_whitespace) {
         Ok(T::default())
     } else {

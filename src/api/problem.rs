@@ -196,6 +196,12 @@ impl From<ClearingError> for ApiError {
                 "this Idempotency-Key was already used with a different request",
             ),
             ClearingError::InvalidRequest(why) => ApiError::unprocessable("invalid_request", why),
+            ClearingError::BudgetExhausted(why) => ApiError::unprocessable("budget_exhausted", why),
+            ClearingError::CouponNotRedeemable(why) => {
+                ApiError::unprocessable("coupon_not_redeemable", why)
+            }
+            ClearingError::PerMemberLimit(why) => ApiError::unprocessable("per_member_limit", why),
+            ClearingError::CampaignEnded(why) => ApiError::unprocessable("campaign_ended", why),
         }
     }
 }

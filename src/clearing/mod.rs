@@ -1,6 +1,7 @@
 //! The use cases: the clearing service that the API and the CLI drive. It owns the configured
 //! network, the store and the network's signing key, and turns requests into ledger entries.
 
+pub mod coupons;
 pub mod partner;
 pub mod rules;
 pub mod time;
@@ -90,6 +91,14 @@ pub enum ClearingError {
     IdempotencyConflict,
     #[error("{0}")]
     InvalidRequest(String),
+    #[error("{0}")]
+    BudgetExhausted(String),
+    #[error("{0}")]
+    CouponNotRedeemable(String),
+    #[error("{0}")]
+    PerMemberLimit(String),
+    #[error("{0}")]
+    CampaignEnded(String),
 }
 
 impl From<StoreError> for ClearingError {

@@ -120,6 +120,8 @@ fn replay(recorded: Recorded, request_hash: &str) -> Result<Reply, ClearingError
 pub struct Posted {
     pub entry: CommittedEntry,
     pub status: String,
+    /// For an earn: the coupons its purchase issued, as `(code, campaign_id)`.
+    pub coupons_issued: Option<Vec<(String, String)>>,
 }
 
 /// What a member earns: points, or a purchase the partner's earn rate turns into points.
@@ -319,7 +321,7 @@ fn points_for_purchase(
     unit: &UnitCode,
     amount: &str,
     currency: &str,
-) -> Result<Amount, ClearingError> {
+) -> Result<(Amount, Amount), ClearingError> {
     if currency != ctx.network.settlement_currency.as_str() {
         return Err(ClearingError::InvalidAmount(format!(
             "purchases are in {}",
@@ -349,7 +351,7 @@ fn points_for_purchase(
             "a purchase of {amount} earns no {unit}"
         )));
     }
-    Ok(points)
+    Ok((points, spent))
 }
 
 fn check_text(field: &'static str, text: &str, max_chars: usize) -> Result<(), ClearingError> {
@@ -460,12 +462,15 @@ impl Clearing {
             &input.reference,
             crate::ledger::entry::MAX_REFERENCE_CHARS,
         )?;
-        let (points, memo) = match &input.amount {
-            EarnAmount::Points(p) => (ctx.points(&unit, p)?, serde_json::json!({})),
-            EarnAmount::Purchase { amount, currency } => (
-                points_for_purchase(ctx, &caller.partner, &unit, amount, currency)?,
-                serde_json::json!({ "purchase": { "amount": amount, "currency": currency } }),
-            ),
+        let (points, purchase, memo) = match &input.amount {
+            EarnAmount::Points(p) => (ctx.points(&unit, p)?, None, serde_json::json!({})),
+            EarnAmount::Purchase { amount, currency } => {
+                let (points, spent) =
+                    points_for_purchase(ctx, &caller.partner, &unit, amount, currency)?;
+                let memo =
+                    serde_json::json!({ "purchase": { "amount": amount, "currency": currency } });
+                (points, Some(spent), memo)
+            }
         };
         let mut memo = memo;
         if let Some(at) = &input.occurred_at {
@@ -492,9 +497,20 @@ impl Clearing {
             .balance(&ctx.units)?;
             let entry = tx.post(entry)?;
             ctx.operation(tx, &entry, "earn", (&unit, points), "posted", None)?;
+            let coupons = match purchase {
+                Some(spent) => super::coupons::triggered_coupons(
+                    ctx,
+                    tx,
+                    &caller.partner,
+                    input.member,
+                    spent,
+                )?,
+                None => Vec::new(),
+            };
             Ok(Posted {
                 entry,
                 status: "posted".into(),
+                coupons_issued: Some(coupons),
             })
         })
     }
@@ -551,6 +567,7 @@ impl Clearing {
                 Ok(Posted {
                     entry,
                     status: "captured".into(),
+                    coupons_issued: None,
                 })
             } else {
                 let meta = caller.meta(EntryKind::Hold, input.member, Some(input.reference));
@@ -568,6 +585,7 @@ impl Clearing {
                 Ok(Posted {
                     entry,
                     status: "pending".into(),
+                    coupons_issued: None,
                 })
             }
         })
@@ -609,6 +627,7 @@ impl Clearing {
             Ok(Posted {
                 entry,
                 status: "captured".into(),
+                coupons_issued: None,
             })
         }
     }
@@ -628,6 +647,7 @@ impl Clearing {
             Ok(Posted {
                 entry,
                 status: "voided".into(),
+                coupons_issued: None,
             })
         }
     }
@@ -647,6 +667,23 @@ impl Clearing {
         Ok(move |ctx: &Context, tx: &mut WriteTx<'_>| {
             let not_found =
                 || ClearingError::NotFound(format!("no entry {} of this partner", input.entry_id));
+            if let Some(coupon) =
+                crate::store::coupons::coupon_by_redemption(tx, &input.entry_id.to_string())?
+            {
+                if input.points.is_some() {
+                    return Err(ClearingError::InvalidRequest(
+                        "a coupon redemption is refunded whole: leave out points".into(),
+                    ));
+                }
+                return super::coupons::refund_coupon(
+                    ctx,
+                    tx,
+                    &caller,
+                    coupon,
+                    input.reference,
+                    input.reason,
+                );
+            }
             let Some(mut op) = operations::get_tx(tx, &input.entry_id.to_string())?
                 .filter(|op| op.partner == caller.partner.as_str())
             else {
@@ -717,6 +754,7 @@ impl Clearing {
             Ok(Posted {
                 entry,
                 status: "posted".into(),
+                coupons_issued: None,
             })
         })
     }
@@ -785,7 +823,11 @@ impl Clearing {
             .filter(|e| e.meta.partner.as_ref() == Some(partner))
             .ok_or_else(|| ClearingError::NotFound(format!("no entry {id} of this partner")))?;
         let status = op.map_or_else(|| "posted".to_owned(), |o| o.status);
-        Ok(Posted { entry, status })
+        Ok(Posted {
+            entry,
+            status,
+            coupons_issued: None,
+        })
     }
 
     /// This partner's entries after `cursor`, at most `limit` of them, and the next cursor.
@@ -808,6 +850,7 @@ impl Clearing {
             out.push(Posted {
                 entry,
                 status: String::new(),
+                coupons_issued: None,
             });
         }
         let ids: Vec<String> = out.iter().map(|p| p.entry.id.to_string()).collect();

@@ -28,9 +28,16 @@ pub enum Account {
         partner: PartnerId,
         unit: UnitCode,
     },
-    /// Coupon budget a sponsor committed and not yet used.
+    /// Coupon budget reserved for issued coupons and not yet used (a credit balance).
     Campaign {
         campaign: CampaignId,
+        currency: UnitCode,
+    },
+    /// What a sponsor has reserved for its coupons: the other side of its campaigns' accounts
+    /// (a debit balance). Reservations stay off the settlement accounts: a sponsor pays only
+    /// for discounts actually given.
+    Commitment {
+        sponsor: PartnerId,
         currency: UnitCode,
     },
     NetworkFees {
@@ -52,6 +59,7 @@ pub enum AccountKind {
     Settlement,
     Hold,
     Campaign,
+    Commitment,
     Fees,
     Breakage,
     Bank,
@@ -65,16 +73,21 @@ impl AccountKind {
             AccountKind::Settlement => "settlement",
             AccountKind::Hold => "hold",
             AccountKind::Campaign => "campaign",
+            AccountKind::Commitment => "commitment",
             AccountKind::Fees => "fees",
             AccountKind::Breakage => "breakage",
             AccountKind::Bank => "bank",
         }
     }
 
-    /// Accounts that hold somebody's points carry a credit balance that may never go below
-    /// zero: their signed (debit-positive) balance must stay at or under zero.
+    /// Accounts that hold somebody's points, and a campaign's reserved budget, carry a credit
+    /// balance that may never go below zero: their signed (debit-positive) balance must stay at
+    /// or under zero.
     pub fn must_stay_credit(self) -> bool {
-        matches!(self, AccountKind::Member | AccountKind::Hold)
+        matches!(
+            self,
+            AccountKind::Member | AccountKind::Hold | AccountKind::Campaign
+        )
     }
 }
 
@@ -86,6 +99,7 @@ impl Account {
             Account::Settlement { .. } => AccountKind::Settlement,
             Account::Hold { .. } => AccountKind::Hold,
             Account::Campaign { .. } => AccountKind::Campaign,
+            Account::Commitment { .. } => AccountKind::Commitment,
             Account::NetworkFees { .. } => AccountKind::Fees,
             Account::NetworkBreakage { .. } => AccountKind::Breakage,
             Account::NetworkBank { .. } => AccountKind::Bank,
@@ -101,6 +115,7 @@ impl Account {
             | Account::NetworkBreakage { unit } => unit,
             Account::Settlement { currency, .. }
             | Account::Campaign { currency, .. }
+            | Account::Commitment { currency, .. }
             | Account::NetworkFees { currency }
             | Account::NetworkBank { currency } => currency,
         }
@@ -115,6 +130,9 @@ impl fmt::Display for Account {
             Account::Settlement { party, currency } => write!(f, "settlement:{party}:{currency}"),
             Account::Hold { partner, unit } => write!(f, "hold:{partner}:{unit}"),
             Account::Campaign { campaign, currency } => write!(f, "campaign:{campaign}:{currency}"),
+            Account::Commitment { sponsor, currency } => {
+                write!(f, "commitment:{sponsor}:{currency}")
+            }
             Account::NetworkFees { currency } => write!(f, "network:fees:{currency}"),
             Account::NetworkBreakage { unit } => write!(f, "network:breakage:{unit}"),
             Account::NetworkBank { currency } => write!(f, "network:bank:{currency}"),
@@ -155,6 +173,10 @@ impl FromStr for Account {
             },
             ("campaign", c) => Account::Campaign {
                 campaign: c.parse()?,
+                currency: unit,
+            },
+            ("commitment", p) => Account::Commitment {
+                sponsor: p.parse()?,
                 currency: unit,
             },
             ("network", "fees") => Account::NetworkFees { currency: unit },

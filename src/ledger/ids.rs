@@ -228,6 +228,12 @@ impl EntryId {
 pub struct CampaignId(Uuid);
 uuid_id!(CampaignId, "campaign id");
 
+impl CampaignId {
+    pub fn new_v7() -> Self {
+        Self(Uuid::now_v7())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -100,6 +100,41 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    campaigns (id) {
+        id -> Text,
+        sponsor -> Text,
+        currency -> Text,
+        terms -> Text,
+        budget_minor -> BigInt,
+        reserved_minor -> BigInt,
+        used_minor -> BigInt,
+        issued_count -> BigInt,
+        redeemed_count -> BigInt,
+        valid_from_us -> BigInt,
+        valid_until_us -> BigInt,
+        trigger_partner -> Nullable<Text>,
+        trigger_min_minor -> Nullable<BigInt>,
+        created_at_us -> BigInt,
+    }
+}
+
+diesel::table! {
+    coupons (code) {
+        code -> Text,
+        campaign_id -> Text,
+        member_id -> Nullable<Text>,
+        status -> Text,
+        reserved_minor -> BigInt,
+        expires_at_us -> BigInt,
+        redemption_entry -> Nullable<Text>,
+        discount_minor -> Nullable<BigInt>,
+        redeemed_by -> Nullable<Text>,
+        redeemed_for -> Nullable<Text>,
+        created_at_us -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     units,
     partners,
@@ -109,5 +144,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     members,
     member_links,
     idempotency_keys,
-    operations
+    operations,
+    campaigns,
+    coupons
 );

@@ -6,6 +6,7 @@
 
 mod cli;
 mod common;
+mod coupons_http;
 mod http_public;
 mod ledger_store;
 mod manifests;

@@ -1,0 +1,389 @@
+//! Routes for cross-partner coupons: campaigns (the caller sponsors them), codes, redemptions.
+
+use actix_web::{HttpResponse, get, post, web};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::AppState;
+use super::auth::Signed;
+use super::partner::{DecimalText, EntryView, empty_or, json, parse_member, respond};
+use super::problem::{ApiError, Problem};
+use crate::clearing::coupons::{Benefit, Campaign, CampaignInput, Coupon, display_code};
+use crate::clearing::partner::Context;
+use crate::clearing::{Clearing, time};
+use crate::ledger::{Amount, CampaignId};
+use crate::store::coupons::CouponRow;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BenefitBody {
+    /// `amount` (a fixed discount) or `percent` (of the purchase).
+    pub kind: String,
+    /// The discount, or the percent (e.g. "10" for 10 %), as a decimal string.
+    #[schema(value_type = String, example = "15.00")]
+    pub value: DecimalText,
+    /// The most a percent discount may be; required for percent benefits.
+    #[schema(value_type = Option<String>)]
+    pub max_discount: Option<DecimalText>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TriggerBody {
+    /// A purchase at this partner issues a coupon to the member...
+    pub partner: String,
+    /// ...when it is at least this much (settlement currency).
+    #[schema(value_type = String, example = "100.00")]
+    pub min_purchase: DecimalText,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CampaignRequest {
+    pub name: String,
+    /// Partners where the coupons can be used.
+    pub redeemable_at: Vec<String>,
+    pub benefit: BenefitBody,
+    /// The settlement currency.
+    pub currency: String,
+    /// The most the sponsor will pay for the campaign's discounts.
+    #[schema(value_type = String, example = "1000.00")]
+    pub budget: DecimalText,
+    /// RFC 3339.
+    pub valid_from: String,
+    /// RFC 3339; coupons expire then.
+    pub valid_until: String,
+    /// The most coupons one member may hold, and redeem, of this campaign.
+    pub per_member_limit: Option<u32>,
+    pub trigger: Option<TriggerBody>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct BenefitView {
+    pub kind: String,
+    pub value: String,
+    pub max_discount: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TriggerView {
+    pub partner: String,
+    pub min_purchase: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CouponCounts {
+    pub issued: i64,
+    pub redeemed: i64,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CampaignView {
+    pub campaign_id: String,
+    pub sponsor: String,
+    pub name: String,
+    pub redeemable_at: Vec<String>,
+    pub benefit: BenefitView,
+    pub currency: String,
+    pub budget: String,
+    /// Held for coupons issued and not yet used, expired or voided.
+    pub reserved: String,
+    /// Discounts given.
+    pub used: String,
+    /// budget − reserved − used.
+    pub remaining: String,
+    pub valid_from: String,
+    pub valid_until: String,
+    pub per_member_limit: Option<u32>,
+    pub trigger: Option<TriggerView>,
+    pub coupons: CouponCounts,
+}
+
+fn benefit_view(b: &Benefit) -> BenefitView {
+    BenefitView {
+        kind: b.kind.clone(),
+        value: b.value.clone(),
+        max_discount: b.max_discount.clone(),
+    }
+}
+
+fn campaign_view(ctx: &Context, c: &Campaign) -> CampaignView {
+    let m = |minor: i64| Amount::from_minor(minor, ctx.network.currency_scale).to_string();
+    let r = &c.row;
+    CampaignView {
+        campaign_id: r.id.clone(),
+        sponsor: r.sponsor.clone(),
+        name: c.terms.name.clone(),
+        redeemable_at: c.terms.redeemable_at.clone(),
+        benefit: benefit_view(&c.terms.benefit),
+        currency: r.currency.clone(),
+        budget: m(r.budget_minor),
+        reserved: m(r.reserved_minor),
+        used: m(r.used_minor),
+        remaining: m(r.budget_minor - r.reserved_minor - r.used_minor),
+        valid_from: time::rfc3339(r.valid_from_us),
+        valid_until: time::rfc3339(r.valid_until_us),
+        per_member_limit: c.terms.per_member_limit,
+        trigger: r
+            .trigger_partner
+            .clone()
+            .zip(r.trigger_min_minor)
+            .map(|(partner, min)| TriggerView {
+                partner,
+                min_purchase: m(min),
+            }),
+        coupons: CouponCounts {
+            issued: r.issued_count,
+            redeemed: r.redeemed_count,
+        },
+    }
+}
+
+fn parse_campaign(text: &str) -> Result<CampaignId, ApiError> {
+    text.parse()
+        .map_err(|_| ApiError::not_found("no such campaign"))
+}
+
+/// Start a campaign; the caller is its sponsor and pays for its discounts, never more than the budget.
+#[utoipa::path(post, path = "/v1/campaigns", tag = "coupons", request_body = CampaignRequest,
+    params(("Idempotency-Key" = String, Header)),
+    responses(
+        (status = 201, body = CampaignView),
+        (status = 422, description = "invalid_request, invalid_amount, budget_exhausted", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[post("/v1/campaigns")]
+pub async fn create_campaign(
+    state: web::Data<AppState>,
+    req: Signed,
+) -> Result<HttpResponse, ApiError> {
+    let idem = req.idempotency()?;
+    let body: CampaignRequest = req.json()?;
+    let input = CampaignInput {
+        name: body.name,
+        redeemable_at: body.redeemable_at,
+        benefit: Benefit {
+            kind: body.benefit.kind,
+            value: body.benefit.value.text()?,
+            max_discount: body.benefit.max_discount.map(|d| d.text()).transpose()?,
+        },
+        currency: body.currency,
+        budget: body.budget.text()?,
+        valid_from: body.valid_from,
+        valid_until: body.valid_until,
+        per_member_limit: body.per_member_limit,
+        trigger: body
+            .trigger
+            .map(|t| Ok::<_, ApiError>((t.partner, t.min_purchase.text()?)))
+            .transpose()?,
+    };
+    let work = state.clearing.create_campaign_work(&req.caller, input)?;
+    let reply = state
+        .clearing
+        .once(&req.caller, idem, work, |ctx, c| {
+            json(201, &campaign_view(ctx, &c))
+        })
+        .await?;
+    Ok(respond(reply))
+}
+
+/// A campaign's budget, reserved, used and remaining amounts and its counts (sponsor only).
+#[utoipa::path(get, path = "/v1/campaigns/{campaign_id}", tag = "coupons", params(("campaign_id" = String, Path)),
+    responses((status = 200, body = CampaignView), (status = 404, body = Problem, content_type = "application/problem+json")))]
+#[get("/v1/campaigns/{campaign_id}")]
+pub async fn campaign(
+    state: web::Data<AppState>,
+    req: Signed,
+    path: web::Path<String>,
+) -> Result<web::Json<CampaignView>, ApiError> {
+    let c = state
+        .clearing
+        .campaign_for(&req.caller.partner, parse_campaign(&path)?)
+        .await?;
+    Ok(web::Json(campaign_view(state.clearing.context(), &c)))
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IssueRequest {
+    /// Only this member may use the coupon (when the redeeming partner names a member).
+    pub member_id: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CouponIssued {
+    /// The code to hand to the member, e.g. `7KQ2-M9XD-TPRH-4WNCZ`; case and hyphens do not matter.
+    pub code: String,
+    pub campaign_id: String,
+    pub member_id: Option<String>,
+    pub expires_at: String,
+    /// What the coupon holds back from the budget until it is used, expires or is voided.
+    pub reserved: String,
+}
+
+fn issued_view(ctx: &Context, row: &CouponRow) -> CouponIssued {
+    CouponIssued {
+        code: display_code(&row.code),
+        campaign_id: row.campaign_id.clone(),
+        member_id: row.member_id.clone(),
+        expires_at: time::rfc3339(row.expires_at_us),
+        reserved: Amount::from_minor(row.reserved_minor, ctx.network.currency_scale).to_string(),
+    }
+}
+
+/// Issue a coupon of the caller's campaign; its largest possible discount is reserved from the budget.
+#[utoipa::path(post, path = "/v1/campaigns/{campaign_id}/coupons", tag = "coupons", request_body = IssueRequest,
+    params(("campaign_id" = String, Path), ("Idempotency-Key" = String, Header)),
+    responses(
+        (status = 201, body = CouponIssued),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "budget_exhausted, per_member_limit, campaign_ended, unknown_member", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[post("/v1/campaigns/{campaign_id}/coupons")]
+pub async fn issue_coupon(
+    state: web::Data<AppState>,
+    req: Signed,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let idem = req.idempotency()?;
+    let campaign_id = parse_campaign(&path)?;
+    let body: IssueRequest = empty_or(&req)?;
+    let member = body.member_id.as_deref().map(parse_member).transpose()?;
+    let work = Clearing::issue_coupon_work(&req.caller, campaign_id, member);
+    let reply = state
+        .clearing
+        .once(&req.caller, idem, work, |ctx, row| {
+            json(201, &issued_view(ctx, &row))
+        })
+        .await?;
+    Ok(respond(reply))
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CouponView {
+    pub code: String,
+    pub campaign_id: String,
+    /// issued, redeemed, expired or voided.
+    pub status: String,
+    pub benefit: BenefitView,
+    pub member_id: Option<String>,
+    pub redeemable_at: Vec<String>,
+    pub valid_from: String,
+    pub expires_at: String,
+}
+
+/// A coupon, for its sponsor and the partners it can be redeemed at.
+#[utoipa::path(get, path = "/v1/coupons/{code}", tag = "coupons", params(("code" = String, Path)),
+    responses((status = 200, body = CouponView), (status = 404, body = Problem, content_type = "application/problem+json")))]
+#[get("/v1/coupons/{code}")]
+pub async fn coupon(
+    state: web::Data<AppState>,
+    req: Signed,
+    path: web::Path<String>,
+) -> Result<web::Json<CouponView>, ApiError> {
+    let c: Coupon = state
+        .clearing
+        .coupon_for(&req.caller.partner, &path)
+        .await?;
+    Ok(web::Json(CouponView {
+        code: display_code(&c.row.code),
+        campaign_id: c.row.campaign_id.clone(),
+        status: c.status(crate::store::now_us()),
+        benefit: benefit_view(&c.campaign.terms.benefit),
+        member_id: c.row.member_id.clone(),
+        redeemable_at: c.campaign.terms.redeemable_at.clone(),
+        valid_from: time::rfc3339(c.campaign.row.valid_from_us),
+        expires_at: time::rfc3339(c.row.expires_at_us),
+    }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CouponRedemptionRequest {
+    /// What the member is paying before the discount (settlement currency).
+    #[schema(value_type = String, example = "80.00")]
+    pub purchase_amount: DecimalText,
+    pub reference: String,
+    /// The member using the coupon; must be its holder when the coupon names one.
+    pub member_id: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CouponRedemptionView {
+    /// The discount to give, never more than the purchase.
+    pub discount: String,
+    pub code: String,
+    /// The ledger entry: the sponsor owes the redeeming partner the discount.
+    pub receipt: EntryView,
+}
+
+/// Use a coupon at the caller: the discount on the purchase, paid by the sponsor.
+#[utoipa::path(post, path = "/v1/coupons/{code}/redemptions", tag = "coupons", request_body = CouponRedemptionRequest,
+    params(("code" = String, Path), ("Idempotency-Key" = String, Header)),
+    responses(
+        (status = 201, body = CouponRedemptionView),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "coupon_not_redeemable, invalid_amount, per_member_limit", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[post("/v1/coupons/{code}/redemptions")]
+pub async fn redeem_coupon(
+    state: web::Data<AppState>,
+    req: Signed,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let idem = req.idempotency()?;
+    let body: CouponRedemptionRequest = req.json()?;
+    let member = body.member_id.as_deref().map(parse_member).transpose()?;
+    let code = path.into_inner();
+    let work = Clearing::redeem_coupon_work(
+        &req.caller,
+        code,
+        body.purchase_amount.text()?,
+        body.reference,
+        member,
+    );
+    let reply = state
+        .clearing
+        .once(&req.caller, idem, work, |ctx, r| {
+            let code = r
+                .posted
+                .entry
+                .meta
+                .memo
+                .as_deref()
+                .and_then(|m| serde_json::from_str::<serde_json::Value>(m).ok());
+            let code = code
+                .and_then(|m| m["coupon"].as_str().map(str::to_owned))
+                .unwrap_or_default();
+            json(
+                201,
+                &CouponRedemptionView {
+                    discount: r.discount.to_string(),
+                    code,
+                    receipt: EntryView::new(ctx, &r.posted),
+                },
+            )
+        })
+        .await?;
+    Ok(respond(reply))
+}
+
+/// Void an unused coupon (sponsor only): its reservation goes back to the budget.
+#[utoipa::path(post, path = "/v1/coupons/{code}/void", tag = "coupons", params(("code" = String, Path), ("Idempotency-Key" = String, Header)),
+    responses((status = 200, body = EntryView), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+#[post("/v1/coupons/{code}/void")]
+pub async fn void_coupon(
+    state: web::Data<AppState>,
+    req: Signed,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let idem = req.idempotency()?;
+    let work = Clearing::void_coupon_work(&req.caller, path.into_inner());
+    let reply = state
+        .clearing
+        .once(&req.caller, idem, work, |ctx, posted| {
+            json(200, &EntryView::new(ctx, &posted))
+        })
+        .await?;
+    Ok(respond(reply))
+}

@@ -1,0 +1,873 @@
+//! Cross-partner coupons: sponsor-funded campaigns with a budget, single-use codes, discounts,
+//! and coupons issued by a purchase at a trigger partner.
+//!
+//! Issuing a coupon reserves its largest possible discount in the ledger
+//! (`commitment:{sponsor}` debit, `campaign:{id}` credit); redeeming it clears the reservation
+//! and makes the sponsor owe the redeeming partner the actual discount; expiry and voids
+//! release the reservation. The campaign's counters never let reserved plus used exceed the
+//! budget (the table's CHECK enforces it too).
+
+use std::str::FromStr;
+
+use ring::rand::{SecureRandom, SystemRandom};
+use rust_decimal::{Decimal, RoundingStrategy};
+use serde::{Deserialize, Serialize};
+
+use super::partner::{Caller, Context, Posted, Work};
+use super::{Clearing, ClearingError, time};
+use crate::ledger::{
+    Account, Amount, CampaignId, EntryKind, EntryMeta, MemberId, PartnerId, Party, Posting,
+};
+use crate::store::coupons::{self, CampaignRow, CouponRow};
+use crate::store::{WriteTx, members, now_us};
+
+/// Characters a code is made of: no 0/O, 1/I/L or U to misread.
+pub const CODE_ALPHABET: &[u8; 30] = b"23456789ABCDEFGHJKMNPQRSTVWXYZ";
+/// Characters in a code: 17 × log2(30) ≈ 83 bits of randomness.
+pub const CODE_CHARS: usize = 17;
+/// The most partners a campaign may be redeemable at.
+pub const MAX_REDEEMABLE_AT: usize = 64;
+/// The largest per-member limit.
+pub const MAX_PER_MEMBER_LIMIT: u32 = 10_000;
+/// The longest campaign name, in characters.
+pub const MAX_CAMPAIGN_NAME_CHARS: usize = 100;
+
+/// What a coupon gives.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Benefit {
+    /// `amount` (a fixed discount) or `percent` (of the purchase).
+    pub kind: String,
+    pub value: String,
+    pub max_discount: Option<String>,
+}
+
+/// A campaign's fixed terms, stored as JSON beside its counters.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Terms {
+    pub name: String,
+    pub redeemable_at: Vec<String>,
+    pub benefit: Benefit,
+    pub per_member_limit: Option<u32>,
+}
+
+#[derive(Debug, Clone)]
+pub struct CampaignInput {
+    pub name: String,
+    pub redeemable_at: Vec<String>,
+    pub benefit: Benefit,
+    pub currency: String,
+    pub budget: String,
+    pub valid_from: String,
+    pub valid_until: String,
+    pub per_member_limit: Option<u32>,
+    /// A purchase of at least `min_purchase` at `partner` issues a coupon.
+    pub trigger: Option<(String, String)>,
+}
+
+/// A campaign as stored: counters and parsed terms.
+#[derive(Debug, Clone)]
+pub struct Campaign {
+    pub row: CampaignRow,
+    pub terms: Terms,
+}
+
+/// A coupon and its campaign.
+#[derive(Debug, Clone)]
+pub struct Coupon {
+    pub row: CouponRow,
+    pub campaign: Campaign,
+}
+
+impl Coupon {
+    /// `issued` turns `expired` as soon as its time is up, before the sweeper releases it.
+    pub fn status(&self, now: i64) -> String {
+        if self.row.status == "issued" && now >= self.row.expires_at_us {
+            "expired".into()
+        } else {
+            self.row.status.clone()
+        }
+    }
+}
+
+/// A coupon redeemed: the discount and the entry.
+#[derive(Debug, Clone)]
+pub struct Redeemed {
+    pub discount: Amount,
+    pub posted: Posted,
+}
+
+/// `XXXX-XXXX-XXXX-XXXXX` for a stored code.
+pub fn display_code(code: &str) -> String {
+    let mut out = String::with_capacity(code.len() + 3);
+    for (i, c) in code.chars().enumerate() {
+        if i > 0 && i % 4 == 0 && i < 16 {
+            out.push('-');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The stored form of a code as typed: case, hyphens and spaces do not matter.
+pub fn normalize_code(input: &str) -> Option<String> {
+    let code: String = input
+        .chars()
+        .filter(|c| *c != '-' && *c != ' ')
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    (code.len() == CODE_CHARS && code.bytes().all(|b| CODE_ALPHABET.contains(&b))).then_some(code)
+}
+
+fn new_code() -> Result<String, ClearingError> {
+    let rng = SystemRandom::new();
+    let mut code = String::with_capacity(CODE_CHARS);
+    // Rejection sampling keeps every character equally likely: 240 = 8 × 30.
+    while code.len() < CODE_CHARS {
+        let mut bytes = [0u8; 32];
+        rng.fill(&mut bytes)
+            .map_err(|_| ClearingError::InvalidRequest("the random source failed".into()))?;
+        for b in bytes.into_iter().filter(|b| *b < 240) {
+            if code.len() < CODE_CHARS {
+                code.push(CODE_ALPHABET[usize::from(b % 30)] as char);
+            }
+        }
+    }
+    Ok(code)
+}
+
+impl Campaign {
+    fn from_row(row: CampaignRow) -> Result<Self, ClearingError> {
+        let terms = serde_json::from_str(&row.terms).map_err(|e| {
+            ClearingError::Store(crate::store::StoreError::Corrupt(format!(
+                "campaign {} terms: {e}",
+                row.id
+            )))
+        })?;
+        Ok(Self { row, terms })
+    }
+
+    fn id(&self) -> Result<CampaignId, ClearingError> {
+        self.row
+            .id
+            .parse()
+            .map_err(|_| ClearingError::NotFound(format!("no campaign {}", self.row.id)))
+    }
+
+    fn sponsor(&self) -> Result<PartnerId, ClearingError> {
+        self.row
+            .sponsor
+            .parse()
+            .map_err(|_| ClearingError::UnknownPartner(self.row.sponsor.clone()))
+    }
+
+    /// The most one coupon can cost: what issuing it reserves.
+    pub fn max_discount(&self, ctx: &Context) -> Result<Amount, ClearingError> {
+        let b = &self.terms.benefit;
+        let text = if b.kind == "amount" {
+            &b.value
+        } else {
+            b.max_discount.as_deref().unwrap_or("0")
+        };
+        money(ctx, text)
+    }
+
+    /// The discount on `purchase`: never more than the purchase; a percent is rounded half to
+    /// even to the currency's scale and capped at `max_discount`.
+    pub fn discount(&self, ctx: &Context, purchase: Amount) -> Result<Amount, ClearingError> {
+        let cap = self.max_discount(ctx)?;
+        let raw = if self.terms.benefit.kind == "amount" {
+            cap
+        } else {
+            let percent = Decimal::from_str(&self.terms.benefit.value)
+                .map_err(|_| ClearingError::AmountTooLarge)?;
+            let d = purchase
+                .to_decimal()
+                .checked_mul(percent)
+                .ok_or(ClearingError::AmountTooLarge)?
+                / Decimal::ONE_HUNDRED;
+            let d = d.round_dp_with_strategy(
+                ctx.network.currency_scale.places(),
+                RoundingStrategy::MidpointNearestEven,
+            );
+            Amount::from_decimal(d, ctx.network.currency_scale)
+                .map_err(|_| ClearingError::AmountTooLarge)?
+        };
+        Ok([raw, cap, purchase]
+            .into_iter()
+            .min_by_key(|a| a.minor())
+            .unwrap_or(raw))
+    }
+
+    fn redeemable_at(&self, partner: &PartnerId) -> bool {
+        self.terms
+            .redeemable_at
+            .iter()
+            .any(|p| p == partner.as_str())
+    }
+}
+
+fn money(ctx: &Context, text: &str) -> Result<Amount, ClearingError> {
+    Amount::parse_positive(text, ctx.network.currency_scale)
+        .map_err(|e| ClearingError::InvalidAmount(e.to_string()))
+}
+
+fn accounts(ctx: &Context, campaign: &Campaign) -> Result<(Account, Account), ClearingError> {
+    let currency = ctx.network.settlement_currency.clone();
+    Ok((
+        Account::Campaign {
+            campaign: campaign.id()?,
+            currency: currency.clone(),
+        },
+        Account::Commitment {
+            sponsor: campaign.sponsor()?,
+            currency,
+        },
+    ))
+}
+
+fn credit(account: Account, amount: Amount) -> Result<Posting, ClearingError> {
+    Posting::credit(account, amount).ok_or(ClearingError::AmountTooLarge)
+}
+
+/// Issues one coupon of `campaign` (to `member`, if named) inside the write: reserves its
+/// largest discount or refuses when the budget cannot cover it.
+fn issue(
+    ctx: &Context,
+    tx: &mut WriteTx<'_>,
+    campaign: &Campaign,
+    member: Option<MemberId>,
+) -> Result<CouponRow, ClearingError> {
+    let now = now_us();
+    if now >= campaign.row.valid_until_us {
+        return Err(ClearingError::CampaignEnded(format!(
+            "campaign {} has ended",
+            campaign.row.id
+        )));
+    }
+    if let Some(m) = member {
+        if members::get_tx(tx, &m.to_string())?.is_none() {
+            return Err(ClearingError::UnknownMember(m.to_string()));
+        }
+        if let Some(limit) = campaign.terms.per_member_limit {
+            let (issued, _) = coupons::member_counts(tx, &campaign.row.id, &m.to_string())?;
+            if issued >= i64::from(limit) {
+                return Err(ClearingError::PerMemberLimit(format!(
+                    "member {m} already holds {issued} coupons of this campaign"
+                )));
+            }
+        }
+    }
+    let reserve = campaign.max_discount(ctx)?;
+    let committed = campaign.row.reserved_minor + campaign.row.used_minor;
+    if committed + reserve.minor() > campaign.row.budget_minor {
+        let left = Amount::from_minor(campaign.row.budget_minor - committed, reserve.scale());
+        return Err(ClearingError::BudgetExhausted(format!(
+            "{left} of the budget is left, a coupon reserves {reserve}"
+        )));
+    }
+    let mut code = new_code()?;
+    while coupons::coupon_tx(tx, &code)?.is_some() {
+        code = new_code()?;
+    }
+    let (campaign_account, commitment) = accounts(ctx, campaign)?;
+    let mut meta = EntryMeta::new(EntryKind::CouponReserve);
+    meta.partner = Some(campaign.sponsor()?);
+    meta.member = member;
+    meta.memo = Some(serde_json::json!({ "campaign": campaign.row.id }).to_string());
+    let draft = crate::ledger::EntryDraft::new(
+        meta,
+        vec![
+            Posting::debit(commitment, reserve),
+            credit(campaign_account, reserve)?,
+        ],
+    );
+    tx.post(draft.balance(&ctx.units)?)?;
+    let row = CouponRow {
+        code,
+        campaign_id: campaign.row.id.clone(),
+        member_id: member.map(|m| m.to_string()),
+        status: "issued".into(),
+        reserved_minor: reserve.minor(),
+        expires_at_us: campaign.row.valid_until_us,
+        redemption_entry: None,
+        discount_minor: None,
+        redeemed_by: None,
+        redeemed_for: None,
+        created_at_us: now,
+    };
+    coupons::insert_coupon(tx, &row)?;
+    coupons::adjust_campaign(tx, &campaign.row.id, reserve.minor(), 0, 1, 0)?;
+    Ok(row)
+}
+
+/// Gives a coupon's whole reservation back to its campaign (void or expiry).
+fn release(
+    ctx: &Context,
+    tx: &mut WriteTx<'_>,
+    coupon: &Coupon,
+    kind: EntryKind,
+    status: &str,
+) -> Result<Posted, ClearingError> {
+    let (campaign_account, commitment) = accounts(ctx, &coupon.campaign)?;
+    let reserved = Amount::from_minor(coupon.row.reserved_minor, ctx.network.currency_scale);
+    let mut meta = EntryMeta::new(kind);
+    meta.partner = Some(coupon.campaign.sponsor()?);
+    meta.memo = Some(serde_json::json!({ "coupon": display_code(&coupon.row.code) }).to_string());
+    let draft = crate::ledger::EntryDraft::new(
+        meta,
+        vec![
+            Posting::debit(campaign_account, reserved),
+            credit(commitment, reserved)?,
+        ],
+    );
+    let entry = tx.post(draft.balance(&ctx.units)?)?;
+    coupons::update_coupon(
+        tx,
+        &CouponRow {
+            status: status.into(),
+            ..coupon.row.clone()
+        },
+    )?;
+    coupons::adjust_campaign(
+        tx,
+        &coupon.row.campaign_id,
+        -coupon.row.reserved_minor,
+        0,
+        0,
+        0,
+    )?;
+    Ok(Posted {
+        entry,
+        status: status.into(),
+        coupons_issued: None,
+    })
+}
+
+fn load_coupon(tx: &mut WriteTx<'_>, code: &str) -> Result<Coupon, ClearingError> {
+    let not_found = || ClearingError::NotFound(format!("no coupon {code}"));
+    let stored = normalize_code(code).ok_or_else(not_found)?;
+    let row = coupons::coupon_tx(tx, &stored)?.ok_or_else(not_found)?;
+    let campaign = coupons::campaign_tx(tx, &row.campaign_id)?.ok_or_else(not_found)?;
+    Ok(Coupon {
+        row,
+        campaign: Campaign::from_row(campaign)?,
+    })
+}
+
+/// What `check_terms` derives from a campaign request.
+struct CheckedTerms {
+    budget: Amount,
+    from_us: i64,
+    until_us: i64,
+    /// The trigger partner and minimum purchase in minor units.
+    trigger: Option<(String, i64)>,
+}
+
+fn check_terms(ctx: &Context, input: &CampaignInput) -> Result<CheckedTerms, ClearingError> {
+    let bad = |why: String| ClearingError::InvalidRequest(why);
+    let n = input.name.chars().count();
+    if n == 0 || n > MAX_CAMPAIGN_NAME_CHARS || input.name.chars().any(char::is_control) {
+        return Err(bad(format!(
+            "name must be 1 to {MAX_CAMPAIGN_NAME_CHARS} printable characters"
+        )));
+    }
+    if input.currency != ctx.network.settlement_currency.as_str() {
+        return Err(bad(format!(
+            "campaigns are in the settlement currency, {}",
+            ctx.network.settlement_currency
+        )));
+    }
+    if input.redeemable_at.is_empty() || input.redeemable_at.len() > MAX_REDEEMABLE_AT {
+        return Err(bad(format!(
+            "redeemable_at needs 1 to {MAX_REDEEMABLE_AT} partners"
+        )));
+    }
+    for p in &input.redeemable_at {
+        let known = p
+            .parse::<PartnerId>()
+            .ok()
+            .and_then(|id| ctx.network.partner(&id).map(|_| ()));
+        if known.is_none() {
+            return Err(bad(format!("redeemable_at: unknown partner {p}")));
+        }
+    }
+    let budget = money(ctx, &input.budget)?;
+    let b = &input.benefit;
+    match b.kind.as_str() {
+        "amount" => {
+            money(ctx, &b.value)?;
+            if b.max_discount.is_some() {
+                return Err(bad("max_discount is for percent benefits".into()));
+            }
+        }
+        "percent" => {
+            let pct = Decimal::from_str(&b.value)
+                .ok()
+                .filter(|v| {
+                    *v > Decimal::ZERO
+                        && *v <= Decimal::ONE_HUNDRED
+                        && v.scale() <= 4
+                        && b.value.bytes().all(|c| c.is_ascii_digit() || c == b'.')
+                })
+                .ok_or_else(|| {
+                    ClearingError::InvalidAmount(
+                        "a percent benefit is a decimal string above 0 and at most 100".into(),
+                    )
+                })?;
+            let _ = pct;
+            let cap = b
+                .max_discount
+                .as_deref()
+                .ok_or_else(|| bad("a percent benefit needs max_discount".into()))?;
+            money(ctx, cap)?;
+        }
+        other => {
+            return Err(bad(format!(
+                "benefit kind must be amount or percent, not {}",
+                other.chars().take(20).collect::<String>()
+            )));
+        }
+    }
+    let from = time::parse_rfc3339(&input.valid_from)
+        .ok_or_else(|| bad("valid_from must be an RFC 3339 time".into()))?;
+    let until = time::parse_rfc3339(&input.valid_until)
+        .ok_or_else(|| bad("valid_until must be an RFC 3339 time".into()))?;
+    if from >= until {
+        return Err(bad("valid_from must be before valid_until".into()));
+    }
+    if input
+        .per_member_limit
+        .is_some_and(|l| l == 0 || l > MAX_PER_MEMBER_LIMIT)
+    {
+        return Err(bad(format!(
+            "per_member_limit must be 1 to {MAX_PER_MEMBER_LIMIT}"
+        )));
+    }
+    let trigger = match &input.trigger {
+        None => None,
+        Some((partner, min)) => {
+            let known = partner
+                .parse::<PartnerId>()
+                .ok()
+                .and_then(|id| ctx.network.partner(&id).map(|_| ()));
+            if known.is_none() {
+                return Err(bad(format!("trigger: unknown partner {partner}")));
+            }
+            let min = Amount::parse(min, ctx.network.currency_scale)
+                .map_err(|e| ClearingError::InvalidAmount(e.to_string()))?;
+            if min.minor() < 0 {
+                return Err(ClearingError::InvalidAmount(
+                    "min_purchase cannot be negative".into(),
+                ));
+            }
+            Some((partner.clone(), min.minor()))
+        }
+    };
+    Ok(CheckedTerms {
+        budget,
+        from_us: from,
+        until_us: until,
+        trigger,
+    })
+}
+
+impl Clearing {
+    /// `POST /v1/campaigns`: the caller sponsors it. Nothing is posted until coupons are issued.
+    pub fn create_campaign_work(
+        &self,
+        caller: &Caller,
+        input: CampaignInput,
+    ) -> Result<impl Work<Campaign>, ClearingError> {
+        let CheckedTerms {
+            budget,
+            from_us: from,
+            until_us: until,
+            trigger,
+        } = check_terms(self.context(), &input)?;
+        let terms = Terms {
+            name: input.name,
+            redeemable_at: input.redeemable_at,
+            benefit: input.benefit,
+            per_member_limit: input.per_member_limit,
+        };
+        let campaign = Campaign {
+            row: CampaignRow {
+                id: CampaignId::new_v7().to_string(),
+                sponsor: caller.partner.to_string(),
+                currency: input.currency,
+                terms: serde_json::to_string(&terms).unwrap_or_default(),
+                budget_minor: budget.minor(),
+                reserved_minor: 0,
+                used_minor: 0,
+                issued_count: 0,
+                redeemed_count: 0,
+                valid_from_us: from,
+                valid_until_us: until,
+                trigger_partner: trigger.as_ref().map(|t| t.0.clone()),
+                trigger_min_minor: trigger.map(|t| t.1),
+                created_at_us: now_us(),
+            },
+            terms,
+        };
+        if campaign.max_discount(self.context())?.minor() > budget.minor() {
+            return Err(ClearingError::BudgetExhausted(
+                "the budget does not cover a single coupon".into(),
+            ));
+        }
+        Ok(move |_: &Context, tx: &mut WriteTx<'_>| {
+            coupons::insert_campaign(tx, &campaign.row)?;
+            Ok(campaign)
+        })
+    }
+
+    /// `GET /v1/campaigns/{id}`: for its sponsor.
+    pub async fn campaign_for(
+        &self,
+        partner: &PartnerId,
+        id: CampaignId,
+    ) -> Result<Campaign, ClearingError> {
+        let key = id.to_string();
+        let row = self
+            .store()
+            .read(move |c| coupons::campaign(c, &key))
+            .await?;
+        let row = row
+            .filter(|r| r.sponsor == partner.as_str())
+            .ok_or_else(|| ClearingError::NotFound(format!("no campaign {id} of this partner")))?;
+        Campaign::from_row(row)
+    }
+
+    /// `POST /v1/campaigns/{id}/coupons`: one coupon, by the sponsor.
+    pub fn issue_coupon_work(
+        caller: &Caller,
+        campaign: CampaignId,
+        member: Option<MemberId>,
+    ) -> impl Work<CouponRow> {
+        let caller = caller.clone();
+        move |ctx: &Context, tx: &mut WriteTx<'_>| {
+            let row = coupons::campaign_tx(tx, &campaign.to_string())?
+                .filter(|r| r.sponsor == caller.partner.as_str())
+                .ok_or_else(|| {
+                    ClearingError::NotFound(format!("no campaign {campaign} of this partner"))
+                })?;
+            issue(ctx, tx, &Campaign::from_row(row)?, member)
+        }
+    }
+
+    /// `GET /v1/coupons/{code}`: for the sponsor and the partners it is redeemable at.
+    pub async fn coupon_for(
+        &self,
+        partner: &PartnerId,
+        code: &str,
+    ) -> Result<Coupon, ClearingError> {
+        let not_found = || ClearingError::NotFound("no such coupon".into());
+        let stored = normalize_code(code).ok_or_else(not_found)?;
+        let (row, campaign) = self
+            .store()
+            .read(move |c| {
+                let row = coupons::coupon(c, &stored)?;
+                let campaign = match &row {
+                    Some(r) => coupons::campaign(c, &r.campaign_id)?,
+                    None => None,
+                };
+                Ok((row, campaign))
+            })
+            .await?;
+        let (Some(row), Some(campaign)) = (row, campaign) else {
+            return Err(not_found());
+        };
+        let coupon = Coupon {
+            row,
+            campaign: Campaign::from_row(campaign)?,
+        };
+        if coupon.campaign.row.sponsor != partner.as_str()
+            && !coupon.campaign.redeemable_at(partner)
+        {
+            return Err(not_found());
+        }
+        Ok(coupon)
+    }
+
+    /// `POST /v1/coupons/{code}/redemptions`: the discount on a purchase at the caller.
+    pub fn redeem_coupon_work(
+        caller: &Caller,
+        code: String,
+        purchase: String,
+        reference: String,
+        member: Option<MemberId>,
+    ) -> impl Work<Redeemed> {
+        let caller = caller.clone();
+        move |ctx: &Context, tx: &mut WriteTx<'_>| {
+            let coupon = load_coupon(tx, &code)?;
+            let refuse = |why: String| ClearingError::CouponNotRedeemable(why);
+            if !coupon.campaign.redeemable_at(&caller.partner) {
+                return Err(refuse(format!(
+                    "this coupon is not redeemable at {}",
+                    caller.partner
+                )));
+            }
+            let now = now_us();
+            let status = coupon.status(now);
+            if status != "issued" {
+                return Err(refuse(format!("this coupon is {status}")));
+            }
+            if now < coupon.campaign.row.valid_from_us {
+                return Err(refuse(format!(
+                    "this coupon is valid from {}",
+                    time::rfc3339(coupon.campaign.row.valid_from_us)
+                )));
+            }
+            let holder = match (member, &coupon.row.member_id) {
+                (Some(m), Some(owner)) if m.to_string() != *owner => {
+                    return Err(refuse("this coupon was issued to another member".into()));
+                }
+                (Some(m), _) => Some(m),
+                (None, Some(owner)) => owner.parse().ok(),
+                (None, None) => None,
+            };
+            if let Some(m) = holder {
+                if members::get_tx(tx, &m.to_string())?.is_none() {
+                    return Err(ClearingError::UnknownMember(m.to_string()));
+                }
+                if let Some(limit) = coupon.campaign.terms.per_member_limit {
+                    let (_, redeemed) =
+                        coupons::member_counts(tx, &coupon.row.campaign_id, &m.to_string())?;
+                    if redeemed >= i64::from(limit) {
+                        return Err(ClearingError::PerMemberLimit(format!(
+                            "member {m} already redeemed {redeemed} coupons of this campaign"
+                        )));
+                    }
+                }
+            }
+            crate::ledger::entry::MAX_REFERENCE_CHARS
+                .checked_sub(reference.chars().count())
+                .ok_or_else(|| ClearingError::InvalidRequest("reference is too long".into()))?;
+            let purchase = money(ctx, &purchase)?;
+            let discount = coupon.campaign.discount(ctx, purchase)?;
+            if !discount.is_positive() {
+                return Err(ClearingError::InvalidAmount(
+                    "the purchase is too small for any discount".into(),
+                ));
+            }
+            let (campaign_account, commitment) = accounts(ctx, &coupon.campaign)?;
+            let reserved =
+                Amount::from_minor(coupon.row.reserved_minor, ctx.network.currency_scale);
+            let sponsor = coupon.campaign.sponsor()?;
+            let mut postings = vec![
+                Posting::debit(campaign_account, reserved),
+                credit(commitment, reserved)?,
+            ];
+            if sponsor != caller.partner {
+                let currency = ctx.network.settlement_currency.clone();
+                postings.push(Posting::debit(
+                    Account::Settlement {
+                        party: Party::Partner(sponsor),
+                        currency: currency.clone(),
+                    },
+                    discount,
+                ));
+                postings.push(credit(
+                    Account::Settlement {
+                        party: Party::Partner(caller.partner.clone()),
+                        currency,
+                    },
+                    discount,
+                )?);
+            }
+            let mut meta = EntryMeta::new(EntryKind::CouponRedemption);
+            meta.partner = Some(caller.partner.clone());
+            meta.member = holder;
+            meta.reference = Some(reference);
+            meta.key_id = Some(caller.key_id.clone());
+            meta.signature = Some(caller.signature.clone());
+            meta.memo = Some(
+                serde_json::json!({ "coupon": display_code(&coupon.row.code), "campaign": coupon.row.campaign_id, "purchase": purchase.to_string() })
+                    .to_string(),
+            );
+            let entry =
+                tx.post(crate::ledger::EntryDraft::new(meta, postings).balance(&ctx.units)?)?;
+            coupons::update_coupon(
+                tx,
+                &CouponRow {
+                    status: "redeemed".into(),
+                    redemption_entry: Some(entry.id.to_string()),
+                    discount_minor: Some(discount.minor()),
+                    redeemed_by: Some(caller.partner.to_string()),
+                    redeemed_for: holder.map(|m| m.to_string()),
+                    ..coupon.row.clone()
+                },
+            )?;
+            coupons::adjust_campaign(
+                tx,
+                &coupon.row.campaign_id,
+                -coupon.row.reserved_minor,
+                discount.minor(),
+                0,
+                1,
+            )?;
+            Ok(Redeemed {
+                discount,
+                posted: Posted {
+                    entry,
+                    status: "redeemed".into(),
+                    coupons_issued: None,
+                },
+            })
+        }
+    }
+
+    /// `POST /v1/coupons/{code}/void`: by the sponsor, releasing the reservation.
+    pub fn void_coupon_work(caller: &Caller, code: String) -> impl Work<Posted> {
+        let caller = caller.clone();
+        move |ctx: &Context, tx: &mut WriteTx<'_>| {
+            let coupon = load_coupon(tx, &code)?;
+            if coupon.campaign.row.sponsor != caller.partner.as_str() {
+                return Err(ClearingError::NotFound(
+                    "no such coupon of this partner".into(),
+                ));
+            }
+            if coupon.row.status != "issued" {
+                return Err(ClearingError::CouponNotRedeemable(format!(
+                    "this coupon is {}",
+                    coupon.row.status
+                )));
+            }
+            release(ctx, tx, &coupon, EntryKind::CouponRelease, "voided")
+        }
+    }
+
+    /// Releases the reservations of coupons whose campaign ended. Returns how many.
+    pub async fn expire_due_coupons(&self) -> Result<usize, ClearingError> {
+        let now = now_us();
+        let due = self
+            .store()
+            .read(move |c| coupons::due_coupons(c, now))
+            .await?;
+        let mut closed = 0;
+        for code in due {
+            let ctx = self.context().clone();
+            let expired = self
+                .store()
+                .write(move |tx| -> Result<bool, ClearingError> {
+                    let coupon = load_coupon(tx, &code)?;
+                    if coupon.row.status != "issued" {
+                        return Ok(false);
+                    }
+                    release(&ctx, tx, &coupon, EntryKind::CouponRelease, "expired")?;
+                    Ok(true)
+                })
+                .await?;
+            closed += usize::from(expired);
+        }
+        Ok(closed)
+    }
+}
+
+/// Issues the coupons a purchase earns: one per campaign whose trigger is this partner and
+/// whose minimum the purchase reaches. A campaign that cannot issue (ended, over budget, over
+/// the member's limit) is passed over; the earn stands either way.
+pub fn triggered_coupons(
+    ctx: &Context,
+    tx: &mut WriteTx<'_>,
+    partner: &PartnerId,
+    member: MemberId,
+    purchase: Amount,
+) -> Result<Vec<(String, String)>, ClearingError> {
+    let now = now_us();
+    let mut issued = Vec::new();
+    for row in coupons::triggered_by(tx, partner.as_str())? {
+        let reaches = row
+            .trigger_min_minor
+            .is_some_and(|min| purchase.minor() >= min);
+        if !reaches || now < row.valid_from_us || now >= row.valid_until_us {
+            continue;
+        }
+        let campaign = Campaign::from_row(row)?;
+        match issue(ctx, tx, &campaign, Some(member)) {
+            Ok(coupon) => issued.push((display_code(&coupon.code), coupon.campaign_id)),
+            Err(
+                ClearingError::BudgetExhausted(_)
+                | ClearingError::PerMemberLimit(_)
+                | ClearingError::CampaignEnded(_),
+            ) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(issued)
+}
+
+/// A refund of a coupon redemption: the sponsor's debt to the redeeming partner is undone and,
+/// while the campaign runs, the coupon is reserved again and can be redeemed once more.
+pub fn refund_coupon(
+    ctx: &Context,
+    tx: &mut WriteTx<'_>,
+    caller: &Caller,
+    coupon: CouponRow,
+    reference: String,
+    reason: String,
+) -> Result<Posted, ClearingError> {
+    let not_found = || ClearingError::NotFound("no such coupon redemption of this partner".into());
+    if coupon.redeemed_by.as_deref() != Some(caller.partner.as_str()) {
+        return Err(not_found());
+    }
+    let entry_id = coupon
+        .redemption_entry
+        .as_deref()
+        .and_then(|e| e.parse().ok())
+        .ok_or_else(not_found)?;
+    let original = tx.entry(entry_id, &ctx.units)?.ok_or_else(not_found)?;
+    let campaign =
+        Campaign::from_row(coupons::campaign_tx(tx, &coupon.campaign_id)?.ok_or_else(not_found)?)?;
+    let still_valid = now_us() < coupon.expires_at_us;
+    let postings: Vec<Posting> = original
+        .postings
+        .iter()
+        .filter(|p| still_valid || p.account.kind() == crate::ledger::AccountKind::Settlement)
+        .map(|p| {
+            p.amount.checked_neg().map(|amount| Posting {
+                account: p.account.clone(),
+                amount,
+            })
+        })
+        .collect::<Option<_>>()
+        .ok_or(ClearingError::AmountTooLarge)?;
+    if postings.is_empty() {
+        return Err(ClearingError::NotReversible(
+            "the coupon's campaign has ended and no money moved: nothing to undo".into(),
+        ));
+    }
+    let mut meta = EntryMeta::new(EntryKind::Reversal);
+    meta.partner = Some(caller.partner.clone());
+    meta.member = original.meta.member;
+    meta.reference = Some(reference);
+    meta.reverses = Some(entry_id);
+    meta.key_id = Some(caller.key_id.clone());
+    meta.signature = Some(caller.signature.clone());
+    meta.memo = Some(
+        serde_json::json!({ "reason": reason, "coupon": display_code(&coupon.code) }).to_string(),
+    );
+    let entry = tx.post(crate::ledger::EntryDraft::new(meta, postings).balance(&ctx.units)?)?;
+    let discount = coupon.discount_minor.unwrap_or(0);
+    let (status, reserved_back) = if still_valid {
+        ("issued", coupon.reserved_minor)
+    } else {
+        ("expired", 0)
+    };
+    coupons::update_coupon(
+        tx,
+        &CouponRow {
+            status: status.into(),
+            redemption_entry: None,
+            discount_minor: None,
+            redeemed_by: None,
+            redeemed_for: None,
+            ..coupon.clone()
+        },
+    )?;
+    coupons::adjust_campaign(tx, &campaign.row.id, reserved_back, -discount, 0, -1)?;
+    Ok(Posted {
+        entry,
+        status: "posted".into(),
+        coupons_issued: None,
+    })
+}

@@ -1,0 +1,179 @@
+//! Campaigns (budget counters, terms) and coupons (single-use codes and their states).
+
+use diesel::prelude::*;
+
+use super::schema::{campaigns, coupons};
+use super::sequencer::WriteTx;
+use super::{DbConn, StoreError};
+
+/// The most lapsed coupons one sweep closes.
+pub const MAX_DUE_PER_SWEEP: i64 = 500;
+
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = campaigns)]
+pub struct CampaignRow {
+    pub id: String,
+    pub sponsor: String,
+    pub currency: String,
+    pub terms: String,
+    pub budget_minor: i64,
+    pub reserved_minor: i64,
+    pub used_minor: i64,
+    pub issued_count: i64,
+    pub redeemed_count: i64,
+    pub valid_from_us: i64,
+    pub valid_until_us: i64,
+    pub trigger_partner: Option<String>,
+    pub trigger_min_minor: Option<i64>,
+    pub created_at_us: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = coupons)]
+pub struct CouponRow {
+    pub code: String,
+    pub campaign_id: String,
+    pub member_id: Option<String>,
+    pub status: String,
+    pub reserved_minor: i64,
+    pub expires_at_us: i64,
+    pub redemption_entry: Option<String>,
+    pub discount_minor: Option<i64>,
+    pub redeemed_by: Option<String>,
+    pub redeemed_for: Option<String>,
+    pub created_at_us: i64,
+}
+
+pub fn insert_campaign(tx: &mut WriteTx<'_>, row: &CampaignRow) -> Result<(), StoreError> {
+    diesel::insert_into(campaigns::table)
+        .values(row)
+        .execute(tx.conn)?;
+    Ok(())
+}
+
+fn find_campaign(conn: &mut DbConn, id: &str) -> Result<Option<CampaignRow>, StoreError> {
+    Ok(campaigns::table
+        .find(id)
+        .select(CampaignRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn campaign(conn: &mut DbConn, id: &str) -> Result<Option<CampaignRow>, StoreError> {
+    find_campaign(conn, id)
+}
+
+pub fn campaign_tx(tx: &mut WriteTx<'_>, id: &str) -> Result<Option<CampaignRow>, StoreError> {
+    find_campaign(tx.conn, id)
+}
+
+/// Campaigns whose trigger is a purchase at `partner`.
+pub fn triggered_by(tx: &mut WriteTx<'_>, partner: &str) -> Result<Vec<CampaignRow>, StoreError> {
+    Ok(campaigns::table
+        .filter(campaigns::trigger_partner.eq(partner))
+        .order(campaigns::created_at_us)
+        .select(CampaignRow::as_select())
+        .load(tx.conn)?)
+}
+
+/// Moves a campaign's counters; the table's CHECK refuses reserving past the budget.
+pub fn adjust_campaign(
+    tx: &mut WriteTx<'_>,
+    id: &str,
+    reserved_delta: i64,
+    used_delta: i64,
+    issued_delta: i64,
+    redeemed_delta: i64,
+) -> Result<(), StoreError> {
+    diesel::update(campaigns::table.find(id))
+        .set((
+            campaigns::reserved_minor.eq(campaigns::reserved_minor + reserved_delta),
+            campaigns::used_minor.eq(campaigns::used_minor + used_delta),
+            campaigns::issued_count.eq(campaigns::issued_count + issued_delta),
+            campaigns::redeemed_count.eq(campaigns::redeemed_count + redeemed_delta),
+        ))
+        .execute(tx.conn)?;
+    Ok(())
+}
+
+pub fn insert_coupon(tx: &mut WriteTx<'_>, row: &CouponRow) -> Result<(), StoreError> {
+    diesel::insert_into(coupons::table)
+        .values(row)
+        .execute(tx.conn)?;
+    Ok(())
+}
+
+fn find_coupon(conn: &mut DbConn, code: &str) -> Result<Option<CouponRow>, StoreError> {
+    Ok(coupons::table
+        .find(code)
+        .select(CouponRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn coupon(conn: &mut DbConn, code: &str) -> Result<Option<CouponRow>, StoreError> {
+    find_coupon(conn, code)
+}
+
+pub fn coupon_tx(tx: &mut WriteTx<'_>, code: &str) -> Result<Option<CouponRow>, StoreError> {
+    find_coupon(tx.conn, code)
+}
+
+/// The coupon a redemption entry used, if that entry redeemed one.
+pub fn coupon_by_redemption(
+    tx: &mut WriteTx<'_>,
+    entry_id: &str,
+) -> Result<Option<CouponRow>, StoreError> {
+    Ok(coupons::table
+        .filter(coupons::redemption_entry.eq(entry_id))
+        .select(CouponRow::as_select())
+        .first(tx.conn)
+        .optional()?)
+}
+
+/// Writes a coupon's new state after a redemption, a refund, a void or an expiry.
+pub fn update_coupon(tx: &mut WriteTx<'_>, row: &CouponRow) -> Result<(), StoreError> {
+    diesel::update(coupons::table.find(&row.code))
+        .set((
+            coupons::status.eq(&row.status),
+            coupons::redemption_entry.eq(&row.redemption_entry),
+            coupons::discount_minor.eq(row.discount_minor),
+            coupons::redeemed_by.eq(&row.redeemed_by),
+            coupons::redeemed_for.eq(&row.redeemed_for),
+        ))
+        .execute(tx.conn)?;
+    Ok(())
+}
+
+/// Coupons of a campaign issued to `member`, and how many of those or any of the campaign's
+/// coupons were redeemed for them.
+pub fn member_counts(
+    tx: &mut WriteTx<'_>,
+    campaign: &str,
+    member: &str,
+) -> Result<(i64, i64), StoreError> {
+    let issued: i64 = coupons::table
+        .filter(coupons::campaign_id.eq(campaign))
+        .filter(coupons::member_id.eq(member))
+        .filter(coupons::status.ne("voided"))
+        .count()
+        .get_result(tx.conn)?;
+    let redeemed: i64 = coupons::table
+        .filter(coupons::campaign_id.eq(campaign))
+        .filter(coupons::redeemed_for.eq(member))
+        .filter(coupons::status.eq("redeemed"))
+        .count()
+        .get_result(tx.conn)?;
+    Ok((issued, redeemed))
+}
+
+/// Issued coupons whose time ran out before `now_us`.
+pub fn due_coupons(conn: &mut DbConn, now_us: i64) -> Result<Vec<String>, StoreError> {
+    Ok(coupons::table
+        .filter(coupons::status.eq("issued"))
+        .filter(coupons::expires_at_us.le(now_us))
+        .order(coupons::expires_at_us)
+        .limit(MAX_DUE_PER_SWEEP)
+        .select(coupons::code)
+        .load(conn)?)
+}
