@@ -176,6 +176,8 @@ impl<'a> Verifier<'a> {
         let mut negative = Findings::default();
         let mut held: BTreeMap<&str, i128> = BTreeMap::new();
         let mut outstanding: BTreeMap<&str, i128> = BTreeMap::new();
+        let mut reserved: BTreeMap<&str, i128> = BTreeMap::new();
+        let mut committed: BTreeMap<&str, i128> = BTreeMap::new();
         let mut seen = BTreeSet::new();
         for b in balances {
             seen.insert(b.account.as_str());
@@ -199,6 +201,12 @@ impl<'a> Verifier<'a> {
                 }
                 Some(AccountKind::Issuer) => {
                     *outstanding.entry(b.unit.as_str()).or_insert(0) += i128::from(b.balance_minor)
+                }
+                Some(AccountKind::Campaign) => {
+                    *reserved.entry(b.unit.as_str()).or_insert(0) -= i128::from(b.balance_minor)
+                }
+                Some(AccountKind::Commitment) => {
+                    *committed.entry(b.unit.as_str()).or_insert(0) += i128::from(b.balance_minor)
                 }
                 _ => {}
             }
@@ -240,6 +248,22 @@ impl<'a> Verifier<'a> {
         checks.push(backed.into_check(
             "points_backed_by_issuer",
             "member and hold balances equal each issuer's outstanding points".into(),
+        ));
+
+        let mut coupons = Findings::default();
+        let currencies: BTreeSet<&str> = reserved.keys().chain(committed.keys()).copied().collect();
+        for currency in currencies {
+            let r = reserved.get(currency).copied().unwrap_or(0);
+            let c = committed.get(currency).copied().unwrap_or(0);
+            if r != c || r < 0 {
+                coupons.add(|| {
+                    format!("{currency}: campaigns hold {r} reserved, sponsors committed {c}")
+                });
+            }
+        }
+        checks.push(coupons.into_check(
+            "coupon_reservations_backed",
+            "coupon reservations equal what sponsors committed".into(),
         ));
         checks
     }
@@ -339,7 +363,7 @@ mod tests {
     #[test]
     fn a_sound_ledger_passes_every_check() {
         let checks = run(&chain(3), &balances(3));
-        assert_eq!(checks.len(), 6);
+        assert_eq!(checks.len(), 7);
         assert!(failed(&checks).is_empty(), "{checks:?}");
     }
 
@@ -361,6 +385,44 @@ mod tests {
         let mut entries = chain(3);
         entries.remove(1);
         assert_eq!(failed(&run(&entries, &balances(2))), ["hash_chain"]);
+    }
+
+    #[test]
+    fn coupon_reservations_must_match_commitments() {
+        let campaign = "campaign:0190f7a4-0000-7000-8000-000000000009:ILS";
+        let mut b = balances(3);
+        b.push(RawBalance {
+            account: campaign.into(),
+            unit: "ILS".into(),
+            balance_minor: -1500,
+        });
+        b.push(RawBalance {
+            account: "commitment:books:ILS".into(),
+            unit: "ILS".into(),
+            balance_minor: 1500,
+        });
+        let units = units();
+        let mut v = Verifier::new(&units);
+        chain(3).iter().for_each(|e| v.entry(e));
+        let checks = v.finish(&b);
+        assert!(
+            checks
+                .iter()
+                .find(|c| c.name == "coupon_reservations_backed")
+                .unwrap()
+                .ok
+        );
+        b[3].balance_minor = 1400;
+        let mut v = Verifier::new(&units);
+        chain(3).iter().for_each(|e| v.entry(e));
+        let checks = v.finish(&b);
+        assert!(
+            !checks
+                .iter()
+                .find(|c| c.name == "coupon_reservations_backed")
+                .unwrap()
+                .ok
+        );
     }
 
     #[test]

@@ -133,6 +133,7 @@ fn verify_passes_on_a_fresh_database() {
         "trial_balance_zero",
         "no_negative_member_balance",
         "points_backed_by_issuer",
+        "coupon_reservations_backed",
     ] {
         assert!(
             stdout.contains(&format!("ok   {check}")),
