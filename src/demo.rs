@@ -208,7 +208,7 @@ fn story(clearing: &Clearing, server: &RunningServer, keys: &[GeneratedKey]) -> 
             agent: agent.clone(),
         })
     };
-    let (aroma, books) = (partner("aroma")?, partner("books")?);
+    let (aroma, books, threads) = (partner("aroma")?, partner("books")?, partner("threads")?);
 
     let network: Value = agent
         .get(&server.url("/v1/network"))
@@ -306,7 +306,69 @@ fn story(clearing: &Clearing, server: &RunningServer, keys: &[GeneratedKey]) -> 
     println!("\n9. Half of the 50-point redemption is refunded (a partial reversal).");
     show(&aroma.expect("/v1/reversals", json!({ "entry_id": spent["entry_id"], "points": "25", "reference": "refund-1", "reason": "wrong order" }), 201)?);
 
-    println!("\n10. What the network refuses, changing nothing:");
+    println!(
+        "\n10. Threads sponsors a coupon campaign: spend 50.00 at Aroma, get 10 % off (at most 20.00) at the bookstore."
+    );
+    let now = coalition::store::now_us();
+    let campaign = threads.expect(
+        "/v1/campaigns",
+        json!({
+            "name": "Coffee, then a book",
+            "redeemable_at": ["books"],
+            "benefit": { "kind": "percent", "value": "10", "max_discount": "20.00" },
+            "currency": "ILS",
+            "budget": "500.00",
+            "valid_from": coalition::clearing::time::rfc3339(now - 60_000_000),
+            "valid_until": coalition::clearing::time::rfc3339(now + 30 * 86_400_000_000),
+            "per_member_limit": 1,
+            "trigger": { "partner": "aroma", "min_purchase": "50.00" }
+        }),
+        201,
+    )?;
+    let coffee = aroma.expect(
+        "/v1/earn",
+        json!({ "member_id": dana, "purchase": { "amount": "80.00", "currency": "ILS" }, "reference": "aroma-pos-1003" }),
+        201,
+    )?;
+    let code = coffee["coupons_issued"][0]["code"]
+        .as_str()
+        .context("the purchase issued no coupon")?
+        .to_owned();
+    println!(
+        "    Dana's 80.00 at Aroma earned 80 AROMA and coupon {code}, reserving 20.00 of the budget."
+    );
+    let used = books.expect(
+        &format!("/v1/coupons/{code}/redemptions"),
+        json!({ "purchase_amount": "120.00", "reference": "books-pos-88", "member_id": dana }),
+        201,
+    )?;
+    println!(
+        "    At the bookstore she buys a 120.00 book: discount {} ILS, owed to Books by Threads.",
+        used["discount"].as_str().unwrap_or("")
+    );
+    show(&used["receipt"]);
+    let again = books.post(
+        &format!("/v1/coupons/{code}/redemptions"),
+        json!({ "purchase_amount": "120.00", "reference": "books-pos-89" }),
+    )?;
+    println!(
+        "    The same code again: {} {}",
+        again.status,
+        again.body["code"].as_str().unwrap_or("")
+    );
+    let id = campaign["campaign_id"].as_str().unwrap_or("");
+    let view = threads
+        .send("GET", &format!("/v1/campaigns/{id}"), None, None)?
+        .body;
+    println!(
+        "    Campaign: budget {}, reserved {}, used {}, remaining {}",
+        view["budget"].as_str().unwrap_or(""),
+        view["reserved"].as_str().unwrap_or(""),
+        view["used"].as_str().unwrap_or(""),
+        view["remaining"].as_str().unwrap_or("")
+    );
+
+    println!("\n11. What the network refuses, changing nothing:");
     let overdraft = aroma.post(
         "/v1/redemptions",
         json!({ "member_id": dana, "unit": "AROMA", "points": "1000", "reference": "x" }),
@@ -326,7 +388,7 @@ fn story(clearing: &Clearing, server: &RunningServer, keys: &[GeneratedKey]) -> 
         foreign.body["code"].as_str().unwrap_or("")
     );
 
-    println!("\n11. Balances as Aroma sees them (Dana shares her balances):");
+    println!("\n12. Balances as Aroma sees them (Dana shares her balances):");
     let balances = aroma.send("GET", &format!("/v1/members/{dana}/balances"), None, None)?;
     for b in balances.body["balances"].as_array().into_iter().flatten() {
         println!(
@@ -349,7 +411,7 @@ fn story(clearing: &Clearing, server: &RunningServer, keys: &[GeneratedKey]) -> 
             .map(Party::Partner),
     );
     println!(
-        "   Open settlement positions (coupons and settlement cycles land with their own features):"
+        "   Open settlement positions (netting them in settlement cycles lands with its own feature):"
     );
     for party in parties {
         let account = Account::Settlement {
@@ -368,7 +430,7 @@ fn story(clearing: &Clearing, server: &RunningServer, keys: &[GeneratedKey]) -> 
         println!("     {:<14} {verb} {shown} {currency}", party.to_string());
     }
 
-    println!("\n12. coalition verify — every invariant over the whole ledger:");
+    println!("\n13. coalition verify — every invariant over the whole ledger:");
     let checks = runtime.block_on(clearing.verify())?;
     for c in &checks {
         println!(
