@@ -97,6 +97,22 @@ enum Command {
         #[arg(short = 'd', long = "data")]
         data: Option<String>,
     },
+    /// Print a finance or operator JWT that the service (same network key) accepts.
+    Token {
+        #[arg(long, value_parser = ["finance", "operator"])]
+        role: String,
+        /// Limit a finance token to one partner's own figures.
+        #[arg(long)]
+        partner: Option<String>,
+        /// Lifetime in seconds (at most 30 days).
+        #[arg(long, default_value_t = coalition::clearing::tokens::DEFAULT_FINANCE_TOKEN_TTL_SECS)]
+        ttl: u64,
+        #[command(flatten)]
+        db: DatabaseArg,
+        /// The network's signing key; by default the one `serve` uses for --database.
+        #[arg(long, env = "COALITION_NETWORK_KEY")]
+        network_key: Option<PathBuf>,
+    },
     /// Check every ledger invariant; exits non-zero if any fails.
     Verify {
         #[command(flatten)]
@@ -177,6 +193,49 @@ fn run(cli: Cli) -> Result<ExitCode> {
             println!("{url}: {applied} migration(s) applied");
         }
         Command::Keygen { out } => keygen(&out)?,
+        Command::Token {
+            role,
+            partner,
+            ttl,
+            db,
+            network_key,
+        } => {
+            use coalition::clearing::tokens::{MAX_FINANCE_TOKEN_TTL_SECS, Role, TokenKeys};
+            if ttl == 0 || ttl > MAX_FINANCE_TOKEN_TTL_SECS {
+                bail!("--ttl must be 1 to {MAX_FINANCE_TOKEN_TTL_SECS} seconds");
+            }
+            let role = if role == "operator" {
+                Role::Operator
+            } else {
+                Role::Finance
+            };
+            if role == Role::Operator && partner.is_some() {
+                bail!("an operator token is network-wide: --partner is for finance tokens");
+            }
+            let partner: Option<coalition::ledger::PartnerId> = partner
+                .map(|p| p.parse())
+                .transpose()
+                .context("--partner")?;
+            let settings = Settings {
+                database: db.url()?,
+                partners_dir: PathBuf::new(),
+                network_key,
+                hold_ttl_secs: 0,
+            };
+            let path = settings.network_key_path();
+            let (key, _) = SigningKey::load_or_create(&path)
+                .with_context(|| format!("network key {}", path.display()))?;
+            let keys = TokenKeys::new(&key, &key.public_key().jwk().kid);
+            println!(
+                "{}",
+                keys.mint_finance(
+                    role,
+                    partner.as_ref(),
+                    ttl,
+                    coalition::clearing::time::now_secs()
+                )?
+            );
+        }
         Command::Sign {
             key,
             keyid,

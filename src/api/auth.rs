@@ -214,3 +214,130 @@ impl FromRequest for Signed {
         })
     }
 }
+
+/// The bearer token of a request, if it carries one.
+fn bearer(req: &HttpRequest) -> Result<String, ApiError> {
+    let value = header(req, "authorization")?
+        .ok_or_else(|| unauthorized("token_missing", "send Authorization: Bearer <token>"))?;
+    value
+        .strip_prefix("Bearer ")
+        .map(|t| t.trim().to_owned())
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| {
+            unauthorized(
+                "token_missing",
+                "the Authorization header must be `Bearer <token>`",
+            )
+        })
+}
+
+fn token_error(e: crate::clearing::tokens::TokenError) -> ApiError {
+    match e {
+        crate::clearing::tokens::TokenError::Expired => {
+            unauthorized("token_expired", e.to_string())
+        }
+        crate::clearing::tokens::TokenError::Invalid(_) => {
+            unauthorized("token_invalid", e.to_string())
+        }
+    }
+}
+
+fn state_of(req: &HttpRequest) -> Result<web::Data<AppState>, ApiError> {
+    req.app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(ApiError::internal)
+}
+
+/// A request with a member token (`Authorization: Bearer`), minted by the network for one member.
+pub struct Member(pub crate::clearing::tokens::MemberIdentity);
+
+impl Member {
+    /// Refuses a token minted without `scope`.
+    pub fn require(&self, scope: &str) -> Result<crate::ledger::MemberId, ApiError> {
+        if self.0.allows(scope) {
+            Ok(self.0.member)
+        } else {
+            Err(ApiError::forbidden(format!(
+                "this token does not carry the {scope} scope"
+            )))
+        }
+    }
+}
+
+impl FromRequest for Member {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut dev::Payload) -> Self::Future {
+        let identity = state_of(req).and_then(|state| {
+            let token = bearer(req)?;
+            state
+                .clearing
+                .context()
+                .tokens
+                .member(&token)
+                .map_err(token_error)
+        });
+        std::future::ready(identity.map(Member))
+    }
+}
+
+/// A request with a finance or operator token. Every finance route scopes itself through
+/// [`Finance::network_wide`] or [`Finance::for_partner`], and nowhere else.
+pub struct Finance(pub crate::clearing::tokens::FinanceIdentity);
+
+impl Finance {
+    /// Network-wide reports: the operator, and the network's own finance staff.
+    pub fn network_wide(&self) -> Result<(), ApiError> {
+        match &self.0.partner {
+            None => Ok(()),
+            Some(p) => Err(ApiError::forbidden(format!(
+                "a finance user of {p} sees only {p}'s own figures"
+            ))),
+        }
+    }
+
+    /// Figures of one partner: the operator, the network's finance staff, or that partner's own.
+    pub fn for_partner(&self, partner: &crate::ledger::PartnerId) -> Result<(), ApiError> {
+        match &self.0.partner {
+            Some(p) if p != partner => Err(ApiError::forbidden(format!(
+                "a finance user of {p} sees only {p}'s own figures"
+            ))),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl FromRequest for Finance {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut dev::Payload) -> Self::Future {
+        let identity = state_of(req).and_then(|state| {
+            let token = bearer(req)?;
+            let id = state
+                .clearing
+                .context()
+                .tokens
+                .finance(&token)
+                .map_err(|e| {
+                    // A member token is a valid token, but not for these routes.
+                    if state.clearing.context().tokens.member(&token).is_ok() {
+                        ApiError::forbidden("finance routes need a finance or operator token")
+                    } else {
+                        token_error(e)
+                    }
+                })?;
+            if let Some(p) = &id.partner
+                && state.clearing.network().partner(p).is_none()
+            {
+                return Err(unauthorized(
+                    "token_invalid",
+                    format!("unknown partner {p} in the token"),
+                ));
+            }
+            Ok(id)
+        });
+        std::future::ready(identity.map(Finance))
+    }
+}

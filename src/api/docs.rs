@@ -4,7 +4,7 @@ use actix_web::{HttpResponse, get};
 use utoipa::OpenApi;
 
 use super::problem::Problem;
-use super::{coupons, partner, public};
+use super::{coupons, finance, members, partner, public};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -20,16 +20,42 @@ errors are application/problem+json with a stable `code`. See docs/ in the repos
         partner::void, partner::reverse, partner::entry, partner::entries,
         coupons::create_campaign, coupons::campaign, coupons::issue_coupon, coupons::coupon,
         coupons::redeem_coupon, coupons::void_coupon,
+        members::mint_token, members::wallet, members::my_entries, members::consent,
+        members::authorize, members::convert, members::donate,
+        finance::trial_balance, finance::verify,
     ),
+    modifiers(&BearerTokens),
     components(schemas(Problem)),
     tags(
         (name = "public", description = "No authentication"),
         (name = "partner", description = "Signed by the partner: RFC 9421 HTTP Message Signatures with Ed25519 \
 (Signature-Input, Signature, Content-Digest); every POST carries an Idempotency-Key"),
         (name = "coupons", description = "Sponsor-funded cross-partner coupons (signed like every partner call)"),
+        (name = "member", description = "A member's own calls, with a member token from POST /v1/members/{member_id}/tokens"),
+        (name = "finance", description = "Finance and operator staff, with a token from `coalition token`"),
     ),
 )]
 pub struct ApiDoc;
+
+/// Declares the two bearer-token schemes the member and finance routes use.
+struct BearerTokens;
+
+impl utoipa::Modify for BearerTokens {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let bearer = || {
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            )
+        };
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme("member_token", bearer());
+        components.add_security_scheme("finance_token", bearer());
+    }
+}
 
 /// The committed `openapi/openapi.json`: what this build serves, pretty-printed.
 pub fn openapi_json_text() -> String {

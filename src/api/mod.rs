@@ -4,6 +4,8 @@
 pub mod auth;
 pub mod coupons;
 pub mod docs;
+pub mod finance;
+pub mod members;
 pub mod partner;
 pub mod problem;
 pub mod public;
@@ -87,6 +89,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(coupons::coupon)
     .service(coupons::redeem_coupon)
     .service(coupons::void_coupon)
+    .service(members::mint_token)
+    .service(members::wallet)
+    .service(members::my_entries)
+    .service(members::consent)
+    .service(members::authorize)
+    .service(members::convert)
+    .service(members::donate)
+    .service(finance::trial_balance)
+    .service(finance::verify)
     .service(docs::openapi_json)
     .service(docs::docs_page);
 }

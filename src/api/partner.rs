@@ -235,6 +235,9 @@ pub struct EntryView {
     pub prev_hash: String,
     /// Compact JWS (EdDSA) by the network key over the entry; `kid` is in /.well-known/jwks.json.
     pub receipt: String,
+    /// In a member's own listing: what the entry meant for them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
     /// On an earn: the coupons its purchase issued (campaigns triggered by this partner).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub coupons_issued: Option<Vec<CouponRef>>,
@@ -295,6 +298,7 @@ impl EntryView {
             hash: e.hash.to_string(),
             prev_hash: e.prev_hash.to_string(),
             receipt: ctx.receipt(e, &posted.status),
+            reason: None,
             coupons_issued: posted.coupons_issued.as_ref().map(|list| {
                 list.iter()
                     .map(|(code, campaign_id)| CouponRef {
@@ -578,7 +582,7 @@ pub struct EntriesPage {
     pub next_cursor: Option<String>,
 }
 
-fn decode_cursor(cursor: &str) -> Result<i64, ApiError> {
+pub(super) fn decode_cursor(cursor: &str) -> Result<i64, ApiError> {
     URL_SAFE_NO_PAD
         .decode(cursor)
         .ok()
@@ -589,7 +593,7 @@ fn decode_cursor(cursor: &str) -> Result<i64, ApiError> {
         })
 }
 
-fn encode_cursor(seq: i64) -> String {
+pub(super) fn encode_cursor(seq: i64) -> String {
     URL_SAFE_NO_PAD.encode(format!("seq:{seq}"))
 }
 
@@ -628,7 +632,7 @@ pub async fn entries(
         .map(|m| parse_member(m).map(|m| m.to_string()))
         .transpose()?;
     let filter = EntryFilter {
-        partner: req.caller.partner.to_string(),
+        partner: Some(req.caller.partner.to_string()),
         kind: q.kind,
         member,
         since_us,

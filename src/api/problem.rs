@@ -53,6 +53,10 @@ impl ApiError {
         Self::new(StatusCode::NOT_FOUND, "not_found", "Not found", detail)
     }
 
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", "Forbidden", detail)
+    }
+
     pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, "Bad request", detail)
     }
@@ -202,6 +206,7 @@ impl From<ClearingError> for ApiError {
             }
             ClearingError::PerMemberLimit(why) => ApiError::unprocessable("per_member_limit", why),
             ClearingError::CampaignEnded(why) => ApiError::unprocessable("campaign_ended", why),
+            ClearingError::Forbidden(why) => ApiError::forbidden(why),
         }
     }
 }

@@ -119,15 +119,20 @@ pub fn normalize_code(input: &str) -> Option<String> {
 }
 
 fn new_code() -> Result<String, ClearingError> {
+    random_code(CODE_CHARS)
+}
+
+/// `chars` characters from [`CODE_ALPHABET`], each uniformly random.
+pub fn random_code(chars: usize) -> Result<String, ClearingError> {
     let rng = SystemRandom::new();
-    let mut code = String::with_capacity(CODE_CHARS);
+    let mut code = String::with_capacity(chars);
     // Rejection sampling keeps every character equally likely: 240 = 8 × 30.
-    while code.len() < CODE_CHARS {
+    while code.len() < chars {
         let mut bytes = [0u8; 32];
         rng.fill(&mut bytes)
             .map_err(|_| ClearingError::InvalidRequest("the random source failed".into()))?;
         for b in bytes.into_iter().filter(|b| *b < 240) {
-            if code.len() < CODE_CHARS {
+            if code.len() < chars {
                 code.push(CODE_ALPHABET[usize::from(b % 30)] as char);
             }
         }

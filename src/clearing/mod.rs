@@ -2,9 +2,11 @@
 //! network, the store and the network's signing key, and turns requests into ledger entries.
 
 pub mod coupons;
+pub mod members;
 pub mod partner;
 pub mod rules;
 pub mod time;
+pub mod tokens;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -99,6 +101,8 @@ pub enum ClearingError {
     PerMemberLimit(String),
     #[error("{0}")]
     CampaignEnded(String),
+    #[error("{0}")]
+    Forbidden(String),
 }
 
 impl From<StoreError> for ClearingError {
@@ -118,6 +122,8 @@ pub struct Context {
     pub key: SigningKey,
     /// The key's JWK thumbprint, named as `kid` in everything the network signs.
     pub kid: String,
+    /// The same key, ready for minting and checking JWTs.
+    pub tokens: tokens::TokenKeys,
     pub hold_ttl_secs: u64,
 }
 
@@ -147,11 +153,13 @@ impl Clearing {
             tracing::info!(path = %key_path.display(), "created the network signing key");
         }
         let kid = key.public_key().jwk().kid;
+        let tokens = tokens::TokenKeys::new(&key, &kid);
         let ctx = Context {
             network,
             units,
             key,
             kid,
+            tokens,
             hold_ttl_secs: settings.hold_ttl_secs,
         };
         Ok(Arc::new(Self {
@@ -292,6 +300,11 @@ impl Clearing {
             .read(move |c| store::ledger::balance_of(c, &name))
             .await?;
         Ok(Amount::from_minor(minor, scale))
+    }
+
+    /// Every account balance, read in one snapshot.
+    pub async fn balances_snapshot(&self) -> Result<Vec<crate::ledger::RawBalance>, ClearingError> {
+        Ok(self.store.read(store::ledger::balances_snapshot).await?)
     }
 
     /// Every ledger invariant over one consistent snapshot.

@@ -379,31 +379,54 @@ impl Clearing {
         W: FnOnce(&Context, &mut WriteTx<'_>) -> Result<T, ClearingError> + Send + 'static,
         R: FnOnce(&Context, T) -> (u16, String) + Send + 'static,
     {
-        let partner = caller.partner.to_string();
-        let (p, k) = (partner.clone(), idem.key.clone());
-        // A retry is answered from the record without waiting for the writer.
-        if let Some(recorded) = self
-            .store
-            .read(move |c| idempotency::lookup(c, &p, &k))
-            .await?
-        {
-            return replay(recorded, &idem.request_hash);
+        self.once_as(caller.partner.to_string(), Some(idem), work, render)
+            .await
+    }
+
+    /// [`Clearing::once`] for any owner of keys (`member:{id}` for members), with the key
+    /// optional: without one the write simply runs.
+    pub async fn once_as<T, W, R>(
+        &self,
+        owner: String,
+        idem: Option<Idempotency>,
+        work: W,
+        render: R,
+    ) -> Result<Reply, ClearingError>
+    where
+        T: Send + 'static,
+        W: FnOnce(&Context, &mut WriteTx<'_>) -> Result<T, ClearingError> + Send + 'static,
+        R: FnOnce(&Context, T) -> (u16, String) + Send + 'static,
+    {
+        if let Some(idem) = &idem {
+            let (o, k) = (owner.clone(), idem.key.clone());
+            // A retry is answered from the record without waiting for the writer.
+            if let Some(recorded) = self
+                .store
+                .read(move |c| idempotency::lookup(c, &o, &k))
+                .await?
+            {
+                return replay(recorded, &idem.request_hash);
+            }
         }
         let ctx = self.ctx.clone();
         self.store
             .write(move |tx| {
                 // Checked again inside the write: concurrent duplicates post once.
-                if let Some(recorded) = idempotency::lookup_tx(tx, &partner, &idem.key)? {
+                if let Some(idem) = &idem
+                    && let Some(recorded) = idempotency::lookup_tx(tx, &owner, &idem.key)?
+                {
                     return replay(recorded, &idem.request_hash);
                 }
                 let value = work(&ctx, tx)?;
                 let (status, body) = render(&ctx, value);
-                let recorded = Recorded {
-                    request_hash: idem.request_hash,
-                    status,
-                    body: body.clone(),
-                };
-                idempotency::record(tx, &partner, &idem.key, &recorded)?;
+                if let Some(idem) = idem {
+                    let recorded = Recorded {
+                        request_hash: idem.request_hash,
+                        status,
+                        body: body.clone(),
+                    };
+                    idempotency::record(tx, &owner, &idem.key, &recorded)?;
+                }
                 Ok(Reply {
                     status,
                     body,
@@ -533,18 +556,22 @@ impl Clearing {
             crate::ledger::entry::MAX_REFERENCE_CHARS,
         )?;
         let points = ctx.points(&input.unit, &input.points)?;
-        if unit_def.issuer() != Some(&Party::Partner(caller.partner.clone())) {
-            // Spending another brand's points needs the member's own authorisation; member
-            // authorisations arrive with the members issue, so none is accepted yet.
-            return Err(ClearingError::AuthorizationRequired(format!(
-                "{} is issued by {}: spending it needs the member's authorization",
-                input.unit,
-                unit_def
-                    .issuer()
-                    .map(ToString::to_string)
-                    .unwrap_or_default()
-            )));
-        }
+        // Spending another brand's points needs the member's own authorisation.
+        let foreign = unit_def.issuer() != Some(&Party::Partner(caller.partner.clone()));
+        let authorization = match (&input.authorization, foreign) {
+            (_, false) => None,
+            (Some(code), true) => Some(code.clone()),
+            (None, true) => {
+                return Err(ClearingError::AuthorizationRequired(format!(
+                    "{} is issued by {}: spending it needs the member's authorization",
+                    input.unit,
+                    unit_def
+                        .issuer()
+                        .map(ToString::to_string)
+                        .unwrap_or_default()
+                )));
+            }
+        };
         let caller = caller.clone();
         let ttl_us = i64::try_from(ctx.hold_ttl_secs)
             .unwrap_or(i64::MAX / 2_000_000)
@@ -552,6 +579,16 @@ impl Clearing {
         Ok(move |ctx: &Context, tx: &mut WriteTx<'_>| {
             ctx.require_member(tx, input.member)?;
             let unit = input.unit;
+            if let Some(code) = &authorization {
+                super::members::spend_authorization(
+                    tx,
+                    code,
+                    &caller.partner,
+                    input.member,
+                    &unit,
+                    points,
+                )?;
+            }
             if input.capture {
                 let meta = caller.meta(EntryKind::Redemption, input.member, Some(input.reference));
                 let draft = rules::redeem(

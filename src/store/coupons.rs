@@ -177,3 +177,19 @@ pub fn due_coupons(conn: &mut DbConn, now_us: i64) -> Result<Vec<String>, StoreE
         .select(coupons::code)
         .load(conn)?)
 }
+
+/// A member's coupons that can still be used.
+pub fn open_for_member(
+    conn: &mut DbConn,
+    member: &str,
+    now_us: i64,
+) -> Result<Vec<CouponRow>, StoreError> {
+    Ok(coupons::table
+        .filter(coupons::member_id.eq(member))
+        .filter(coupons::status.eq("issued"))
+        .filter(coupons::expires_at_us.gt(now_us))
+        .order(coupons::expires_at_us)
+        .limit(MAX_DUE_PER_SWEEP)
+        .select(CouponRow::as_select())
+        .load(conn)?)
+}

@@ -336,7 +336,8 @@ impl WriteTx<'_> {
 /// Filters for a partner's entry listing.
 #[derive(Debug, Clone, Default)]
 pub struct EntryFilter {
-    pub partner: String,
+    /// Only this partner's entries; every partner's when `None` (a member's own listing).
+    pub partner: Option<String>,
     pub kind: Option<String>,
     pub member: Option<String>,
     pub since_us: Option<i64>,
@@ -350,9 +351,11 @@ pub fn entries_for(
     limit: i64,
 ) -> Result<Vec<RawEntry>, StoreError> {
     let mut query = entries::table
-        .filter(entries::partner.eq(&filter.partner))
         .filter(entries::seq.gt(after_seq))
         .into_boxed();
+    if let Some(partner) = &filter.partner {
+        query = query.filter(entries::partner.eq(partner));
+    }
     if let Some(kind) = &filter.kind {
         query = query.filter(entries::kind.eq(kind));
     }
@@ -378,4 +381,18 @@ pub fn member_balances(conn: &mut DbConn, member: &str) -> Result<Vec<(String, i
         .order(accounts::unit)
         .select((accounts::unit, accounts::balance_minor))
         .load(conn)?)
+}
+
+/// Every account balance in one consistent read, for the trial balance.
+pub fn balances_snapshot(conn: &mut DbConn) -> Result<Vec<RawBalance>, StoreError> {
+    dialect::begin_snapshot(conn)?;
+    let result = all_balances(conn);
+    let end = if result.is_ok() {
+        dialect::commit(conn)
+    } else {
+        dialect::rollback(conn)
+    };
+    let balances = result?;
+    end?;
+    Ok(balances)
 }

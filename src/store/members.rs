@@ -84,3 +84,20 @@ pub fn link(
         .first(conn)
         .optional()?)
 }
+
+/// Sets whether other brands may see the member's balances.
+pub fn set_consent(
+    tx: &mut WriteTx<'_>,
+    id: &str,
+    share_balances: bool,
+) -> Result<bool, StoreError> {
+    let changed = diesel::update(members::table.find(id))
+        .set(members::share_balances.eq(i32::from(share_balances)))
+        .execute(tx.conn)?;
+    Ok(changed == 1)
+}
+
+/// Whether the partner knows the member, inside a write.
+pub fn linked_tx(tx: &mut WriteTx<'_>, partner: &str, member_id: &str) -> Result<bool, StoreError> {
+    Ok(link(tx.conn, partner, member_id)?.is_some())
+}

@@ -1,6 +1,7 @@
 //! Persistence: diesel schema and queries for SQLite and PostgreSQL, the pool, migrations, and
 //! the sequencer through which every write goes.
 
+pub mod authorizations;
 pub mod conn;
 pub mod coupons;
 mod dialect;

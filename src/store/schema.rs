@@ -135,6 +135,19 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    authorizations (code) {
+        code -> Text,
+        member_id -> Text,
+        partner -> Text,
+        unit -> Text,
+        max_minor -> BigInt,
+        used_minor -> BigInt,
+        expires_at_us -> BigInt,
+        created_at_us -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     units,
     partners,

@@ -10,5 +10,6 @@ mod coupons_http;
 mod http_public;
 mod ledger_store;
 mod manifests;
+mod members_http;
 mod partner_http;
 mod rfc9421;

@@ -338,3 +338,62 @@ impl Api {
         assert!(checks.iter().all(|c| c.ok), "{checks:#?}");
     }
 }
+
+impl Api {
+    /// A member token minted through the partner API.
+    pub fn member_token(&self, partner: &str, member: &str) -> String {
+        let r = self.post(
+            partner,
+            &format!("/v1/members/{member}/tokens"),
+            &serde_json::json!({}),
+        );
+        assert_eq!(r.status, 201, "{}", r.body);
+        r.json()["token"].as_str().unwrap().to_owned()
+    }
+
+    pub fn bearer(
+        &self,
+        token: &str,
+        method: &str,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Resp {
+        let text = body.map(serde_json::Value::to_string);
+        send(
+            method,
+            &self.url(path),
+            &[
+                ("authorization", format!("Bearer {token}")),
+                ("content-type", "application/json".into()),
+            ],
+            text.as_deref().map(str::as_bytes),
+        )
+    }
+
+    /// A finance (`partner` set) or operator token signed by the running network key.
+    pub fn finance_token(
+        &self,
+        role: coalition::clearing::tokens::Role,
+        partner: Option<&str>,
+    ) -> String {
+        let partner = partner.map(|p| p.parse().unwrap());
+        let now = coalition::clearing::time::now_secs();
+        self.svc
+            .clearing
+            .context()
+            .tokens
+            .mint_finance(role, partner.as_ref(), 600, now)
+            .unwrap()
+    }
+
+    pub fn settlement(&self, party: &str) -> i64 {
+        let account = coalition::ledger::Account::Settlement {
+            party: party.parse().unwrap(),
+            currency: "ILS".parse().unwrap(),
+        };
+        self.svc
+            .block_on(self.svc.clearing.balance(&account))
+            .unwrap()
+            .minor()
+    }
+}

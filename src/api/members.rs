@@ -1,0 +1,355 @@
+//! Routes for members (a member token) and the partner route that mints those tokens.
+
+use actix_web::{HttpRequest, HttpResponse, get, post, put, web};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::AppState;
+use super::auth::{Member, Signed};
+use super::partner::{DecimalText, EntriesPage, EntryView, json, respond};
+use super::problem::{ApiError, Problem};
+use crate::clearing::coupons::display_code;
+use crate::clearing::members::{display_auth_code, reason};
+use crate::clearing::partner::{DEFAULT_PAGE, Idempotency, MAX_PAGE};
+use crate::clearing::{Clearing, time};
+use crate::ledger::MemberId;
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TokenRequest {
+    /// What the token may do: wallet, entries, consent, authorizations, conversions, donations (all by default).
+    pub scope: Option<Vec<String>>,
+    /// At most 3600; 900 by default.
+    pub ttl_seconds: Option<u64>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TokenView {
+    /// A JWT (EdDSA, `kid` in /.well-known/jwks.json) for `Authorization: Bearer`.
+    pub token: String,
+    pub expires_at: String,
+}
+
+/// Mint a member token for the partner's app; only a partner the member is enrolled with may.
+#[utoipa::path(post, path = "/v1/members/{member_id}/tokens", tag = "partner", request_body = TokenRequest,
+    params(("member_id" = String, Path), ("Idempotency-Key" = String, Header)),
+    responses((status = 201, body = TokenView), (status = 403, body = Problem, content_type = "application/problem+json")))]
+#[post("/v1/members/{member_id}/tokens")]
+pub async fn mint_token(
+    state: web::Data<AppState>,
+    req: Signed,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let idem = req.idempotency()?;
+    let member: MemberId = path
+        .parse()
+        .map_err(|_| ApiError::not_found("no such member"))?;
+    let body: TokenRequest = super::partner::empty_or(&req)?;
+    let work = Clearing::member_token_work(&req.caller, member, body.scope, body.ttl_seconds)?;
+    let reply = state
+        .clearing
+        .once(&req.caller, idem, work, |_, (token, exp)| {
+            json(
+                201,
+                &TokenView {
+                    token,
+                    expires_at: time::rfc3339(exp * 1_000_000),
+                },
+            )
+        })
+        .await?;
+    Ok(respond(reply))
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct WalletBalance {
+    pub unit: String,
+    pub balance: String,
+    /// Partner id of the issuer, or `network`.
+    pub issuer: String,
+    /// Clearing value of one point in the settlement currency.
+    pub value: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct WalletCoupon {
+    pub code: String,
+    pub campaign_id: String,
+    pub expires_at: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct WalletView {
+    pub member_id: String,
+    pub balances: Vec<WalletBalance>,
+    pub coupons: Vec<WalletCoupon>,
+}
+
+/// The member's wallet: every unit held across brands, and open coupons.
+#[utoipa::path(get, path = "/v1/me/wallet", tag = "member", responses((status = 200, body = WalletView),
+    (status = 401, body = Problem, content_type = "application/problem+json")), security(("member_token" = [])))]
+#[get("/v1/me/wallet")]
+pub async fn wallet(
+    state: web::Data<AppState>,
+    me: Member,
+) -> Result<web::Json<WalletView>, ApiError> {
+    let member = me.require("wallet")?;
+    let w = state.clearing.wallet(member).await?;
+    Ok(web::Json(WalletView {
+        member_id: member.to_string(),
+        balances: w
+            .lines
+            .into_iter()
+            .map(|l| WalletBalance {
+                unit: l.unit.to_string(),
+                balance: l.balance.to_string(),
+                issuer: l.issuer.to_string(),
+                value: l.value.to_string(),
+            })
+            .collect(),
+        coupons: w
+            .coupons
+            .into_iter()
+            .map(|c| WalletCoupon {
+                code: display_code(&c.code),
+                campaign_id: c.campaign_id,
+                expires_at: time::rfc3339(c.expires_at_us),
+            })
+            .collect(),
+    }))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct PageQuery {
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+/// The member's entries at every partner, oldest first, each with a readable `reason`.
+#[utoipa::path(get, path = "/v1/me/entries", tag = "member", params(PageQuery),
+    responses((status = 200, body = EntriesPage), (status = 401, body = Problem, content_type = "application/problem+json")),
+    security(("member_token" = [])))]
+#[get("/v1/me/entries")]
+pub async fn my_entries(
+    state: web::Data<AppState>,
+    me: Member,
+    query: web::Query<PageQuery>,
+) -> Result<web::Json<EntriesPage>, ApiError> {
+    let member = me.require("entries")?;
+    let limit = query.limit.unwrap_or(DEFAULT_PAGE);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            format!("limit must be 1 to {MAX_PAGE}"),
+        ));
+    }
+    let after = query
+        .cursor
+        .as_deref()
+        .map(super::partner::decode_cursor)
+        .transpose()?
+        .unwrap_or(0);
+    let (items, next) = state.clearing.member_entries(member, after, limit).await?;
+    let ctx = state.clearing.context();
+    Ok(web::Json(EntriesPage {
+        items: items
+            .iter()
+            .map(|p| {
+                let mut v = EntryView::new(ctx, p);
+                v.reason = Some(reason(ctx, &p.entry));
+                v
+            })
+            .collect(),
+        next_cursor: next.map(super::partner::encode_cursor),
+    }))
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConsentBody {
+    /// Whether brands other than the issuer may see this member's balances.
+    pub share_balances: bool,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ConsentView {
+    pub member_id: String,
+    pub share_balances: bool,
+}
+
+fn member_idempotency(req: &HttpRequest, body: &[u8]) -> Result<Option<Idempotency>, ApiError> {
+    match req.headers().get("idempotency-key").map(|v| v.to_str()) {
+        None => Ok(None),
+        Some(Ok(key)) => Idempotency::new(key, req.method().as_str(), req.uri().path(), body)
+            .map(Some)
+            .map_err(|e| ApiError::bad_request("idempotency_key_invalid", e.to_string())),
+        Some(Err(_)) => Err(ApiError::bad_request(
+            "idempotency_key_invalid",
+            "Idempotency-Key is not visible ASCII",
+        )),
+    }
+}
+
+fn body_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(body).map_err(|e| ApiError::bad_request("invalid_json", e.to_string()))
+}
+
+/// Share, or stop sharing, balances with brands other than the issuer.
+#[utoipa::path(put, path = "/v1/me/consent", tag = "member", request_body = ConsentBody,
+    responses((status = 200, body = ConsentView), (status = 401, body = Problem, content_type = "application/problem+json")),
+    security(("member_token" = [])))]
+#[put("/v1/me/consent")]
+pub async fn consent(
+    state: web::Data<AppState>,
+    me: Member,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let member = me.require("consent")?;
+    let c: ConsentBody = body_json(&body)?;
+    let work = Clearing::consent_work(member, c.share_balances);
+    let reply = state
+        .clearing
+        .once_as(format!("member:{member}"), None, work, move |_, share| {
+            json(
+                200,
+                &ConsentView {
+                    member_id: member.to_string(),
+                    share_balances: share,
+                },
+            )
+        })
+        .await?;
+    Ok(respond(reply))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AuthorizationRequest {
+    /// The partner allowed to spend.
+    pub partner: String,
+    pub unit: String,
+    /// The most it may spend in total, across redemptions.
+    #[schema(value_type = String, example = "200")]
+    pub max_points: DecimalText,
+    /// At most a day; 10 minutes by default.
+    pub ttl_seconds: Option<u64>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct AuthorizationView {
+    /// What the partner passes as `authorization` in `POST /v1/redemptions`.
+    pub code: String,
+    pub partner: String,
+    pub unit: String,
+    pub max_points: String,
+    pub expires_at: String,
+}
+
+/// Let one partner spend up to `max_points` of one of the member's units, until it expires.
+#[utoipa::path(post, path = "/v1/me/authorizations", tag = "member", request_body = AuthorizationRequest,
+    responses((status = 201, body = AuthorizationView), (status = 422, body = Problem, content_type = "application/problem+json")),
+    security(("member_token" = [])))]
+#[post("/v1/me/authorizations")]
+pub async fn authorize(
+    state: web::Data<AppState>,
+    me: Member,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let member = me.require("authorizations")?;
+    let idem = member_idempotency(&req, &body)?;
+    let a: AuthorizationRequest = body_json(&body)?;
+    let max = a.max_points.text()?;
+    let work = state
+        .clearing
+        .authorize_work(member, &a.partner, &a.unit, &max, a.ttl_seconds)?;
+    let reply = state
+        .clearing
+        .once_as(format!("member:{member}"), idem, work, move |_, row| {
+            json(
+                201,
+                &AuthorizationView {
+                    code: display_auth_code(&row.code),
+                    partner: row.partner,
+                    unit: row.unit,
+                    max_points: max,
+                    expires_at: time::rfc3339(row.expires_at_us),
+                },
+            )
+        })
+        .await?;
+    Ok(respond(reply))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConversionRequest {
+    pub from_unit: String,
+    pub to_unit: String,
+    /// Points of `from_unit` offered; only what converts into whole steps of `to_unit` is taken.
+    #[schema(value_type = String, example = "50")]
+    pub points: DecimalText,
+}
+
+/// Convert points between units at clearing values.
+#[utoipa::path(post, path = "/v1/me/conversions", tag = "member", request_body = ConversionRequest,
+    responses((status = 201, description = "receipt", body = EntryView), (status = 422, body = Problem, content_type = "application/problem+json")),
+    security(("member_token" = [])))]
+#[post("/v1/me/conversions")]
+pub async fn convert(
+    state: web::Data<AppState>,
+    me: Member,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let member = me.require("conversions")?;
+    let idem = member_idempotency(&req, &body)?;
+    let c: ConversionRequest = body_json(&body)?;
+    let work = state
+        .clearing
+        .convert_work(member, &c.from_unit, &c.to_unit, &c.points.text()?)?;
+    let reply = state
+        .clearing
+        .once_as(format!("member:{member}"), idem, work, |ctx, p| {
+            json(201, &EntryView::new(ctx, &p))
+        })
+        .await?;
+    Ok(respond(reply))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DonationRequest {
+    pub unit: String,
+    #[schema(value_type = String, example = "100")]
+    pub points: DecimalText,
+    /// A partner marked `charity = true`.
+    pub charity: String,
+}
+
+/// Give points to a charity of the network; their issuer owes the charity their value.
+#[utoipa::path(post, path = "/v1/me/donations", tag = "member", request_body = DonationRequest,
+    responses((status = 201, description = "receipt", body = EntryView), (status = 422, body = Problem, content_type = "application/problem+json")),
+    security(("member_token" = [])))]
+#[post("/v1/me/donations")]
+pub async fn donate(
+    state: web::Data<AppState>,
+    me: Member,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let member = me.require("donations")?;
+    let idem = member_idempotency(&req, &body)?;
+    let d: DonationRequest = body_json(&body)?;
+    let work = state
+        .clearing
+        .donate_work(member, &d.unit, &d.points.text()?, &d.charity)?;
+    let reply = state
+        .clearing
+        .once_as(format!("member:{member}"), idem, work, |ctx, p| {
+            json(201, &EntryView::new(ctx, &p))
+        })
+        .await?;
+    Ok(respond(reply))
+}

@@ -1,0 +1,620 @@
+//! Members' own use cases, under a member token: wallet, entries, consent, authorisations for
+//! another brand to spend their points, conversions between units, donations to a charity.
+
+use rust_decimal::{Decimal, RoundingStrategy};
+
+use super::coupons::{CODE_ALPHABET, random_code};
+use super::partner::{Caller, Context, Posted, Work};
+use super::tokens::{DEFAULT_MEMBER_TOKEN_TTL_SECS, MAX_MEMBER_TOKEN_TTL_SECS, MEMBER_SCOPES};
+use super::{Clearing, ClearingError, rules, time};
+use crate::ledger::{
+    Account, AccountKind, Amount, CommittedEntry, EntryDraft, EntryKind, EntryMeta, MemberId,
+    PartnerId, Party, Posting, Scale, UnitCode, UnitKind,
+};
+use crate::store::authorizations::{self, AuthorizationRow};
+use crate::store::coupons::{self as coupon_store, CouponRow};
+use crate::store::ledger::EntryFilter;
+use crate::store::{self, WriteTx, members, now_us};
+
+/// Characters in an authorisation code: 12 × log2(30) ≈ 59 bits, for a code that lives minutes.
+pub const AUTH_CODE_CHARS: usize = 12;
+/// Authorisations last 10 minutes unless asked otherwise, at most a day.
+pub const DEFAULT_AUTHORIZATION_TTL_SECS: u64 = 10 * 60;
+pub const MAX_AUTHORIZATION_TTL_SECS: u64 = 24 * 60 * 60;
+
+/// One unit a member holds, with what the wallet shows about it.
+#[derive(Debug, Clone)]
+pub struct WalletLine {
+    pub unit: UnitCode,
+    pub balance: Amount,
+    pub issuer: Party,
+    pub value: Decimal,
+}
+
+#[derive(Debug, Clone)]
+pub struct Wallet {
+    pub member: MemberId,
+    pub lines: Vec<WalletLine>,
+    pub coupons: Vec<CouponRow>,
+}
+
+/// The stored form of an authorisation code as typed.
+pub fn normalize_auth_code(input: &str) -> Option<String> {
+    let code: String = input
+        .chars()
+        .filter(|c| *c != '-' && *c != ' ')
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    (code.len() == AUTH_CODE_CHARS && code.bytes().all(|b| CODE_ALPHABET.contains(&b)))
+        .then_some(code)
+}
+
+/// `XXXX-XXXX-XXXX` for a stored authorisation code.
+pub fn display_auth_code(code: &str) -> String {
+    code.as_bytes()
+        .chunks(4)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+/// Spends `points` under a member's authorisation, inside the redemption's write: the code must
+/// be the member's, for this partner and unit, unexpired, with enough left.
+pub fn spend_authorization(
+    tx: &mut WriteTx<'_>,
+    code: &str,
+    partner: &PartnerId,
+    member: MemberId,
+    unit: &UnitCode,
+    points: Amount,
+) -> Result<(), ClearingError> {
+    let deny = |why: &str| {
+        ClearingError::AuthorizationRequired(format!("the authorization is not usable: {why}"))
+    };
+    let stored = normalize_auth_code(code).ok_or_else(|| deny("unknown code"))?;
+    let row = authorizations::get_tx(tx, &stored)?.ok_or_else(|| deny("unknown code"))?;
+    if row.member_id != member.to_string()
+        || row.partner != partner.as_str()
+        || row.unit != unit.as_str()
+    {
+        return Err(deny("it was given for another member, partner or unit"));
+    }
+    if now_us() >= row.expires_at_us {
+        return Err(deny("it has expired"));
+    }
+    if row.used_minor + points.minor() > row.max_minor {
+        let left = Amount::from_minor(row.max_minor - row.used_minor, points.scale());
+        return Err(deny(&format!("only {left} {unit} are left on it")));
+    }
+    authorizations::use_points(tx, &stored, points.minor())?;
+    Ok(())
+}
+
+fn points_unit(
+    ctx: &Context,
+    code: &str,
+) -> Result<(UnitCode, Scale, Party, Decimal), ClearingError> {
+    let unit: UnitCode = code
+        .parse()
+        .map_err(|_| ClearingError::UnknownUnit(code.chars().take(20).collect()))?;
+    let def = ctx
+        .units
+        .get(&unit)
+        .ok_or_else(|| ClearingError::UnknownUnit(unit.to_string()))?;
+    match &def.kind {
+        UnitKind::Points { issuer, value } if ctx.network.units.get(&unit).is_some() => {
+            Ok((unit, def.scale, issuer.clone(), *value))
+        }
+        _ => Err(ClearingError::UnknownUnit(format!(
+            "{unit} is not a point unit of the network"
+        ))),
+    }
+}
+
+fn credit(account: Account, amount: Amount) -> Result<Posting, ClearingError> {
+    Posting::credit(account, amount).ok_or(ClearingError::AmountTooLarge)
+}
+
+fn settlement(ctx: &Context, party: Party) -> Account {
+    Account::Settlement {
+        party,
+        currency: ctx.network.settlement_currency.clone(),
+    }
+}
+
+/// The largest multiple of the scale's step not above `value`.
+fn floor_to(value: Decimal, scale: Scale) -> Decimal {
+    value.round_dp_with_strategy(scale.places(), RoundingStrategy::ToNegativeInfinity)
+}
+
+/// The smallest multiple of the scale's step not below `value`.
+fn ceil_to(value: Decimal, scale: Scale) -> Decimal {
+    value.round_dp_with_strategy(scale.places(), RoundingStrategy::ToPositiveInfinity)
+}
+
+fn step(scale: Scale) -> Decimal {
+    Decimal::new(1, scale.places())
+}
+
+/// What a conversion moves: `spent` source points become `received` target points worth
+/// `value` of the settlement currency. The member never receives more than the value of what
+/// they give; source points beyond the last whole target step are not taken.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Conversion {
+    pub spent: Amount,
+    pub received: Amount,
+    pub value: Amount,
+}
+
+pub fn conversion(
+    offered: Amount,
+    from_value: Decimal,
+    to_scale: Scale,
+    to_value: Decimal,
+    currency_scale: Scale,
+) -> Result<Conversion, ClearingError> {
+    let too_large = || ClearingError::AmountTooLarge;
+    let worth = offered
+        .to_decimal()
+        .checked_mul(from_value)
+        .ok_or_else(too_large)?;
+    let mut received = floor_to(worth.checked_div(to_value).ok_or_else(too_large)?, to_scale);
+    // Division is carried to 28 digits; never let its last digit round the member up.
+    while received > Decimal::ZERO && received * to_value > worth {
+        received -= step(to_scale);
+    }
+    if received <= Decimal::ZERO {
+        return Err(ClearingError::InvalidAmount(
+            "too few points to convert into one step of the target unit".into(),
+        ));
+    }
+    let cost = received * to_value;
+    let mut spent = ceil_to(cost / from_value, offered.scale());
+    while spent * from_value < cost {
+        spent += step(offered.scale());
+    }
+    let value = cost.round_dp_with_strategy(
+        currency_scale.places(),
+        RoundingStrategy::MidpointNearestEven,
+    );
+    Ok(Conversion {
+        spent: Amount::from_decimal(spent, offered.scale()).map_err(|_| too_large())?,
+        received: Amount::from_decimal(received, to_scale).map_err(|_| too_large())?,
+        value: Amount::from_decimal(value, currency_scale).map_err(|_| too_large())?,
+    })
+}
+
+/// A line a member can read: what the entry meant for them.
+pub fn reason(ctx: &Context, entry: &CommittedEntry) -> String {
+    let name = |p: &Option<PartnerId>| {
+        p.as_ref()
+            .and_then(|id| ctx.network.partner(id))
+            .map_or_else(|| "the network".to_owned(), |p| p.name.clone())
+    };
+    let at = name(&entry.meta.partner);
+    let member_lines: Vec<String> = entry
+        .postings
+        .iter()
+        .filter(|p| p.account.kind() == AccountKind::Member)
+        .map(|p| {
+            format!(
+                "{} {}",
+                p.amount
+                    .checked_neg()
+                    .filter(|_| p.amount.minor() < 0)
+                    .unwrap_or(p.amount),
+                p.account.unit()
+            )
+        })
+        .collect();
+    let moved = member_lines.first().cloned().unwrap_or_default();
+    match entry.meta.kind {
+        EntryKind::Earn => format!("Earned {moved} at {at}"),
+        EntryKind::Redemption => format!("Spent {moved} at {at}"),
+        EntryKind::Hold => format!("{moved} held at {at}"),
+        EntryKind::Capture => format!("Held points spent at {at}"),
+        EntryKind::Void => format!("Hold at {at} released: {moved} back"),
+        EntryKind::Expiry => format!("Hold at {at} lapsed: {moved} back"),
+        EntryKind::Reversal => format!("Reversal at {at}: {moved}"),
+        EntryKind::Conversion => format!("Converted {}", member_lines.join(" into ")),
+        EntryKind::Donation => format!("Donated {moved} to {at}"),
+        EntryKind::CouponReserve => format!("Coupon from {at}"),
+        EntryKind::CouponRedemption => format!("Coupon used at {at}"),
+        other => other.to_string(),
+    }
+}
+
+impl Clearing {
+    /// `POST /v1/members/{id}/tokens`: only a partner the member is enrolled with.
+    pub fn member_token_work(
+        caller: &Caller,
+        member: MemberId,
+        scopes: Option<Vec<String>>,
+        ttl_secs: Option<u64>,
+    ) -> Result<impl Work<(String, i64)>, ClearingError> {
+        let scopes =
+            scopes.unwrap_or_else(|| MEMBER_SCOPES.iter().map(|s| (*s).to_owned()).collect());
+        if let Some(bad) = scopes.iter().find(|s| !MEMBER_SCOPES.contains(&s.as_str())) {
+            return Err(ClearingError::InvalidRequest(format!(
+                "unknown scope {}; scopes are {}",
+                bad.chars().take(30).collect::<String>(),
+                MEMBER_SCOPES.join(", ")
+            )));
+        }
+        let ttl = ttl_secs.unwrap_or(DEFAULT_MEMBER_TOKEN_TTL_SECS);
+        if ttl == 0 || ttl > MAX_MEMBER_TOKEN_TTL_SECS {
+            return Err(ClearingError::InvalidRequest(format!(
+                "ttl_seconds must be 1 to {MAX_MEMBER_TOKEN_TTL_SECS}"
+            )));
+        }
+        let partner = caller.partner.clone();
+        Ok(move |ctx: &Context, tx: &mut WriteTx<'_>| {
+            if !members::linked_tx(tx, partner.as_str(), &member.to_string())? {
+                return Err(ClearingError::Forbidden(format!(
+                    "member {member} is not enrolled with {partner}"
+                )));
+            }
+            ctx.tokens
+                .mint_member(member, &partner, &scopes, ttl, time::now_secs())
+        })
+    }
+
+    /// `GET /v1/me/wallet`: every unit the member holds, with issuer and value, and open coupons.
+    pub async fn wallet(&self, member: MemberId) -> Result<Wallet, ClearingError> {
+        let m = member.to_string();
+        let now = now_us();
+        let (balances, coupons) = self
+            .store()
+            .read(move |c| {
+                Ok((
+                    store::ledger::member_balances(c, &m)?,
+                    coupon_store::open_for_member(c, &m, now)?,
+                ))
+            })
+            .await?;
+        let mut lines = Vec::new();
+        for (unit, balance) in balances {
+            let Ok((code, scale, issuer, value)) = points_unit(self.context(), &unit) else {
+                continue;
+            };
+            lines.push(WalletLine {
+                unit: code,
+                balance: Amount::from_minor(-balance, scale),
+                issuer,
+                value,
+            });
+        }
+        Ok(Wallet {
+            member,
+            lines,
+            coupons,
+        })
+    }
+
+    /// `GET /v1/me/entries`: the member's entries at every partner.
+    pub async fn member_entries(
+        &self,
+        member: MemberId,
+        after_seq: i64,
+        limit: i64,
+    ) -> Result<(Vec<Posted>, Option<i64>), ClearingError> {
+        let filter = EntryFilter {
+            partner: None,
+            kind: None,
+            member: Some(member.to_string()),
+            since_us: None,
+        };
+        self.entries_for(filter, after_seq, limit).await
+    }
+
+    /// `PUT /v1/me/consent`.
+    pub fn consent_work(member: MemberId, share_balances: bool) -> impl Work<bool> {
+        move |_: &Context, tx: &mut WriteTx<'_>| {
+            if !members::set_consent(tx, &member.to_string(), share_balances)? {
+                return Err(ClearingError::UnknownMember(member.to_string()));
+            }
+            Ok(share_balances)
+        }
+    }
+
+    /// `POST /v1/me/authorizations`: a code `partner` can pass to spend up to `max_points` of
+    /// `unit` of the member's, until it expires.
+    pub fn authorize_work(
+        &self,
+        member: MemberId,
+        partner: &str,
+        unit: &str,
+        max_points: &str,
+        ttl_secs: Option<u64>,
+    ) -> Result<impl Work<AuthorizationRow>, ClearingError> {
+        let ctx = self.context();
+        let partner: PartnerId = partner
+            .parse()
+            .ok()
+            .filter(|p| ctx.network.partner(p).is_some())
+            .ok_or_else(|| {
+                ClearingError::InvalidRequest(format!(
+                    "unknown partner {}",
+                    partner.chars().take(32).collect::<String>()
+                ))
+            })?;
+        let (unit, scale, _, _) = points_unit(ctx, unit)?;
+        let max = Amount::parse_positive(max_points, scale)
+            .map_err(|e| ClearingError::InvalidAmount(e.to_string()))?;
+        let ttl = ttl_secs.unwrap_or(DEFAULT_AUTHORIZATION_TTL_SECS);
+        if ttl == 0 || ttl > MAX_AUTHORIZATION_TTL_SECS {
+            return Err(ClearingError::InvalidRequest(format!(
+                "ttl_seconds must be 1 to {MAX_AUTHORIZATION_TTL_SECS}"
+            )));
+        }
+        Ok(move |_: &Context, tx: &mut WriteTx<'_>| {
+            if members::get_tx(tx, &member.to_string())?.is_none() {
+                return Err(ClearingError::UnknownMember(member.to_string()));
+            }
+            let now = now_us();
+            let row = AuthorizationRow {
+                code: random_code(AUTH_CODE_CHARS)?,
+                member_id: member.to_string(),
+                partner: partner.to_string(),
+                unit: unit.to_string(),
+                max_minor: max.minor(),
+                used_minor: 0,
+                expires_at_us: now
+                    .saturating_add(i64::try_from(ttl).unwrap_or(0).saturating_mul(1_000_000)),
+                created_at_us: now,
+            };
+            authorizations::insert(tx, &row)?;
+            Ok(row)
+        })
+    }
+
+    /// `POST /v1/me/conversions`: points of one unit into another at clearing values. The target
+    /// issuer takes over the liability and is owed its value by the source issuer.
+    pub fn convert_work(
+        &self,
+        member: MemberId,
+        from: &str,
+        to: &str,
+        points: &str,
+    ) -> Result<impl Work<Posted>, ClearingError> {
+        let ctx = self.context();
+        let (from, from_scale, from_issuer, from_value) = points_unit(ctx, from)?;
+        let (to, to_scale, to_issuer, to_value) = points_unit(ctx, to)?;
+        if from == to {
+            return Err(ClearingError::InvalidRequest(
+                "from_unit and to_unit are the same".into(),
+            ));
+        }
+        let offered = Amount::parse_positive(points, from_scale)
+            .map_err(|e| ClearingError::InvalidAmount(e.to_string()))?;
+        let c = conversion(
+            offered,
+            from_value,
+            to_scale,
+            to_value,
+            ctx.network.currency_scale,
+        )?;
+        let mut postings = vec![
+            Posting::debit(
+                Account::Member {
+                    member,
+                    unit: from.clone(),
+                },
+                c.spent,
+            ),
+            credit(
+                Account::Issuer {
+                    issuer: from_issuer.clone(),
+                    unit: from.clone(),
+                },
+                c.spent,
+            )?,
+            Posting::debit(
+                Account::Issuer {
+                    issuer: to_issuer.clone(),
+                    unit: to.clone(),
+                },
+                c.received,
+            ),
+            credit(
+                Account::Member {
+                    member,
+                    unit: to.clone(),
+                },
+                c.received,
+            )?,
+        ];
+        if from_issuer != to_issuer && c.value.is_positive() {
+            postings.push(Posting::debit(settlement(ctx, from_issuer), c.value));
+            postings.push(credit(settlement(ctx, to_issuer), c.value)?);
+        }
+        let mut meta = EntryMeta::new(EntryKind::Conversion);
+        meta.member = Some(member);
+        meta.memo = Some(serde_json::json!({ "offered": offered.to_string(), "from": from.to_string(), "to": to.to_string() }).to_string());
+        let draft = EntryDraft::new(meta, postings).balance(&ctx.units)?;
+        Ok(move |_: &Context, tx: &mut WriteTx<'_>| {
+            if members::get_tx(tx, &member.to_string())?.is_none() {
+                return Err(ClearingError::UnknownMember(member.to_string()));
+            }
+            let entry = tx.post(draft)?;
+            Ok(Posted {
+                entry,
+                status: "posted".into(),
+                coupons_issued: None,
+            })
+        })
+    }
+
+    /// `POST /v1/me/donations`: points given to a charity partner; their issuer owes the charity
+    /// their value, which its statement will show.
+    pub fn donate_work(
+        &self,
+        member: MemberId,
+        unit: &str,
+        points: &str,
+        charity: &str,
+    ) -> Result<impl Work<Posted>, ClearingError> {
+        let ctx = self.context();
+        let charity: PartnerId = charity
+            .parse()
+            .ok()
+            .filter(|p| ctx.network.partner(p).is_some_and(|p| p.charity))
+            .ok_or_else(|| {
+                ClearingError::InvalidRequest(format!(
+                    "{} is not a charity of the network",
+                    charity.chars().take(32).collect::<String>()
+                ))
+            })?;
+        let (unit, scale, issuer, _) = points_unit(ctx, unit)?;
+        let points = Amount::parse_positive(points, scale)
+            .map_err(|e| ClearingError::InvalidAmount(e.to_string()))?;
+        let def = ctx
+            .units
+            .get(&unit)
+            .ok_or_else(|| ClearingError::UnknownUnit(unit.to_string()))?;
+        let value = rules::clearing_value(points, def, &ctx.network)?;
+        if !value.is_positive() {
+            return Err(ClearingError::InvalidAmount(
+                "too few points to be worth anything to the charity".into(),
+            ));
+        }
+        let postings = vec![
+            Posting::debit(
+                Account::Member {
+                    member,
+                    unit: unit.clone(),
+                },
+                points,
+            ),
+            credit(
+                Account::Issuer {
+                    issuer: issuer.clone(),
+                    unit: unit.clone(),
+                },
+                points,
+            )?,
+            Posting::debit(settlement(ctx, issuer), value),
+            credit(settlement(ctx, Party::Partner(charity.clone())), value)?,
+        ];
+        let mut meta = EntryMeta::new(EntryKind::Donation);
+        meta.member = Some(member);
+        meta.partner = Some(charity);
+        let draft = EntryDraft::new(meta, postings).balance(&ctx.units)?;
+        Ok(move |_: &Context, tx: &mut WriteTx<'_>| {
+            if members::get_tx(tx, &member.to_string())?.is_none() {
+                return Err(ClearingError::UnknownMember(member.to_string()));
+            }
+            let entry = tx.post(draft)?;
+            Ok(Posted {
+                entry,
+                status: "posted".into(),
+                coupons_issued: None,
+            })
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::str::FromStr;
+
+    use super::*;
+
+    fn s(p: u32) -> Scale {
+        Scale::new(p).unwrap()
+    }
+
+    fn d(t: &str) -> Decimal {
+        Decimal::from_str(t).unwrap()
+    }
+
+    #[test]
+    fn conversions_never_give_more_than_the_value() {
+        // 50 AROMA at 0.04 = 2.00 → 20 STYLE at 0.10, all 50 spent.
+        let c = conversion(
+            Amount::from_minor(50, s(0)),
+            d("0.04"),
+            s(0),
+            d("0.10"),
+            s(2),
+        )
+        .unwrap();
+        assert_eq!(
+            (
+                c.spent.minor(),
+                c.received.minor(),
+                c.value.to_string().as_str()
+            ),
+            (50, 20, "2.00")
+        );
+        // 51 AROMA = 2.04 → still 20 STYLE: only 50 AROMA are taken, the member keeps 1.
+        let c = conversion(
+            Amount::from_minor(51, s(0)),
+            d("0.04"),
+            s(0),
+            d("0.10"),
+            s(2),
+        )
+        .unwrap();
+        assert_eq!((c.spent.minor(), c.received.minor()), (50, 20));
+        // 7 STYLE = 0.70 → 14 PAGES at 0.05.
+        let c = conversion(
+            Amount::from_minor(7, s(0)),
+            d("0.10"),
+            s(0),
+            d("0.05"),
+            s(2),
+        )
+        .unwrap();
+        assert_eq!(
+            (c.spent.minor(), c.received.minor(), c.value.minor()),
+            (7, 14, 70)
+        );
+        // 3 AROMA = 0.12 → 1.2 FUEL-tenths... FUEL counts in tenths at 0.01: 12.0 FUEL.
+        let c = conversion(
+            Amount::from_minor(3, s(0)),
+            d("0.04"),
+            s(1),
+            d("0.01"),
+            s(2),
+        )
+        .unwrap();
+        assert_eq!((c.spent.minor(), c.received.minor()), (3, 120));
+        // Too little for one target step.
+        assert!(
+            conversion(
+                Amount::from_minor(1, s(0)),
+                d("0.04"),
+                s(0),
+                d("0.10"),
+                s(2)
+            )
+            .is_err()
+        );
+        // Thirds: 1 X at 0.10 into Y at 0.03 → 3 Y (0.09); the whole X is spent (0.10 ≥ 0.09).
+        let c = conversion(
+            Amount::from_minor(1, s(0)),
+            d("0.10"),
+            s(0),
+            d("0.03"),
+            s(2),
+        )
+        .unwrap();
+        assert_eq!(
+            (c.spent.minor(), c.received.minor(), c.value.minor()),
+            (1, 3, 9)
+        );
+        assert!(c.received.to_decimal() * d("0.03") <= c.spent.to_decimal() * d("0.10"));
+    }
+
+    #[test]
+    fn codes_are_typed_forgivingly() {
+        assert_eq!(
+            normalize_auth_code("abcd-efgh-jkmn").as_deref(),
+            Some("ABCDEFGHJKMN")
+        );
+        assert_eq!(display_auth_code("ABCDEFGHJKMN"), "ABCD-EFGH-JKMN");
+        assert!(normalize_auth_code("ABCD-EFGH-JKM0").is_none());
+        assert!(normalize_auth_code("ABCD").is_none());
+    }
+}
