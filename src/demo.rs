@@ -368,7 +368,7 @@ fn story(clearing: &Clearing, server: &RunningServer, keys: &[GeneratedKey]) -> 
         view["remaining"].as_str().unwrap_or("")
     );
 
-    println!("\n11. What the network refuses, changing nothing:");
+    println!("\n11. Refusals that change nothing, and a member authorising another brand:");
     let overdraft = aroma.post(
         "/v1/redemptions",
         json!({ "member_id": dana, "unit": "AROMA", "points": "1000", "reference": "x" }),
@@ -386,6 +386,38 @@ fn story(clearing: &Clearing, server: &RunningServer, keys: &[GeneratedKey]) -> 
         "    The bookstore tries to spend Dana's AROMA without her authorization: {} {}",
         foreign.status,
         foreign.body["code"].as_str().unwrap_or("")
+    );
+    println!(
+        "    So Dana authorises it in her wallet app (a member token from Aroma, then POST /v1/me/authorizations):"
+    );
+    let token = aroma.expect(
+        &format!("/v1/members/{dana}/tokens"),
+        json!({ "ttl_seconds": 300 }),
+        201,
+    )?;
+    let token = token["token"].as_str().context("member token")?.to_owned();
+    let authorization: Value = agent
+        .post(&server.url("/v1/me/authorizations"))
+        .header("Authorization", &format!("Bearer {token}"))
+        .send_json(json!({ "partner": "books", "unit": "AROMA", "max_points": "60" }))?
+        .body_mut()
+        .read_json()?;
+    let code = authorization["code"]
+        .as_str()
+        .context("authorization code")?;
+    println!(
+        "    code {code}: the bookstore may spend up to 60 AROMA of hers. It spends 50; Aroma owes Books 50 × 0.04 = 2.00 ILS."
+    );
+    show(&books.expect(
+        "/v1/redemptions",
+        json!({ "member_id": dana, "unit": "AROMA", "points": "50", "reference": "books-pos-90", "authorization": code }),
+        201,
+    )?);
+    let over = books.post("/v1/redemptions", json!({ "member_id": dana, "unit": "AROMA", "points": "11", "reference": "books-pos-91", "authorization": code }))?;
+    println!(
+        "    11 more would pass the 60 she allowed: {} {}",
+        over.status,
+        over.body["code"].as_str().unwrap_or("")
     );
 
     println!("\n12. Balances as Aroma sees them (Dana shares her balances):");

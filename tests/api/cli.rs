@@ -274,6 +274,7 @@ fn demo_runs_to_the_end() {
         "same entry true (Idempotent-Replayed: true)",
         "422 insufficient_balance",
         "403 authorization_required",
+        "11 more would pass the 60 she allowed: 403 authorization_required",
         "The same code again: 422 coupon_not_redeemable",
         "ok   coupon_reservations_backed",
         "ok   hash_chain",
