@@ -11,7 +11,6 @@ use coalition::api::RunningServer;
 use coalition::clearing::{Clearing, Settings};
 use coalition::crypto::PublicKey;
 use coalition::crypto::ed25519::write_private;
-use coalition::ledger::{Account, Party};
 use coalition::partners::GeneratedKey;
 use serde_json::{Value, json};
 
@@ -429,40 +428,108 @@ fn story(clearing: &Clearing, server: &RunningServer, keys: &[GeneratedKey]) -> 
             b["unit"].as_str().unwrap_or("")
         );
     }
+
+    println!(
+        "\n13. Month end: the network's finance team settles (coalition token --role finance, POST /v1/settlements)."
+    );
+    let finance = clearing.context().tokens.mint_finance(
+        coalition::clearing::tokens::Role::Finance,
+        None,
+        600,
+        coalition::clearing::time::now_secs(),
+    )?;
+    let bearer = format!("Bearer {finance}");
+    let cutoff = coalition::clearing::time::rfc3339(coalition::store::now_us());
+    std::thread::sleep(std::time::Duration::from_millis(2));
+    let settlement: Value = agent
+        .post(&server.url("/v1/settlements"))
+        .header("Authorization", &bearer)
+        .send_json(json!({ "cutoff": cutoff }))?
+        .body_mut()
+        .read_json()?;
+    let id = settlement["settlement_id"]
+        .as_str()
+        .context("settlement id")?
+        .to_owned();
+    println!(
+        "    settlement {id} at {cutoff}: each party's multilateral net (above zero the network pays it):"
+    );
+    for p in settlement["positions"].as_array().into_iter().flatten() {
+        println!(
+            "      {:<14} {:>8} {}",
+            p["partner"].as_str().unwrap_or(""),
+            p["net"].as_str().unwrap_or(""),
+            p["currency"].as_str().unwrap_or("")
+        );
+    }
+    for o in settlement["obligations"].as_array().into_iter().flatten() {
+        println!(
+            "      behind it: {} owes {} {}",
+            o["from"].as_str().unwrap_or(""),
+            o["to"].as_str().unwrap_or(""),
+            o["amount"].as_str().unwrap_or("")
+        );
+    }
+    let mut statement = agent
+        .get(&server.url(&format!("/v1/settlements/{id}/statements/books")))
+        .header("Authorization", &bearer)
+        .header("Accept", "text/csv")
+        .call()?;
+    let signed = statement
+        .headers()
+        .get("statement-signature")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    let csv = statement.body_mut().read_to_string()?;
+    let parts: Vec<&str> = signed.split('.').collect();
+    let jwk_x = URL_SAFE_NO_PAD
+        .decode(jwks["keys"][0]["x"].as_str().unwrap_or(""))
+        .unwrap_or_default();
+    let verified = match (<[u8; 32]>::try_from(jwk_x), parts.as_slice()) {
+        (Ok(x), [header, "", sig]) => URL_SAFE_NO_PAD.decode(sig).is_ok_and(|sig| {
+            PublicKey::from_bytes(x).verify(
+                format!("{header}.{}", URL_SAFE_NO_PAD.encode(&csv)).as_bytes(),
+                &sig,
+            )
+        }),
+        _ => false,
+    };
+    println!("    The bookstore's statement (CSV, Statement-Signature verifies: {verified}):");
+    for line in csv.lines() {
+        println!("      {line}");
+    }
+    for p in settlement["positions"].as_array().into_iter().flatten() {
+        let party = p["partner"].as_str().unwrap_or("");
+        let net = p["net"].as_str().unwrap_or("0");
+        if party == "network"
+            || net
+                .trim_start_matches('-')
+                .chars()
+                .all(|c| c == '0' || c == '.')
+        {
+            continue;
+        }
+        agent
+            .post(&server.url(&format!("/v1/settlements/{id}/payments")))
+            .header("Authorization", &bearer)
+            .send_json(json!({ "partner": party, "amount": net.trim_start_matches('-'), "bank_reference": format!("wire-{party}") }))?;
+    }
+    let after: Value = agent
+        .get(&server.url(&format!("/v1/settlements/{id}")))
+        .header("Authorization", &bearer)
+        .call()?
+        .body_mut()
+        .read_json()?;
+    println!(
+        "    After the bank transfers are confirmed, the settlement is {}.",
+        after["status"].as_str().unwrap_or("")
+    );
+
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let currency = clearing.network().settlement_currency.clone();
-    let mut parties = vec![Party::Network];
-    parties.extend(
-        clearing
-            .network()
-            .partners
-            .keys()
-            .cloned()
-            .map(Party::Partner),
-    );
-    println!(
-        "   Open settlement positions (netting them in settlement cycles lands with its own feature):"
-    );
-    for party in parties {
-        let account = Account::Settlement {
-            party: party.clone(),
-            currency: currency.clone(),
-        };
-        let b = runtime.block_on(clearing.balance(&account))?;
-        if b.is_zero() {
-            continue;
-        }
-        let (verb, shown) = if b.minor() < 0 {
-            ("is owed", b.checked_neg().unwrap_or(b))
-        } else {
-            ("owes", b)
-        };
-        println!("     {:<14} {verb} {shown} {currency}", party.to_string());
-    }
-
-    println!("\n13. coalition verify — every invariant over the whole ledger:");
+    println!("\n14. coalition verify — every invariant over the whole ledger:");
     let checks = runtime.block_on(clearing.verify())?;
     for c in &checks {
         println!(

@@ -113,6 +113,29 @@ enum Command {
         #[arg(long, env = "COALITION_NETWORK_KEY")]
         network_key: Option<PathBuf>,
     },
+    /// Close a settlement cycle at the cut-off (as `POST /v1/settlements`) and print it as JSON.
+    Settle {
+        /// RFC 3339, e.g. 2026-11-30T23:59:59Z; not in the future.
+        #[arg(long)]
+        cutoff: String,
+        #[command(flatten)]
+        db: DatabaseArg,
+        #[arg(long, env = "COALITION_PARTNERS", default_value = "partners")]
+        partners: PathBuf,
+        #[arg(long, env = "COALITION_NETWORK_KEY")]
+        network_key: Option<PathBuf>,
+    },
+    /// Print the journal as CSV, a ledger-cli/hledger journal or a beancount file.
+    Export {
+        #[arg(long, value_parser = ["csv", "ledger", "beancount"])]
+        format: String,
+        #[command(flatten)]
+        db: DatabaseArg,
+        #[arg(long, env = "COALITION_PARTNERS", default_value = "partners")]
+        partners: PathBuf,
+        #[arg(long, env = "COALITION_NETWORK_KEY")]
+        network_key: Option<PathBuf>,
+    },
     /// Check every ledger invariant; exits non-zero if any fails.
     Verify {
         #[command(flatten)]
@@ -296,6 +319,61 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
         }
         Command::Openapi => print!("{}", api::docs::openapi_json_text()),
+        Command::Settle {
+            cutoff,
+            db,
+            partners,
+            network_key,
+        } => {
+            let settings = Settings {
+                database: db.url()?,
+                partners_dir: partners,
+                network_key,
+                hold_ttl_secs: clearing::DEFAULT_HOLD_TTL_SECS,
+            };
+            let clearing = Clearing::start(&settings)?;
+            let work = Clearing::settle_work(&cutoff)?;
+            let ctx = clearing.context().clone();
+            let settled = clearing.store().write_blocking(move |tx| work(&ctx, tx));
+            clearing.shutdown();
+            let settled = settled?;
+            let scale = clearing.network().currency_scale;
+            let positions: Vec<serde_json::Value> = settled
+                .settlement
+                .positions
+                .iter()
+                .map(|p| serde_json::json!({ "partner": p.party, "net": coalition::ledger::Amount::from_minor(p.net_minor, scale).to_string() }))
+                .collect();
+            let out = serde_json::json!({
+                "settlement_id": settled.settlement.row.id,
+                "cutoff": coalition::clearing::time::rfc3339(settled.settlement.row.cutoff_us),
+                "status": settled.settlement.row.status,
+                "created": settled.created,
+                "positions": positions,
+            });
+            println!("{}", serde_json::to_string_pretty(&out)?);
+        }
+        Command::Export {
+            format,
+            db,
+            partners,
+            network_key,
+        } => {
+            let settings = Settings {
+                database: db.url()?,
+                partners_dir: partners,
+                network_key,
+                hold_ttl_secs: clearing::DEFAULT_HOLD_TTL_SECS,
+            };
+            let clearing = Clearing::start(&settings)?;
+            let format: coalition::clearing::export::Format = format.parse()?;
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            let text = runtime.block_on(clearing.export(format, None, None));
+            clearing.shutdown();
+            print!("{}", text?);
+        }
         Command::Demo { partners, keep } => demo::run(&partners, keep)?,
     }
     Ok(ExitCode::SUCCESS)

@@ -4,7 +4,7 @@ use actix_web::{HttpResponse, get};
 use utoipa::OpenApi;
 
 use super::problem::Problem;
-use super::{coupons, finance, members, partner, public};
+use super::{coupons, finance, members, partner, public, settlements};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -23,6 +23,8 @@ errors are application/problem+json with a stable `code`. See docs/ in the repos
         members::mint_token, members::wallet, members::my_entries, members::consent,
         members::authorize, members::convert, members::donate,
         finance::trial_balance, finance::verify,
+        settlements::settle, settlements::list, settlements::one, settlements::statement,
+        settlements::pay, settlements::reconcile, settlements::export,
     ),
     modifiers(&BearerTokens),
     components(schemas(Problem)),

@@ -9,6 +9,7 @@ pub mod members;
 pub mod partner;
 pub mod problem;
 pub mod public;
+pub mod settlements;
 
 use std::io;
 use std::net::SocketAddr;
@@ -98,6 +99,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(members::donate)
     .service(finance::trial_balance)
     .service(finance::verify)
+    .service(settlements::settle)
+    .service(settlements::list)
+    .service(settlements::one)
+    .service(settlements::statement)
+    .service(settlements::pay)
+    .service(settlements::reconcile)
+    .service(settlements::export)
     .service(docs::openapi_json)
     .service(docs::docs_page);
 }

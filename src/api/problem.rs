@@ -207,6 +207,8 @@ impl From<ClearingError> for ApiError {
             ClearingError::PerMemberLimit(why) => ApiError::unprocessable("per_member_limit", why),
             ClearingError::CampaignEnded(why) => ApiError::unprocessable("campaign_ended", why),
             ClearingError::Forbidden(why) => ApiError::forbidden(why),
+            ClearingError::Overpayment(why) => ApiError::unprocessable("overpayment", why),
+            ClearingError::InvalidCsv(why) => ApiError::unprocessable("invalid_csv", why),
         }
     }
 }

@@ -2,9 +2,12 @@
 //! network, the store and the network's signing key, and turns requests into ledger entries.
 
 pub mod coupons;
+pub mod export;
 pub mod members;
 pub mod partner;
+pub mod reconcile;
 pub mod rules;
+pub mod settlement;
 pub mod time;
 pub mod tokens;
 
@@ -103,6 +106,10 @@ pub enum ClearingError {
     CampaignEnded(String),
     #[error("{0}")]
     Forbidden(String),
+    #[error("{0}")]
+    Overpayment(String),
+    #[error("{0}")]
+    InvalidCsv(String),
 }
 
 impl From<StoreError> for ClearingError {

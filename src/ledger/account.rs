@@ -40,6 +40,12 @@ pub enum Account {
         sponsor: PartnerId,
         currency: UnitCode,
     },
+    /// What a closed settlement left the party to pay (debit) or to be paid (credit), until the
+    /// payment is confirmed against the network's bank account.
+    Due {
+        party: Party,
+        currency: UnitCode,
+    },
     NetworkFees {
         currency: UnitCode,
     },
@@ -60,6 +66,7 @@ pub enum AccountKind {
     Hold,
     Campaign,
     Commitment,
+    Due,
     Fees,
     Breakage,
     Bank,
@@ -74,6 +81,7 @@ impl AccountKind {
             AccountKind::Hold => "hold",
             AccountKind::Campaign => "campaign",
             AccountKind::Commitment => "commitment",
+            AccountKind::Due => "due",
             AccountKind::Fees => "fees",
             AccountKind::Breakage => "breakage",
             AccountKind::Bank => "bank",
@@ -100,6 +108,7 @@ impl Account {
             Account::Hold { .. } => AccountKind::Hold,
             Account::Campaign { .. } => AccountKind::Campaign,
             Account::Commitment { .. } => AccountKind::Commitment,
+            Account::Due { .. } => AccountKind::Due,
             Account::NetworkFees { .. } => AccountKind::Fees,
             Account::NetworkBreakage { .. } => AccountKind::Breakage,
             Account::NetworkBank { .. } => AccountKind::Bank,
@@ -116,6 +125,7 @@ impl Account {
             Account::Settlement { currency, .. }
             | Account::Campaign { currency, .. }
             | Account::Commitment { currency, .. }
+            | Account::Due { currency, .. }
             | Account::NetworkFees { currency }
             | Account::NetworkBank { currency } => currency,
         }
@@ -133,6 +143,7 @@ impl fmt::Display for Account {
             Account::Commitment { sponsor, currency } => {
                 write!(f, "commitment:{sponsor}:{currency}")
             }
+            Account::Due { party, currency } => write!(f, "due:{party}:{currency}"),
             Account::NetworkFees { currency } => write!(f, "network:fees:{currency}"),
             Account::NetworkBreakage { unit } => write!(f, "network:breakage:{unit}"),
             Account::NetworkBank { currency } => write!(f, "network:bank:{currency}"),
@@ -177,6 +188,10 @@ impl FromStr for Account {
             },
             ("commitment", p) => Account::Commitment {
                 sponsor: p.parse()?,
+                currency: unit,
+            },
+            ("due", p) => Account::Due {
+                party: p.parse()?,
                 currency: unit,
             },
             ("network", "fees") => Account::NetworkFees { currency: unit },

@@ -269,6 +269,18 @@ impl<'a> Verifier<'a> {
     }
 }
 
+/// Every closed settlement's nets sum to zero: what some parties pay, the others receive.
+pub fn settlements_check(net_sums: &[(String, i64)]) -> Check {
+    let mut f = Findings::default();
+    for (id, sum) in net_sums.iter().filter(|(_, s)| *s != 0) {
+        f.add(|| format!("settlement {id} nets to {sum}, not zero"));
+    }
+    f.into_check(
+        "settlements_net_to_zero",
+        format!("{} settlements net to zero", net_sums.len()),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use rust_decimal::Decimal;

@@ -288,7 +288,11 @@ pub fn verify(conn: &mut DbConn, units: &Units) -> Result<Vec<Check>, StoreError
             after = last.seq;
             page.iter().for_each(|e| verifier.entry(e));
         }
-        Ok(verifier.finish(&all_balances(conn)?))
+        let mut checks = verifier.finish(&all_balances(conn)?);
+        checks.push(crate::ledger::invariants::settlements_check(
+            &super::settlements::net_sums(conn)?,
+        ));
+        Ok(checks)
     };
     let checks = walk(conn);
     // Read-only: ending it either way changes nothing.

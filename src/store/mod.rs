@@ -12,6 +12,7 @@ pub mod network;
 pub mod operations;
 mod schema;
 pub mod sequencer;
+pub mod settlements;
 
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};

@@ -148,6 +148,36 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    settlements (id) {
+        id -> Text,
+        cutoff_us -> BigInt,
+        first_seq -> BigInt,
+        last_seq -> BigInt,
+        currency -> Text,
+        status -> Text,
+        created_at_us -> BigInt,
+    }
+}
+
+diesel::table! {
+    settlement_positions (settlement_id, party) {
+        settlement_id -> Text,
+        party -> Text,
+        net_minor -> BigInt,
+        paid_minor -> BigInt,
+    }
+}
+
+diesel::table! {
+    settlement_obligations (settlement_id, debtor, creditor) {
+        settlement_id -> Text,
+        debtor -> Text,
+        creditor -> Text,
+        amount_minor -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     units,
     partners,

@@ -134,6 +134,7 @@ fn verify_passes_on_a_fresh_database() {
         "no_negative_member_balance",
         "points_backed_by_issuer",
         "coupon_reservations_backed",
+        "settlements_net_to_zero",
     ] {
         assert!(
             stdout.contains(&format!("ok   {check}")),
@@ -277,6 +278,9 @@ fn demo_runs_to_the_end() {
         "11 more would pass the 60 she allowed: 403 authorization_required",
         "The same code again: 422 coupon_not_redeemable",
         "ok   coupon_reservations_backed",
+        "Statement-Signature verifies: true",
+        "the settlement is settled.",
+        "ok   settlements_net_to_zero",
         "ok   hash_chain",
     ] {
         assert!(stdout.contains(step), "missing {step:?} in:\n{stdout}");

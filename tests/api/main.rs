@@ -13,3 +13,4 @@ mod manifests;
 mod members_http;
 mod partner_http;
 mod rfc9421;
+mod settlement_http;

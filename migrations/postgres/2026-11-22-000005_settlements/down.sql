@@ -1,0 +1,3 @@
+DROP TABLE settlement_obligations;
+DROP TABLE settlement_positions;
+DROP TABLE settlements;

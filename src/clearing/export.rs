@@ -1,0 +1,284 @@
+//! The journal as files other tools read: CSV, ledger-cli / hledger journal, and beancount.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use super::{Clearing, ClearingError, time};
+use crate::ledger::{Account, AccountKind, CommittedEntry};
+use crate::store;
+
+/// The export formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Csv,
+    Ledger,
+    Beancount,
+}
+
+impl std::str::FromStr for Format {
+    type Err = ClearingError;
+    fn from_str(s: &str) -> Result<Self, ClearingError> {
+        match s {
+            "csv" => Ok(Format::Csv),
+            "ledger" => Ok(Format::Ledger),
+            "beancount" => Ok(Format::Beancount),
+            _ => Err(ClearingError::InvalidRequest(
+                "format is csv, ledger or beancount".into(),
+            )),
+        }
+    }
+}
+
+impl Format {
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::Csv => "text/csv; charset=utf-8",
+            Format::Ledger | Format::Beancount => "text/plain; charset=utf-8",
+        }
+    }
+}
+
+/// A CSV field, quoted when it must be.
+pub fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_owned()
+    }
+}
+
+/// Text safe on one line of a journal: no control characters, no comment markers.
+fn plain(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_control() || c == ';' || c == '"' || c == '\\' {
+                ' '
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+fn date(us: i64) -> String {
+    time::rfc3339(us)
+        .get(..10)
+        .unwrap_or("1970-01-01")
+        .to_owned()
+}
+
+fn commodity_ledger(unit: &str) -> String {
+    if unit.bytes().all(|b| b.is_ascii_alphabetic()) {
+        unit.to_owned()
+    } else {
+        format!("\"{unit}\"")
+    }
+}
+
+/// The beancount name of an account: a root by family, then each part capitalised.
+pub fn beancount_account(account: &Account) -> String {
+    let root = match account.kind() {
+        AccountKind::Member => "Liabilities:Members",
+        AccountKind::Hold => "Liabilities:Holds",
+        AccountKind::Campaign => "Liabilities:Campaigns",
+        AccountKind::Issuer => "Assets:Issuers",
+        AccountKind::Settlement => "Assets:Settlement",
+        AccountKind::Commitment => "Assets:Commitments",
+        AccountKind::Due => "Assets:Due",
+        AccountKind::Bank => "Assets:Bank",
+        AccountKind::Fees => "Income:Fees",
+        AccountKind::Breakage => "Income:Breakage",
+    };
+    let name = account.to_string();
+    let parts: Vec<String> = name
+        .split(':')
+        .skip(
+            if account.kind() == AccountKind::Fees
+                || account.kind() == AccountKind::Bank
+                || account.kind() == AccountKind::Breakage
+            {
+                2
+            } else {
+                1
+            },
+        )
+        .map(|p| {
+            let p = p.replace('_', "-");
+            let mut chars = p.chars();
+            chars
+                .next()
+                .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
+                .unwrap_or_default()
+        })
+        .collect();
+    format!("{root}:{}", parts.join(":"))
+}
+
+/// Renders entries (in chain order) in `format`.
+pub fn render(format: Format, entries: &[CommittedEntry], currency: &str) -> String {
+    let mut out = String::new();
+    match format {
+        Format::Csv => {
+            out.push_str(
+                "seq,entry_id,created_at,kind,partner,member_id,reference,account,unit,amount\n",
+            );
+            for e in entries {
+                for p in &e.postings {
+                    let _ = writeln!(
+                        out,
+                        "{},{},{},{},{},{},{},{},{},{}",
+                        e.seq,
+                        e.id,
+                        time::rfc3339(e.created_at_us),
+                        e.meta.kind,
+                        e.meta
+                            .partner
+                            .as_ref()
+                            .map(ToString::to_string)
+                            .unwrap_or_default(),
+                        e.meta
+                            .member
+                            .as_ref()
+                            .map(ToString::to_string)
+                            .unwrap_or_default(),
+                        csv_field(e.meta.reference.as_deref().unwrap_or("")),
+                        p.account,
+                        p.account.unit(),
+                        p.amount
+                    );
+                }
+            }
+        }
+        Format::Ledger => {
+            out.push_str("; Coalition journal (ledger-cli / hledger). Amounts debit positive.\n\n");
+            for e in entries {
+                let partner = e
+                    .meta
+                    .partner
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_else(|| "network".into());
+                let reference = e.meta.reference.as_deref().map(plain).unwrap_or_default();
+                let _ = writeln!(
+                    out,
+                    "{} * ({}) {} {} {}",
+                    date(e.created_at_us),
+                    e.seq,
+                    e.meta.kind,
+                    partner,
+                    reference.trim()
+                );
+                let _ = writeln!(out, "    ; entry: {} hash: {}", e.id, e.hash);
+                for p in &e.postings {
+                    let _ = writeln!(
+                        out,
+                        "    {}  {} {}",
+                        p.account,
+                        p.amount,
+                        commodity_ledger(p.account.unit().as_str())
+                    );
+                }
+                out.push('\n');
+            }
+        }
+        Format::Beancount => {
+            let _ = writeln!(out, "option \"title\" \"Coalition journal\"");
+            let _ = writeln!(out, "option \"operating_currency\" \"{currency}\"\n");
+            let mut opened: BTreeMap<String, String> = BTreeMap::new();
+            for e in entries {
+                for p in &e.postings {
+                    opened
+                        .entry(beancount_account(&p.account))
+                        .or_insert_with(|| date(e.created_at_us));
+                }
+            }
+            let mut commodities: Vec<&str> = entries
+                .iter()
+                .flat_map(|e| e.postings.iter().map(|p| p.account.unit().as_str()))
+                .collect();
+            commodities.sort_unstable();
+            commodities.dedup();
+            let first = entries
+                .first()
+                .map_or_else(|| "1970-01-01".to_owned(), |e| date(e.created_at_us));
+            for c in commodities {
+                let _ = writeln!(out, "{first} commodity {c}");
+            }
+            for (account, since) in &opened {
+                let _ = writeln!(out, "{since} open {account}");
+            }
+            out.push('\n');
+            for e in entries {
+                let partner = e
+                    .meta
+                    .partner
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_else(|| "network".into());
+                let reference = e.meta.reference.as_deref().map(plain).unwrap_or_default();
+                let _ = writeln!(
+                    out,
+                    "{} * \"{}\" \"{} {}\"",
+                    date(e.created_at_us),
+                    partner,
+                    e.meta.kind,
+                    reference.trim()
+                );
+                let _ = writeln!(out, "  entry: \"{}\"", e.id);
+                for p in &e.postings {
+                    let _ = writeln!(
+                        out,
+                        "  {}  {} {}",
+                        beancount_account(&p.account),
+                        p.amount,
+                        p.account.unit()
+                    );
+                }
+                out.push('\n');
+            }
+        }
+    }
+    out
+}
+
+impl Clearing {
+    /// The journal between `from_us` and `to_us` (created times, inclusive) in `format`.
+    pub async fn export(
+        &self,
+        format: Format,
+        from_us: Option<i64>,
+        to_us: Option<i64>,
+    ) -> Result<String, ClearingError> {
+        let units = self.units().clone();
+        let entries = self
+            .store()
+            .read(move |c| {
+                let mut out = Vec::new();
+                let mut after = 0;
+                loop {
+                    let page = store::ledger::raw_entries_after(
+                        c,
+                        after,
+                        store::ledger::MAX_ENTRIES_PER_PAGE,
+                    )?;
+                    let Some(last) = page.last() else { break };
+                    after = last.seq;
+                    for raw in &page {
+                        if from_us.is_some_and(|f| raw.created_at_us < f)
+                            || to_us.is_some_and(|t| raw.created_at_us > t)
+                        {
+                            continue;
+                        }
+                        out.push(CommittedEntry::from_raw(raw, &units)?);
+                    }
+                }
+                Ok(out)
+            })
+            .await?;
+        Ok(render(
+            format,
+            &entries,
+            self.network().settlement_currency.as_str(),
+        ))
+    }
+}

@@ -1,0 +1,210 @@
+//! Reconciliation: a partner's own records, as CSV, compared with the network's entries for
+//! that partner by reference and kind.
+
+use std::collections::BTreeMap;
+
+use super::partner::Posted;
+use super::{Clearing, ClearingError, time};
+use crate::ledger::{AccountKind, Amount, CommittedEntry, EntryKind, PartnerId};
+use crate::store::ledger::EntryFilter;
+
+/// The most lines one reconciliation file may hold.
+pub const MAX_RECONCILIATION_LINES: usize = 100_000;
+/// The header a reconciliation file starts with.
+pub const HEADER: &str = "reference,kind,amount,unit,occurred_at";
+
+/// One side's amount for a `(reference, kind)`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Line {
+    pub reference: String,
+    pub kind: String,
+    pub amount: String,
+    pub unit: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Mismatch {
+    pub reference: String,
+    pub kind: String,
+    pub unit: String,
+    pub partner_amount: String,
+    pub network_amount: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Report {
+    pub matched: usize,
+    pub missing_in_network: Vec<Line>,
+    pub missing_in_partner: Vec<Line>,
+    pub mismatched: Vec<Mismatch>,
+}
+
+/// What an entry amounts to for the partner that made it: the points it moved (a capture's
+/// captured points), or for a coupon redemption the discount it is owed.
+pub fn partner_amount(entry: &CommittedEntry) -> Option<(Amount, String)> {
+    let kind = match entry.meta.kind {
+        EntryKind::Capture => AccountKind::Issuer,
+        EntryKind::CouponRedemption => AccountKind::Settlement,
+        EntryKind::Settlement
+        | EntryKind::Payment
+        | EntryKind::CouponReserve
+        | EntryKind::CouponRelease => return None,
+        _ => AccountKind::Member,
+    };
+    let line = entry
+        .postings
+        .iter()
+        .rev()
+        .find(|p| p.account.kind() == kind)?;
+    let amount = line
+        .amount
+        .checked_neg()
+        .filter(|_| line.amount.minor() < 0)
+        .unwrap_or(line.amount);
+    Some((amount, line.account.unit().to_string()))
+}
+
+fn bad(line: usize, why: impl std::fmt::Display) -> ClearingError {
+    ClearingError::InvalidCsv(format!("line {line}: {why}"))
+}
+
+impl Clearing {
+    /// Compares `csv` (the partner's own records between `from_us` and `to_us`) with the
+    /// network's entries for `partner` in the same period.
+    pub async fn reconcile(
+        &self,
+        partner: &PartnerId,
+        from_us: i64,
+        to_us: i64,
+        csv: &str,
+    ) -> Result<Report, ClearingError> {
+        let mut lines = csv.lines();
+        match lines.next().map(str::trim) {
+            Some(HEADER) => {}
+            _ => {
+                return Err(bad(
+                    1,
+                    format!("the first line must be the header `{HEADER}`"),
+                ));
+            }
+        }
+        let mut theirs: BTreeMap<(String, String), (i64, String)> = BTreeMap::new();
+        for (i, text) in lines.enumerate() {
+            let n = i + 2;
+            if n > MAX_RECONCILIATION_LINES + 1 {
+                return Err(bad(
+                    n,
+                    format!("more than {MAX_RECONCILIATION_LINES} lines"),
+                ));
+            }
+            if text.trim().is_empty() {
+                continue;
+            }
+            if text.contains('"') {
+                return Err(bad(
+                    n,
+                    "quoted fields are not accepted: references may not hold commas",
+                ));
+            }
+            let fields: Vec<&str> = text.split(',').map(str::trim).collect();
+            let [reference, kind, amount, unit, occurred_at] = fields.as_slice() else {
+                return Err(bad(n, format!("expected 5 fields, found {}", fields.len())));
+            };
+            kind.parse::<EntryKind>().map_err(|_| {
+                bad(
+                    n,
+                    format!(
+                        "unknown kind `{}`",
+                        kind.chars().take(20).collect::<String>()
+                    ),
+                )
+            })?;
+            let code = unit.parse().map_err(|_| {
+                bad(
+                    n,
+                    format!(
+                        "unknown unit `{}`",
+                        unit.chars().take(20).collect::<String>()
+                    ),
+                )
+            })?;
+            let scale = self
+                .units()
+                .scale_of(&code)
+                .ok_or_else(|| bad(n, format!("unknown unit {unit}")))?;
+            let amount = Amount::parse(amount, scale).map_err(|e| bad(n, e))?;
+            if !occurred_at.is_empty() && time::parse_rfc3339(occurred_at).is_none() {
+                return Err(bad(n, "occurred_at must be an RFC 3339 time or empty"));
+            }
+            let slot = theirs
+                .entry(((*reference).to_owned(), (*kind).to_owned()))
+                .or_insert((0, (*unit).to_owned()));
+            slot.0 += amount.minor();
+        }
+
+        let mut ours: BTreeMap<(String, String), (i64, String)> = BTreeMap::new();
+        let mut after = 0;
+        loop {
+            let filter = EntryFilter {
+                partner: Some(partner.to_string()),
+                kind: None,
+                member: None,
+                since_us: Some(from_us),
+            };
+            let (page, next): (Vec<Posted>, Option<i64>) = self
+                .entries_for(filter, after, super::partner::MAX_PAGE)
+                .await?;
+            for p in page.iter().filter(|p| p.entry.created_at_us <= to_us) {
+                let (Some(reference), Some((amount, unit))) =
+                    (&p.entry.meta.reference, partner_amount(&p.entry))
+                else {
+                    continue;
+                };
+                let slot = ours
+                    .entry((reference.clone(), p.entry.meta.kind.to_string()))
+                    .or_insert((0, unit));
+                slot.0 += amount.minor();
+            }
+            match next {
+                Some(n) => after = n,
+                None => break,
+            }
+        }
+
+        let show = |minor: i64, unit: &str| {
+            let scale = unit.parse().ok().and_then(|u| self.units().scale_of(&u));
+            scale.map_or_else(
+                || minor.to_string(),
+                |s| Amount::from_minor(minor, s).to_string(),
+            )
+        };
+        let mut report = Report::default();
+        for ((reference, kind), (amount, unit)) in &theirs {
+            match ours.remove(&(reference.clone(), kind.clone())) {
+                Some((a, u)) if a == *amount && u == *unit => report.matched += 1,
+                Some((a, u)) => report.mismatched.push(Mismatch {
+                    reference: reference.clone(),
+                    kind: kind.clone(),
+                    unit: u.clone(),
+                    partner_amount: format!("{} {unit}", show(*amount, unit)),
+                    network_amount: format!("{} {u}", show(a, &u)),
+                }),
+                None => report.missing_in_network.push(Line {
+                    reference: reference.clone(),
+                    kind: kind.clone(),
+                    amount: show(*amount, unit),
+                    unit: unit.clone(),
+                }),
+            }
+        }
+        for ((reference, kind), (amount, unit)) in ours {
+            report.missing_in_partner.push(Line {
+                amount: show(amount, &unit),
+                reference,
+                kind,
+                unit,
+            });
+        }
+        Ok(report)
+    }
+}

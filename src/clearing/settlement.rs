@@ -1,0 +1,418 @@
+//! Settlement cycles: at a cut-off, every party's open position is netted multilaterally into
+//! one amount it pays to or receives from the network, with the gross bilateral obligations
+//! behind it; payments against the network's bank account close the positions.
+//!
+//! A cycle covers the chain range after the previous cycle up to the last entry created at or
+//! before its cut-off (times never run backwards along the chain, so that is a prefix). Closing
+//! it posts, per party, an entry moving the range's activity from `settlement:{party}` (and the
+//! network's fees) to `due:{party}`; payments then move `due:{party}` against `network:bank`.
+
+use std::collections::BTreeMap;
+
+use super::partner::{Context, Posted, Work};
+use super::{Clearing, ClearingError, time};
+use crate::ledger::{Account, Amount, EntryDraft, EntryKind, EntryMeta, NETWORK, Party, Posting};
+use crate::store::settlements::{
+    self as store, MoneyLine, ObligationRow, PositionRow, Settlement, SettlementRow,
+};
+use crate::store::{WriteTx, now_us};
+
+/// Whose position a money account is: the party of `settlement:{party}:{CUR}`, or the network
+/// for its fees.
+pub fn party_of(account: &str) -> Option<String> {
+    let mut parts = account.splitn(3, ':');
+    match (parts.next(), parts.next()) {
+        (Some("settlement"), Some(p)) => Some(p.to_owned()),
+        (Some("network"), Some("fees")) => Some(NETWORK.to_owned()),
+        _ => None,
+    }
+}
+
+/// Each party's activity (signed, debit positive: above zero the party owes) and the gross
+/// bilateral obligations `(debtor, creditor) → amount` behind it. Within each entry, what the
+/// debtors owe is matched to the creditors in posting order.
+pub fn net(lines: &[MoneyLine]) -> (BTreeMap<String, i64>, BTreeMap<(String, String), i64>) {
+    let mut activity: BTreeMap<String, i64> = BTreeMap::new();
+    let mut owed: BTreeMap<(String, String), i64> = BTreeMap::new();
+    let mut i = 0;
+    while i < lines.len() {
+        let seq = lines[i].seq;
+        let mut debtors: Vec<(String, i64)> = Vec::new();
+        let mut creditors: Vec<(String, i64)> = Vec::new();
+        while i < lines.len() && lines[i].seq == seq {
+            if let Some(party) = party_of(&lines[i].account) {
+                let amount = lines[i].amount_minor;
+                *activity.entry(party.clone()).or_insert(0) += amount;
+                if amount > 0 {
+                    debtors.push((party, amount));
+                } else if amount < 0 {
+                    creditors.push((party, -amount));
+                }
+            }
+            i += 1;
+        }
+        let mut c = 0;
+        for (debtor, mut due) in debtors {
+            while due > 0 && c < creditors.len() {
+                let take = due.min(creditors[c].1);
+                if debtor != creditors[c].0 {
+                    *owed
+                        .entry((debtor.clone(), creditors[c].0.clone()))
+                        .or_insert(0) += take;
+                }
+                due -= take;
+                creditors[c].1 -= take;
+                if creditors[c].1 == 0 {
+                    c += 1;
+                }
+            }
+        }
+    }
+    activity.retain(|_, v| *v != 0);
+    (activity, owed)
+}
+
+fn parse_party(p: &str) -> Result<Party, ClearingError> {
+    p.parse()
+        .map_err(|_| ClearingError::UnknownPartner(p.to_owned()))
+}
+
+/// A settlement and whether this call created it.
+#[derive(Debug, Clone)]
+pub struct Settled {
+    pub settlement: Settlement,
+    pub created: bool,
+}
+
+/// What a statement shows: the settlement, the party, and every money line behind its net
+/// (amounts from the party's side: above zero the network owes the party).
+#[derive(Debug, Clone)]
+pub struct Statement {
+    pub settlement: Settlement,
+    pub party: String,
+    pub lines: Vec<MoneyLine>,
+    pub net_minor: i64,
+}
+
+impl Clearing {
+    /// `POST /v1/settlements`: closes every entry up to `cutoff` not yet settled. The same
+    /// cut-off again returns the same settlement; one in the future or before the last is refused.
+    pub fn settle_work(cutoff: &str) -> Result<impl Work<Settled>, ClearingError> {
+        let cutoff_us = time::parse_rfc3339(cutoff).ok_or_else(|| {
+            ClearingError::InvalidRequest("cutoff must be an RFC 3339 time".into())
+        })?;
+        Ok(move |ctx: &Context, tx: &mut WriteTx<'_>| {
+            if cutoff_us > now_us() {
+                return Err(ClearingError::InvalidRequest(
+                    "the cutoff is in the future".into(),
+                ));
+            }
+            if let Some(existing) = store::by_cutoff_tx(tx, cutoff_us)? {
+                return Ok(Settled {
+                    settlement: existing,
+                    created: false,
+                });
+            }
+            let previous = store::latest_tx(tx)?;
+            if let Some(p) = &previous
+                && cutoff_us < p.cutoff_us
+            {
+                return Err(ClearingError::InvalidRequest(format!(
+                    "the cutoff is before the last settlement's ({})",
+                    time::rfc3339(p.cutoff_us)
+                )));
+            }
+            let first_seq = previous.map_or(0, |p| p.last_seq);
+            let last_seq = store::last_seq_at(tx, cutoff_us)?.max(first_seq);
+            let currency = ctx.network.settlement_currency.clone();
+            let lines = tx.money_lines(first_seq, last_seq, currency.as_str())?;
+            let (activity, owed) = net(&lines);
+            let id = uuid::Uuid::now_v7().to_string();
+            let scale = ctx.network.currency_scale;
+
+            // Per party, this cycle's activity moves from its open accounts to what is due.
+            let mut by_account: BTreeMap<String, i64> = BTreeMap::new();
+            for l in &lines {
+                *by_account.entry(l.account.clone()).or_insert(0) += l.amount_minor;
+            }
+            for (party, total) in &activity {
+                let mut postings = Vec::new();
+                for (account, sum) in by_account
+                    .iter()
+                    .filter(|(a, s)| **s != 0 && party_of(a).as_deref() == Some(party.as_str()))
+                {
+                    let account: Account = account
+                        .parse()
+                        .map_err(|_| ClearingError::UnknownPartner(account.clone()))?;
+                    postings.push(Posting {
+                        account,
+                        amount: Amount::from_minor(-sum, scale),
+                    });
+                }
+                postings.push(Posting {
+                    account: Account::Due {
+                        party: parse_party(party)?,
+                        currency: currency.clone(),
+                    },
+                    amount: Amount::from_minor(*total, scale),
+                });
+                let mut meta = EntryMeta::new(EntryKind::Settlement);
+                meta.partner = party.parse().ok();
+                meta.memo =
+                    Some(serde_json::json!({ "settlement": id, "party": party }).to_string());
+                tx.post(EntryDraft::new(meta, postings).balance(&ctx.units)?)?;
+            }
+
+            let positions: Vec<PositionRow> = activity
+                .iter()
+                .map(|(party, s)| PositionRow {
+                    settlement_id: id.clone(),
+                    party: party.clone(),
+                    net_minor: -s,
+                    paid_minor: 0,
+                })
+                .collect();
+            let sum: i64 = positions.iter().map(|p| p.net_minor).sum();
+            assert_eq!(sum, 0, "a settlement must net to zero");
+            let open = positions.iter().any(|p| p.party != NETWORK);
+            let settlement = Settlement {
+                row: SettlementRow {
+                    id: id.clone(),
+                    cutoff_us,
+                    first_seq,
+                    last_seq,
+                    currency: currency.to_string(),
+                    status: if open { "open" } else { "settled" }.into(),
+                    created_at_us: now_us(),
+                },
+                positions,
+                obligations: owed
+                    .into_iter()
+                    .map(|((debtor, creditor), amount_minor)| ObligationRow {
+                        settlement_id: id.clone(),
+                        debtor,
+                        creditor,
+                        amount_minor,
+                    })
+                    .collect(),
+            };
+            store::insert(tx, &settlement)?;
+            Ok(Settled {
+                settlement,
+                created: true,
+            })
+        })
+    }
+
+    /// `POST /v1/settlements/{id}/payments`: money moved for one partner's position; never more
+    /// than the position.
+    pub fn pay_work(
+        id: String,
+        partner: String,
+        amount: String,
+        bank_reference: String,
+    ) -> impl Work<Posted> {
+        move |ctx: &Context, tx: &mut WriteTx<'_>| {
+            let not_found = || ClearingError::NotFound(format!("no settlement {id}"));
+            let s = store::by_id_tx(tx, &id)?.ok_or_else(not_found)?;
+            if partner == NETWORK {
+                return Err(ClearingError::InvalidRequest(
+                    "the network's own position is settled through its bank account".into(),
+                ));
+            }
+            let position = s
+                .positions
+                .iter()
+                .find(|p| p.party == partner)
+                .ok_or_else(|| {
+                    ClearingError::InvalidRequest(format!(
+                        "{partner} has no position in this settlement"
+                    ))
+                })?;
+            if bank_reference.is_empty()
+                || bank_reference.chars().count() > crate::ledger::entry::MAX_REFERENCE_CHARS
+                || bank_reference.chars().any(char::is_control)
+            {
+                return Err(ClearingError::InvalidRequest(
+                    "bank_reference must be 1 to 128 printable characters".into(),
+                ));
+            }
+            let scale = ctx.network.currency_scale;
+            let amount = Amount::parse_positive(&amount, scale)
+                .map_err(|e| ClearingError::InvalidAmount(e.to_string()))?;
+            let left = position.net_minor.abs() - position.paid_minor;
+            if amount.minor() > left {
+                return Err(ClearingError::Overpayment(format!(
+                    "{} is left to pay on {partner}'s position",
+                    Amount::from_minor(left, scale)
+                )));
+            }
+            let currency = ctx.network.settlement_currency.clone();
+            let due = Account::Due {
+                party: parse_party(&partner)?,
+                currency: currency.clone(),
+            };
+            let bank = Account::NetworkBank { currency };
+            let minus = Amount::from_minor(-amount.minor(), scale);
+            // The partner pays the network: money in, its debt down. Or the other way round.
+            let postings = if position.net_minor < 0 {
+                vec![
+                    Posting {
+                        account: bank,
+                        amount,
+                    },
+                    Posting {
+                        account: due,
+                        amount: minus,
+                    },
+                ]
+            } else {
+                vec![
+                    Posting {
+                        account: due,
+                        amount,
+                    },
+                    Posting {
+                        account: bank,
+                        amount: minus,
+                    },
+                ]
+            };
+            let mut meta = EntryMeta::new(EntryKind::Payment);
+            meta.partner = partner.parse().ok();
+            meta.reference = Some(bank_reference);
+            meta.memo = Some(serde_json::json!({ "settlement": id }).to_string());
+            let entry = tx.post(EntryDraft::new(meta, postings).balance(&ctx.units)?)?;
+            let all_paid = s.positions.iter().filter(|p| p.party != NETWORK).all(|p| {
+                let paid = if p.party == partner {
+                    p.paid_minor + amount.minor()
+                } else {
+                    p.paid_minor
+                };
+                paid == p.net_minor.abs()
+            });
+            let status = if all_paid {
+                "settled"
+            } else {
+                "partially_paid"
+            };
+            store::record_payment(tx, &id, &partner, amount.minor(), status)?;
+            Ok(Posted {
+                entry,
+                status: status.into(),
+                coupons_issued: None,
+            })
+        }
+    }
+
+    pub async fn settlement(&self, id: &str) -> Result<Settlement, ClearingError> {
+        let key = id.to_owned();
+        self.store()
+            .read(move |c| store::by_id(c, &key))
+            .await?
+            .ok_or_else(|| {
+                ClearingError::NotFound(format!(
+                    "no settlement {}",
+                    id.chars().take(40).collect::<String>()
+                ))
+            })
+    }
+
+    pub async fn settlements(
+        &self,
+        after_cutoff_us: i64,
+        limit: i64,
+    ) -> Result<Vec<Settlement>, ClearingError> {
+        Ok(self
+            .store()
+            .read(move |c| store::list(c, after_cutoff_us, limit))
+            .await?)
+    }
+
+    /// Every money line behind `party`'s net in settlement `id`.
+    pub async fn statement(&self, id: &str, party: &str) -> Result<Statement, ClearingError> {
+        let settlement = self.settlement(id).await?;
+        let position = settlement
+            .positions
+            .iter()
+            .find(|p| p.party == party)
+            .map_or(0, |p| p.net_minor);
+        let known = party == NETWORK
+            || party
+                .parse()
+                .ok()
+                .and_then(|p| self.network().partner(&p))
+                .is_some();
+        if !known {
+            return Err(ClearingError::NotFound(format!(
+                "no partner {}",
+                party.chars().take(40).collect::<String>()
+            )));
+        }
+        let currency = settlement.row.currency.clone();
+        let mut accounts = vec![format!("settlement:{party}:{currency}")];
+        if party == NETWORK {
+            accounts.push(format!("network:fees:{currency}"));
+        }
+        let (first, last) = (settlement.row.first_seq, settlement.row.last_seq);
+        let lines = self
+            .store()
+            .read(move |c| store::money_lines(c, first, last, &currency, Some(&accounts)))
+            .await?;
+        let net_minor: i64 = -lines.iter().map(|l| l.amount_minor).sum::<i64>();
+        assert_eq!(
+            net_minor, position,
+            "a statement's lines must add up to the position"
+        );
+        Ok(Statement {
+            settlement,
+            party: party.to_owned(),
+            lines,
+            net_minor,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(seq: i64, account: &str, amount: i64) -> MoneyLine {
+        MoneyLine {
+            seq,
+            entry_id: format!("e{seq}"),
+            created_at_us: 0,
+            kind: "redemption".into(),
+            reference: None,
+            member: None,
+            account: account.into(),
+            amount_minor: amount,
+        }
+    }
+
+    #[test]
+    fn netting_and_obligations() {
+        let lines = [
+            // Aroma owes Books 2.00.
+            line(1, "settlement:aroma:ILS", 200),
+            line(1, "settlement:books:ILS", -200),
+            // Books owes the network 1.00 and the fee 0.05 of a redemption at Threads.
+            line(2, "settlement:books:ILS", 105),
+            line(2, "settlement:threads:ILS", -100),
+            line(2, "network:fees:ILS", -5),
+            // Threads owes Aroma 0.50.
+            line(3, "settlement:threads:ILS", 50),
+            line(3, "settlement:aroma:ILS", -50),
+        ];
+        let (activity, owed) = net(&lines);
+        assert_eq!(activity.get("aroma"), Some(&150));
+        assert_eq!(activity.get("books"), Some(&-95));
+        assert_eq!(activity.get("threads"), Some(&-50));
+        assert_eq!(activity.get("network"), Some(&-5));
+        assert_eq!(activity.values().sum::<i64>(), 0);
+        assert_eq!(owed.get(&("aroma".into(), "books".into())), Some(&200));
+        assert_eq!(owed.get(&("books".into(), "threads".into())), Some(&100));
+        assert_eq!(owed.get(&("books".into(), "network".into())), Some(&5));
+        assert_eq!(owed.get(&("threads".into(), "aroma".into())), Some(&50));
+    }
+}
