@@ -38,12 +38,13 @@ impl Partner<'_> {
         let url = format!("{}{path}", self.base);
         let text = body.map(Value::to_string);
         let now = coalition::clearing::time::now_secs();
-        let signed = coalition::httpsig::sign_request(
+        let signed = coalition::httpsig::sign_request_with(
             &self.key.key,
             self.key.key_id.as_str(),
             method,
             &url,
             text.as_deref().map(str::as_bytes),
+            idem,
             now,
         )?;
         let mut request = ureq::http::Request::builder()

@@ -96,6 +96,10 @@ enum Command {
         /// The request body.
         #[arg(short = 'd', long = "data")]
         data: Option<String>,
+        /// The request's Idempotency-Key: printed and covered by the signature, so that two
+        /// requests with the same body never share a signature.
+        #[arg(long)]
+        idempotency_key: Option<String>,
     },
     /// Print a finance or operator JWT that the service (same network key) accepts.
     Token {
@@ -265,20 +269,25 @@ fn run(cli: Cli) -> Result<ExitCode> {
             method,
             url,
             data,
+            idempotency_key,
         } => {
             let pem = std::fs::read_to_string(&key)
                 .with_context(|| format!("reading {}", key.display()))?;
             let key = SigningKey::from_pem(&pem).with_context(|| format!("{}", key.display()))?;
             let now = coalition::clearing::time::now_secs();
             let method = method.to_ascii_uppercase();
-            let signed = coalition::httpsig::sign_request(
+            let signed = coalition::httpsig::sign_request_with(
                 &key,
                 &keyid,
                 &method,
                 &url,
                 data.as_deref().map(str::as_bytes),
+                idempotency_key.as_deref(),
                 now,
             )?;
+            if let Some(k) = &idempotency_key {
+                println!("Idempotency-Key: {k}");
+            }
             if let Some(d) = signed.content_digest {
                 println!("Content-Digest: {d}");
             }

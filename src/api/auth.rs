@@ -206,6 +206,24 @@ impl FromRequest for Signed {
                 ),
                 None => None,
             };
+            // The signature bytes name the request; only that very request may come again.
+            let request = format!(
+                "{} {} {}",
+                req.method(),
+                req.uri(),
+                idempotency
+                    .as_ref()
+                    .map_or(String::new(), Idempotency::fingerprint)
+            );
+            if !state
+                .replays
+                .admit(caller.signature.as_bytes(), &request, time::now_secs())
+            {
+                return Err(unauthorized(
+                    "signature_replayed",
+                    "this signature was already used for another request: sign each request anew",
+                ));
+            }
             Ok(Signed {
                 caller,
                 body,

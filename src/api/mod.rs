@@ -9,6 +9,7 @@ pub mod members;
 pub mod partner;
 pub mod problem;
 pub mod public;
+pub mod replay;
 pub mod settlements;
 
 use std::io;
@@ -37,6 +38,8 @@ pub struct AppState {
     pub clearing: Arc<Clearing>,
     /// The base URL partners call, when it differs from what the server sees (a proxy).
     pub public_url: Option<String>,
+    /// Signatures seen lately, so that a captured request cannot be sent again as another.
+    pub replays: replay::ReplayGuard,
 }
 
 /// How the HTTP server runs.
@@ -157,6 +160,7 @@ pub fn server(
     let state = web::Data::new(AppState {
         clearing,
         public_url: options.public_url,
+        replays: replay::ReplayGuard::default(),
     });
     let http = HttpServer::new(move || {
         App::new()

@@ -96,6 +96,13 @@ impl Idempotency {
     }
 }
 
+impl Idempotency {
+    /// The key and the request's hash together: what makes two sends the same request.
+    pub fn fingerprint(&self) -> String {
+        format!("{} {}", self.key, self.request_hash)
+    }
+}
+
 /// A response, given for the first time or again.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reply {

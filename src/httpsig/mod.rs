@@ -366,14 +366,30 @@ fn split_url(url: &str) -> Result<(&str, &str, &str, Option<&str>), SigError> {
     Ok((scheme, authority, path, query))
 }
 
-/// Signs a request the way Coalition's partners should: covering `@method`, `@target-uri` and,
-/// with a body, `content-digest`; label `sig1`, `alg="ed25519"`.
+/// Signs a request covering `@method`, `@target-uri` and, with a body, `content-digest`; label
+/// `sig1`, `alg="ed25519"`.
 pub fn sign_request(
     key: &SigningKey,
     keyid: &str,
     method: &str,
     url: &str,
     body: Option<&[u8]>,
+    created_secs: i64,
+) -> Result<SignedHeaders, SigError> {
+    sign_request_with(key, keyid, method, url, body, None, created_secs)
+}
+
+/// Signs a request the way Coalition's partners should: covering `@method`, `@target-uri`, with a
+/// body `content-digest`, and the `Idempotency-Key` when there is one, so that two different
+/// requests with the same content never carry the same signature (the server refuses a
+/// signature it has seen with another request).
+pub fn sign_request_with(
+    key: &SigningKey,
+    keyid: &str,
+    method: &str,
+    url: &str,
+    body: Option<&[u8]>,
+    idempotency_key: Option<&str>,
     created_secs: i64,
 ) -> Result<SignedHeaders, SigError> {
     let (scheme, authority, path, query) = split_url(url)?;
@@ -384,6 +400,10 @@ pub fn sign_request(
     if let Some(d) = &content_digest {
         headers.push(("content-digest".to_owned(), d.clone()));
         names.push("content-digest");
+    }
+    if let Some(k) = idempotency_key {
+        headers.push(("idempotency-key".to_owned(), k.to_owned()));
+        names.push("idempotency-key");
     }
     let components: Vec<Item> = names
         .iter()

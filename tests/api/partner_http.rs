@@ -140,6 +140,47 @@ fn bad_signatures_are_rejected_and_change_nothing() {
 }
 
 #[test]
+fn a_captured_request_cannot_be_sent_again_as_another() {
+    let api = Api::start();
+    let member = api.member("aroma");
+    let k = api.key("aroma");
+    // A client that does not sign its Idempotency-Key (as many libraries do not by default).
+    let url = api.url("/v1/earn");
+    let body = json!({ "member_id": member, "points": "10", "reference": "pos-1" }).to_string();
+    let h = httpsig::sign_request(
+        &k.key,
+        k.key_id.as_str(),
+        "POST",
+        &url,
+        Some(body.as_bytes()),
+        now(),
+    )
+    .unwrap();
+    let headers = |idem: &str| {
+        vec![
+            ("signature-input", h.signature_input.clone()),
+            ("signature", h.signature.clone()),
+            ("content-digest", h.content_digest.clone().unwrap()),
+            ("idempotency-key", idem.to_owned()),
+        ]
+    };
+    let first = send("POST", &url, &headers("k-1"), Some(body.as_bytes()));
+    assert_eq!(first.status, 201, "{}", first.body);
+    let retry = send("POST", &url, &headers("k-1"), Some(body.as_bytes()));
+    assert_eq!(
+        (retry.status, retry.body.as_str()),
+        (201, first.body.as_str()),
+        "the same request again is a retry"
+    );
+    let replay = send("POST", &url, &headers("k-2"), Some(body.as_bytes()));
+    assert_eq!(
+        (replay.status, replay.code().as_str()),
+        (401, "signature_replayed")
+    );
+    assert_eq!(api.balance("aroma", &member), "10", "posted once");
+}
+
+#[test]
 fn a_signature_for_another_route_does_not_carry_over() {
     let api = Api::start();
     let member = api.member("aroma");

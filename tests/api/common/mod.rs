@@ -262,12 +262,13 @@ impl Api {
         let k = self.key(partner);
         let url = self.url(path);
         let now = coalition::clearing::time::now_secs();
-        let h = coalition::httpsig::sign_request(
+        let h = coalition::httpsig::sign_request_with(
             &k.key,
             k.key_id.as_str(),
             method,
             &url,
             body.map(str::as_bytes),
+            idem,
             now,
         )
         .unwrap();
