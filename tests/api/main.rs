@@ -4,6 +4,7 @@
 // Test support code fails loudly by design: a broken fixture is a failed test.
 #![expect(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
+mod bad_input;
 mod cli;
 mod common;
 mod coupons_http;
