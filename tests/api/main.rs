@@ -8,6 +8,7 @@ mod bad_input;
 mod cli;
 mod common;
 mod coupons_http;
+mod crash;
 mod http_public;
 mod ledger_store;
 mod manifests;

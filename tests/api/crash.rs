@@ -1,0 +1,246 @@
+//! A crash mid-load: many clients post earns with their own idempotency keys, the server is
+//! killed with SIGKILL and restarted, and the clients retry with the same keys until answered.
+//! Afterwards every key maps to exactly one entry, balances equal what was acknowledged, and
+//! `coalition verify` passes.
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use coalition::partners::GeneratedKey;
+use serde_json::json;
+
+use crate::common::{TempDir, TestDb, demo_partners, send};
+
+const CLIENTS: usize = 8;
+const EARNS_PER_CLIENT: usize = 40;
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start(db: &TestDb, dir: &TempDir, port: u16) -> Server {
+    let child = Command::new(env!("CARGO_BIN_EXE_coalition"))
+        .args([
+            "serve",
+            "--database",
+            &db.raw_url,
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--workers",
+            "2",
+        ])
+        .arg("--partners")
+        .arg(dir.path().join("partners"))
+        .arg("--network-key")
+        .arg(dir.path().join("network.pem"))
+        .env("RUST_LOG", "error")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while send_ready(port).is_none() {
+        assert!(Instant::now() < deadline, "the server did not come up");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Server(child)
+}
+
+fn send_ready(port: u16) -> Option<()> {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(Duration::from_secs(2)))
+        .build()
+        .into();
+    agent
+        .get(&format!("http://127.0.0.1:{port}/readyz"))
+        .call()
+        .ok()
+        .map(|_| ())
+}
+
+/// Posts one signed earn; `None` when the server did not answer (down, restarting).
+fn earn(
+    port: u16,
+    key: &GeneratedKey,
+    member: &str,
+    points: usize,
+    idem: &str,
+) -> Option<(u16, String)> {
+    let url = format!("http://127.0.0.1:{port}/v1/earn");
+    let body =
+        json!({ "member_id": member, "points": points.to_string(), "reference": idem }).to_string();
+    let now = coalition::clearing::time::now_secs();
+    let h = coalition::httpsig::sign_request_with(
+        &key.key,
+        key.key_id.as_str(),
+        "POST",
+        &url,
+        Some(body.as_bytes()),
+        Some(idem),
+        now,
+    )
+    .ok()?;
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(5)))
+        .build()
+        .into();
+    let request = ureq::http::Request::builder()
+        .method("POST")
+        .uri(&url)
+        .header("signature-input", h.signature_input)
+        .header("signature", h.signature)
+        .header("content-digest", h.content_digest?)
+        .header("idempotency-key", idem)
+        .body(body.into_bytes())
+        .ok()?;
+    let mut r = agent.run(request).ok()?;
+    let status = r.status().as_u16();
+    Some((status, r.body_mut().read_to_string().ok()?))
+}
+
+#[test]
+fn a_sigkill_mid_load_loses_nothing_acknowledged_and_posts_nothing_twice() {
+    let db = TestDb::new();
+    let dir = TempDir::new();
+    let keys = coalition::partners::copy_with_generated_keys(
+        &demo_partners(),
+        &dir.path().join("partners"),
+        "crash",
+    )
+    .unwrap();
+    let key = Arc::new(
+        keys.into_iter()
+            .find(|k| k.partner.as_str() == "aroma")
+            .unwrap(),
+    );
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut server = start(&db, &dir, port);
+
+    // One member, enrolled before the load.
+    let url = format!("http://127.0.0.1:{port}/v1/members");
+    let body = json!({ "external_id": "crash-member" }).to_string();
+    let h = coalition::httpsig::sign_request_with(
+        &key.key,
+        key.key_id.as_str(),
+        "POST",
+        &url,
+        Some(body.as_bytes()),
+        Some("enrol"),
+        coalition::clearing::time::now_secs(),
+    )
+    .unwrap();
+    let enrolled = send(
+        "POST",
+        &url,
+        &[
+            ("signature-input", h.signature_input),
+            ("signature", h.signature),
+            ("content-digest", h.content_digest.unwrap()),
+            ("idempotency-key", "enrol".into()),
+        ],
+        Some(body.as_bytes()),
+    );
+    let member = Arc::new(enrolled.json()["member_id"].as_str().unwrap().to_owned());
+
+    let answered = Arc::new(AtomicUsize::new(0));
+    let clients: Vec<_> = (0..CLIENTS)
+        .map(|c| {
+            let (key, member, answered) = (key.clone(), member.clone(), answered.clone());
+            std::thread::spawn(move || {
+                let mut acknowledged = 0usize;
+                for i in 0..EARNS_PER_CLIENT {
+                    let idem = format!("crash-{c}-{i}");
+                    let points = 1 + (c * EARNS_PER_CLIENT + i) % 7;
+                    let deadline = Instant::now() + Duration::from_secs(120);
+                    loop {
+                        match earn(port, &key, &member, points, &idem) {
+                            Some((201, _)) => break,
+                            Some((503, _)) | None => {}
+                            Some((status, body)) => panic!("{idem}: {status} {body}"),
+                        }
+                        assert!(Instant::now() < deadline, "{idem} was never answered");
+                        std::thread::sleep(Duration::from_millis(25));
+                    }
+                    acknowledged += points;
+                    answered.fetch_add(1, Ordering::SeqCst);
+                }
+                acknowledged
+            })
+        })
+        .collect();
+
+    // Kill the server in the middle of the load, without warning, and start it again.
+    let total = CLIENTS * EARNS_PER_CLIENT;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while answered.load(Ordering::SeqCst) < total / 3 {
+        assert!(Instant::now() < deadline, "the load never got going");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let _ = server.0.kill();
+    let at_kill = answered.load(Ordering::SeqCst);
+    assert!(
+        at_kill < total,
+        "the kill came after the load ({at_kill} of {total})"
+    );
+    let _ = server.0.wait();
+    std::thread::sleep(Duration::from_millis(200));
+    server = start(&db, &dir, port);
+
+    let acknowledged: usize = clients.into_iter().map(|c| c.join().unwrap()).sum();
+    drop(server);
+
+    // Every key maps to exactly one entry, and the balance is what was acknowledged.
+    let mut conn = db.raw();
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    use diesel::RunQueryDsl;
+    let count = |sql: &str, conn: &mut coalition::store::DbConn| -> i64 {
+        diesel::sql_query(sql).load::<Count>(conn).unwrap()[0].n
+    };
+    let total = total as i64;
+    assert_eq!(
+        count(
+            "SELECT COUNT(*) AS n FROM entries WHERE kind = 'earn'",
+            &mut conn
+        ),
+        total
+    );
+    assert_eq!(
+        count(
+            "SELECT COUNT(DISTINCT reference) AS n FROM entries WHERE kind = 'earn'",
+            &mut conn
+        ),
+        total
+    );
+    let balance = count(
+        &format!("SELECT -balance_minor AS n FROM accounts WHERE name = 'member:{member}:AROMA'"),
+        &mut conn,
+    );
+    assert_eq!(balance, acknowledged as i64);
+    let out = Command::new(env!("CARGO_BIN_EXE_coalition"))
+        .args(["verify", "--database", &db.raw_url])
+        .env("RUST_LOG", "error")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
