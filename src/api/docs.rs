@@ -4,7 +4,7 @@ use actix_web::{HttpResponse, get};
 use utoipa::OpenApi;
 
 use super::problem::Problem;
-use super::{coupons, finance, members, partner, public, settlements};
+use super::{coupons, finance, members, metrics, partner, public, settlements};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -16,6 +16,7 @@ errors are application/problem+json with a stable `code`. See docs/ in the repos
     ),
     paths(
         public::healthz, public::readyz, public::network, public::jwks, openapi_json, docs_page,
+        metrics::metrics,
         partner::enrol, partner::balances, partner::earn, partner::redeem, partner::capture,
         partner::void, partner::reverse, partner::entry, partner::entries,
         coupons::create_campaign, coupons::campaign, coupons::issue_coupon, coupons::coupon,

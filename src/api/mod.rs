@@ -6,6 +6,7 @@ pub mod coupons;
 pub mod docs;
 pub mod finance;
 pub mod members;
+pub mod metrics;
 pub mod partner;
 pub mod problem;
 pub mod public;
@@ -40,6 +41,8 @@ pub struct AppState {
     pub public_url: Option<String>,
     /// Signatures seen lately, so that a captured request cannot be sent again as another.
     pub replays: replay::ReplayGuard,
+    /// Request counters for `/metrics`.
+    pub http: metrics::HttpStats,
 }
 
 /// How the HTTP server runs.
@@ -78,6 +81,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(public::readyz)
     .service(public::network)
     .service(public::jwks)
+    .service(metrics::metrics)
     .service(partner::enrol)
     .service(partner::balances)
     .service(partner::earn)
@@ -161,6 +165,7 @@ pub fn server(
         clearing,
         public_url: options.public_url,
         replays: replay::ReplayGuard::default(),
+        http: metrics::HttpStats::default(),
     });
     let http = HttpServer::new(move || {
         App::new()
@@ -170,6 +175,7 @@ pub fn server(
                     .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
                     .add((header::CACHE_CONTROL, "no-store")),
             )
+            .wrap(actix_web::middleware::from_fn(metrics::observe))
             .configure(configure)
             .default_service(web::to(not_found))
     })

@@ -189,6 +189,11 @@ impl Store {
         .await
     }
 
+    /// The writer's batch counters, for `/metrics`.
+    pub fn batch_stats(&self) -> &sequencer::BatchStats {
+        self.sequencer.stats()
+    }
+
     /// Lets queued writes commit, then stops the writer.
     pub fn shutdown(&self) {
         self.sequencer.shutdown();

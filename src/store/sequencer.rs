@@ -8,7 +8,8 @@
 //! several processes writing to one PostgreSQL database.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::{Mutex, PoisonError, RwLock};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::thread::JoinHandle;
 
 use tokio::sync::{mpsc, oneshot};
@@ -52,6 +53,33 @@ type Job = Box<dyn FnOnce(Result<&mut WriteTx<'_>, StoreError>) -> (bool, Comple
 pub struct Sequencer {
     queue: RwLock<Option<mpsc::Sender<Job>>>,
     thread: Mutex<Option<JoinHandle<()>>>,
+    stats: Arc<BatchStats>,
+}
+
+/// Upper bounds of the batch-size histogram's buckets.
+pub const BATCH_BUCKETS: [usize; 8] = [1, 2, 4, 8, 16, 64, 256, MAX_BATCH_JOBS];
+
+/// What the writer has done, for `/metrics`.
+#[derive(Debug, Default)]
+pub struct BatchStats {
+    pub committed: AtomicU64,
+    pub failed: AtomicU64,
+    pub jobs: AtomicU64,
+    /// Batches with at most `BATCH_BUCKETS[i]` jobs (cumulative, as Prometheus counts them).
+    pub by_size: [AtomicU64; BATCH_BUCKETS.len()],
+}
+
+impl BatchStats {
+    fn record(&self, size: usize, ok: bool) {
+        let counter = if ok { &self.committed } else { &self.failed };
+        counter.fetch_add(1, Ordering::Relaxed);
+        self.jobs.fetch_add(size as u64, Ordering::Relaxed);
+        for (bound, bucket) in BATCH_BUCKETS.iter().zip(&self.by_size) {
+            if size <= *bound {
+                bucket.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
 }
 
 /// Wraps a typed write into a job and the receiver of its answer.
@@ -83,14 +111,21 @@ where
 impl Sequencer {
     pub fn start(url: DatabaseUrl) -> Result<Self, StoreError> {
         let (queue, jobs) = mpsc::channel(QUEUE_CAPACITY);
+        let stats = Arc::new(BatchStats::default());
+        let writer_stats = stats.clone();
         let thread = std::thread::Builder::new()
             .name("sequencer".into())
-            .spawn(move || run(url, jobs))
+            .spawn(move || run(url, jobs, &writer_stats))
             .map_err(|e| StoreError::Unavailable(format!("cannot start the writer thread: {e}")))?;
         Ok(Self {
             queue: RwLock::new(Some(queue)),
             thread: Mutex::new(Some(thread)),
+            stats,
         })
+    }
+
+    pub fn stats(&self) -> &BatchStats {
+        &self.stats
     }
 
     fn sender(&self) -> Result<mpsc::Sender<Job>, StoreError> {
@@ -154,7 +189,7 @@ impl Drop for Sequencer {
 }
 
 /// The writer thread: runs until every sender is gone and the queue is empty.
-fn run(url: DatabaseUrl, mut jobs: mpsc::Receiver<Job>) {
+fn run(url: DatabaseUrl, mut jobs: mpsc::Receiver<Job>, stats: &BatchStats) {
     let mut conn: Option<DbConn> = None;
     while let Some(first) = jobs.blocking_recv() {
         let mut batch = Vec::with_capacity(64);
@@ -181,6 +216,7 @@ fn run(url: DatabaseUrl, mut jobs: mpsc::Receiver<Job>) {
         let Some(c) = conn.as_mut() else { continue };
         let size = batch.len();
         let (completions, outcome) = run_batch(c, batch);
+        stats.record(size, outcome.is_ok());
         if let Err(e) = &outcome {
             tracing::error!(error = %e, jobs = size, "write batch rolled back");
             // The connection may be broken; a fresh one is opened for the next batch.

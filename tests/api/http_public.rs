@@ -175,3 +175,46 @@ fn docs_page_works_offline() {
         "the docs page must be self-contained"
     );
 }
+
+#[test]
+fn metrics_count_requests_errors_and_write_batches() {
+    let api = crate::common::Api::start();
+    let member = api.member("aroma");
+    api.earn("aroma", &member, "5");
+    let _ = get(&api.url("/v1/nothing"));
+    let r = crate::common::send(
+        "GET",
+        &api.url("/healthz"),
+        &[("x-request-id", "trace-42".into())],
+        None,
+    );
+    assert_eq!(
+        r.header("x-request-id").as_deref(),
+        Some("trace-42"),
+        "the caller's request id comes back"
+    );
+    let generated = crate::common::send(
+        "GET",
+        &api.url("/healthz"),
+        &[("x-request-id", "bad id!".into())],
+        None,
+    );
+    assert_ne!(generated.header("x-request-id").as_deref(), Some("bad id!"));
+    let text = get(&api.url("/metrics"))
+        .body_mut()
+        .read_to_string()
+        .unwrap();
+    let value = |name: &str| -> f64 {
+        text.lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("{name} missing:\n{text}"))
+    };
+    assert!(value("coalition_http_requests_total{class=\"2xx\"}") >= 4.0);
+    assert!(value("coalition_http_errors_total") >= 1.0);
+    assert!(value("coalition_http_request_duration_seconds_count") >= 5.0);
+    // Enrolment and the earn were writes: at least two committed batches.
+    assert!(value("coalition_write_batches_total{outcome=\"committed\"}") >= 2.0);
+    assert!(value("coalition_write_batch_jobs_sum") >= 2.0);
+}
