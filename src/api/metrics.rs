@@ -67,7 +67,7 @@ pub async fn observe(
     let id = request_id(&req);
     let method = req.method().to_string();
     let path = req.path().to_owned();
-    let stats = req.app_data::<web::Data<AppState>>().map(|s| s.clone());
+    let stats = req.app_data::<web::Data<AppState>>().cloned();
     let mut res = next.call(req).await?;
     let elapsed_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
     let status = res.status().as_u16();
