@@ -69,6 +69,10 @@ enum Command {
         /// https://api.example.com); signatures over `@target-uri` are checked against it.
         #[arg(long, env = "COALITION_PUBLIC_URL")]
         public_url: Option<String>,
+        /// Requests per second each partner may make, sustained (bursts of two seconds' worth);
+        /// over it a partner gets 429 with Retry-After.
+        #[arg(long, env = "COALITION_RATE_PER_SEC", default_value_t = api::ratelimit::DEFAULT_RATE_PER_SEC)]
+        rate_per_sec: u32,
     },
     /// Apply pending database migrations and exit.
     Migrate {
@@ -199,6 +203,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             workers,
             hold_ttl_secs,
             public_url,
+            rate_per_sec,
         } => {
             let settings = Settings {
                 database: db.url()?,
@@ -211,6 +216,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     .or_else(|| std::thread::available_parallelism().ok().map(|n| n.get()))
                     .unwrap_or(2),
                 public_url,
+                rate_per_sec,
             };
             serve(&settings, &listen, options)?;
         }

@@ -198,6 +198,18 @@ impl FromRequest for Signed {
                 }
             };
             let caller = authenticate(&req, &state, &body)?;
+            if let Err(retry_after_secs) = state.limits.take(caller.partner.as_str()) {
+                return Err(ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "rate_limited",
+                    "Too many requests",
+                    format!(
+                        "{} is over its request rate; retry in {retry_after_secs} s",
+                        caller.partner
+                    ),
+                )
+                .retry_after(retry_after_secs));
+            }
             let idempotency = match header(&req, "idempotency-key")? {
                 Some(key) => Some(
                     Idempotency::new(key, req.method().as_str(), req.uri().path(), &body).map_err(

@@ -10,6 +10,7 @@ pub mod metrics;
 pub mod partner;
 pub mod problem;
 pub mod public;
+pub mod ratelimit;
 pub mod replay;
 pub mod settlements;
 
@@ -43,6 +44,8 @@ pub struct AppState {
     pub replays: replay::ReplayGuard,
     /// Request counters for `/metrics`.
     pub http: metrics::HttpStats,
+    /// Each partner's request budget.
+    pub limits: ratelimit::RateLimiter,
 }
 
 /// How the HTTP server runs.
@@ -50,6 +53,8 @@ pub struct AppState {
 pub struct ServerOptions {
     pub workers: usize,
     pub public_url: Option<String>,
+    /// Requests per second each partner may make, sustained (bursts of two seconds' worth).
+    pub rate_per_sec: u32,
 }
 
 impl Default for ServerOptions {
@@ -57,6 +62,7 @@ impl Default for ServerOptions {
         Self {
             workers: 2,
             public_url: None,
+            rate_per_sec: ratelimit::DEFAULT_RATE_PER_SEC,
         }
     }
 }
@@ -166,6 +172,7 @@ pub fn server(
         public_url: options.public_url,
         replays: replay::ReplayGuard::default(),
         http: metrics::HttpStats::default(),
+        limits: ratelimit::RateLimiter::new(options.rate_per_sec),
     });
     let http = HttpServer::new(move || {
         App::new()

@@ -32,6 +32,8 @@ pub struct ApiError {
     pub code: &'static str,
     pub title: &'static str,
     pub detail: String,
+    /// Seconds to send as `Retry-After` (rate limiting, unavailability).
+    pub retry_after_secs: Option<u64>,
 }
 
 impl ApiError {
@@ -46,6 +48,7 @@ impl ApiError {
             code,
             title,
             detail: detail.into(),
+            retry_after_secs: None,
         }
     }
 
@@ -88,6 +91,11 @@ impl ApiError {
         )
     }
 
+    pub fn retry_after(mut self, secs: u64) -> Self {
+        self.retry_after_secs = Some(secs);
+        self
+    }
+
     pub fn problem(&self) -> Problem {
         Problem {
             problem_type: format!("/docs#problem-{}", self.code),
@@ -107,9 +115,11 @@ impl ResponseError for ApiError {
     fn error_response(&self) -> HttpResponse {
         // Serialising a struct of strings cannot fail; an empty body would still carry the status.
         let body = serde_json::to_vec(&self.problem()).unwrap_or_default();
-        HttpResponse::build(self.status)
-            .content_type(PROBLEM_JSON)
-            .body(body)
+        let mut response = HttpResponse::build(self.status);
+        if let Some(secs) = self.retry_after_secs {
+            response.insert_header(("Retry-After", secs.to_string()));
+        }
+        response.content_type(PROBLEM_JSON).body(body)
     }
 }
 
@@ -126,6 +136,7 @@ impl From<StoreError> for ApiError {
                 ApiError::unavailable(
                     "the ledger database is unavailable; retry with the same Idempotency-Key",
                 )
+                .retry_after(1)
             }
             other => {
                 tracing::error!(error = %other, "store error");

@@ -11,6 +11,7 @@ mod coupons_http;
 mod crash;
 mod http_public;
 mod ledger_store;
+mod limits;
 mod manifests;
 mod members_http;
 mod partner_http;

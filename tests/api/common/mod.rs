@@ -227,13 +227,28 @@ impl Api {
     }
 
     pub fn with_hold_ttl(hold_ttl_secs: u64) -> Self {
+        Self::with(
+            hold_ttl_secs,
+            coalition::api::ServerOptions::default(),
+            |_| {},
+        )
+    }
+
+    /// The service with `options`, after `edit` had its say on the manifests folder.
+    pub fn with(
+        hold_ttl_secs: u64,
+        options: coalition::api::ServerOptions,
+        edit: impl FnOnce(&Path),
+    ) -> Self {
         let dir = TempDir::new();
         let manifests = dir.path().join("partners");
         let keys =
             coalition::partners::copy_with_generated_keys(&demo_partners(), &manifests, "test")
                 .unwrap();
+        edit(&manifests);
         let svc = TestService::with(&manifests, hold_ttl_secs);
-        let server = svc.serve();
+        let server =
+            RunningServer::start_with(svc.clearing.clone(), "127.0.0.1:0", options).unwrap();
         // The manifests were read at start; the folder may go.
         drop(dir);
         Self { server, keys, svc }
