@@ -14,6 +14,7 @@ mod ledger_store;
 mod limits;
 mod manifests;
 mod members_http;
+mod outage;
 mod partner_http;
 mod rfc9421;
 mod settlement_http;

@@ -43,6 +43,16 @@ pub struct TestDb {
 }
 
 impl TestDb {
+    /// A database the caller made and will drop; nothing is cleaned here.
+    pub fn existing(url: &str) -> Self {
+        Self {
+            url: url.parse().unwrap(),
+            raw_url: url.to_owned(),
+            pg: None,
+            _dir: TempDir::new(),
+        }
+    }
+
     pub fn new() -> Self {
         let dir = TempDir::new();
         match std::env::var(BACKEND_ENV).ok().filter(|v| !v.is_empty()) {
@@ -112,6 +122,18 @@ pub struct TestService {
 impl TestService {
     pub fn start() -> Self {
         Self::with_partners(&demo_partners())
+    }
+
+    pub fn on(db: TestDb, partners: &Path) -> Self {
+        let dir = TempDir::new();
+        let settings = Settings {
+            database: db.url.clone(),
+            partners_dir: partners.to_owned(),
+            network_key: Some(dir.path().join("network-key.pem")),
+            hold_ttl_secs: coalition::clearing::DEFAULT_HOLD_TTL_SECS,
+        };
+        let clearing = Clearing::start(&settings).unwrap();
+        Self { db, clearing, dir }
     }
 
     pub fn with_partners(partners: &Path) -> Self {
@@ -251,6 +273,18 @@ impl Api {
             RunningServer::start_with(svc.clearing.clone(), "127.0.0.1:0", options).unwrap();
         // The manifests were read at start; the folder may go.
         drop(dir);
+        Self { server, keys, svc }
+    }
+
+    /// The API on a database the caller made (the outage test).
+    pub fn on_database(url: &str) -> Self {
+        let dir = TempDir::new();
+        let manifests = dir.path().join("partners");
+        let keys =
+            coalition::partners::copy_with_generated_keys(&demo_partners(), &manifests, "test")
+                .unwrap();
+        let svc = TestService::on(TestDb::existing(url), &manifests);
+        let server = svc.serve();
         Self { server, keys, svc }
     }
 
