@@ -7,6 +7,8 @@
 pub mod api;
 pub mod clearing;
 pub mod crypto;
+#[cfg(test)]
+mod fuzz_smoke;
 pub mod httpsig;
 pub mod ledger;
 pub mod partners;
