@@ -1,5 +1,6 @@
 //! The `coalition` command: a thin CLI over the library.
 
+mod bench;
 mod demo;
 
 use std::path::PathBuf;
@@ -159,6 +160,25 @@ enum Command {
     },
     /// Print the OpenAPI document this build serves.
     Openapi,
+    /// Load the service (a separate process on a fresh database) with signed earns and
+    /// authorised cross-brand redemptions over HTTP, then check the database and verify.
+    Bench {
+        /// sqlite://PATH (a new file) or a postgres:// URL on whose server a fresh database is
+        /// made and dropped afterwards. Default: a temporary SQLite file.
+        #[arg(long)]
+        database: Option<String>,
+        #[arg(long, default_value_t = 20)]
+        duration: u64,
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+        #[arg(long, default_value_t = 2000)]
+        members: usize,
+        #[arg(long, default_value = "partners")]
+        partners: PathBuf,
+        /// One JSON line instead of the human summary.
+        #[arg(long)]
+        json: bool,
+    },
     /// A scripted tour on a throwaway SQLite file with freshly generated partner keys.
     Demo {
         /// The manifests to tour (their keys are replaced by generated ones).
@@ -390,6 +410,24 @@ fn run(cli: Cli) -> Result<ExitCode> {
             print!("{}", text?);
         }
         Command::Demo { partners, keep } => demo::run(&partners, keep)?,
+        Command::Bench {
+            database,
+            duration,
+            concurrency,
+            members,
+            partners,
+            json,
+        } => {
+            let options = bench::Options {
+                database,
+                partners,
+                duration_secs: duration,
+                concurrency: concurrency.max(1),
+                members: members.max(1),
+                json,
+            };
+            bench::run(&options)?;
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The benchmark: `coalition bench` on SQLite and on PostgreSQL, and in the same run PostgreSQL's
+# own TPC-B (pgbench, scale 10, 64 clients, 2 threads, 20 s) on the same server, with the ratio.
+# Usage: scripts/bench.sh [DURATION_SECS] [CONCURRENCY]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+duration=${1:-20}
+concurrency=${2:-64}
+pg_server=${COALITION_BENCH_POSTGRES:-postgres://postgres@127.0.0.1:5432}
+
+cargo build --release -q
+bin=target/release/coalition
+
+echo "== coalition bench, SQLite (${duration} s, ${concurrency} clients)"
+sqlite=$("$bin" bench --duration "$duration" --concurrency "$concurrency" --json)
+echo "$sqlite"
+
+echo "== coalition bench, PostgreSQL"
+postgres=$("$bin" bench --database "$pg_server/postgres" --duration "$duration" --concurrency "$concurrency" --json)
+echo "$postgres"
+
+echo "== pgbench TPC-B on the same server (scale 10, 64 clients, 2 threads, 20 s)"
+db="pgbench_$$"
+psql -q "$pg_server/postgres" -c "CREATE DATABASE $db"
+trap 'psql -q "$pg_server/postgres" -c "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1 || true' EXIT
+pgbench -q -i -s 10 "$pg_server/$db" >/dev/null 2>&1
+tps=$(pgbench -c 64 -j 2 -T 20 "$pg_server/$db" 2>/dev/null | sed -n 's/^tps = \([0-9.]*\).*/\1/p' | tail -n1)
+echo "pgbench tps: $tps"
+
+python3 - "$sqlite" "$postgres" "$tps" <<'PY'
+import json, sys
+s, p, tps = json.loads(sys.argv[1]), json.loads(sys.argv[2]), float(sys.argv[3])
+print()
+print(f"{'':22} {'ops/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'RSS MB':>7} verified")
+for name, r in (("coalition SQLite", s), ("coalition PostgreSQL", p)):
+    print(f"{name:22} {r['throughput_per_s']:9.0f} {r['p50_ms']:8.2f} {r['p99_ms']:8.2f} {r['errors']:7} {r['peak_rss_mb'] or 0:7.0f} {r['verified']}")
+print(f"{'pgbench TPC-B':22} {tps:9.0f}")
+print(f"ratio PostgreSQL / pgbench: {p['throughput_per_s'] / tps:.2f}")
+PY

@@ -1,0 +1,426 @@
+//! `coalition bench`: the service as a separate process on a fresh database, driven over real
+//! HTTP by signed earns and authorised cross-brand redemptions from this process; then the
+//! database is checked against what the load generator counted, and `verify` runs.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use coalition::partners::GeneratedKey;
+use coalition::store::DatabaseUrl;
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, PgConnection, RunQueryDsl};
+use serde_json::{Value, json};
+
+/// How many points each member starts with: enough for any run's redemptions.
+const STARTING_POINTS: u64 = 1_000_000;
+
+pub struct Options {
+    pub database: Option<String>,
+    pub partners: PathBuf,
+    pub duration_secs: u64,
+    pub concurrency: usize,
+    pub members: usize,
+    pub json: bool,
+}
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A fresh database for the run, dropped afterwards when it is PostgreSQL.
+struct FreshDb {
+    url: String,
+    drop_pg: Option<(String, String)>,
+}
+
+impl FreshDb {
+    fn new(database: Option<&str>, dir: &Path) -> Result<Self> {
+        match database {
+            None => Ok(Self {
+                url: format!("sqlite://{}", dir.join("bench.db").display()),
+                drop_pg: None,
+            }),
+            Some(url) if url.starts_with("sqlite://") => {
+                let path = url.trim_start_matches("sqlite://");
+                if Path::new(path).exists() {
+                    bail!("{path} exists: the bench needs a fresh database file");
+                }
+                Ok(Self {
+                    url: url.to_owned(),
+                    drop_pg: None,
+                })
+            }
+            Some(url) => {
+                let (server, _) = url
+                    .rsplit_once('/')
+                    .context("a postgres:// URL with a database name")?;
+                let name = format!("coalition_bench_{}", uuid::Uuid::new_v4().simple());
+                let admin_url = format!("{server}/postgres");
+                PgConnection::establish(&admin_url)?
+                    .batch_execute(&format!("CREATE DATABASE {name}"))?;
+                Ok(Self {
+                    url: format!("{server}/{name}"),
+                    drop_pg: Some((admin_url, name)),
+                })
+            }
+        }
+    }
+}
+
+impl Drop for FreshDb {
+    fn drop(&mut self) {
+        if let Some((admin, name)) = &self.drop_pg
+            && let Ok(mut c) = PgConnection::establish(admin)
+        {
+            let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+        }
+    }
+}
+
+struct Client {
+    base: String,
+    agent: ureq::Agent,
+}
+
+impl Client {
+    fn signed(
+        &self,
+        key: &GeneratedKey,
+        path: &str,
+        body: &Value,
+        idem: &str,
+    ) -> Result<(u16, Value)> {
+        let url = format!("{}{path}", self.base);
+        let text = body.to_string();
+        let now = coalition::clearing::time::now_secs();
+        let h = coalition::httpsig::sign_request_with(
+            &key.key,
+            key.key_id.as_str(),
+            "POST",
+            &url,
+            Some(text.as_bytes()),
+            Some(idem),
+            now,
+        )?;
+        let request = ureq::http::Request::builder()
+            .method("POST")
+            .uri(&url)
+            .header("Signature-Input", h.signature_input)
+            .header("Signature", h.signature)
+            .header("Content-Digest", h.content_digest.unwrap_or_default())
+            .header("Idempotency-Key", idem)
+            .header("Content-Type", "application/json")
+            .body(text.into_bytes())?;
+        let mut r = self.agent.run(request)?;
+        let status = r.status().as_u16();
+        let body = r.body_mut().read_json().unwrap_or(Value::Null);
+        Ok((status, body))
+    }
+
+    fn bearer(&self, token: &str, path: &str, body: &Value) -> Result<Value> {
+        Ok(self
+            .agent
+            .post(&format!("{}{path}", self.base))
+            .header("Authorization", &format!("Bearer {token}"))
+            .send_json(body)?
+            .body_mut()
+            .read_json()?)
+    }
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(30)))
+        .max_idle_connections_per_host(256)
+        .build()
+        .into()
+}
+
+fn percentile(sorted: &[u32], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    f64::from(sorted[i.min(sorted.len() - 1)]) / 1000.0
+}
+
+fn peak_rss_mb(pid: u32) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let kb: f64 = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
+    Some(kb / 1024.0)
+}
+
+pub fn run(o: &Options) -> Result<()> {
+    let dir = std::env::temp_dir().join(format!("coalition-bench-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir)?;
+    let outcome = bench(o, &dir);
+    let _ = std::fs::remove_dir_all(&dir);
+    outcome
+}
+
+fn say(o: &Options, line: &str) {
+    if !o.json {
+        eprintln!("{line}");
+    }
+}
+
+fn bench(o: &Options, dir: &Path) -> Result<()> {
+    let db = FreshDb::new(o.database.as_deref(), dir)?;
+    let keys =
+        coalition::partners::copy_with_generated_keys(&o.partners, &dir.join("partners"), "bench")?;
+    let take = |p: &str| -> Result<Arc<GeneratedKey>> {
+        let i = keys
+            .iter()
+            .position(|k| k.partner.as_str() == p)
+            .with_context(|| format!("partner {p} in the manifests"))?;
+        Ok(Arc::new(GeneratedKey {
+            partner: keys[i].partner.clone(),
+            key_id: keys[i].key_id.clone(),
+            key: coalition::crypto::SigningKey::from_pkcs8_der(keys[i].key.pkcs8_der())?,
+        }))
+    };
+    let (aroma, books) = (take("aroma")?, take("books")?);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let shown: DatabaseUrl = db.url.parse()?;
+    say(
+        o,
+        &format!("bench: starting the service on {shown} (127.0.0.1:{port})"),
+    );
+    let server = Server(
+        Command::new(std::env::current_exe()?)
+            .args([
+                "serve",
+                "--database",
+                &db.url,
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--rate-per-sec",
+                "10000000",
+            ])
+            .arg("--partners")
+            .arg(dir.join("partners"))
+            .arg("--network-key")
+            .arg(dir.join("network.pem"))
+            .env("RUST_LOG", "error")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()?,
+    );
+    let base = format!("http://127.0.0.1:{port}");
+    let client = Client {
+        base: base.clone(),
+        agent: agent(),
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while client
+        .agent
+        .get(&format!("{base}/readyz"))
+        .call()
+        .map(|r| r.status().as_u16())
+        .unwrap_or(0)
+        != 200
+    {
+        if Instant::now() > deadline {
+            bail!("the service did not come up");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    // Members with points at Aroma and an authorisation for the bookstore to spend them.
+    say(
+        o,
+        &format!(
+            "bench: enrolling {} members, giving each points and an authorisation for the bookstore",
+            o.members
+        ),
+    );
+    let setup_started = Instant::now();
+    let members: Vec<(String, String)> = std::thread::scope(
+        |s| -> Result<Vec<(String, String)>> {
+            let chunk = o.members.div_ceil(16).max(1);
+            let handles: Vec<_> = (0..o.members)
+            .collect::<Vec<_>>()
+            .chunks(chunk)
+            .map(|ids| {
+                let ids = ids.to_vec();
+                let client = Client { base: base.clone(), agent: agent() };
+                let aroma = aroma.clone();
+                s.spawn(move || -> Result<Vec<(String, String)>> {
+                    let mut out = Vec::new();
+                    for i in ids {
+                        let (_, m) = client.signed(&aroma, "/v1/members", &json!({ "external_id": format!("bench-{i}") }), &format!("enrol-{i}"))?;
+                        let member = m["member_id"].as_str().context("member id")?.to_owned();
+                        let (status, _) = client.signed(&aroma, "/v1/earn", &json!({ "member_id": member, "points": STARTING_POINTS.to_string(), "reference": format!("start-{i}") }), &format!("start-{i}"))?;
+                        if status != 201 {
+                            bail!("setup earn answered {status}");
+                        }
+                        let (_, t) = client.signed(&aroma, &format!("/v1/members/{member}/tokens"), &json!({ "scope": ["authorizations"], "ttl_seconds": 3600 }), &format!("token-{i}"))?;
+                        let token = t["token"].as_str().context("member token")?;
+                        let a = client.bearer(token, "/v1/me/authorizations", &json!({ "partner": "books", "unit": "AROMA", "max_points": STARTING_POINTS.to_string(), "ttl_seconds": 86_400 }))?;
+                        out.push((member, a["code"].as_str().context("authorization")?.to_owned()));
+                    }
+                    Ok(out)
+                })
+            })
+            .collect();
+            let mut all = Vec::new();
+            for h in handles {
+                all.extend(
+                    h.join()
+                        .map_err(|_| anyhow::anyhow!("a setup thread panicked"))??,
+                );
+            }
+            Ok(all)
+        },
+    )?;
+    say(
+        o,
+        &format!(
+            "bench: set up in {:.1} s",
+            setup_started.elapsed().as_secs_f64()
+        ),
+    );
+
+    // The load: half purchases earning points at Aroma, half authorised spends at the bookstore.
+    let members = Arc::new(members);
+    let stop = Arc::new(AtomicBool::new(false));
+    let done = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let workers: Vec<_> = (0..o.concurrency)
+        .map(|w| {
+            let (members, stop, done) = (members.clone(), stop.clone(), done.clone());
+            let (aroma, books) = (aroma.clone(), books.clone());
+            let client = Client { base: base.clone(), agent: agent() };
+            std::thread::spawn(move || {
+                let (mut ok, mut errors, mut latencies) = (0u64, 0u64, Vec::<u32>::with_capacity(1 << 16));
+                let mut n = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    n += 1;
+                    let (member, code) = &members[((w as u64 * 7919 + n * 104_729) % members.len() as u64) as usize];
+                    let idem = format!("w{w}-{n}");
+                    let t = Instant::now();
+                    let result = if n.is_multiple_of(2) {
+                        client.signed(&aroma, "/v1/earn", &json!({ "member_id": member, "purchase": { "amount": "12.50", "currency": "ILS" }, "reference": idem }), &idem)
+                    } else {
+                        client.signed(&books, "/v1/redemptions", &json!({ "member_id": member, "unit": "AROMA", "points": "1", "reference": idem, "authorization": code }), &idem)
+                    };
+                    latencies.push(u32::try_from(t.elapsed().as_micros()).unwrap_or(u32::MAX));
+                    match result {
+                        Ok((201, _)) => ok += 1,
+                        _ => errors += 1,
+                    }
+                    done.fetch_add(1, Ordering::Relaxed);
+                }
+                (ok, errors, latencies)
+            })
+        })
+        .collect();
+    let total = Duration::from_secs(o.duration_secs);
+    while started.elapsed() < total {
+        std::thread::sleep(Duration::from_millis(250));
+        if !o.json {
+            let elapsed = started.elapsed().as_secs_f64();
+            let width = 30;
+            let filled =
+                ((elapsed / total.as_secs_f64()) * width as f64).min(width as f64) as usize;
+            eprint!(
+                "\r  [{}{}] {:>4.1} s  {:>8} requests  {:>7.0} /s",
+                "#".repeat(filled),
+                ".".repeat(width - filled),
+                elapsed,
+                done.load(Ordering::Relaxed),
+                done.load(Ordering::Relaxed) as f64 / elapsed
+            );
+            let _ = std::io::stderr().flush();
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    let (mut ok, mut errors, mut latencies) = (0u64, 0u64, Vec::new());
+    for w in workers {
+        let (o_, e, l) = w
+            .join()
+            .map_err(|_| anyhow::anyhow!("a load thread panicked"))?;
+        ok += o_;
+        errors += e;
+        latencies.extend(l);
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    say(o, "");
+    let rss = peak_rss_mb(server.0.id());
+    drop(server);
+
+    // The bench's own check: every success is one entry, and the ledger verifies.
+    let url: DatabaseUrl = db.url.parse()?;
+    let mut conn = url.connect()?;
+    #[derive(diesel::QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let entries = diesel::sql_query("SELECT COUNT(*) AS n FROM entries WHERE reference LIKE 'w%'")
+        .load::<N>(&mut conn)?[0]
+        .n;
+    drop(conn);
+    let checks = coalition::clearing::verify_database(&url)?;
+    let verified = entries == ok as i64 && checks.iter().all(|c| c.ok);
+    latencies.sort_unstable();
+    let throughput = ok as f64 / elapsed;
+    let (p50, p99) = (percentile(&latencies, 0.50), percentile(&latencies, 0.99));
+    if o.json {
+        println!(
+            "{}",
+            json!({ "throughput_per_s": (throughput * 10.0).round() / 10.0, "p50_ms": p50, "p99_ms": p99, "requests": ok + errors,
+                "errors": errors, "verified": verified, "entries": entries, "peak_rss_mb": rss, "backend": if url.is_sqlite() { "sqlite" } else { "postgres" },
+                "concurrency": o.concurrency, "duration_s": o.duration_secs })
+        );
+    } else {
+        println!(
+            "backend        {}",
+            if url.is_sqlite() {
+                "SQLite"
+            } else {
+                "PostgreSQL"
+            }
+        );
+        println!(
+            "concurrency    {} clients, {} s, {} members",
+            o.concurrency, o.duration_secs, o.members
+        );
+        println!("throughput     {throughput:.0} signed operations/s ({ok} ok, {errors} errors)");
+        println!("latency        p50 {p50:.2} ms, p99 {p99:.2} ms");
+        if let Some(mb) = rss {
+            println!("server memory  {mb:.0} MB peak resident");
+        }
+        println!(
+            "check          {entries} entries for {ok} successes; verify {}",
+            if checks.iter().all(|c| c.ok) {
+                "passed"
+            } else {
+                "FAILED"
+            }
+        );
+    }
+    if !verified {
+        bail!("the bench's check failed: {entries} entries for {ok} successes");
+    }
+    Ok(())
+}
