@@ -181,3 +181,126 @@ fn sigterm_lets_in_flight_requests_finish() {
         .n;
     assert!(n >= ok, "{n} entries on disk, {ok} acknowledged");
 }
+
+#[test]
+fn secrets_never_reach_the_logs() {
+    let db = TestDb::new();
+    let dir = TempDir::new();
+    let keys = coalition::partners::copy_with_generated_keys(
+        &demo_partners(),
+        &dir.path().join("partners"),
+        "log",
+    )
+    .unwrap();
+    let key = keys
+        .into_iter()
+        .find(|k| k.partner.as_str() == "aroma")
+        .unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let log = dir.path().join("serve.log");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_coalition"))
+        .args([
+            "serve",
+            "--database",
+            &db.raw_url,
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .arg("--partners")
+        .arg(dir.path().join("partners"))
+        .arg("--network-key")
+        .arg(dir.path().join("network.pem"))
+        .env("RUST_LOG", "trace")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while ureq::get(&format!("{base}/readyz")).call().is_err() {
+        assert!(Instant::now() < deadline);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let url = format!("{base}/v1/members");
+    let body = json!({ "external_id": "private-person" }).to_string();
+    let h = coalition::httpsig::sign_request_with(
+        &key.key,
+        key.key_id.as_str(),
+        "POST",
+        &url,
+        Some(body.as_bytes()),
+        Some("log-1"),
+        coalition::clearing::time::now_secs(),
+    )
+    .unwrap();
+    let signature = h.signature.clone();
+    let r = send(
+        "POST",
+        &url,
+        &[
+            ("signature-input", h.signature_input),
+            ("signature", h.signature),
+            ("content-digest", h.content_digest.unwrap()),
+            ("idempotency-key", "log-1".into()),
+        ],
+        Some(body.as_bytes()),
+    );
+    let member = r.json()["member_id"].as_str().unwrap().to_owned();
+    let url = format!("{base}/v1/members/{member}/tokens");
+    let h = coalition::httpsig::sign_request_with(
+        &key.key,
+        key.key_id.as_str(),
+        "POST",
+        &url,
+        Some(b"{}"),
+        Some("log-2"),
+        coalition::clearing::time::now_secs(),
+    )
+    .unwrap();
+    let token = send(
+        "POST",
+        &url,
+        &[
+            ("signature-input", h.signature_input),
+            ("signature", h.signature),
+            ("content-digest", h.content_digest.unwrap()),
+            ("idempotency-key", "log-2".into()),
+        ],
+        Some(b"{}"),
+    )
+    .json()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let wallet = send(
+        "GET",
+        &format!("{base}/v1/me/wallet"),
+        &[("authorization", format!("Bearer {token}"))],
+        None,
+    );
+    assert_eq!(wallet.status, 200);
+    let _ = child.kill();
+    let _ = child.wait();
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        logged.contains("request"),
+        "the requests were logged:\n{logged}"
+    );
+    let sig_value = signature.trim_start_matches("sig1=:").trim_end_matches(':');
+    for secret in [sig_value, token.as_str(), "private-person"] {
+        assert!(
+            !logged.contains(secret),
+            "a secret reached the log: {secret}"
+        );
+    }
+    let private_key = std::fs::read_to_string(dir.path().join("network.pem")).unwrap();
+    let body_line = private_key.lines().nth(1).unwrap();
+    assert!(
+        !logged.contains(body_line),
+        "the network key reached the log"
+    );
+}
