@@ -26,8 +26,7 @@ pub struct Signed {
 impl Signed {
     /// The body as `T`, or a 400 that says why not.
     pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, ApiError> {
-        serde_json::from_slice(&self.body)
-            .map_err(|e| ApiError::bad_request("invalid_json", e.to_string()))
+        body_json(&self.body)
     }
 
     pub fn idempotency(&self) -> Result<Idempotency, ApiError> {
@@ -180,23 +179,7 @@ impl FromRequest for Signed {
                 .clone();
             let payload = payload
                 .map_err(|_| ApiError::bad_request("invalid_body", "the body could not be read"))?;
-            let body = match payload.to_bytes_limited(MAX_BODY_BYTES).await {
-                Ok(Ok(body)) => body,
-                Ok(Err(_)) => {
-                    return Err(ApiError::bad_request(
-                        "invalid_body",
-                        "the body could not be read",
-                    ));
-                }
-                Err(_) => {
-                    return Err(ApiError::new(
-                        StatusCode::PAYLOAD_TOO_LARGE,
-                        "body_too_large",
-                        "Body too large",
-                        format!("request bodies are limited to {MAX_BODY_BYTES} bytes"),
-                    ));
-                }
-            };
+            let body = read_body(payload, MAX_BODY_BYTES).await?;
             let caller = authenticate(&req, &state, &body)?;
             if let Err(retry_after_secs) = state.limits.take(caller.partner.as_str()) {
                 return Err(ApiError::new(
@@ -370,4 +353,39 @@ impl FromRequest for Finance {
         });
         std::future::ready(identity.map(Finance))
     }
+}
+
+/// Reads a whole body of at most `limit` bytes; `413 body_too_large` past it.
+pub async fn read_body(payload: web::Payload, limit: usize) -> Result<Bytes, ApiError> {
+    match payload.to_bytes_limited(limit).await {
+        Ok(Ok(body)) => Ok(body),
+        Ok(Err(_)) => Err(ApiError::bad_request(
+            "invalid_body",
+            "the body could not be read",
+        )),
+        Err(_) => Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            "Body too large",
+            format!("request bodies here are limited to {limit} bytes"),
+        )),
+    }
+}
+
+/// The `Idempotency-Key` of a member or finance request, where it is optional.
+pub fn optional_idempotency(
+    req: &HttpRequest,
+    body: &[u8],
+) -> Result<Option<Idempotency>, ApiError> {
+    match header(req, "idempotency-key")? {
+        None => Ok(None),
+        Some(key) => Idempotency::new(key, req.method().as_str(), req.uri().path(), body)
+            .map(Some)
+            .map_err(|e| ApiError::bad_request("idempotency_key_invalid", e.to_string())),
+    }
+}
+
+/// A JSON body as `T`, or a 400 that says why not.
+pub fn body_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(body).map_err(|e| ApiError::bad_request("invalid_json", e.to_string()))
 }

@@ -5,12 +5,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::AppState;
-use super::auth::{Member, Signed};
+use super::auth::{Member, Signed, body_json, optional_idempotency};
 use super::partner::{DecimalText, EntriesPage, EntryView, json, respond};
 use super::problem::{ApiError, Problem};
 use crate::clearing::coupons::display_code;
 use crate::clearing::members::{display_auth_code, reason};
-use crate::clearing::partner::{DEFAULT_PAGE, Idempotency, MAX_PAGE};
+use crate::clearing::partner::{DEFAULT_PAGE, MAX_PAGE};
 use crate::clearing::{Clearing, time};
 use crate::ledger::MemberId;
 
@@ -178,23 +178,6 @@ pub struct ConsentView {
     pub share_balances: bool,
 }
 
-fn member_idempotency(req: &HttpRequest, body: &[u8]) -> Result<Option<Idempotency>, ApiError> {
-    match req.headers().get("idempotency-key").map(|v| v.to_str()) {
-        None => Ok(None),
-        Some(Ok(key)) => Idempotency::new(key, req.method().as_str(), req.uri().path(), body)
-            .map(Some)
-            .map_err(|e| ApiError::bad_request("idempotency_key_invalid", e.to_string())),
-        Some(Err(_)) => Err(ApiError::bad_request(
-            "idempotency_key_invalid",
-            "Idempotency-Key is not visible ASCII",
-        )),
-    }
-}
-
-fn body_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(body).map_err(|e| ApiError::bad_request("invalid_json", e.to_string()))
-}
-
 /// Share, or stop sharing, balances with brands other than the issuer.
 #[utoipa::path(put, path = "/v1/me/consent", tag = "member", request_body = ConsentBody,
     responses((status = 200, body = ConsentView), (status = 401, body = Problem, content_type = "application/problem+json")),
@@ -258,7 +241,7 @@ pub async fn authorize(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let member = me.require("authorizations")?;
-    let idem = member_idempotency(&req, &body)?;
+    let idem = optional_idempotency(&req, &body)?;
     let a: AuthorizationRequest = body_json(&body)?;
     let max = a.max_points.text()?;
     let work = state
@@ -304,7 +287,7 @@ pub async fn convert(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let member = me.require("conversions")?;
-    let idem = member_idempotency(&req, &body)?;
+    let idem = optional_idempotency(&req, &body)?;
     let c: ConversionRequest = body_json(&body)?;
     let work = state
         .clearing
@@ -340,7 +323,7 @@ pub async fn donate(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let member = me.require("donations")?;
-    let idem = member_idempotency(&req, &body)?;
+    let idem = optional_idempotency(&req, &body)?;
     let d: DonationRequest = body_json(&body)?;
     let work = state
         .clearing

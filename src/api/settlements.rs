@@ -7,11 +7,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
-use super::auth::Finance;
+use super::auth::{Finance, body_json, optional_idempotency, read_body};
 use super::partner::{EntryView, json, respond};
 use super::problem::{ApiError, Problem};
 use crate::clearing::export::{Format, csv_field};
-use crate::clearing::partner::Idempotency;
 use crate::clearing::reconcile::Report;
 use crate::clearing::settlement::Statement;
 use crate::clearing::{Clearing, time};
@@ -95,23 +94,6 @@ fn view(s: &Settlement, scale: Scale, who: Option<&PartnerId>) -> SettlementView
     }
 }
 
-fn finance_idempotency(req: &HttpRequest, body: &[u8]) -> Result<Option<Idempotency>, ApiError> {
-    match req.headers().get("idempotency-key").map(|v| v.to_str()) {
-        None => Ok(None),
-        Some(Ok(key)) => Idempotency::new(key, req.method().as_str(), req.uri().path(), body)
-            .map(Some)
-            .map_err(|e| ApiError::bad_request("idempotency_key_invalid", e.to_string())),
-        Some(Err(_)) => Err(ApiError::bad_request(
-            "idempotency_key_invalid",
-            "Idempotency-Key is not visible ASCII",
-        )),
-    }
-}
-
-fn body_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(body).map_err(|e| ApiError::bad_request("invalid_json", e.to_string()))
-}
-
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SettleRequest {
@@ -133,7 +115,7 @@ pub async fn settle(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     who.network_wide()?;
-    let idem = finance_idempotency(&req, &body)?;
+    let idem = optional_idempotency(&req, &body)?;
     let r: SettleRequest = body_json(&body)?;
     let work = Clearing::settle_work(&r.cutoff)?;
     let reply = state
@@ -443,7 +425,7 @@ pub async fn pay(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     who.network_wide()?;
-    let idem = finance_idempotency(&req, &body)?;
+    let idem = optional_idempotency(&req, &body)?;
     let p: PaymentRequest = body_json(&body)?;
     let work = Clearing::pay_work(path.into_inner(), p.partner, p.amount, p.bank_reference);
     let reply = state
@@ -504,23 +486,7 @@ pub async fn reconcile(
     payload: web::Payload,
 ) -> Result<web::Json<ReconciliationView>, ApiError> {
     // Partners' files are larger than API bodies: read this one with its own limit.
-    let body = match payload.to_bytes_limited(MAX_RECONCILIATION_BYTES).await {
-        Ok(Ok(b)) => b,
-        Ok(Err(_)) => {
-            return Err(ApiError::bad_request(
-                "invalid_body",
-                "the body could not be read",
-            ));
-        }
-        Err(_) => {
-            return Err(ApiError::new(
-                actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
-                "body_too_large",
-                "Body too large",
-                format!("reconciliation files are limited to {MAX_RECONCILIATION_BYTES} bytes"),
-            ));
-        }
-    };
+    let body = read_body(payload, MAX_RECONCILIATION_BYTES).await?;
     let partner: PartnerId = query
         .partner
         .parse()
