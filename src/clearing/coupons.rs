@@ -19,7 +19,7 @@ use crate::ledger::{
     Account, Amount, CampaignId, EntryKind, EntryMeta, MemberId, PartnerId, Party, Posting,
 };
 use crate::store::coupons::{self, CampaignRow, CouponRow};
-use crate::store::{WriteTx, members, now_us};
+use crate::store::{WriteTx, now_us};
 
 /// Characters a code is made of: no 0/O, 1/I/L or U to misread.
 pub const CODE_ALPHABET: &[u8; 30] = b"23456789ABCDEFGHJKMNPQRSTVWXYZ";
@@ -250,9 +250,7 @@ fn issue(
         )));
     }
     if let Some(m) = member {
-        if members::get_tx(tx, &m.to_string())?.is_none() {
-            return Err(ClearingError::UnknownMember(m.to_string()));
-        }
+        ctx.require_member(tx, m)?;
         if let Some(limit) = campaign.terms.per_member_limit {
             let (issued, _) = coupons::member_counts(tx, &campaign.row.id, &m.to_string())?;
             if issued >= i64::from(limit) {
@@ -631,9 +629,7 @@ impl Clearing {
                 (None, None) => None,
             };
             if let Some(m) = holder {
-                if members::get_tx(tx, &m.to_string())?.is_none() {
-                    return Err(ClearingError::UnknownMember(m.to_string()));
-                }
+                ctx.require_member(tx, m)?;
                 if let Some(limit) = coupon.campaign.terms.per_member_limit {
                     let (_, redeemed) =
                         coupons::member_counts(tx, &coupon.row.campaign_id, &m.to_string())?;

@@ -224,6 +224,19 @@ pub fn reason(ctx: &Context, entry: &CommittedEntry) -> String {
     }
 }
 
+/// Posts a member's own entry (a conversion, a donation) once the member is known.
+fn post_for_member(member: MemberId, draft: crate::ledger::BalancedEntry) -> impl Work<Posted> {
+    move |ctx: &Context, tx: &mut WriteTx<'_>| {
+        ctx.require_member(tx, member)?;
+        let entry = tx.post(draft)?;
+        Ok(Posted {
+            entry,
+            status: "posted".into(),
+            coupons_issued: None,
+        })
+    }
+}
+
 impl Clearing {
     /// `POST /v1/members/{id}/tokens`: only a partner the member is enrolled with.
     pub fn member_token_work(
@@ -347,10 +360,8 @@ impl Clearing {
                 "ttl_seconds must be 1 to {MAX_AUTHORIZATION_TTL_SECS}"
             )));
         }
-        Ok(move |_: &Context, tx: &mut WriteTx<'_>| {
-            if members::get_tx(tx, &member.to_string())?.is_none() {
-                return Err(ClearingError::UnknownMember(member.to_string()));
-            }
+        Ok(move |ctx: &Context, tx: &mut WriteTx<'_>| {
+            ctx.require_member(tx, member)?;
             let now = now_us();
             let row = AuthorizationRow {
                 code: random_code(AUTH_CODE_CHARS)?,
@@ -432,17 +443,7 @@ impl Clearing {
         meta.member = Some(member);
         meta.memo = Some(serde_json::json!({ "offered": offered.to_string(), "from": from.to_string(), "to": to.to_string() }).to_string());
         let draft = EntryDraft::new(meta, postings).balance(&ctx.units)?;
-        Ok(move |_: &Context, tx: &mut WriteTx<'_>| {
-            if members::get_tx(tx, &member.to_string())?.is_none() {
-                return Err(ClearingError::UnknownMember(member.to_string()));
-            }
-            let entry = tx.post(draft)?;
-            Ok(Posted {
-                entry,
-                status: "posted".into(),
-                coupons_issued: None,
-            })
-        })
+        Ok(post_for_member(member, draft))
     }
 
     /// `POST /v1/me/donations`: points given to a charity partner; their issuer owes the charity
@@ -500,17 +501,7 @@ impl Clearing {
         meta.member = Some(member);
         meta.partner = Some(charity);
         let draft = EntryDraft::new(meta, postings).balance(&ctx.units)?;
-        Ok(move |_: &Context, tx: &mut WriteTx<'_>| {
-            if members::get_tx(tx, &member.to_string())?.is_none() {
-                return Err(ClearingError::UnknownMember(member.to_string()));
-            }
-            let entry = tx.post(draft)?;
-            Ok(Posted {
-                entry,
-                status: "posted".into(),
-                coupons_issued: None,
-            })
-        })
+        Ok(post_for_member(member, draft))
     }
 }
 

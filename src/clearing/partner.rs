@@ -238,7 +238,12 @@ impl Context {
         jws::sign_compact(&self.key, &self.kid, &claims)
     }
 
-    fn require_member(&self, tx: &mut WriteTx<'_>, member: MemberId) -> Result<(), ClearingError> {
+    /// Refuses a member the network does not know.
+    pub(crate) fn require_member(
+        &self,
+        tx: &mut WriteTx<'_>,
+        member: MemberId,
+    ) -> Result<(), ClearingError> {
         match members::get_tx(tx, &member.to_string())? {
             Some(_) => Ok(()),
             None => Err(ClearingError::UnknownMember(member.to_string())),
