@@ -244,9 +244,10 @@ impl Context {
         tx: &mut WriteTx<'_>,
         member: MemberId,
     ) -> Result<(), ClearingError> {
-        match members::get_tx(tx, &member.to_string())? {
-            Some(_) => Ok(()),
-            None => Err(ClearingError::UnknownMember(member.to_string())),
+        if members::exists_tx(tx, &member.to_string())? {
+            Ok(())
+        } else {
+            Err(ClearingError::UnknownMember(member.to_string()))
         }
     }
 
@@ -269,7 +270,7 @@ impl Context {
             .unwrap_or_default();
         operations::insert(
             tx,
-            &Operation {
+            Operation {
                 entry_id: entry.id.to_string(),
                 kind: kind.to_owned(),
                 partner,
@@ -437,7 +438,7 @@ impl Clearing {
                         status,
                         body: body.clone(),
                     };
-                    idempotency::record(tx, &owner, &idem.key, &recorded)?;
+                    idempotency::record(tx, &owner, &idem.key, recorded)?;
                 }
                 Ok(Reply {
                     status,

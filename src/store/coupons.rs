@@ -47,7 +47,7 @@ pub struct CouponRow {
 pub fn insert_campaign(tx: &mut WriteTx<'_>, row: &CampaignRow) -> Result<(), StoreError> {
     diesel::insert_into(campaigns::table)
         .values(row)
-        .execute(tx.conn)?;
+        .execute(tx.db()?)?;
     Ok(())
 }
 
@@ -64,7 +64,7 @@ pub fn campaign(conn: &mut DbConn, id: &str) -> Result<Option<CampaignRow>, Stor
 }
 
 pub fn campaign_tx(tx: &mut WriteTx<'_>, id: &str) -> Result<Option<CampaignRow>, StoreError> {
-    find_campaign(tx.conn, id)
+    find_campaign(tx.db()?, id)
 }
 
 /// Campaigns whose trigger is a purchase at `partner`.
@@ -73,7 +73,7 @@ pub fn triggered_by(tx: &mut WriteTx<'_>, partner: &str) -> Result<Vec<CampaignR
         .filter(campaigns::trigger_partner.eq(partner))
         .order(campaigns::created_at_us)
         .select(CampaignRow::as_select())
-        .load(tx.conn)?)
+        .load(tx.conn_unsynced())?)
 }
 
 /// Moves a campaign's counters; the table's CHECK refuses reserving past the budget.
@@ -92,14 +92,14 @@ pub fn adjust_campaign(
             campaigns::issued_count.eq(campaigns::issued_count + issued_delta),
             campaigns::redeemed_count.eq(campaigns::redeemed_count + redeemed_delta),
         ))
-        .execute(tx.conn)?;
+        .execute(tx.db()?)?;
     Ok(())
 }
 
 pub fn insert_coupon(tx: &mut WriteTx<'_>, row: &CouponRow) -> Result<(), StoreError> {
     diesel::insert_into(coupons::table)
         .values(row)
-        .execute(tx.conn)?;
+        .execute(tx.db()?)?;
     Ok(())
 }
 
@@ -116,7 +116,7 @@ pub fn coupon(conn: &mut DbConn, code: &str) -> Result<Option<CouponRow>, StoreE
 }
 
 pub fn coupon_tx(tx: &mut WriteTx<'_>, code: &str) -> Result<Option<CouponRow>, StoreError> {
-    find_coupon(tx.conn, code)
+    find_coupon(tx.db()?, code)
 }
 
 /// The coupon a redemption entry used, if that entry redeemed one.
@@ -127,7 +127,7 @@ pub fn coupon_by_redemption(
     Ok(coupons::table
         .filter(coupons::redemption_entry.eq(entry_id))
         .select(CouponRow::as_select())
-        .first(tx.conn)
+        .first(tx.db()?)
         .optional()?)
 }
 
@@ -141,7 +141,7 @@ pub fn update_coupon(tx: &mut WriteTx<'_>, row: &CouponRow) -> Result<(), StoreE
             coupons::redeemed_by.eq(&row.redeemed_by),
             coupons::redeemed_for.eq(&row.redeemed_for),
         ))
-        .execute(tx.conn)?;
+        .execute(tx.db()?)?;
     Ok(())
 }
 
@@ -157,13 +157,13 @@ pub fn member_counts(
         .filter(coupons::member_id.eq(member))
         .filter(coupons::status.ne("voided"))
         .count()
-        .get_result(tx.conn)?;
+        .get_result(tx.db()?)?;
     let redeemed: i64 = coupons::table
         .filter(coupons::campaign_id.eq(campaign))
         .filter(coupons::redeemed_for.eq(member))
         .filter(coupons::status.eq("redeemed"))
         .count()
-        .get_result(tx.conn)?;
+        .get_result(tx.db()?)?;
     Ok((issued, redeemed))
 }
 

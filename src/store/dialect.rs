@@ -38,6 +38,16 @@ pub fn commit(conn: &mut DbConn) -> QueryResult<()> {
     conn.batch_execute("COMMIT")
 }
 
+/// Commits the writer's batch. PostgreSQL answers `COMMIT` in a transaction an error already
+/// aborted by rolling back without an error; the `SELECT` first fails instead, so a batch that
+/// lost a statement is never reported as committed.
+pub fn commit_write(conn: &mut DbConn) -> QueryResult<()> {
+    match conn {
+        DbConn::Sqlite(c) => c.batch_execute("COMMIT"),
+        DbConn::Postgres(c) => c.batch_execute("SELECT 1; COMMIT"),
+    }
+}
+
 pub fn rollback(conn: &mut DbConn) -> QueryResult<()> {
     conn.batch_execute("ROLLBACK")
 }

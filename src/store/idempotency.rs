@@ -4,7 +4,7 @@ use diesel::prelude::*;
 
 use super::schema::idempotency_keys;
 use super::sequencer::WriteTx;
-use super::{DbConn, StoreError, now_us};
+use super::{DbConn, StoreError};
 
 /// A response given once, to be given again byte for byte.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,30 +35,32 @@ pub fn lookup(conn: &mut DbConn, partner: &str, key: &str) -> Result<Option<Reco
     find(conn, partner, key)
 }
 
+/// Inside the write: a response recorded earlier in this batch counts too.
 pub fn lookup_tx(
     tx: &mut WriteTx<'_>,
     partner: &str,
     key: &str,
 ) -> Result<Option<Recorded>, StoreError> {
-    find(tx.conn, partner, key)
+    if let Some(recorded) = tx.state.pending_idempotency(partner, key) {
+        return Ok(Some(recorded.clone()));
+    }
+    // Records not pending in memory are in the database already.
+    find(tx.conn_unsynced(), partner, key)
 }
 
-/// Keeps the response in the same transaction as the write it answers.
+/// Keeps the response in the same transaction as the write it answers (written with the
+/// batch's other rows).
 pub fn record(
     tx: &mut WriteTx<'_>,
     partner: &str,
     key: &str,
-    response: &Recorded,
+    response: Recorded,
 ) -> Result<(), StoreError> {
-    diesel::insert_into(idempotency_keys::table)
-        .values((
-            idempotency_keys::partner.eq(partner),
-            idempotency_keys::idem_key.eq(key),
-            idempotency_keys::request_hash.eq(&response.request_hash),
-            idempotency_keys::status.eq(i32::from(response.status)),
-            idempotency_keys::body.eq(&response.body),
-            idempotency_keys::created_at_us.eq(now_us()),
-        ))
-        .execute(tx.conn)?;
+    if tx.state.pending_idempotency(partner, key).is_some() {
+        return Err(StoreError::Conflict(format!(
+            "idempotency key {key} recorded twice in one batch"
+        )));
+    }
+    tx.state.push_idempotency(partner, key, response);
     Ok(())
 }

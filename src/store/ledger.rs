@@ -4,20 +4,21 @@ use std::collections::BTreeMap;
 
 use diesel::prelude::*;
 
+use super::batch::{CachedAccount, EntryRecord, PostingRecord};
 use super::conn::DbConn;
 use super::dialect;
 use super::schema::{accounts, entries, postings};
 use super::sequencer::{Head, WriteTx};
 use super::{StoreError, now_us};
 use crate::ledger::{
-    BalancedEntry, ChainHash, Check, CommittedEntry, EntryId, RawBalance, RawEntry, RawPosting,
-    Units, Verifier, apply_posting,
+    Account, BalancedEntry, ChainHash, Check, CommittedEntry, EntryId, RawBalance, RawEntry,
+    RawPosting, Units, Verifier, apply_posting,
 };
 
 /// The most entries one page of a chain walk reads.
 pub const MAX_ENTRIES_PER_PAGE: i64 = 1000;
 
-#[derive(Queryable, Selectable, Insertable)]
+#[derive(Queryable, Selectable)]
 #[diesel(table_name = entries)]
 struct EntryRow {
     seq: i64,
@@ -35,21 +36,19 @@ struct EntryRow {
     hash: String,
 }
 
-#[derive(Queryable, Selectable, Insertable)]
+#[derive(Queryable, Selectable)]
 #[diesel(table_name = postings)]
 struct PostingRow {
     entry_seq: i64,
-    line: i32,
     account: String,
     unit: String,
     amount_minor: i64,
 }
 
-#[derive(Queryable, Selectable, Insertable)]
+#[derive(Queryable, Selectable)]
 #[diesel(table_name = accounts)]
 struct AccountRow {
     name: String,
-    kind: String,
     unit: String,
     balance_minor: i64,
 }
@@ -80,10 +79,11 @@ impl WriteTx<'_> {
     /// Appends an entry at the head of the chain and applies its postings to the balances, all
     /// inside the batch's transaction. Refused without a trace if any balance rule fails.
     pub fn post(&mut self, entry: BalancedEntry) -> Result<CommittedEntry, StoreError> {
-        let seq = self.head.seq + 1;
+        let head = self.state.head;
+        let seq = head.seq + 1;
         // Times never run backwards along the chain, even if the clock does.
-        let created_at_us = now_us().max(self.head.created_at_us);
-        let committed = entry.commit(EntryId::new_v7(), seq, created_at_us, self.head.hash);
+        let created_at_us = now_us().max(head.created_at_us);
+        let committed = entry.commit(EntryId::new_v7(), seq, created_at_us, head.hash);
         let raw = committed.to_raw();
         // Checked again here, on the exact rows about to be written.
         if let Some((unit, sum)) = raw.imbalance() {
@@ -92,38 +92,25 @@ impl WriteTx<'_> {
             )));
         }
 
+        // Every new balance is worked out before any is changed: a refusal changes nothing.
+        let mut next: Vec<(String, i64)> = Vec::with_capacity(committed.postings.len());
         for p in &committed.postings {
             let name = p.account.to_string();
-            let current: Option<i64> = accounts::table
-                .select(accounts::balance_minor)
-                .find(&name)
-                .first(self.conn)
-                .optional()?;
-            let next = apply_posting(&p.account, current.unwrap_or(0), p.amount)?;
-            if current.is_some() {
-                diesel::update(accounts::table.find(&name))
-                    .set(accounts::balance_minor.eq(next))
-                    .execute(self.conn)?;
-            } else {
-                diesel::insert_into(accounts::table)
-                    .values(AccountRow {
-                        name,
-                        kind: p.account.kind().as_str().to_owned(),
-                        unit: p.account.unit().to_string(),
-                        balance_minor: next,
-                    })
-                    .execute(self.conn)?;
-            }
+            let current = match next.iter().rev().find(|(n, _)| *n == name) {
+                Some((_, b)) => *b,
+                None => self.balance_for_update(&name, &p.account)?,
+            };
+            next.push((name, apply_posting(&p.account, current, p.amount)?));
+        }
+        for (name, balance) in &next {
+            self.state.set_balance(name, *balance)?;
         }
 
-        diesel::insert_into(entries::table)
-            .values(entry_row(&raw))
-            .execute(self.conn)?;
-        let rows: Vec<PostingRow> = raw
+        let postings = raw
             .postings
             .iter()
             .enumerate()
-            .map(|(line, p)| PostingRow {
+            .map(|(line, p)| PostingRecord {
                 entry_seq: seq,
                 line: i32::try_from(line).unwrap_or(i32::MAX),
                 account: p.account.clone(),
@@ -131,48 +118,49 @@ impl WriteTx<'_> {
                 amount_minor: p.amount_minor,
             })
             .collect();
-        match self.conn {
-            // One multi-row INSERT saves PostgreSQL round trips.
-            DbConn::Postgres(c) => {
-                diesel::insert_into(postings::table)
-                    .values(rows)
-                    .execute(c)?;
-            }
-            // Diesel's SQLite batch insert opens a transaction of its own, which cannot nest in
-            // the writer's; single-row inserts cost nothing extra in an embedded database.
-            DbConn::Sqlite(_) => {
-                for row in rows {
-                    diesel::insert_into(postings::table)
-                        .values(row)
-                        .execute(self.conn)?;
-                }
-            }
-        }
-
-        *self.head = Head {
+        self.state.push_entry(entry_record(raw), postings);
+        self.state.head = Head {
             seq,
             hash: committed.hash,
             created_at_us,
         };
         Ok(committed)
     }
+
+    /// An account's balance as the writer knows it, read from the database the first time.
+    fn balance_for_update(&mut self, name: &str, account: &Account) -> Result<i64, StoreError> {
+        if let Some(cached) = self.state.cached_account(name) {
+            return Ok(cached.balance_minor);
+        }
+        // Balances are never pending unless cached, so the table can be read as it is.
+        let stored: Option<i64> = accounts::table
+            .select(accounts::balance_minor)
+            .find(name)
+            .first(self.conn_unsynced())
+            .optional()?;
+        self.state.remember_account(
+            name.to_owned(),
+            CachedAccount::loaded(account.kind().as_str(), account.unit().to_string(), stored),
+        );
+        Ok(stored.unwrap_or(0))
+    }
 }
 
-fn entry_row(raw: &RawEntry) -> EntryRow {
-    EntryRow {
+fn entry_record(raw: RawEntry) -> EntryRecord {
+    EntryRecord {
         seq: raw.seq,
-        id: raw.id.clone(),
-        kind: raw.kind.clone(),
+        id: raw.id,
+        kind: raw.kind,
         created_at_us: raw.created_at_us,
-        partner: raw.partner.clone(),
-        member: raw.member.clone(),
-        reference: raw.reference.clone(),
-        reverses: raw.reverses.clone(),
-        key_id: raw.key_id.clone(),
-        signature: raw.signature.clone(),
-        memo: raw.memo.clone(),
-        prev_hash: raw.prev_hash.clone(),
-        hash: raw.hash.clone(),
+        partner: raw.partner,
+        member: raw.member,
+        reference: raw.reference,
+        reverses: raw.reverses,
+        key_id: raw.key_id,
+        signature: raw.signature,
+        memo: raw.memo,
+        prev_hash: raw.prev_hash,
+        hash: raw.hash,
     }
 }
 
@@ -313,7 +301,7 @@ impl WriteTx<'_> {
         id: EntryId,
         units: &Units,
     ) -> Result<Option<CommittedEntry>, StoreError> {
-        entry_by_id(self.conn, id, units)
+        entry_by_id(self.db_read()?, id, units)
     }
 
     /// Per account, the sum of the postings of every entry that reverses `original`.
@@ -324,11 +312,11 @@ impl WriteTx<'_> {
         let seqs: Vec<i64> = entries::table
             .filter(entries::reverses.eq(original.to_string()))
             .select(entries::seq)
-            .load(self.conn)?;
+            .load(self.db_read()?)?;
         let lines: Vec<(String, i64)> = postings::table
             .filter(postings::entry_seq.eq_any(&seqs))
             .select((postings::account, postings::amount_minor))
-            .load(self.conn)?;
+            .load(self.db_read()?)?;
         let mut sums = BTreeMap::new();
         for (account, amount) in lines {
             *sums.entry(account).or_insert(0) += amount;

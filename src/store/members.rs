@@ -25,7 +25,7 @@ pub fn enrol(
     let existing: Option<String> = member_links::table
         .find((partner, external_id))
         .select(member_links::member_id)
-        .first(tx.conn)
+        .first(tx.db()?)
         .optional()?;
     if let Some(id) = existing {
         return Ok((id, false));
@@ -37,7 +37,7 @@ pub fn enrol(
             members::share_balances.eq(i32::from(share_balances)),
             members::created_at_us.eq(now),
         ))
-        .execute(tx.conn)?;
+        .execute(tx.db()?)?;
     diesel::insert_into(member_links::table)
         .values((
             member_links::partner.eq(partner),
@@ -45,7 +45,7 @@ pub fn enrol(
             member_links::member_id.eq(new_id),
             member_links::created_at_us.eq(now),
         ))
-        .execute(tx.conn)?;
+        .execute(tx.db()?)?;
     Ok((new_id.to_owned(), true))
 }
 
@@ -68,7 +68,20 @@ pub fn get(conn: &mut DbConn, id: &str) -> Result<Option<MemberRow>, StoreError>
 
 /// A member by id, inside a write.
 pub fn get_tx(tx: &mut WriteTx<'_>, id: &str) -> Result<Option<MemberRow>, StoreError> {
-    find(tx.conn, id)
+    find(tx.conn_unsynced(), id)
+}
+
+/// Whether a member exists, inside a write (members are never deleted, so the writer
+/// remembers the ones it has seen).
+pub fn exists_tx(tx: &mut WriteTx<'_>, id: &str) -> Result<bool, StoreError> {
+    if tx.state.knows_member(id) {
+        return Ok(true);
+    }
+    let found = find(tx.conn_unsynced(), id)?.is_some();
+    if found {
+        tx.state.remember_member(id);
+    }
+    Ok(found)
 }
 
 /// The partner's own id for the member, when the partner knows the member.
@@ -93,11 +106,11 @@ pub fn set_consent(
 ) -> Result<bool, StoreError> {
     let changed = diesel::update(members::table.find(id))
         .set(members::share_balances.eq(i32::from(share_balances)))
-        .execute(tx.conn)?;
+        .execute(tx.db()?)?;
     Ok(changed == 1)
 }
 
 /// Whether the partner knows the member, inside a write.
 pub fn linked_tx(tx: &mut WriteTx<'_>, partner: &str, member_id: &str) -> Result<bool, StoreError> {
-    Ok(link(tx.conn, partner, member_id)?.is_some())
+    Ok(link(tx.conn_unsynced(), partner, member_id)?.is_some())
 }

@@ -2,6 +2,7 @@
 //! the sequencer through which every write goes.
 
 pub mod authorizations;
+mod batch;
 pub mod conn;
 pub mod coupons;
 mod dialect;

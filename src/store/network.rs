@@ -89,13 +89,13 @@ pub fn sync(
         let stored: Option<UnitRow> = units::table
             .find(&wanted.code)
             .select(UnitRow::as_select())
-            .first(tx.conn)
+            .first(tx.db()?)
             .optional()?;
         match stored {
             None => {
                 diesel::insert_into(units::table)
                     .values(&wanted)
-                    .execute(tx.conn)?;
+                    .execute(tx.db()?)?;
             }
             Some(s)
                 if (s.scale, &s.kind, &s.issuer)
@@ -120,7 +120,7 @@ pub fn sync(
             Some(s) if s.value != wanted.value => {
                 diesel::update(units::table.find(&wanted.code))
                     .set(units::value.eq(&wanted.value))
-                    .execute(tx.conn)?;
+                    .execute(tx.db()?)?;
             }
             Some(_) => {}
         }
@@ -129,7 +129,7 @@ pub fn sync(
         let exists: Option<String> = partners::table
             .find(id)
             .select(partners::name)
-            .first(tx.conn)
+            .first(tx.db()?)
             .optional()?;
         match exists {
             None => {
@@ -139,15 +139,15 @@ pub fn sync(
                         partners::name.eq(name),
                         partners::created_at_us.eq(now_us()),
                     ))
-                    .execute(tx.conn)?;
+                    .execute(tx.db()?)?;
             }
             Some(stored) if &stored != name => {
                 diesel::update(partners::table.find(id))
                     .set(partners::name.eq(name))
-                    .execute(tx.conn)?;
+                    .execute(tx.db()?)?;
             }
             Some(_) => {}
         }
     }
-    load_units(tx.conn)
+    load_units(tx.db()?)
 }

@@ -10,7 +10,7 @@ use super::{DbConn, StoreError};
 /// The most lapsed holds one sweep closes.
 pub const MAX_DUE_PER_SWEEP: i64 = 500;
 
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
 #[diesel(table_name = operations)]
 pub struct Operation {
     pub entry_id: String,
@@ -27,10 +27,9 @@ pub struct Operation {
     pub created_at_us: i64,
 }
 
-pub fn insert(tx: &mut WriteTx<'_>, op: &Operation) -> Result<(), StoreError> {
-    diesel::insert_into(operations::table)
-        .values(op)
-        .execute(tx.conn)?;
+/// Written with the batch's other rows.
+pub fn insert(tx: &mut WriteTx<'_>, op: Operation) -> Result<(), StoreError> {
+    tx.state.push_operation(op);
     Ok(())
 }
 
@@ -47,7 +46,7 @@ pub fn get(conn: &mut DbConn, entry_id: &str) -> Result<Option<Operation>, Store
 }
 
 pub fn get_tx(tx: &mut WriteTx<'_>, entry_id: &str) -> Result<Option<Operation>, StoreError> {
-    find(tx.conn, entry_id)
+    find(tx.db_read()?, entry_id)
 }
 
 /// Closes a hold (or marks an operation reversed): its new status and the entry that did it.
@@ -62,7 +61,7 @@ pub fn set_status(
             operations::status.eq(status),
             operations::closed_by.eq(closed_by),
         ))
-        .execute(tx.conn)?;
+        .execute(tx.db()?)?;
     Ok(())
 }
 
@@ -74,7 +73,7 @@ pub fn add_reversed(
 ) -> Result<(), StoreError> {
     diesel::update(operations::table.find(entry_id))
         .set(operations::reversed_minor.eq(operations::reversed_minor + points_minor))
-        .execute(tx.conn)?;
+        .execute(tx.db()?)?;
     Ok(())
 }
 

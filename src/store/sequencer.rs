@@ -2,10 +2,12 @@
 //! each caller is answered only once its batch is committed and durable.
 //!
 //! One thread owns one connection. It takes the first waiting job, then whatever else is
-//! queued (up to [`MAX_BATCH_JOBS`]), runs each job inside its own savepoint so that a refused
-//! job does not spoil the others, commits once, and only then answers every caller. The hash
-//! chain's head is read inside the locked transaction, so the chain stays gap-free even with
-//! several processes writing to one PostgreSQL database.
+//! queued (up to [`MAX_BATCH_JOBS`]), runs the jobs one after another against the writer's
+//! memory ([`batch`](super::batch): cached balances, rows waiting to be written), writes the
+//! batch's rows with one multi-row statement per table, commits once, and only then answers
+//! every caller. A refused job is undone alone (in memory, and behind a savepoint if it went to
+//! the database directly). The hash chain's head is read inside the locked transaction, so the
+//! chain stays gap-free even with several processes writing to one PostgreSQL database.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -14,6 +16,7 @@ use std::thread::JoinHandle;
 
 use tokio::sync::{mpsc, oneshot};
 
+use super::batch::WriterState;
 use super::conn::{DatabaseUrl, DbConn};
 use super::{StoreError, dialect, ledger};
 use crate::ledger::ChainHash;
@@ -39,10 +42,32 @@ impl Head {
     };
 }
 
-/// What a job sees: the write transaction and the chain head. Store functions take it to write.
+/// What a job sees: the write transaction and the writer's memory. Store functions take it to
+/// write.
 pub struct WriteTx<'a> {
-    pub(super) conn: &'a mut DbConn,
-    pub(super) head: &'a mut Head,
+    conn: &'a mut DbConn,
+    pub(super) state: &'a mut WriterState,
+}
+
+impl WriteTx<'_> {
+    /// The connection, for a job that writes rows directly: the batch's pending rows are written
+    /// first and a savepoint is opened, so that refusing this job undoes only this job.
+    pub(super) fn db(&mut self) -> Result<&mut DbConn, StoreError> {
+        self.state.sync_for_direct_access(self.conn, true)?;
+        Ok(&mut *self.conn)
+    }
+
+    /// The connection, for a job that reads tables the batch may have pending rows for.
+    pub(super) fn db_read(&mut self) -> Result<&mut DbConn, StoreError> {
+        self.state.sync_for_direct_access(self.conn, false)?;
+        Ok(&mut *self.conn)
+    }
+
+    /// The connection as it is, for reads of tables the writer never holds rows back for
+    /// (members, campaigns, coupons, idempotency records already checked in memory).
+    pub(super) fn conn_unsynced(&mut self) -> &mut DbConn {
+        self.conn
+    }
 }
 
 type Completion = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
@@ -191,6 +216,7 @@ impl Drop for Sequencer {
 /// The writer thread: runs until every sender is gone and the queue is empty.
 fn run(url: DatabaseUrl, mut jobs: mpsc::Receiver<Job>, stats: &BatchStats) {
     let mut conn: Option<DbConn> = None;
+    let mut state = WriterState::default();
     while let Some(first) = jobs.blocking_recv() {
         let mut batch = Vec::with_capacity(64);
         batch.push(first);
@@ -215,12 +241,13 @@ fn run(url: DatabaseUrl, mut jobs: mpsc::Receiver<Job>, stats: &BatchStats) {
         }
         let Some(c) = conn.as_mut() else { continue };
         let size = batch.len();
-        let (completions, outcome) = run_batch(c, batch);
+        let (completions, outcome) = run_batch(c, &mut state, batch);
         stats.record(size, outcome.is_ok());
         if let Err(e) = &outcome {
             tracing::error!(error = %e, jobs = size, "write batch rolled back");
             // The connection may be broken; a fresh one is opened for the next batch.
             conn = None;
+            state.batch_failed();
         } else {
             tracing::trace!(jobs = size, "write batch committed");
         }
@@ -231,46 +258,55 @@ fn run(url: DatabaseUrl, mut jobs: mpsc::Receiver<Job>, stats: &BatchStats) {
 }
 
 /// Runs one batch in one transaction. Returns the callers' completions and the batch outcome.
-fn run_batch(conn: &mut DbConn, batch: Vec<Job>) -> (Vec<Completion>, Result<(), StoreError>) {
+fn run_batch(
+    conn: &mut DbConn,
+    state: &mut WriterState,
+    batch: Vec<Job>,
+) -> (Vec<Completion>, Result<(), StoreError>) {
     let mut completions = Vec::with_capacity(batch.len());
     let attempt = || -> Result<(), StoreError> {
         dialect::begin_write(conn)?;
-        let mut head = ledger::read_head(conn)?;
+        state.begin_batch(ledger::read_head(conn)?);
         for job in batch {
-            let before = head;
-            dialect::savepoint(conn)?;
+            state.begin_job();
             let outcome = catch_unwind(AssertUnwindSafe(|| {
                 let mut tx = WriteTx {
                     conn: &mut *conn,
-                    head: &mut head,
+                    state: &mut *state,
                 };
                 job(Ok(&mut tx))
             }));
             match outcome {
                 Ok((true, completion)) => {
-                    dialect::release_savepoint(conn)?;
+                    state.job_succeeded(conn)?;
                     completions.push(completion);
                 }
                 Ok((false, completion)) => {
-                    head = before;
-                    dialect::rollback_to_savepoint(conn)?;
+                    state.job_failed(conn)?;
                     completions.push(completion);
                 }
                 Err(_) => {
                     // The job panicked (a broken invariant); its caller sees WriterFailed.
                     tracing::error!("a write job panicked; its changes were rolled back");
-                    head = before;
-                    dialect::rollback_to_savepoint(conn)?;
+                    state.job_failed(conn)?;
                 }
             }
+            if state.is_broken() {
+                return Err(StoreError::Database(
+                    "writing the batch's rows failed; the batch is rolled back".into(),
+                ));
+            }
         }
-        dialect::commit(conn)?;
+        state.flush(conn)?;
+        dialect::commit_write(conn)?;
+        state.batch_committed();
         Ok(())
     };
     let outcome = attempt();
     if outcome.is_err() {
         // Best effort: the connection is dropped after a failed batch anyway.
         let _ = dialect::rollback(conn);
+        state.batch_failed();
     }
     (completions, outcome)
 }

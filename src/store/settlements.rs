@@ -114,7 +114,7 @@ pub fn last_seq_at(tx: &mut WriteTx<'_>, cutoff_us: i64) -> Result<i64, StoreErr
     let seq: Option<i64> = entries::table
         .filter(entries::created_at_us.le(cutoff_us))
         .select(diesel::dsl::max(entries::seq))
-        .first(tx.conn)?;
+        .first(tx.db()?)?;
     Ok(seq.unwrap_or(0))
 }
 
@@ -149,7 +149,7 @@ pub fn by_id(conn: &mut DbConn, id: &str) -> Result<Option<Settlement>, StoreErr
 }
 
 pub fn by_id_tx(tx: &mut WriteTx<'_>, id: &str) -> Result<Option<Settlement>, StoreError> {
-    by_id(tx.conn, id)
+    by_id(tx.db()?, id)
 }
 
 pub fn by_cutoff_tx(
@@ -159,16 +159,16 @@ pub fn by_cutoff_tx(
     let row: Option<SettlementRow> = settlements::table
         .filter(settlements::cutoff_us.eq(cutoff_us))
         .select(SettlementRow::as_select())
-        .first(tx.conn)
+        .first(tx.db()?)
         .optional()?;
-    row.map(|r| load(tx.conn, r)).transpose()
+    row.map(|r| load(tx.db()?, r)).transpose()
 }
 
 pub fn latest_tx(tx: &mut WriteTx<'_>) -> Result<Option<SettlementRow>, StoreError> {
     Ok(settlements::table
         .order(settlements::cutoff_us.desc())
         .select(SettlementRow::as_select())
-        .first(tx.conn)
+        .first(tx.db()?)
         .optional()?)
 }
 
@@ -190,16 +190,16 @@ pub fn list(
 pub fn insert(tx: &mut WriteTx<'_>, s: &Settlement) -> Result<(), StoreError> {
     diesel::insert_into(settlements::table)
         .values(&s.row)
-        .execute(tx.conn)?;
+        .execute(tx.db()?)?;
     for p in &s.positions {
         diesel::insert_into(settlement_positions::table)
             .values(p)
-            .execute(tx.conn)?;
+            .execute(tx.db()?)?;
     }
     for o in &s.obligations {
         diesel::insert_into(settlement_obligations::table)
             .values(o)
-            .execute(tx.conn)?;
+            .execute(tx.db()?)?;
     }
     Ok(())
 }
@@ -214,10 +214,10 @@ pub fn record_payment(
 ) -> Result<(), StoreError> {
     diesel::update(settlement_positions::table.find((id, party)))
         .set(settlement_positions::paid_minor.eq(settlement_positions::paid_minor + amount_minor))
-        .execute(tx.conn)?;
+        .execute(tx.db()?)?;
     diesel::update(settlements::table.find(id))
         .set(settlements::status.eq(status))
-        .execute(tx.conn)?;
+        .execute(tx.db()?)?;
     Ok(())
 }
 
@@ -252,6 +252,6 @@ impl WriteTx<'_> {
         up_to_seq: i64,
         currency: &str,
     ) -> Result<Vec<MoneyLine>, StoreError> {
-        money_lines(self.conn, after_seq, up_to_seq, currency, None)
+        money_lines(self.db_read()?, after_seq, up_to_seq, currency, None)
     }
 }

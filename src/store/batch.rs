@@ -1,0 +1,762 @@
+//! The writer's memory: balances, authorisations and members it already knows, and the rows a
+//! batch has produced but not yet written, which go out as one multi-row statement per table.
+//!
+//! Why: a round trip per row made the writer, not the database, the bottleneck. What it may
+//! cache is what only the writer changes, and only while nothing else has written: account
+//! balances change only through [`WriteTx::post`](super::WriteTx), authorisations only in jobs
+//! that also post an entry, and members are never deleted — so if the chain's head is where
+//! this writer left it, nobody else (another process on the same database) has touched them.
+//! Any other batch outcome clears everything.
+//!
+//! A job's changes stay in memory, with an undo log, until the batch ends; a refused job is
+//! undone in memory without a savepoint. A job that needs the database directly (a store
+//! function that is not one of the cached paths) first flushes what earlier jobs left, then
+//! opens a savepoint, then flushes its own rows, so that refusing it still undoes only it.
+
+use std::collections::{HashMap, HashSet};
+
+use diesel::connection::Connection;
+use diesel::query_dsl::RunQueryDsl;
+use diesel::sql_types::{BigInt, Integer, Nullable, Text};
+
+use super::authorizations::AuthorizationRow;
+use super::conn::DbConn;
+use super::dialect;
+use super::idempotency::Recorded;
+use super::operations::Operation;
+use super::sequencer::Head;
+use super::{StoreError, now_us};
+
+/// Bound parameters per statement, under SQLite's 32 766 and PostgreSQL's 65 535.
+pub const MAX_BINDS_PER_STATEMENT: usize = 30_000;
+/// Cached account balances kept between batches; past it the cache starts again empty.
+pub const MAX_CACHED_ACCOUNTS: usize = 200_000;
+/// Cached authorisations kept between batches.
+pub const MAX_CACHED_AUTHORIZATIONS: usize = 100_000;
+/// Members known to exist, kept between batches.
+pub const MAX_CACHED_MEMBERS: usize = 200_000;
+
+type Backend = <DbConn as Connection>::Backend;
+
+/// One bound value of a multi-row statement, borrowed from the row it belongs to.
+enum Value<'a> {
+    Text(&'a str),
+    OptText(Option<&'a str>),
+    Int(i64),
+    OptInt(Option<i64>),
+    Int32(i32),
+}
+
+/// A row type the writer inserts in bulk.
+trait BulkRow {
+    const TABLE: &'static str;
+    const COLUMNS: &'static [&'static str];
+    /// Appended to the `INSERT`: how a row that exists already is treated.
+    const ON_CONFLICT: &'static str = "";
+    fn values<'a>(&'a self, out: &mut Vec<Value<'a>>);
+}
+
+/// An entry row as stored (see `ledger.rs` for its reading side).
+#[derive(Debug, Clone)]
+pub(super) struct EntryRecord {
+    pub seq: i64,
+    pub id: String,
+    pub kind: String,
+    pub created_at_us: i64,
+    pub partner: Option<String>,
+    pub member: Option<String>,
+    pub reference: Option<String>,
+    pub reverses: Option<String>,
+    pub key_id: Option<String>,
+    pub signature: Option<String>,
+    pub memo: Option<String>,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+impl BulkRow for EntryRecord {
+    const TABLE: &'static str = "entries";
+    const COLUMNS: &'static [&'static str] = &[
+        "seq",
+        "id",
+        "kind",
+        "created_at_us",
+        "partner",
+        "member",
+        "reference",
+        "reverses",
+        "key_id",
+        "signature",
+        "memo",
+        "prev_hash",
+        "hash",
+    ];
+    fn values<'a>(&'a self, out: &mut Vec<Value<'a>>) {
+        out.extend([
+            Value::Int(self.seq),
+            Value::Text(&self.id),
+            Value::Text(&self.kind),
+            Value::Int(self.created_at_us),
+            Value::OptText(self.partner.as_deref()),
+            Value::OptText(self.member.as_deref()),
+            Value::OptText(self.reference.as_deref()),
+            Value::OptText(self.reverses.as_deref()),
+            Value::OptText(self.key_id.as_deref()),
+            Value::OptText(self.signature.as_deref()),
+            Value::OptText(self.memo.as_deref()),
+            Value::Text(&self.prev_hash),
+            Value::Text(&self.hash),
+        ]);
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct PostingRecord {
+    pub entry_seq: i64,
+    pub line: i32,
+    pub account: String,
+    pub unit: String,
+    pub amount_minor: i64,
+}
+
+impl BulkRow for PostingRecord {
+    const TABLE: &'static str = "postings";
+    const COLUMNS: &'static [&'static str] =
+        &["entry_seq", "line", "account", "unit", "amount_minor"];
+    fn values<'a>(&'a self, out: &mut Vec<Value<'a>>) {
+        out.extend([
+            Value::Int(self.entry_seq),
+            Value::Int32(self.line),
+            Value::Text(&self.account),
+            Value::Text(&self.unit),
+            Value::Int(self.amount_minor),
+        ]);
+    }
+}
+
+impl BulkRow for Operation {
+    const TABLE: &'static str = "operations";
+    const COLUMNS: &'static [&'static str] = &[
+        "entry_id",
+        "kind",
+        "partner",
+        "member_id",
+        "unit",
+        "points_minor",
+        "reversed_minor",
+        "status",
+        "expires_at_us",
+        "closed_by",
+        "created_at_us",
+    ];
+    fn values<'a>(&'a self, out: &mut Vec<Value<'a>>) {
+        out.extend([
+            Value::Text(&self.entry_id),
+            Value::Text(&self.kind),
+            Value::Text(&self.partner),
+            Value::Text(&self.member_id),
+            Value::Text(&self.unit),
+            Value::Int(self.points_minor),
+            Value::Int(self.reversed_minor),
+            Value::Text(&self.status),
+            Value::OptInt(self.expires_at_us),
+            Value::OptText(self.closed_by.as_deref()),
+            Value::Int(self.created_at_us),
+        ]);
+    }
+}
+
+/// A response kept under its idempotency key.
+#[derive(Debug, Clone)]
+pub(super) struct IdempotencyRecord {
+    pub owner: String,
+    pub key: String,
+    pub recorded: Recorded,
+    pub created_at_us: i64,
+}
+
+impl BulkRow for IdempotencyRecord {
+    const TABLE: &'static str = "idempotency_keys";
+    const COLUMNS: &'static [&'static str] = &[
+        "partner",
+        "idem_key",
+        "request_hash",
+        "status",
+        "body",
+        "created_at_us",
+    ];
+    fn values<'a>(&'a self, out: &mut Vec<Value<'a>>) {
+        out.extend([
+            Value::Text(&self.owner),
+            Value::Text(&self.key),
+            Value::Text(&self.recorded.request_hash),
+            Value::Int32(i32::from(self.recorded.status)),
+            Value::Text(&self.recorded.body),
+            Value::Int(self.created_at_us),
+        ]);
+    }
+}
+
+/// An account balance to write: inserted when new, overwritten when it exists.
+struct AccountRecord<'a> {
+    name: &'a str,
+    kind: &'static str,
+    unit: &'a str,
+    balance_minor: i64,
+}
+
+impl BulkRow for AccountRecord<'_> {
+    const TABLE: &'static str = "accounts";
+    const COLUMNS: &'static [&'static str] = &["name", "kind", "unit", "balance_minor"];
+    const ON_CONFLICT: &'static str =
+        " ON CONFLICT (name) DO UPDATE SET balance_minor = excluded.balance_minor";
+    fn values<'b>(&'b self, out: &mut Vec<Value<'b>>) {
+        out.extend([
+            Value::Text(self.name),
+            Value::Text(self.kind),
+            Value::Text(self.unit),
+            Value::Int(self.balance_minor),
+        ]);
+    }
+}
+
+/// An authorisation whose used points changed; the row exists, only `used_minor` is written.
+struct AuthorizationUse<'a>(&'a AuthorizationRow);
+
+impl BulkRow for AuthorizationUse<'_> {
+    const TABLE: &'static str = "authorizations";
+    const COLUMNS: &'static [&'static str] = &[
+        "code",
+        "member_id",
+        "partner",
+        "unit",
+        "max_minor",
+        "used_minor",
+        "expires_at_us",
+        "created_at_us",
+    ];
+    const ON_CONFLICT: &'static str =
+        " ON CONFLICT (code) DO UPDATE SET used_minor = excluded.used_minor";
+    fn values<'b>(&'b self, out: &mut Vec<Value<'b>>) {
+        let r = self.0;
+        out.extend([
+            Value::Text(&r.code),
+            Value::Text(&r.member_id),
+            Value::Text(&r.partner),
+            Value::Text(&r.unit),
+            Value::Int(r.max_minor),
+            Value::Int(r.used_minor),
+            Value::Int(r.expires_at_us),
+            Value::Int(r.created_at_us),
+        ]);
+    }
+}
+
+/// Writes `rows` with as few multi-row `INSERT`s as the bind limit allows.
+fn insert_rows<R: BulkRow>(conn: &mut DbConn, rows: &[R]) -> Result<(), StoreError> {
+    let width = R::COLUMNS.len();
+    let per_statement = (MAX_BINDS_PER_STATEMENT / width).max(1);
+    let postgres = matches!(conn, DbConn::Postgres(_));
+    for chunk in rows.chunks(per_statement) {
+        let mut sql = format!(
+            "INSERT INTO {} ({}) VALUES ",
+            R::TABLE,
+            R::COLUMNS.join(", ")
+        );
+        let mut n = 0usize;
+        for (i, _) in chunk.iter().enumerate() {
+            sql.push_str(if i == 0 { "(" } else { ", (" });
+            for c in 0..width {
+                if c > 0 {
+                    sql.push_str(", ");
+                }
+                n += 1;
+                if postgres {
+                    sql.push('$');
+                    sql.push_str(&n.to_string());
+                } else {
+                    sql.push('?');
+                }
+            }
+            sql.push(')');
+        }
+        sql.push_str(R::ON_CONFLICT);
+        let mut values = Vec::with_capacity(chunk.len() * width);
+        for row in chunk {
+            row.values(&mut values);
+        }
+        assert_eq!(values.len(), n, "{}: one value per placeholder", R::TABLE);
+        let mut query = diesel::sql_query(sql).into_boxed::<Backend>();
+        for v in values {
+            query = match v {
+                Value::Text(s) => query.bind::<Text, _>(s),
+                Value::OptText(s) => query.bind::<Nullable<Text>, _>(s),
+                Value::Int(i) => query.bind::<BigInt, _>(i),
+                Value::OptInt(i) => query.bind::<Nullable<BigInt>, _>(i),
+                Value::Int32(i) => query.bind::<Integer, _>(i),
+            };
+        }
+        let written = query.execute(conn)?;
+        if written != chunk.len() {
+            return Err(StoreError::Database(format!(
+                "{}: wrote {written} of {} rows",
+                R::TABLE,
+                chunk.len()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// What the writer knows of one account.
+#[derive(Debug, Clone)]
+pub(super) struct CachedAccount {
+    pub kind: &'static str,
+    pub unit: String,
+    /// The balance with every posting of this batch so far.
+    pub balance_minor: i64,
+    /// What the database holds (`None`: no row yet).
+    stored_minor: Option<i64>,
+    /// Posted to since the last flush: its row must exist after the next one.
+    touched: bool,
+}
+
+impl CachedAccount {
+    pub fn loaded(kind: &'static str, unit: String, stored_minor: Option<i64>) -> Self {
+        Self {
+            kind,
+            unit,
+            balance_minor: stored_minor.unwrap_or(0),
+            stored_minor,
+            touched: false,
+        }
+    }
+
+    fn needs_write(&self) -> bool {
+        self.touched && self.stored_minor != Some(self.balance_minor)
+    }
+}
+
+/// What the writer knows of one authorisation.
+#[derive(Debug, Clone)]
+struct CachedAuthorization {
+    row: AuthorizationRow,
+    stored_used_minor: i64,
+}
+
+/// Rows produced by the batch, not yet written.
+#[derive(Debug, Default)]
+struct Pending {
+    entries: Vec<EntryRecord>,
+    postings: Vec<PostingRecord>,
+    operations: Vec<Operation>,
+    idempotency: Vec<IdempotencyRecord>,
+    /// `(owner, key)` → index into `idempotency`.
+    idempotency_index: HashMap<(String, String), usize>,
+}
+
+/// Where the current job's pending rows start.
+#[derive(Debug, Default, Clone, Copy)]
+struct Marks {
+    entries: usize,
+    postings: usize,
+    operations: usize,
+    idempotency: usize,
+}
+
+/// How to undo the current job in memory.
+#[derive(Debug, Default)]
+struct JobLog {
+    marks: Marks,
+    accounts: Vec<(String, CachedAccount)>,
+    authorizations: Vec<(String, CachedAuthorization)>,
+    members: Vec<String>,
+    head: Option<Head>,
+    /// A savepoint is open for this job (it went to the database directly).
+    savepoint: bool,
+}
+
+impl JobLog {
+    fn has_changes(&self, pending: &Pending) -> bool {
+        !self.accounts.is_empty()
+            || !self.authorizations.is_empty()
+            || pending.entries.len() > self.marks.entries
+            || pending.postings.len() > self.marks.postings
+            || pending.operations.len() > self.marks.operations
+            || pending.idempotency.len() > self.marks.idempotency
+    }
+}
+
+/// The writer's state; lives as long as its connection.
+#[derive(Debug)]
+pub struct WriterState {
+    pub(super) head: Head,
+    /// The head this writer last committed; the caches are good only while the chain still ends
+    /// there when the next batch begins.
+    committed_head: Option<Head>,
+    accounts: HashMap<String, CachedAccount>,
+    dirty_accounts: HashSet<String>,
+    authorizations: HashMap<String, CachedAuthorization>,
+    dirty_authorizations: HashSet<String>,
+    members: HashSet<String>,
+    pending: Pending,
+    job: JobLog,
+    /// A write of pending rows failed: they are lost from memory and maybe half written, so
+    /// the batch must not commit.
+    broken: bool,
+}
+
+impl Default for WriterState {
+    fn default() -> Self {
+        Self {
+            head: Head::EMPTY,
+            committed_head: None,
+            accounts: HashMap::new(),
+            dirty_accounts: HashSet::new(),
+            authorizations: HashMap::new(),
+            dirty_authorizations: HashSet::new(),
+            members: HashSet::new(),
+            pending: Pending::default(),
+            job: JobLog::default(),
+            broken: false,
+        }
+    }
+}
+
+impl WriterState {
+    /// A batch begins on `head` as read inside its transaction.
+    pub(super) fn begin_batch(&mut self, head: Head) {
+        if self.committed_head != Some(head) {
+            // Somebody else wrote, or this writer's last batch failed: forget everything.
+            self.accounts.clear();
+            self.authorizations.clear();
+            self.members.clear();
+        }
+        self.dirty_accounts.clear();
+        self.dirty_authorizations.clear();
+        self.pending = Pending::default();
+        self.job = JobLog::default();
+        self.broken = false;
+        self.head = head;
+    }
+
+    /// Whether a write of pending rows failed in this batch (it must roll back).
+    pub(super) fn is_broken(&self) -> bool {
+        self.broken
+    }
+
+    /// The batch committed: what is cached is now what the database holds.
+    pub(super) fn batch_committed(&mut self) {
+        debug_assert!(self.dirty_accounts.is_empty() && self.pending.entries.is_empty());
+        self.committed_head = Some(self.head);
+        if self.accounts.len() > MAX_CACHED_ACCOUNTS {
+            self.accounts.clear();
+        }
+        if self.authorizations.len() > MAX_CACHED_AUTHORIZATIONS {
+            self.authorizations.clear();
+        }
+        if self.members.len() > MAX_CACHED_MEMBERS {
+            self.members.clear();
+        }
+    }
+
+    /// The batch failed: nothing cached can be trusted.
+    pub(super) fn batch_failed(&mut self) {
+        *self = Self::default();
+    }
+
+    pub(super) fn begin_job(&mut self) {
+        self.job = JobLog {
+            marks: Marks {
+                entries: self.pending.entries.len(),
+                postings: self.pending.postings.len(),
+                operations: self.pending.operations.len(),
+                idempotency: self.pending.idempotency.len(),
+            },
+            head: Some(self.head),
+            ..JobLog::default()
+        };
+    }
+
+    /// The job succeeded: its changes join the batch's.
+    pub(super) fn job_succeeded(&mut self, conn: &mut DbConn) -> Result<(), StoreError> {
+        if self.job.savepoint {
+            dialect::release_savepoint(conn)?;
+        }
+        self.job = JobLog::default();
+        Ok(())
+    }
+
+    /// The job was refused (or panicked): every change it made, in memory and in the
+    /// database, is undone; the batch's other jobs are untouched.
+    pub(super) fn job_failed(&mut self, conn: &mut DbConn) -> Result<(), StoreError> {
+        let job = std::mem::take(&mut self.job);
+        if job.savepoint {
+            dialect::rollback_to_savepoint(conn)?;
+        }
+        for (name, before) in job.accounts.into_iter().rev() {
+            if before.touched {
+                self.dirty_accounts.insert(name.clone());
+            }
+            self.accounts.insert(name, before);
+        }
+        for (code, before) in job.authorizations.into_iter().rev() {
+            if before.row.used_minor != before.stored_used_minor {
+                self.dirty_authorizations.insert(code.clone());
+            }
+            self.authorizations.insert(code, before);
+        }
+        for member in job.members {
+            self.members.remove(&member);
+        }
+        let p = &mut self.pending;
+        p.entries.truncate(job.marks.entries);
+        p.postings.truncate(job.marks.postings);
+        p.operations.truncate(job.marks.operations);
+        for r in p.idempotency.drain(job.marks.idempotency..) {
+            p.idempotency_index.remove(&(r.owner, r.key));
+        }
+        if let Some(head) = job.head {
+            self.head = head;
+        }
+        Ok(())
+    }
+
+    /// Makes the database show everything the batch did so far, for a job about to read or
+    /// write it directly. `write`: the job will change rows itself, so it needs a savepoint.
+    pub(super) fn sync_for_direct_access(
+        &mut self,
+        conn: &mut DbConn,
+        write: bool,
+    ) -> Result<(), StoreError> {
+        let synced = self.sync(conn, write);
+        self.broken |= synced.is_err();
+        synced
+    }
+
+    fn sync(&mut self, conn: &mut DbConn, write: bool) -> Result<(), StoreError> {
+        if self.job.savepoint {
+            return self.flush(conn);
+        }
+        if !write && !self.job.has_changes(&self.pending) {
+            return self.flush(conn);
+        }
+        // Earlier jobs' rows go in before the savepoint, this job's after it.
+        self.flush_before_job(conn)?;
+        dialect::savepoint(conn)?;
+        self.job.savepoint = true;
+        self.flush(conn)
+    }
+
+    /// Writes the rows and balances of earlier jobs of the batch only.
+    fn flush_before_job(&mut self, conn: &mut DbConn) -> Result<(), StoreError> {
+        let m = self.job.marks;
+        let own_accounts: HashSet<&str> =
+            self.job.accounts.iter().map(|(n, _)| n.as_str()).collect();
+        let earlier_accounts: Vec<String> = self
+            .dirty_accounts
+            .iter()
+            .filter(|n| !own_accounts.contains(n.as_str()))
+            .cloned()
+            .collect();
+        let own_auths: HashSet<&str> = self
+            .job
+            .authorizations
+            .iter()
+            .map(|(c, _)| c.as_str())
+            .collect();
+        let earlier_auths: Vec<String> = self
+            .dirty_authorizations
+            .iter()
+            .filter(|c| !own_auths.contains(c.as_str()))
+            .cloned()
+            .collect();
+        self.write_accounts(conn, &earlier_accounts)?;
+        self.write_authorizations(conn, &earlier_auths)?;
+        let p = &mut self.pending;
+        insert_rows(conn, &p.entries[..m.entries])?;
+        insert_rows(conn, &p.postings[..m.postings])?;
+        insert_rows(conn, &p.operations[..m.operations])?;
+        insert_rows(conn, &p.idempotency[..m.idempotency])?;
+        p.entries.drain(..m.entries);
+        p.postings.drain(..m.postings);
+        p.operations.drain(..m.operations);
+        for r in p.idempotency.drain(..m.idempotency) {
+            p.idempotency_index.remove(&(r.owner, r.key));
+        }
+        // What is left belongs to this job and starts at zero now.
+        for (i, r) in p.idempotency.iter().enumerate() {
+            p.idempotency_index
+                .insert((r.owner.clone(), r.key.clone()), i);
+        }
+        self.job.marks = Marks::default();
+        Ok(())
+    }
+
+    /// Writes everything pending: balances first (postings name them), then the entries, their
+    /// postings, operations, idempotency records, and authorisations used.
+    pub(super) fn flush(&mut self, conn: &mut DbConn) -> Result<(), StoreError> {
+        let flushed = self.flush_all(conn);
+        self.broken |= flushed.is_err();
+        flushed
+    }
+
+    fn flush_all(&mut self, conn: &mut DbConn) -> Result<(), StoreError> {
+        let accounts: Vec<String> = self.dirty_accounts.iter().cloned().collect();
+        let auths: Vec<String> = self.dirty_authorizations.iter().cloned().collect();
+        self.write_accounts(conn, &accounts)?;
+        let p = std::mem::take(&mut self.pending);
+        insert_rows(conn, &p.entries)?;
+        insert_rows(conn, &p.postings)?;
+        insert_rows(conn, &p.operations)?;
+        insert_rows(conn, &p.idempotency)?;
+        self.write_authorizations(conn, &auths)?;
+        self.job.marks = Marks::default();
+        Ok(())
+    }
+
+    fn write_accounts(&mut self, conn: &mut DbConn, names: &[String]) -> Result<(), StoreError> {
+        let mut sorted: Vec<&String> = names.iter().collect();
+        // A stable order keeps PostgreSQL's row locks in one order across writers.
+        sorted.sort();
+        let rows: Vec<AccountRecord<'_>> = sorted
+            .iter()
+            .filter_map(|name| {
+                let a = self.accounts.get(name.as_str())?;
+                a.needs_write().then_some(AccountRecord {
+                    name,
+                    kind: a.kind,
+                    unit: &a.unit,
+                    balance_minor: a.balance_minor,
+                })
+            })
+            .collect();
+        insert_rows(conn, &rows)?;
+        for name in names {
+            if let Some(a) = self.accounts.get_mut(name)
+                && a.touched
+            {
+                a.stored_minor = Some(a.balance_minor);
+                a.touched = false;
+            }
+            self.dirty_accounts.remove(name);
+        }
+        Ok(())
+    }
+
+    fn write_authorizations(
+        &mut self,
+        conn: &mut DbConn,
+        codes: &[String],
+    ) -> Result<(), StoreError> {
+        let rows: Vec<AuthorizationUse<'_>> = codes
+            .iter()
+            .filter_map(|c| self.authorizations.get(c))
+            .filter(|a| a.row.used_minor != a.stored_used_minor)
+            .map(|a| AuthorizationUse(&a.row))
+            .collect();
+        insert_rows(conn, &rows)?;
+        for code in codes {
+            if let Some(a) = self.authorizations.get_mut(code) {
+                a.stored_used_minor = a.row.used_minor;
+            }
+            self.dirty_authorizations.remove(code);
+        }
+        Ok(())
+    }
+
+    // --- accounts ---
+
+    pub(super) fn cached_account(&self, name: &str) -> Option<&CachedAccount> {
+        self.accounts.get(name)
+    }
+
+    /// Remembers an account as read from the database (a read: nothing to undo).
+    pub(super) fn remember_account(&mut self, name: String, account: CachedAccount) {
+        self.accounts.insert(name, account);
+    }
+
+    /// Sets a cached account's balance for this job; the account must have been read first.
+    pub(super) fn set_balance(&mut self, name: &str, balance_minor: i64) -> Result<(), StoreError> {
+        let account = self.accounts.get_mut(name).ok_or_else(|| {
+            StoreError::Corrupt(format!("account {name} was changed before it was read"))
+        })?;
+        self.job.accounts.push((name.to_owned(), account.clone()));
+        account.balance_minor = balance_minor;
+        account.touched = true;
+        self.dirty_accounts.insert(name.to_owned());
+        Ok(())
+    }
+
+    // --- rows ---
+
+    pub(super) fn push_entry(&mut self, entry: EntryRecord, postings: Vec<PostingRecord>) {
+        self.pending.entries.push(entry);
+        self.pending.postings.extend(postings);
+    }
+
+    pub(super) fn push_operation(&mut self, op: Operation) {
+        self.pending.operations.push(op);
+    }
+
+    pub(super) fn push_idempotency(&mut self, owner: &str, key: &str, recorded: Recorded) {
+        let i = self.pending.idempotency.len();
+        self.pending
+            .idempotency_index
+            .insert((owner.to_owned(), key.to_owned()), i);
+        self.pending.idempotency.push(IdempotencyRecord {
+            owner: owner.to_owned(),
+            key: key.to_owned(),
+            recorded,
+            created_at_us: now_us(),
+        });
+    }
+
+    /// A response recorded earlier in this batch, not yet written.
+    pub(super) fn pending_idempotency(&self, owner: &str, key: &str) -> Option<&Recorded> {
+        let i = *self
+            .pending
+            .idempotency_index
+            .get(&(owner.to_owned(), key.to_owned()))?;
+        self.pending.idempotency.get(i).map(|r| &r.recorded)
+    }
+
+    // --- authorisations ---
+
+    pub(super) fn cached_authorization(&self, code: &str) -> Option<&AuthorizationRow> {
+        self.authorizations.get(code).map(|a| &a.row)
+    }
+
+    pub(super) fn remember_authorization(&mut self, row: AuthorizationRow) {
+        self.authorizations.insert(
+            row.code.clone(),
+            CachedAuthorization {
+                stored_used_minor: row.used_minor,
+                row,
+            },
+        );
+    }
+
+    /// Adds used points to a cached authorisation for this job.
+    pub(super) fn use_authorization(&mut self, code: &str, points_minor: i64) -> bool {
+        let Some(a) = self.authorizations.get_mut(code) else {
+            return false;
+        };
+        self.job.authorizations.push((code.to_owned(), a.clone()));
+        a.row.used_minor += points_minor;
+        self.dirty_authorizations.insert(code.to_owned());
+        true
+    }
+
+    // --- members ---
+
+    pub(super) fn knows_member(&self, id: &str) -> bool {
+        self.members.contains(id)
+    }
+
+    pub(super) fn remember_member(&mut self, id: &str) {
+        if self.members.insert(id.to_owned()) {
+            self.job.members.push(id.to_owned());
+        }
+    }
+}
