@@ -410,21 +410,12 @@ impl Clearing {
         W: FnOnce(&Context, &mut WriteTx<'_>) -> Result<T, ClearingError> + Send + 'static,
         R: FnOnce(&Context, T) -> (u16, String) + Send + 'static,
     {
-        if let Some(idem) = &idem {
-            let (o, k) = (owner.clone(), idem.key.clone());
-            // A retry is answered from the record without waiting for the writer.
-            if let Some(recorded) = self
-                .store
-                .read(move |c| idempotency::lookup(c, &o, &k))
-                .await?
-            {
-                return replay(recorded, &idem.request_hash);
-            }
-        }
+        // The key is looked up inside the write only: a retry is rare, and one lookup there
+        // (in memory when the first send is in the same batch) costs less than a read before.
         let ctx = self.ctx.clone();
         self.store
             .write(move |tx| {
-                // Checked again inside the write: concurrent duplicates post once.
+                // Inside the write, concurrent duplicates post once.
                 if let Some(idem) = &idem
                     && let Some(recorded) = idempotency::lookup_tx(tx, &owner, &idem.key)?
                 {

@@ -12,11 +12,13 @@ pub const SQLITE_ONCE: &str = "PRAGMA journal_mode = WAL;";
 const PG_WRITER_LOCK_ID: i64 = 0x00c0_a1e5_0001;
 
 /// Settings for every new connection. SQLite: wait for locks instead of failing at once,
-/// enforce foreign keys, and fsync on every commit (an answered write is on disk).
+/// enforce foreign keys, fsync on every commit (an answered write is on disk), keep statement
+/// journals in memory, and leave checkpoints to the checkpointer thread (off the writer's path).
 pub fn session_setup(conn: &DbConn) -> &'static str {
     match conn {
         DbConn::Sqlite(_) => {
-            "PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;"
+            "PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL; \
+             PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 0;"
         }
         DbConn::Postgres(_) => "SET synchronous_commit = on; SET TIME ZONE 'UTC';",
     }
@@ -33,6 +35,9 @@ pub fn begin_write(conn: &mut DbConn) -> QueryResult<()> {
         )),
     }
 }
+
+/// Copies committed WAL frames into the database file without blocking the writer.
+pub const SQLITE_CHECKPOINT: &str = "PRAGMA wal_checkpoint(PASSIVE);";
 
 pub fn commit(conn: &mut DbConn) -> QueryResult<()> {
     conn.batch_execute("COMMIT")

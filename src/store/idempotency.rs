@@ -31,10 +31,6 @@ fn find(conn: &mut DbConn, partner: &str, key: &str) -> Result<Option<Recorded>,
     }))
 }
 
-pub fn lookup(conn: &mut DbConn, partner: &str, key: &str) -> Result<Option<Recorded>, StoreError> {
-    find(conn, partner, key)
-}
-
 /// Inside the write: a response recorded earlier in this batch counts too.
 pub fn lookup_tx(
     tx: &mut WriteTx<'_>,

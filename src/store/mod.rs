@@ -3,6 +3,7 @@
 
 pub mod authorizations;
 mod batch;
+mod checkpoint;
 pub mod conn;
 pub mod coupons;
 mod dialect;
@@ -112,6 +113,8 @@ pub struct Store {
     url: DatabaseUrl,
     pool: conn::DbPool,
     sequencer: sequencer::Sequencer,
+    /// SQLite only: copies the log into the database file off the writer's path.
+    _checkpointer: Option<checkpoint::Checkpointer>,
 }
 
 impl Store {
@@ -130,6 +133,13 @@ impl Store {
             url: url.clone(),
             pool: conn::pool(url, readers)?,
             sequencer: sequencer::Sequencer::start(url.clone())?,
+            _checkpointer: if url.is_sqlite() {
+                Some(checkpoint::Checkpointer::start(url.clone()).map_err(|e| {
+                    StoreError::Unavailable(format!("cannot start the checkpointer: {e}"))
+                })?)
+            } else {
+                None
+            },
         }))
     }
 
