@@ -410,34 +410,38 @@ impl Clearing {
         W: FnOnce(&Context, &mut WriteTx<'_>) -> Result<T, ClearingError> + Send + 'static,
         R: FnOnce(&Context, T) -> (u16, String) + Send + 'static,
     {
-        // The key is looked up inside the write only: a retry is rare, and one lookup there
-        // (in memory when the first send is in the same batch) costs less than a read before.
+        // The key is looked up inside the write only: a retry is rare, and the writer reads the
+        // keys of a whole batch with one query.
+        let idem_key = idem.as_ref().map(|i| i.key.clone());
+        let key_owner = owner.clone();
         let ctx = self.ctx.clone();
-        self.store
-            .write(move |tx| {
-                // Inside the write, concurrent duplicates post once.
-                if let Some(idem) = &idem
-                    && let Some(recorded) = idempotency::lookup_tx(tx, &owner, &idem.key)?
-                {
-                    return replay(recorded, &idem.request_hash);
-                }
-                let value = work(&ctx, tx)?;
-                let (status, body) = render(&ctx, value);
-                if let Some(idem) = idem {
-                    let recorded = Recorded {
-                        request_hash: idem.request_hash,
-                        status,
-                        body: body.clone(),
-                    };
-                    idempotency::record(tx, &owner, &idem.key, recorded)?;
-                }
-                Ok(Reply {
+        let write = move |tx: &mut WriteTx<'_>| {
+            // Inside the write, concurrent duplicates post once.
+            if let Some(idem) = &idem
+                && let Some(recorded) = idempotency::lookup_tx(tx, &owner, &idem.key)?
+            {
+                return replay(recorded, &idem.request_hash);
+            }
+            let value = work(&ctx, tx)?;
+            let (status, body) = render(&ctx, value);
+            if let Some(idem) = idem {
+                let recorded = Recorded {
+                    request_hash: idem.request_hash,
                     status,
-                    body,
-                    replayed: false,
-                })
+                    body: body.clone(),
+                };
+                idempotency::record(tx, &owner, &idem.key, recorded)?;
+            }
+            Ok(Reply {
+                status,
+                body,
+                replayed: false,
             })
-            .await
+        };
+        match idem_key {
+            Some(key) => self.store.write_keyed(&key_owner, &key, write).await,
+            None => self.store.write(write).await,
+        }
     }
 
     /// `POST /v1/members`: the member this partner knows as `external_id`, enrolled if new.

@@ -21,6 +21,7 @@ use diesel::sql_types::{BigInt, Integer, Nullable, Text};
 
 use super::authorizations::AuthorizationRow;
 use super::conn::DbConn;
+use super::coupons::CampaignRow;
 use super::dialect;
 use super::idempotency::Recorded;
 use super::operations::Operation;
@@ -36,7 +37,32 @@ pub const MAX_CACHED_AUTHORIZATIONS: usize = 100_000;
 /// Members known to exist, kept between batches.
 pub const MAX_CACHED_MEMBERS: usize = 200_000;
 
-type Backend = <DbConn as Connection>::Backend;
+pub(super) type Backend = <DbConn as Connection>::Backend;
+
+/// `rows` parenthesised groups of `width` placeholders, in the connection's dialect:
+/// `($1, $2), ($3, $4)` on PostgreSQL, `(?, ?), (?, ?)` on SQLite.
+pub(super) fn placeholder_rows(conn: &DbConn, rows: usize, width: usize) -> String {
+    let postgres = matches!(conn, DbConn::Postgres(_));
+    let mut sql = String::with_capacity(rows * width * 5);
+    let mut n = 0usize;
+    for r in 0..rows {
+        sql.push_str(if r == 0 { "(" } else { ", (" });
+        for c in 0..width {
+            if c > 0 {
+                sql.push_str(", ");
+            }
+            n += 1;
+            if postgres {
+                sql.push('$');
+                sql.push_str(&n.to_string());
+            } else {
+                sql.push('?');
+            }
+        }
+        sql.push(')');
+    }
+    sql
+}
 
 /// One bound value of a multi-row statement, borrowed from the row it belongs to.
 enum Value<'a> {
@@ -256,36 +282,24 @@ impl BulkRow for AuthorizationUse<'_> {
 fn insert_rows<R: BulkRow>(conn: &mut DbConn, rows: &[R]) -> Result<(), StoreError> {
     let width = R::COLUMNS.len();
     let per_statement = (MAX_BINDS_PER_STATEMENT / width).max(1);
-    let postgres = matches!(conn, DbConn::Postgres(_));
     for chunk in rows.chunks(per_statement) {
-        let mut sql = format!(
-            "INSERT INTO {} ({}) VALUES ",
+        let sql = format!(
+            "INSERT INTO {} ({}) VALUES {}{}",
             R::TABLE,
-            R::COLUMNS.join(", ")
+            R::COLUMNS.join(", "),
+            placeholder_rows(conn, chunk.len(), width),
+            R::ON_CONFLICT
         );
-        let mut n = 0usize;
-        for (i, _) in chunk.iter().enumerate() {
-            sql.push_str(if i == 0 { "(" } else { ", (" });
-            for c in 0..width {
-                if c > 0 {
-                    sql.push_str(", ");
-                }
-                n += 1;
-                if postgres {
-                    sql.push('$');
-                    sql.push_str(&n.to_string());
-                } else {
-                    sql.push('?');
-                }
-            }
-            sql.push(')');
-        }
-        sql.push_str(R::ON_CONFLICT);
         let mut values = Vec::with_capacity(chunk.len() * width);
         for row in chunk {
             row.values(&mut values);
         }
-        assert_eq!(values.len(), n, "{}: one value per placeholder", R::TABLE);
+        assert_eq!(
+            values.len(),
+            chunk.len() * width,
+            "{}: one value per placeholder",
+            R::TABLE
+        );
         let mut query = diesel::sql_query(sql).into_boxed::<Backend>();
         for v in values {
             query = match v {
@@ -355,6 +369,17 @@ struct Pending {
     idempotency_index: HashMap<(String, String), usize>,
 }
 
+/// What the writer read for the current batch only.
+#[derive(Debug, Default)]
+struct ReadAhead {
+    /// The batch's keys as read when it began: `None` for a key with no record then. A key is
+    /// dropped from here once a job records it (later lookups find it pending or stored).
+    idempotency: HashMap<(String, String), Option<Recorded>>,
+    /// Campaigns triggered by purchases at a partner, read once per batch (until a job writes
+    /// directly, which may change them).
+    campaigns_by_trigger: HashMap<String, Vec<CampaignRow>>,
+}
+
 /// Where the current job's pending rows start.
 #[derive(Debug, Default, Clone, Copy)]
 struct Marks {
@@ -400,6 +425,7 @@ pub struct WriterState {
     dirty_authorizations: HashSet<String>,
     members: HashSet<String>,
     pending: Pending,
+    read_ahead: ReadAhead,
     job: JobLog,
     /// A write of pending rows failed: they are lost from memory and maybe half written, so
     /// the batch must not commit.
@@ -417,6 +443,7 @@ impl Default for WriterState {
             dirty_authorizations: HashSet::new(),
             members: HashSet::new(),
             pending: Pending::default(),
+            read_ahead: ReadAhead::default(),
             job: JobLog::default(),
             broken: false,
         }
@@ -435,6 +462,7 @@ impl WriterState {
         self.dirty_accounts.clear();
         self.dirty_authorizations.clear();
         self.pending = Pending::default();
+        self.read_ahead = ReadAhead::default();
         self.job = JobLog::default();
         self.broken = false;
         self.head = head;
@@ -493,6 +521,8 @@ impl WriterState {
         let job = std::mem::take(&mut self.job);
         if job.savepoint {
             dialect::rollback_to_savepoint(conn)?;
+            // Read while the job's own writes were in place.
+            self.read_ahead.campaigns_by_trigger.clear();
         }
         for (name, before) in job.accounts.into_iter().rev() {
             if before.touched {
@@ -535,6 +565,9 @@ impl WriterState {
     }
 
     fn sync(&mut self, conn: &mut DbConn, write: bool) -> Result<(), StoreError> {
+        if write {
+            self.read_ahead.campaigns_by_trigger.clear();
+        }
         if self.job.savepoint {
             return self.flush(conn);
         }
@@ -700,6 +733,9 @@ impl WriterState {
     }
 
     pub(super) fn push_idempotency(&mut self, owner: &str, key: &str, recorded: Recorded) {
+        self.read_ahead
+            .idempotency
+            .remove(&(owner.to_owned(), key.to_owned()));
         let i = self.pending.idempotency.len();
         self.pending
             .idempotency_index
@@ -710,6 +746,45 @@ impl WriterState {
             recorded,
             created_at_us: now_us(),
         });
+    }
+
+    /// Reads the records of the batch's idempotency keys in one query.
+    pub(super) fn prefetch_idempotency(
+        &mut self,
+        conn: &mut DbConn,
+        keys: &[&(String, String)],
+    ) -> Result<(), StoreError> {
+        let found = super::idempotency::lookup_many(conn, keys)?;
+        let read_ahead = &mut self.read_ahead.idempotency;
+        for &key in keys {
+            read_ahead.insert(key.clone(), None);
+        }
+        for (key, recorded) in found {
+            read_ahead.insert(key, Some(recorded));
+        }
+        Ok(())
+    }
+
+    /// What the read-ahead found for a key: `Some(None)` means no record when the batch began.
+    pub(super) fn prefetched_idempotency(
+        &self,
+        owner: &str,
+        key: &str,
+    ) -> Option<Option<&Recorded>> {
+        self.read_ahead
+            .idempotency
+            .get(&(owner.to_owned(), key.to_owned()))
+            .map(Option::as_ref)
+    }
+
+    pub(super) fn cached_campaigns(&self, partner: &str) -> Option<&Vec<CampaignRow>> {
+        self.read_ahead.campaigns_by_trigger.get(partner)
+    }
+
+    pub(super) fn remember_campaigns(&mut self, partner: &str, rows: Vec<CampaignRow>) {
+        self.read_ahead
+            .campaigns_by_trigger
+            .insert(partner.to_owned(), rows);
     }
 
     /// A response recorded earlier in this batch, not yet written.

@@ -68,12 +68,19 @@ pub fn campaign_tx(tx: &mut WriteTx<'_>, id: &str) -> Result<Option<CampaignRow>
 }
 
 /// Campaigns whose trigger is a purchase at `partner`.
+/// Read once per batch: an earn at a busy partner is the hot path, campaigns change rarely.
 pub fn triggered_by(tx: &mut WriteTx<'_>, partner: &str) -> Result<Vec<CampaignRow>, StoreError> {
-    Ok(campaigns::table
+    if let Some(rows) = tx.state.cached_campaigns(partner) {
+        return Ok(rows.clone());
+    }
+    // Campaigns are only ever written directly, never held back: the table is current.
+    let rows: Vec<CampaignRow> = campaigns::table
         .filter(campaigns::trigger_partner.eq(partner))
         .order(campaigns::created_at_us)
         .select(CampaignRow::as_select())
-        .load(tx.conn_unsynced())?)
+        .load(tx.conn_unsynced())?;
+    tx.state.remember_campaigns(partner, rows.clone());
+    Ok(rows)
 }
 
 /// Moves a campaign's counters; the table's CHECK refuses reserving past the budget.

@@ -4,7 +4,8 @@ use diesel::prelude::*;
 
 use super::schema::idempotency_keys;
 use super::sequencer::WriteTx;
-use super::{DbConn, StoreError};
+use super::{DbConn, StoreError, batch};
+use diesel::sql_types::{Integer, Text};
 
 /// A response given once, to be given again byte for byte.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,8 +41,64 @@ pub fn lookup_tx(
     if let Some(recorded) = tx.state.pending_idempotency(partner, key) {
         return Ok(Some(recorded.clone()));
     }
+    if let Some(read_ahead) = tx.state.prefetched_idempotency(partner, key) {
+        return Ok(read_ahead.cloned());
+    }
     // Records not pending in memory are in the database already.
     find(tx.conn_unsynced(), partner, key)
+}
+
+/// An idempotency key and the owner of keys it belongs to: `(owner, key)`.
+pub type OwnerKey = (String, String);
+
+#[derive(diesel::QueryableByName)]
+struct KeyRow {
+    #[diesel(sql_type = Text)]
+    partner: String,
+    #[diesel(sql_type = Text)]
+    idem_key: String,
+    #[diesel(sql_type = Text)]
+    request_hash: String,
+    #[diesel(sql_type = Integer)]
+    status: i32,
+    #[diesel(sql_type = Text)]
+    body: String,
+}
+
+/// The records of many `(owner, key)` pairs in one query (the writer reads a batch's keys
+/// ahead). Pairs without a record are absent from the answer.
+pub(super) fn lookup_many(
+    conn: &mut DbConn,
+    keys: &[&OwnerKey],
+) -> Result<Vec<(OwnerKey, Recorded)>, StoreError> {
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT partner, idem_key, request_hash, status, body FROM idempotency_keys \
+         WHERE (partner, idem_key) IN (VALUES {})",
+        batch::placeholder_rows(conn, keys.len(), 2)
+    );
+    let mut query = diesel::sql_query(sql).into_boxed::<batch::Backend>();
+    for (owner, key) in keys {
+        query = query
+            .bind::<Text, _>(owner.as_str())
+            .bind::<Text, _>(key.as_str());
+    }
+    let rows: Vec<KeyRow> = query.load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            (
+                (r.partner, r.idem_key),
+                Recorded {
+                    request_hash: r.request_hash,
+                    status: u16::try_from(r.status).unwrap_or(500),
+                    body: r.body,
+                },
+            )
+        })
+        .collect())
 }
 
 /// Keeps the response in the same transaction as the write it answers (written with the

@@ -178,7 +178,20 @@ impl Store {
         E: From<StoreError> + Send + 'static,
         F: FnOnce(&mut WriteTx<'_>) -> Result<T, E> + Send + 'static,
     {
-        self.sequencer.write(f).await
+        self.sequencer.write(None, f).await
+    }
+
+    /// [`Store::write`] for a write that first looks up the idempotency key `key` of `owner`
+    /// (with [`idempotency::lookup_tx`]): the writer reads a whole batch's keys in one query.
+    pub async fn write_keyed<T, E, F>(&self, owner: &str, key: &str, f: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+        F: FnOnce(&mut WriteTx<'_>) -> Result<T, E> + Send + 'static,
+    {
+        self.sequencer
+            .write(Some((owner.to_owned(), key.to_owned())), f)
+            .await
     }
 
     /// [`Store::write`] for callers outside an async runtime (the CLI).

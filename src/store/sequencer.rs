@@ -73,7 +73,14 @@ impl WriteTx<'_> {
 type Completion = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
 /// A job runs against the write transaction, or is told why there is none; it returns whether
 /// it succeeded and how to answer its caller once the batch's fate is known.
-type Job = Box<dyn FnOnce(Result<&mut WriteTx<'_>, StoreError>) -> (bool, Completion) + Send>;
+type JobFn = Box<dyn FnOnce(Result<&mut WriteTx<'_>, StoreError>) -> (bool, Completion) + Send>;
+
+/// A job and the idempotency key (owner, key) it will look up, if any: the writer reads the
+/// records of a whole batch's keys with one query.
+struct Job {
+    key: Option<(String, String)>,
+    run: JobFn,
+}
 
 pub struct Sequencer {
     queue: RwLock<Option<mpsc::Sender<Job>>>,
@@ -108,14 +115,14 @@ impl BatchStats {
 }
 
 /// Wraps a typed write into a job and the receiver of its answer.
-fn job<T, E, F>(f: F) -> (Job, oneshot::Receiver<Result<T, E>>)
+fn job<T, E, F>(key: Option<(String, String)>, f: F) -> (Job, oneshot::Receiver<Result<T, E>>)
 where
     T: Send + 'static,
     E: From<StoreError> + Send + 'static,
     F: FnOnce(&mut WriteTx<'_>) -> Result<T, E> + Send + 'static,
 {
     let (answer, receiver) = oneshot::channel();
-    let job: Job = Box::new(move |tx: Result<&mut WriteTx<'_>, StoreError>| {
+    let run: JobFn = Box::new(move |tx: Result<&mut WriteTx<'_>, StoreError>| {
         let result = tx.map_err(E::from).and_then(f);
         let ok = result.is_ok();
         let completion: Completion = Box::new(move |commit: Result<(), StoreError>| {
@@ -130,7 +137,7 @@ where
         });
         (ok, completion)
     });
-    (job, receiver)
+    (Job { key, run }, receiver)
 }
 
 impl Sequencer {
@@ -158,14 +165,15 @@ impl Sequencer {
         guard.clone().ok_or(StoreError::WriterStopped)
     }
 
-    /// Runs `f` in the next batch and returns its result once the batch is durable.
-    pub async fn write<T, E, F>(&self, f: F) -> Result<T, E>
+    /// Runs `f` in the next batch and returns its result once the batch is durable. `key`: the
+    /// idempotency key `(owner, key)` that `f` will look up, read ahead for the whole batch.
+    pub async fn write<T, E, F>(&self, key: Option<(String, String)>, f: F) -> Result<T, E>
     where
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
         F: FnOnce(&mut WriteTx<'_>) -> Result<T, E> + Send + 'static,
     {
-        let (job, answer) = job(f);
+        let (job, answer) = job(key, f);
         self.sender()?
             .send(job)
             .await
@@ -180,7 +188,7 @@ impl Sequencer {
         E: From<StoreError> + Send + 'static,
         F: FnOnce(&mut WriteTx<'_>) -> Result<T, E> + Send + 'static,
     {
-        let (job, answer) = job(f);
+        let (job, answer) = job(None, f);
         self.sender()?
             .blocking_send(job)
             .map_err(|_| StoreError::WriterStopped)?;
@@ -232,7 +240,7 @@ fn run(url: DatabaseUrl, mut jobs: mpsc::Receiver<Job>, stats: &BatchStats) {
                 Err(e) => {
                     tracing::error!(error = %e, jobs = batch.len(), "writer cannot reach the database");
                     for job in batch {
-                        let (_, completion) = job(Err(e.clone()));
+                        let (_, completion) = (job.run)(Err(e.clone()));
                         completion(Err(e.clone()));
                     }
                     continue;
@@ -267,6 +275,8 @@ fn run_batch(
     let attempt = || -> Result<(), StoreError> {
         dialect::begin_write(conn)?;
         state.begin_batch(ledger::read_head(conn)?);
+        let keys: Vec<&(String, String)> = batch.iter().filter_map(|j| j.key.as_ref()).collect();
+        state.prefetch_idempotency(conn, &keys)?;
         for job in batch {
             state.begin_job();
             let outcome = catch_unwind(AssertUnwindSafe(|| {
@@ -274,7 +284,7 @@ fn run_batch(
                     conn: &mut *conn,
                     state: &mut *state,
                 };
-                job(Ok(&mut tx))
+                (job.run)(Ok(&mut tx))
             }));
             match outcome {
                 Ok((true, completion)) => {

@@ -376,3 +376,144 @@ fn two_writers_on_one_database_keep_one_chain() {
     assert_eq!(entry_count(&svc), 40);
     assert_verified(&svc);
 }
+
+#[test]
+fn a_refused_job_is_undone_alone_inside_a_shared_batch() {
+    // Jobs of every shape share one batch: the writer is held busy by a slow first job while
+    // the rest queue behind it. Refused jobs — after posting, after writing directly, or by a
+    // balance rule — must leave no trace, and the others must all land.
+    let svc = TestService::start();
+    let store = svc.clearing.store().clone();
+    let units = svc.clearing.units().clone();
+    let earn = |member: MemberId, n: i64| {
+        EntryDraft::new(
+            meta(),
+            vec![
+                Posting::debit(
+                    Account::Issuer {
+                        issuer: Party::Network,
+                        unit: unit("COAL"),
+                    },
+                    pts(n),
+                ),
+                Posting::credit(member_account(member, "COAL"), pts(n)).unwrap(),
+            ],
+        )
+        .balance(&units)
+        .unwrap()
+    };
+    let spend = |member: MemberId, n: i64| {
+        EntryDraft::new(
+            meta(),
+            vec![
+                Posting::debit(member_account(member, "COAL"), pts(n)),
+                Posting::credit(
+                    Account::Issuer {
+                        issuer: Party::Network,
+                        unit: unit("COAL"),
+                    },
+                    pts(n),
+                )
+                .unwrap(),
+            ],
+        )
+        .balance(&units)
+        .unwrap()
+    };
+    let shared = MemberId::random();
+    const JOBS: usize = 60;
+    let refused = || store::StoreError::Conflict("refused on purpose".into());
+    let results = svc.block_on(async {
+        let slow = store.write(|_tx| -> Result<(), store::StoreError> {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            Ok(())
+        });
+        let jobs: Vec<_> = (0..JOBS)
+            .map(|i| {
+                let store = store.clone();
+                let (e1, e2) = (earn(shared, 10), spend(shared, 1_000_000));
+                tokio::spawn(async move {
+                    // Let the slow job reach the writer first.
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    store
+                        .write(move |tx| -> Result<&'static str, store::StoreError> {
+                            let external = format!("batch-{i}");
+                            let fresh = MemberId::random().to_string();
+                            match i % 5 {
+                                0 => tx.post(e1).map(|_| "posted"),
+                                1 => {
+                                    tx.post(e1)?;
+                                    Err(refused())
+                                }
+                                2 => {
+                                    tx.post(e1)?;
+                                    store::members::enrol(tx, "aroma", &external, &fresh, false)?;
+                                    Err(refused())
+                                }
+                                3 => {
+                                    tx.post(e1)?;
+                                    store::members::enrol(tx, "aroma", &external, &fresh, false)?;
+                                    Ok("posted and enrolled")
+                                }
+                                _ => tx.post(e2).map(|_| "overdrawn?"),
+                            }
+                        })
+                        .await
+                })
+            })
+            .collect();
+        slow.await.unwrap();
+        let mut rest = Vec::new();
+        for job in jobs {
+            rest.push(job.await.unwrap());
+        }
+        rest
+    });
+    let mut landed = 0i64;
+    for (i, r) in results.iter().enumerate() {
+        match (i % 5, r) {
+            (0 | 3, Ok(_)) => landed += 1,
+            (1 | 2, Err(store::StoreError::Conflict(_))) => {}
+            (4, Err(store::StoreError::Balance(_))) => {}
+            (k, other) => panic!("job {i} (shape {k}): unexpected {other:?}"),
+        }
+    }
+    assert_eq!(landed as usize, 2 * JOBS / 5);
+    assert_eq!(entry_count(&svc), landed);
+    let balance = svc
+        .block_on(svc.clearing.balance(&member_account(shared, "COAL")))
+        .unwrap();
+    assert_eq!(balance.minor(), -10 * landed);
+    // Members enrolled by refused jobs are gone; the others are there.
+    let mut conn = svc.db.raw();
+    #[derive(QueryableByName)]
+    struct Name {
+        #[diesel(sql_type = Text)]
+        external_id: String,
+    }
+    let linked: Vec<String> = diesel::sql_query(
+        "SELECT external_id FROM member_links WHERE external_id LIKE 'batch-%' ORDER BY external_id",
+    )
+    .load::<Name>(&mut conn)
+    .unwrap()
+    .into_iter()
+    .map(|n| n.external_id)
+    .collect();
+    let mut expected: Vec<String> = (0..JOBS)
+        .filter(|i| i % 5 == 3)
+        .map(|i| format!("batch-{i}"))
+        .collect();
+    expected.sort();
+    assert_eq!(linked, expected);
+    let (stored, summed) = stored_and_summed(&svc);
+    assert_eq!(stored, summed);
+    assert_verified(&svc);
+    // The writer took them as one batch (or a few), not one by one.
+    let stats = store.batch_stats();
+    let batches = stats.committed.load(std::sync::atomic::Ordering::Relaxed);
+    let jobs = stats.jobs.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(
+        jobs as f64 / batches as f64 > 2.0,
+        "{jobs} jobs in {batches} batches"
+    );
+}
