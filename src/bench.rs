@@ -38,13 +38,13 @@ impl Drop for Server {
 }
 
 /// A fresh database for the run, dropped afterwards when it is PostgreSQL.
-struct FreshDb {
-    url: String,
+pub(crate) struct FreshDb {
+    pub(crate) url: String,
     drop_pg: Option<(String, String)>,
 }
 
 impl FreshDb {
-    fn new(database: Option<&str>, dir: &Path) -> Result<Self> {
+    pub(crate) fn new(database: Option<&str>, dir: &Path) -> Result<Self> {
         match database {
             None => Ok(Self {
                 url: format!("sqlite://{}", dir.join("bench.db").display()),
@@ -155,7 +155,7 @@ fn percentile(sorted: &[u32], p: f64) -> f64 {
     f64::from(sorted[i.min(sorted.len() - 1)]) / 1000.0
 }
 
-fn peak_rss_mb(pid: u32) -> Option<f64> {
+pub(crate) fn peak_rss_mb(pid: u32) -> Option<f64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let kb: f64 = status
         .lines()

@@ -1,6 +1,7 @@
 //! The `coalition` command: a thin CLI over the library.
 
 mod bench;
+mod bench_settle;
 mod demo;
 
 use std::path::PathBuf;
@@ -178,6 +179,10 @@ enum Command {
         /// One JSON line instead of the human summary.
         #[arg(long)]
         json: bool,
+        /// Instead of the HTTP load: write this many entries in-process, then time closing one
+        /// settlement cycle over all of them (and verify the ledger).
+        #[arg(long)]
+        settle_entries: Option<u64>,
     },
     /// A scripted tour on a throwaway SQLite file with freshly generated partner keys.
     Demo {
@@ -417,6 +422,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             members,
             partners,
             json,
+            settle_entries,
         } => {
             let options = bench::Options {
                 database,
@@ -426,7 +432,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 members: members.max(1),
                 json,
             };
-            bench::run(&options)?;
+            match settle_entries {
+                Some(n) => bench_settle::run(&options, n.max(1))?,
+                None => bench::run(&options)?,
+            }
         }
     }
     Ok(ExitCode::SUCCESS)
