@@ -17,6 +17,9 @@ use crate::store::settlements::{
 };
 use crate::store::{WriteTx, now_us};
 
+/// How many chain positions a settlement reads at once.
+pub const SETTLEMENT_WINDOW_ENTRIES: i64 = 50_000;
+
 /// Whose position a money account is: the party of `settlement:{party}:{CUR}`, or the network
 /// for its fees.
 pub fn party_of(account: &str) -> Option<String> {
@@ -72,6 +75,33 @@ pub fn net(lines: &[MoneyLine]) -> (BTreeMap<String, i64>, BTreeMap<(String, Str
     (activity, owed)
 }
 
+/// A cycle's sums, built a window of the chain at a time.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Totals {
+    /// Per party, as [`net`] gives it.
+    pub activity: BTreeMap<String, i64>,
+    /// Gross bilateral obligations, as [`net`] gives them.
+    pub owed: BTreeMap<(String, String), i64>,
+    /// Per money account, the sum of its lines: what the settlement entries move to `due`.
+    pub by_account: BTreeMap<String, i64>,
+}
+
+impl Totals {
+    /// Adds the lines of whole entries (a window never splits an entry's lines).
+    pub fn add(&mut self, lines: Vec<MoneyLine>) {
+        let (activity, owed) = net(&lines);
+        for (party, sum) in activity {
+            *self.activity.entry(party).or_insert(0) += sum;
+        }
+        for (pair, sum) in owed {
+            *self.owed.entry(pair).or_insert(0) += sum;
+        }
+        for l in lines {
+            *self.by_account.entry(l.account).or_insert(0) += l.amount_minor;
+        }
+    }
+}
+
 fn parse_party(p: &str) -> Result<Party, ClearingError> {
     p.parse()
         .map_err(|_| ClearingError::UnknownPartner(p.to_owned()))
@@ -125,16 +155,25 @@ impl Clearing {
             let first_seq = previous.map_or(0, |p| p.last_seq);
             let last_seq = store::last_seq_at(tx, cutoff_us)?.max(first_seq);
             let currency = ctx.network.settlement_currency.clone();
-            let lines = tx.money_lines(first_seq, last_seq, currency.as_str())?;
-            let (activity, owed) = net(&lines);
+            // Read a window of the chain at a time: memory stays flat however long the cycle.
+            // Windows split between entries, and netting matches lines within an entry only.
+            let mut totals = Totals::default();
+            let mut window_start = first_seq;
+            while window_start < last_seq {
+                let window_end = window_start
+                    .saturating_add(SETTLEMENT_WINDOW_ENTRIES)
+                    .min(last_seq);
+                totals.add(tx.money_lines(window_start, window_end, currency.as_str())?);
+                window_start = window_end;
+            }
+            let Totals {
+                mut activity,
+                owed,
+                by_account,
+            } = totals;
+            activity.retain(|_, v| *v != 0);
             let id = uuid::Uuid::now_v7().to_string();
             let scale = ctx.network.currency_scale;
-
-            // Per party, this cycle's activity moves from its open accounts to what is due.
-            let mut by_account: BTreeMap<String, i64> = BTreeMap::new();
-            for l in &lines {
-                *by_account.entry(l.account.clone()).or_insert(0) += l.amount_minor;
-            }
             for (party, total) in &activity {
                 let mut postings = Vec::new();
                 for (account, sum) in by_account
@@ -414,5 +453,33 @@ mod tests {
         assert_eq!(owed.get(&("books".into(), "threads".into())), Some(&100));
         assert_eq!(owed.get(&("books".into(), "network".into())), Some(&5));
         assert_eq!(owed.get(&("threads".into(), "aroma".into())), Some(&50));
+    }
+
+    #[test]
+    fn totals_over_windows_equal_totals_over_the_whole_cycle() {
+        let lines: Vec<MoneyLine> = (1..=30)
+            .flat_map(|seq| {
+                let (from, to) = [
+                    ("aroma", "books"),
+                    ("books", "threads"),
+                    ("threads", "aroma"),
+                ][(seq % 3) as usize];
+                [
+                    line(seq, &format!("settlement:{from}:ILS"), 100 + seq),
+                    line(seq, &format!("settlement:{to}:ILS"), -(100 + seq) + 3),
+                    line(seq, "network:fees:ILS", -3),
+                ]
+            })
+            .collect();
+        let mut whole = Totals::default();
+        whole.add(lines.clone());
+        for window in [1, 4, 7, 30] {
+            let mut parts = Totals::default();
+            for chunk in lines.chunk_by(|a, b| (a.seq - 1) / window == (b.seq - 1) / window) {
+                parts.add(chunk.to_vec());
+            }
+            assert_eq!(parts, whole, "windows of {window} entries");
+        }
+        assert!(whole.owed.len() >= 3 && whole.activity.len() == 4);
     }
 }
