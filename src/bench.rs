@@ -139,9 +139,13 @@ impl Client {
 }
 
 fn agent() -> ureq::Agent {
+    // No global or resolve timeout: with one, ureq resolves every request's host on a thread
+    // of its own, which cost the load generator more than signing did.
     ureq::Agent::config_builder()
         .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(30)))
+        .timeout_connect(Some(Duration::from_secs(5)))
+        .timeout_recv_response(Some(Duration::from_secs(30)))
+        .timeout_recv_body(Some(Duration::from_secs(30)))
         .max_idle_connections_per_host(256)
         .build()
         .into()
