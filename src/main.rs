@@ -4,6 +4,9 @@ mod bench;
 mod bench_settle;
 mod demo;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
