@@ -122,6 +122,13 @@ fn replay(recorded: Recorded, request_hash: &str) -> Result<Reply, ClearingError
     })
 }
 
+/// What a write under [`Clearing::once_as`] gives back: a replayed response, or the slot the
+/// writer rendered the new one into.
+enum Answer {
+    Ready(Reply),
+    Deferred(store::ResponseSlot),
+}
+
 /// An entry and the status it has now.
 #[derive(Debug, Clone)]
 pub struct Posted {
@@ -420,27 +427,34 @@ impl Clearing {
             if let Some(idem) = &idem
                 && let Some(recorded) = idempotency::lookup_tx(tx, &owner, &idem.key)?
             {
-                return replay(recorded, &idem.request_hash);
+                return replay(recorded, &idem.request_hash).map(Answer::Ready);
             }
             let value = work(&ctx, tx)?;
-            let (status, body) = render(&ctx, value);
-            if let Some(idem) = idem {
-                let recorded = Recorded {
-                    request_hash: idem.request_hash,
-                    status,
-                    body: body.clone(),
-                };
-                idempotency::record(tx, &owner, &idem.key, recorded)?;
-            }
-            Ok(Reply {
-                status,
-                body,
-                replayed: false,
-            })
+            // The response (JSON and, for entries, a signed receipt) is rendered once all the
+            // batch's jobs have run, and stored under the key in the same transaction.
+            let record = idem.map(|i| ((owner, i.key), i.request_hash));
+            let slot = tx.defer_response(record, Box::new(move || render(&ctx, value)));
+            Ok(Answer::Deferred(slot))
         };
-        match idem_key {
+        let answer = match idem_key {
             Some(key) => self.store.write_keyed(&key_owner, &key, write).await,
             None => self.store.write(write).await,
+        }?;
+        match answer {
+            Answer::Ready(reply) => Ok(reply),
+            Answer::Deferred(slot) => {
+                let rendered = slot
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .take();
+                let (status, body) =
+                    rendered.ok_or(ClearingError::Store(store::StoreError::WriterFailed))?;
+                Ok(Reply {
+                    status,
+                    body,
+                    replayed: false,
+                })
+            }
         }
     }
 

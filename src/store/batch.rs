@@ -14,6 +14,7 @@
 //! opens a savepoint, then flushes its own rows, so that refusing it still undoes only it.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 
 use diesel::connection::Connection;
 use diesel::query_dsl::RunQueryDsl;
@@ -23,7 +24,7 @@ use super::authorizations::AuthorizationRow;
 use super::conn::DbConn;
 use super::coupons::CampaignRow;
 use super::dialect;
-use super::idempotency::Recorded;
+use super::idempotency::{OwnerKey, Recorded};
 use super::operations::Operation;
 use super::sequencer::Head;
 use super::{StoreError, now_us};
@@ -383,10 +384,22 @@ struct ReadAhead {
 /// Where the current job's pending rows start.
 #[derive(Debug, Default, Clone, Copy)]
 struct Marks {
+    deferred: usize,
     entries: usize,
     postings: usize,
     operations: usize,
     idempotency: usize,
+}
+
+impl Marks {
+    /// Where the job's rows start once everything pending was written: at zero, since the
+    /// rows are gone from memory. Deferred responses are never written early and keep theirs.
+    fn after_flush(self) -> Self {
+        Self {
+            deferred: self.deferred,
+            ..Self::default()
+        }
+    }
 }
 
 /// How to undo the current job in memory.
@@ -412,8 +425,27 @@ impl JobLog {
     }
 }
 
+/// A response rendered after the batch's jobs ran and before it commits; its idempotency
+/// record is written with the batch.
+pub type Render = Box<dyn FnOnce() -> (u16, String) + Send>;
+
+/// Where a deferred response is left for its caller (filled before the batch commits).
+pub type ResponseSlot = Arc<Mutex<Option<(u16, String)>>>;
+
+/// An idempotency key and the hash of the request that came with it.
+type KeyedRequest = (OwnerKey, String);
+
+/// A rendered response (`None`: its render panicked) and where to keep it.
+type RenderedResponse = Option<(Option<KeyedRequest>, u16, String)>;
+
+/// A response to render, and the key to keep it under.
+struct Deferred {
+    record: Option<KeyedRequest>,
+    render: Render,
+    slot: ResponseSlot,
+}
+
 /// The writer's state; lives as long as its connection.
-#[derive(Debug)]
 pub struct WriterState {
     pub(super) head: Head,
     /// The head this writer last committed; the caches are good only while the chain still ends
@@ -426,6 +458,10 @@ pub struct WriterState {
     members: HashSet<String>,
     pending: Pending,
     read_ahead: ReadAhead,
+    /// Responses of this batch's jobs, rendered before it commits.
+    deferred: Vec<Deferred>,
+    /// Idempotency keys whose response is deferred (a second use in the batch must wait).
+    reserved: HashSet<OwnerKey>,
     job: JobLog,
     /// A write of pending rows failed: they are lost from memory and maybe half written, so
     /// the batch must not commit.
@@ -444,6 +480,8 @@ impl Default for WriterState {
             members: HashSet::new(),
             pending: Pending::default(),
             read_ahead: ReadAhead::default(),
+            deferred: Vec::new(),
+            reserved: HashSet::new(),
             job: JobLog::default(),
             broken: false,
         }
@@ -463,6 +501,8 @@ impl WriterState {
         self.dirty_authorizations.clear();
         self.pending = Pending::default();
         self.read_ahead = ReadAhead::default();
+        self.deferred.clear();
+        self.reserved.clear();
         self.job = JobLog::default();
         self.broken = false;
         self.head = head;
@@ -496,6 +536,7 @@ impl WriterState {
     pub(super) fn begin_job(&mut self) {
         self.job = JobLog {
             marks: Marks {
+                deferred: self.deferred.len(),
                 entries: self.pending.entries.len(),
                 postings: self.pending.postings.len(),
                 operations: self.pending.operations.len(),
@@ -538,6 +579,11 @@ impl WriterState {
         }
         for member in job.members {
             self.members.remove(&member);
+        }
+        for d in self.deferred.drain(job.marks.deferred..) {
+            if let Some((key, _)) = d.record {
+                self.reserved.remove(&key);
+            }
         }
         let p = &mut self.pending;
         p.entries.truncate(job.marks.entries);
@@ -622,7 +668,7 @@ impl WriterState {
             p.idempotency_index
                 .insert((r.owner.clone(), r.key.clone()), i);
         }
-        self.job.marks = Marks::default();
+        self.job.marks = self.job.marks.after_flush();
         Ok(())
     }
 
@@ -644,7 +690,7 @@ impl WriterState {
         insert_rows(conn, &p.operations)?;
         insert_rows(conn, &p.idempotency)?;
         self.write_authorizations(conn, &auths)?;
-        self.job.marks = Marks::default();
+        self.job.marks = self.job.marks.after_flush();
         Ok(())
     }
 
@@ -785,6 +831,73 @@ impl WriterState {
         self.read_ahead
             .campaigns_by_trigger
             .insert(partner.to_owned(), rows);
+    }
+
+    /// Leaves a job's response to be rendered once every job of the batch has run; with a key,
+    /// the response is kept under it in the same transaction.
+    pub(super) fn defer_response(
+        &mut self,
+        record: Option<KeyedRequest>,
+        render: Render,
+    ) -> ResponseSlot {
+        if let Some((key, _)) = &record {
+            self.reserved.insert(key.clone());
+        }
+        let slot: ResponseSlot = Arc::default();
+        self.deferred.push(Deferred {
+            record,
+            render,
+            slot: slot.clone(),
+        });
+        slot
+    }
+
+    /// Whether a job of this batch holds `key` with its response still to render.
+    pub(super) fn is_reserved(&self, owner: &str, key: &str) -> bool {
+        self.reserved.contains(&(owner.to_owned(), key.to_owned()))
+    }
+
+    /// Renders every deferred response and adds the idempotency records. A render that panics fails the batch: its entry must not
+    /// commit without the response it promised.
+    pub(super) fn render_deferred(&mut self) -> Result<(), StoreError> {
+        let deferred = std::mem::take(&mut self.deferred);
+        self.reserved.clear();
+        let render_all = |items: Vec<Deferred>| -> Vec<RenderedResponse> {
+            items
+                .into_iter()
+                .map(|d| {
+                    let out =
+                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(d.render)).ok()?;
+                    *d.slot
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(out.clone());
+                    Some((d.record, out.0, out.1))
+                })
+                .collect()
+        };
+        // Rendered here, in one go: a helper thread per batch was measured slower on two
+        // cores, where the HTTP workers already use what the writer leaves.
+        let rendered = render_all(deferred);
+        for r in rendered {
+            let Some((record, status, body)) = r else {
+                self.broken = true;
+                return Err(StoreError::Database(
+                    "rendering a response failed; the batch is rolled back".into(),
+                ));
+            };
+            if let Some(((owner, key), request_hash)) = record {
+                self.push_idempotency(
+                    &owner,
+                    &key,
+                    Recorded {
+                        request_hash,
+                        status,
+                        body,
+                    },
+                );
+            }
+        }
+        Ok(())
     }
 
     /// A response recorded earlier in this batch, not yet written.

@@ -41,6 +41,12 @@ pub fn lookup_tx(
     if let Some(recorded) = tx.state.pending_idempotency(partner, key) {
         return Ok(Some(recorded.clone()));
     }
+    if tx.state.is_reserved(partner, key) {
+        // The writer keeps one job per key in a batch; this is a write that did not say its key.
+        return Err(StoreError::Conflict(format!(
+            "a request with idempotency key {key} is still being answered; retry"
+        )));
+    }
     if let Some(read_ahead) = tx.state.prefetched_idempotency(partner, key) {
         return Ok(read_ahead.cloned());
     }

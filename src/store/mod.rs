@@ -19,6 +19,7 @@ pub mod settlements;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+pub use batch::{Render, ResponseSlot};
 pub use conn::{DatabaseUrl, DbConn};
 pub use sequencer::WriteTx;
 

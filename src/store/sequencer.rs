@@ -68,6 +68,18 @@ impl WriteTx<'_> {
     pub(super) fn conn_unsynced(&mut self) -> &mut DbConn {
         self.conn
     }
+
+    /// Leaves the job's response to be rendered after every job of the batch has run and,
+    /// with `record`, kept under its idempotency key
+    /// `((owner, key), request_hash)` in the same transaction. The slot holds the response by
+    /// the time the caller is answered. Call it last: the job must not fail after it.
+    pub fn defer_response(
+        &mut self,
+        record: Option<((String, String), String)>,
+        render: super::batch::Render,
+    ) -> super::batch::ResponseSlot {
+        self.state.defer_response(record, render)
+    }
 }
 
 type Completion = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
@@ -225,9 +237,20 @@ impl Drop for Sequencer {
 fn run(url: DatabaseUrl, mut jobs: mpsc::Receiver<Job>, stats: &BatchStats) {
     let mut conn: Option<DbConn> = None;
     let mut state = WriterState::default();
-    while let Some(first) = jobs.blocking_recv() {
+    // Jobs put off to the next batch because an earlier job of theirs held the same key.
+    let mut carried: Vec<Job> = Vec::new();
+    loop {
+        let first = if carried.is_empty() {
+            match jobs.blocking_recv() {
+                Some(job) => job,
+                None => break,
+            }
+        } else {
+            carried.remove(0)
+        };
         let mut batch = Vec::with_capacity(64);
         batch.push(first);
+        batch.append(&mut carried);
         while batch.len() < MAX_BATCH_JOBS {
             match jobs.try_recv() {
                 Ok(job) => batch.push(job),
@@ -248,6 +271,8 @@ fn run(url: DatabaseUrl, mut jobs: mpsc::Receiver<Job>, stats: &BatchStats) {
             }
         }
         let Some(c) = conn.as_mut() else { continue };
+        let (batch, later) = split_duplicate_keys(batch);
+        carried = later;
         let size = batch.len();
         let (completions, outcome) = run_batch(c, &mut state, batch);
         stats.record(size, outcome.is_ok());
@@ -263,6 +288,20 @@ fn run(url: DatabaseUrl, mut jobs: mpsc::Receiver<Job>, stats: &BatchStats) {
             completion(outcome.clone());
         }
     }
+}
+
+/// Keeps one job per idempotency key in a batch; the others wait for the next batch, where the
+/// first one's response is recorded and they are answered from it.
+fn split_duplicate_keys(batch: Vec<Job>) -> (Vec<Job>, Vec<Job>) {
+    let mut seen = std::collections::HashSet::new();
+    let (mut now, mut later) = (Vec::with_capacity(batch.len()), Vec::new());
+    for job in batch {
+        match &job.key {
+            Some(key) if !seen.insert(key.clone()) => later.push(job),
+            _ => now.push(job),
+        }
+    }
+    (now, later)
 }
 
 /// Runs one batch in one transaction. Returns the callers' completions and the batch outcome.
@@ -307,6 +346,7 @@ fn run_batch(
                 ));
             }
         }
+        state.render_deferred()?;
         state.flush(conn)?;
         dialect::commit_write(conn)?;
         state.batch_committed();
