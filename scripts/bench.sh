@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 duration=${1:-20}
 concurrency=${2:-64}
 settle_entries=${SETTLE_ENTRIES:-1000000}
+# The in-process settlement bench logs like the service; only problems are worth showing here.
+export RUST_LOG=${RUST_LOG:-warn}
 pg_server=${COALITION_BENCH_POSTGRES:-postgres://postgres@127.0.0.1:5432}
 
 cargo build --release -q
@@ -45,9 +47,11 @@ import json, sys
 s, p, tps = json.loads(sys.argv[1]), json.loads(sys.argv[2]), float(sys.argv[3])
 ss, sp = json.loads(sys.argv[4]), json.loads(sys.argv[5])
 print()
-print(f"{'':22} {'ops/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'RSS MB':>7} verified")
+print(f"{'':22} {'ops/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'RSS MB':>7} {'verified':>8}   CPU µs/op: server, load generator, PostgreSQL")
 for name, r in (("coalition SQLite", s), ("coalition PostgreSQL", p)):
-    print(f"{name:22} {r['throughput_per_s']:9.0f} {r['p50_ms']:8.2f} {r['p99_ms']:8.2f} {r['errors']:7} {r['peak_rss_mb'] or 0:7.0f} {r['verified']}")
+    cpu = r.get('cpu_us_per_op', {})
+    print(f"{name:22} {r['throughput_per_s']:9.0f} {r['p50_ms']:8.2f} {r['p99_ms']:8.2f} {r['errors']:7} {r['peak_rss_mb'] or 0:7.0f} {str(r['verified']):>8}   "
+          f"{cpu.get('server', 0):.0f}, {cpu.get('load_generator', 0):.0f}, {cpu.get('postgres', 0):.0f}")
 print(f"{'pgbench TPC-B':22} {tps:9.0f}")
 print(f"ratio PostgreSQL / pgbench: {p['throughput_per_s'] / tps:.2f}")
 for name, r in (("SQLite", ss), ("PostgreSQL", sp)):

@@ -159,6 +159,62 @@ fn percentile(sorted: &[u32], p: f64) -> f64 {
     f64::from(sorted[i.min(sorted.len() - 1)]) / 1000.0
 }
 
+/// CPU time (user + system) a process has used, in clock ticks, from `/proc/PID/stat`.
+fn cpu_ticks(pid: &str) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which may hold spaces) start after the last ')'.
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: u64 = fields.get(11)?.parse().ok()?;
+    let stime: u64 = fields.get(12)?.parse().ok()?;
+    Some(utime + stime)
+}
+
+/// CPU ticks of every PostgreSQL server process on this machine (the bench's database is the
+/// only busy one while it runs).
+fn postgres_ticks() -> u64 {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return 0;
+    };
+    dir.filter_map(Result::ok)
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|pid| pid.bytes().all(|b| b.is_ascii_digit()))
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                .is_ok_and(|c| c.trim() == "postgres")
+        })
+        .filter_map(|pid| cpu_ticks(&pid))
+        .sum()
+}
+
+/// Where the CPU went during the load: ticks of the server, this load generator and
+/// PostgreSQL.
+#[derive(Clone, Copy)]
+struct CpuSample {
+    server: u64,
+    client: u64,
+    database: u64,
+}
+
+impl CpuSample {
+    fn take(server_pid: u32, postgres: bool) -> Self {
+        Self {
+            server: cpu_ticks(&server_pid.to_string()).unwrap_or(0),
+            client: cpu_ticks("self").unwrap_or(0),
+            database: if postgres { postgres_ticks() } else { 0 },
+        }
+    }
+}
+
+/// Microseconds of CPU per operation from a tick count (Linux counts 100 ticks a second).
+fn us_per_op(ticks: u64, ops: u64) -> f64 {
+    const TICKS_PER_SEC: f64 = 100.0;
+    if ops == 0 {
+        return 0.0;
+    }
+    (ticks as f64 / TICKS_PER_SEC * 1e6 / ops as f64).round()
+}
+
 pub(crate) fn peak_rss_mb(pid: u32) -> Option<f64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let kb: f64 = status
@@ -308,6 +364,8 @@ fn bench(o: &Options, dir: &Path) -> Result<()> {
     let members = Arc::new(members);
     let stop = Arc::new(AtomicBool::new(false));
     let done = Arc::new(AtomicU64::new(0));
+    let on_postgres = !db.url.starts_with("sqlite://");
+    let cpu_before = CpuSample::take(server.0.id(), on_postgres);
     let started = Instant::now();
     let workers: Vec<_> = (0..o.concurrency)
         .map(|w| {
@@ -369,7 +427,14 @@ fn bench(o: &Options, dir: &Path) -> Result<()> {
     }
     let elapsed = started.elapsed().as_secs_f64();
     say(o, "");
+    let cpu_after = CpuSample::take(server.0.id(), on_postgres);
     let rss = peak_rss_mb(server.0.id());
+    let cpu_server = us_per_op(cpu_after.server - cpu_before.server, ok + errors);
+    let cpu_client = us_per_op(cpu_after.client - cpu_before.client, ok + errors);
+    let cpu_database = us_per_op(
+        cpu_after.database.saturating_sub(cpu_before.database),
+        ok + errors,
+    );
     drop(server);
 
     // The bench's own check: every success is one entry, and the ledger verifies.
@@ -393,7 +458,8 @@ fn bench(o: &Options, dir: &Path) -> Result<()> {
         println!(
             "{}",
             json!({ "throughput_per_s": (throughput * 10.0).round() / 10.0, "p50_ms": p50, "p99_ms": p99, "requests": ok + errors,
-                "errors": errors, "verified": verified, "entries": entries, "peak_rss_mb": rss, "backend": if url.is_sqlite() { "sqlite" } else { "postgres" },
+                "errors": errors, "verified": verified, "entries": entries, "peak_rss_mb": rss,
+                "cpu_us_per_op": { "server": cpu_server, "load_generator": cpu_client, "postgres": cpu_database }, "backend": if url.is_sqlite() { "sqlite" } else { "postgres" },
                 "concurrency": o.concurrency, "duration_s": o.duration_secs })
         );
     } else {
@@ -414,6 +480,14 @@ fn bench(o: &Options, dir: &Path) -> Result<()> {
         if let Some(mb) = rss {
             println!("server memory  {mb:.0} MB peak resident");
         }
+        println!(
+            "cpu per op     server {cpu_server:.0} µs, load generator {cpu_client:.0} µs{}",
+            if on_postgres {
+                format!(", PostgreSQL {cpu_database:.0} µs")
+            } else {
+                String::new()
+            }
+        );
         println!(
             "check          {entries} entries for {ok} successes; verify {}",
             if checks.iter().all(|c| c.ok) {
