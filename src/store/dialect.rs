@@ -36,6 +36,10 @@ pub fn begin_write(conn: &mut DbConn) -> QueryResult<()> {
     }
 }
 
+/// The SQLite writer's commits write the log without waiting for the disk; the syncer thread
+/// fsyncs the log before any caller is answered (`store/syncer.rs`).
+pub const SQLITE_WRITER_SYNCED_ELSEWHERE: &str = "PRAGMA synchronous = NORMAL;";
+
 /// Copies committed WAL frames into the database file without blocking the writer.
 pub const SQLITE_CHECKPOINT: &str = "PRAGMA wal_checkpoint(PASSIVE);";
 

@@ -15,6 +15,7 @@ pub mod operations;
 mod schema;
 pub mod sequencer;
 pub mod settlements;
+mod syncer;
 
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};

@@ -14,10 +14,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::thread::JoinHandle;
 
+use diesel::connection::SimpleConnection;
 use tokio::sync::{mpsc, oneshot};
 
 use super::batch::WriterState;
 use super::conn::{DatabaseUrl, DbConn};
+use super::syncer::{Completion, Syncer};
 use super::{StoreError, dialect, ledger};
 use crate::ledger::ChainHash;
 
@@ -82,7 +84,6 @@ impl WriteTx<'_> {
     }
 }
 
-type Completion = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
 /// A job runs against the write transaction, or is told why there is none; it returns whether
 /// it succeeded and how to answer its caller once the batch's fate is known.
 type JobFn = Box<dyn FnOnce(Result<&mut WriteTx<'_>, StoreError>) -> (bool, Completion) + Send>;
@@ -235,6 +236,16 @@ impl Drop for Sequencer {
 
 /// The writer thread: runs until every sender is gone and the queue is empty.
 fn run(url: DatabaseUrl, mut jobs: mpsc::Receiver<Job>, stats: &BatchStats) {
+    // SQLite: commits skip the fsync and a syncer thread answers callers after one (see
+    // `syncer.rs` for why nothing acknowledged can be lost). Without it, commits fsync.
+    let syncer = match &url {
+        DatabaseUrl::Sqlite(path) => Syncer::start(path)
+            .inspect_err(
+                |e| tracing::warn!(error = %e, "log syncer unavailable; commits fsync themselves"),
+            )
+            .ok(),
+        DatabaseUrl::Postgres(_) => None,
+    };
     let mut conn: Option<DbConn> = None;
     let mut state = WriterState::default();
     // Jobs put off to the next batch because an earlier job of theirs held the same key.
@@ -257,8 +268,24 @@ fn run(url: DatabaseUrl, mut jobs: mpsc::Receiver<Job>, stats: &BatchStats) {
                 Err(_) => break,
             }
         }
+        if syncer.as_ref().is_some_and(Syncer::has_failed) {
+            let e = StoreError::Unavailable(
+                "the write-ahead log could not be synced; restart the service".into(),
+            );
+            for job in batch {
+                let (_, completion) = (job.run)(Err(e.clone()));
+                completion(Err(e.clone()));
+            }
+            continue;
+        }
         if conn.is_none() {
-            match url.connect() {
+            let connected = url.connect().and_then(|mut c| {
+                if syncer.is_some() {
+                    c.batch_execute(dialect::SQLITE_WRITER_SYNCED_ELSEWHERE)?;
+                }
+                Ok(c)
+            });
+            match connected {
                 Ok(c) => conn = Some(c),
                 Err(e) => {
                     tracing::error!(error = %e, jobs = batch.len(), "writer cannot reach the database");
@@ -284,10 +311,17 @@ fn run(url: DatabaseUrl, mut jobs: mpsc::Receiver<Job>, stats: &BatchStats) {
         } else {
             tracing::trace!(jobs = size, "write batch committed");
         }
-        for completion in completions {
-            completion(outcome.clone());
+        match (&syncer, &outcome) {
+            (Some(syncer), Ok(())) => syncer.after_sync(completions),
+            _ => {
+                for completion in completions {
+                    completion(outcome.clone());
+                }
+            }
         }
     }
+    // Dropping the syncer answers every batch still waiting for its fsync.
+    drop(syncer);
 }
 
 /// Keeps one job per idempotency key in a batch; the others wait for the next batch, where the
