@@ -428,6 +428,12 @@ fn bench(o: &Options, dir: &Path) -> Result<()> {
     let elapsed = started.elapsed().as_secs_f64();
     say(o, "");
     let cpu_after = CpuSample::take(server.0.id(), on_postgres);
+    // SQLite: how large the write-ahead log file grew (it is restarted past a limit).
+    let log_mb = db
+        .url
+        .strip_prefix("sqlite://")
+        .and_then(|path| std::fs::metadata(format!("{path}-wal")).ok())
+        .map(|m| (m.len() as f64 / 1_048_576.0).round());
     let rss = peak_rss_mb(server.0.id());
     let cpu_server = us_per_op(cpu_after.server - cpu_before.server, ok + errors);
     let cpu_client = us_per_op(cpu_after.client - cpu_before.client, ok + errors);
@@ -459,7 +465,8 @@ fn bench(o: &Options, dir: &Path) -> Result<()> {
             "{}",
             json!({ "throughput_per_s": (throughput * 10.0).round() / 10.0, "p50_ms": p50, "p99_ms": p99, "requests": ok + errors,
                 "errors": errors, "verified": verified, "entries": entries, "peak_rss_mb": rss,
-                "cpu_us_per_op": { "server": cpu_server, "load_generator": cpu_client, "postgres": cpu_database }, "backend": if url.is_sqlite() { "sqlite" } else { "postgres" },
+                "cpu_us_per_op": { "server": cpu_server, "load_generator": cpu_client, "postgres": cpu_database },
+                "sqlite_log_mb": log_mb, "backend": if url.is_sqlite() { "sqlite" } else { "postgres" },
                 "concurrency": o.concurrency, "duration_s": o.duration_secs })
         );
     } else {
@@ -479,6 +486,9 @@ fn bench(o: &Options, dir: &Path) -> Result<()> {
         println!("latency        p50 {p50:.2} ms, p99 {p99:.2} ms");
         if let Some(mb) = rss {
             println!("server memory  {mb:.0} MB peak resident");
+        }
+        if let Some(mb) = log_mb {
+            println!("SQLite log     {mb:.0} MB file (restarted in place past a limit)");
         }
         println!(
             "cpu per op     server {cpu_server:.0} µs, load generator {cpu_client:.0} µs{}",

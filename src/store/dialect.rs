@@ -40,6 +40,10 @@ pub fn begin_write(conn: &mut DbConn) -> QueryResult<()> {
 /// fsyncs the log before any caller is answered (`store/syncer.rs`).
 pub const SQLITE_WRITER_SYNCED_ELSEWHERE: &str = "PRAGMA synchronous = NORMAL;";
 
+/// Copies what is left of the log into the database file and waits for readers to leave it, so
+/// that the next commit starts the log again from its beginning.
+pub const SQLITE_WAL_RESTART: &str = "PRAGMA wal_checkpoint(RESTART);";
+
 /// Copies committed WAL frames into the database file without blocking the writer.
 pub const SQLITE_CHECKPOINT: &str = "PRAGMA wal_checkpoint(PASSIVE);";
 

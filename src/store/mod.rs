@@ -131,14 +131,19 @@ impl Store {
         } else {
             POSTGRES_READERS
         };
+        // Raised by the checkpointer when the SQLite log should start again; acted on by the
+        // writer between batches.
+        let restart_log = Arc::new(std::sync::atomic::AtomicBool::new(false));
         Ok(Arc::new(Self {
             url: url.clone(),
             pool: conn::pool(url, readers)?,
-            sequencer: sequencer::Sequencer::start(url.clone())?,
+            sequencer: sequencer::Sequencer::start(url.clone(), restart_log.clone())?,
             _checkpointer: if url.is_sqlite() {
-                Some(checkpoint::Checkpointer::start(url.clone()).map_err(|e| {
-                    StoreError::Unavailable(format!("cannot start the checkpointer: {e}"))
-                })?)
+                Some(
+                    checkpoint::Checkpointer::start(url.clone(), restart_log).map_err(|e| {
+                        StoreError::Unavailable(format!("cannot start the checkpointer: {e}"))
+                    })?,
+                )
             } else {
                 None
             },

@@ -10,7 +10,7 @@
 //! chain stays gap-free even with several processes writing to one PostgreSQL database.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::thread::JoinHandle;
 
@@ -154,13 +154,15 @@ where
 }
 
 impl Sequencer {
-    pub fn start(url: DatabaseUrl) -> Result<Self, StoreError> {
+    /// Starts the writer on `url`. `restart_log` (SQLite): raised by the checkpointer when the
+    /// writer should restart the log between two batches.
+    pub fn start(url: DatabaseUrl, restart_log: Arc<AtomicBool>) -> Result<Self, StoreError> {
         let (queue, jobs) = mpsc::channel(QUEUE_CAPACITY);
         let stats = Arc::new(BatchStats::default());
         let writer_stats = stats.clone();
         let thread = std::thread::Builder::new()
             .name("sequencer".into())
-            .spawn(move || run(url, jobs, &writer_stats))
+            .spawn(move || run(url, jobs, &writer_stats, &restart_log))
             .map_err(|e| StoreError::Unavailable(format!("cannot start the writer thread: {e}")))?;
         Ok(Self {
             queue: RwLock::new(Some(queue)),
@@ -235,7 +237,12 @@ impl Drop for Sequencer {
 }
 
 /// The writer thread: runs until every sender is gone and the queue is empty.
-fn run(url: DatabaseUrl, mut jobs: mpsc::Receiver<Job>, stats: &BatchStats) {
+fn run(
+    url: DatabaseUrl,
+    mut jobs: mpsc::Receiver<Job>,
+    stats: &BatchStats,
+    restart_log: &AtomicBool,
+) {
     // SQLite: commits skip the fsync and a syncer thread answers callers after one (see
     // `syncer.rs` for why nothing acknowledged can be lost). Without it, commits fsync.
     let syncer = match &url {
@@ -318,6 +325,12 @@ fn run(url: DatabaseUrl, mut jobs: mpsc::Receiver<Job>, stats: &BatchStats) {
                     completion(outcome.clone());
                 }
             }
+        }
+        if restart_log.swap(false, Ordering::Relaxed)
+            && let Some(c) = conn.as_mut()
+            && let Err(e) = c.batch_execute(dialect::SQLITE_WAL_RESTART)
+        {
+            tracing::warn!(error = %e, "restarting the write-ahead log failed; retrying later");
         }
     }
     // Dropping the syncer answers every batch still waiting for its fsync.
