@@ -1,6 +1,7 @@
 //! The `coalition` command: a thin CLI over the library.
 
 mod bench;
+mod bench_client;
 mod bench_settle;
 mod demo;
 
