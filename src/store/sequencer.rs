@@ -328,9 +328,18 @@ fn run(
         }
         if restart_log.swap(false, Ordering::Relaxed)
             && let Some(c) = conn.as_mut()
-            && let Err(e) = c.batch_execute(dialect::SQLITE_WAL_RESTART)
         {
-            tracing::warn!(error = %e, "restarting the write-ahead log failed; retrying later");
+            let started = std::time::Instant::now();
+            match c.batch_execute(dialect::SQLITE_WAL_RESTART) {
+                Ok(()) => tracing::debug!(
+                    pause_us = started.elapsed().as_micros(),
+                    "write-ahead log restarted"
+                ),
+                Err(e) => tracing::warn!(
+                    error = %e,
+                    "restarting the write-ahead log failed; retrying later"
+                ),
+            }
         }
     }
     // Dropping the syncer answers every batch still waiting for its fsync.
