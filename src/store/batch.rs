@@ -28,6 +28,7 @@ use super::idempotency::{OwnerKey, Recorded};
 use super::operations::Operation;
 use super::sequencer::Head;
 use super::{StoreError, now_us};
+use crate::ledger::{RawEntry, RawPosting};
 
 /// Bound parameters per statement, under SQLite's 32 766 and PostgreSQL's 65 535.
 pub const MAX_BINDS_PER_STATEMENT: usize = 30_000;
@@ -83,25 +84,9 @@ trait BulkRow {
     fn values<'a>(&'a self, out: &mut Vec<Value<'a>>);
 }
 
-/// An entry row as stored (see `ledger.rs` for its reading side).
-#[derive(Debug, Clone)]
-pub(super) struct EntryRecord {
-    pub seq: i64,
-    pub id: String,
-    pub kind: String,
-    pub created_at_us: i64,
-    pub partner: Option<String>,
-    pub member: Option<String>,
-    pub reference: Option<String>,
-    pub reverses: Option<String>,
-    pub key_id: Option<String>,
-    pub signature: Option<String>,
-    pub memo: Option<String>,
-    pub prev_hash: String,
-    pub hash: String,
-}
-
-impl BulkRow for EntryRecord {
+/// An entry row exactly as the chain hashed it (see `ledger.rs` for its reading side); its
+/// postings are written as [`PostingLine`]s.
+impl BulkRow for RawEntry {
     const TABLE: &'static str = "entries";
     const COLUMNS: &'static [&'static str] = &[
         "seq",
@@ -137,16 +122,33 @@ impl BulkRow for EntryRecord {
     }
 }
 
-#[derive(Debug, Clone)]
-pub(super) struct PostingRecord {
-    pub entry_seq: i64,
-    pub line: i32,
-    pub account: String,
-    pub unit: String,
-    pub amount_minor: i64,
+/// One posting row: an entry's posting with its place in the entry.
+struct PostingLine<'a> {
+    entry_seq: i64,
+    line: i32,
+    posting: &'a RawPosting,
 }
 
-impl BulkRow for PostingRecord {
+impl PostingLine<'_> {
+    /// The posting rows of `entries`, in order.
+    fn of(entries: &[RawEntry]) -> Vec<PostingLine<'_>> {
+        entries
+            .iter()
+            .flat_map(|e| {
+                e.postings
+                    .iter()
+                    .enumerate()
+                    .map(|(line, posting)| PostingLine {
+                        entry_seq: e.seq,
+                        line: i32::try_from(line).unwrap_or(i32::MAX),
+                        posting,
+                    })
+            })
+            .collect()
+    }
+}
+
+impl BulkRow for PostingLine<'_> {
     const TABLE: &'static str = "postings";
     const COLUMNS: &'static [&'static str] =
         &["entry_seq", "line", "account", "unit", "amount_minor"];
@@ -154,9 +156,9 @@ impl BulkRow for PostingRecord {
         out.extend([
             Value::Int(self.entry_seq),
             Value::Int32(self.line),
-            Value::Text(&self.account),
-            Value::Text(&self.unit),
-            Value::Int(self.amount_minor),
+            Value::Text(&self.posting.account),
+            Value::Text(&self.posting.unit),
+            Value::Int(self.posting.amount_minor),
         ]);
     }
 }
@@ -362,8 +364,8 @@ struct CachedAuthorization {
 /// Rows produced by the batch, not yet written.
 #[derive(Debug, Default)]
 struct Pending {
-    entries: Vec<EntryRecord>,
-    postings: Vec<PostingRecord>,
+    /// Entries with their postings.
+    entries: Vec<RawEntry>,
     operations: Vec<Operation>,
     idempotency: Vec<IdempotencyRecord>,
     /// `(owner, key)` → index into `idempotency`.
@@ -386,7 +388,6 @@ struct ReadAhead {
 struct Marks {
     deferred: usize,
     entries: usize,
-    postings: usize,
     operations: usize,
     idempotency: usize,
 }
@@ -419,7 +420,6 @@ impl JobLog {
         !self.accounts.is_empty()
             || !self.authorizations.is_empty()
             || pending.entries.len() > self.marks.entries
-            || pending.postings.len() > self.marks.postings
             || pending.operations.len() > self.marks.operations
             || pending.idempotency.len() > self.marks.idempotency
     }
@@ -538,7 +538,6 @@ impl WriterState {
             marks: Marks {
                 deferred: self.deferred.len(),
                 entries: self.pending.entries.len(),
-                postings: self.pending.postings.len(),
                 operations: self.pending.operations.len(),
                 idempotency: self.pending.idempotency.len(),
             },
@@ -587,7 +586,6 @@ impl WriterState {
         }
         let p = &mut self.pending;
         p.entries.truncate(job.marks.entries);
-        p.postings.truncate(job.marks.postings);
         p.operations.truncate(job.marks.operations);
         for r in p.idempotency.drain(job.marks.idempotency..) {
             p.idempotency_index.remove(&(r.owner, r.key));
@@ -654,11 +652,10 @@ impl WriterState {
         self.write_authorizations(conn, &earlier_auths)?;
         let p = &mut self.pending;
         insert_rows(conn, &p.entries[..m.entries])?;
-        insert_rows(conn, &p.postings[..m.postings])?;
+        insert_rows(conn, &PostingLine::of(&p.entries[..m.entries]))?;
         insert_rows(conn, &p.operations[..m.operations])?;
         insert_rows(conn, &p.idempotency[..m.idempotency])?;
         p.entries.drain(..m.entries);
-        p.postings.drain(..m.postings);
         p.operations.drain(..m.operations);
         for r in p.idempotency.drain(..m.idempotency) {
             p.idempotency_index.remove(&(r.owner, r.key));
@@ -686,7 +683,7 @@ impl WriterState {
         self.write_accounts(conn, &accounts)?;
         let p = std::mem::take(&mut self.pending);
         insert_rows(conn, &p.entries)?;
-        insert_rows(conn, &p.postings)?;
+        insert_rows(conn, &PostingLine::of(&p.entries))?;
         insert_rows(conn, &p.operations)?;
         insert_rows(conn, &p.idempotency)?;
         self.write_authorizations(conn, &auths)?;
@@ -769,9 +766,8 @@ impl WriterState {
 
     // --- rows ---
 
-    pub(super) fn push_entry(&mut self, entry: EntryRecord, postings: Vec<PostingRecord>) {
+    pub(super) fn push_entry(&mut self, entry: RawEntry) {
         self.pending.entries.push(entry);
-        self.pending.postings.extend(postings);
     }
 
     pub(super) fn push_operation(&mut self, op: Operation) {

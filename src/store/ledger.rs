@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use diesel::prelude::*;
 
-use super::batch::{CachedAccount, EntryRecord, PostingRecord};
+use super::batch::CachedAccount;
 use super::conn::DbConn;
 use super::dialect;
 use super::schema::{accounts, entries, postings};
@@ -106,19 +106,7 @@ impl WriteTx<'_> {
             self.state.set_balance(name, *balance)?;
         }
 
-        let postings = raw
-            .postings
-            .iter()
-            .enumerate()
-            .map(|(line, p)| PostingRecord {
-                entry_seq: seq,
-                line: i32::try_from(line).unwrap_or(i32::MAX),
-                account: p.account.clone(),
-                unit: p.unit.clone(),
-                amount_minor: p.amount_minor,
-            })
-            .collect();
-        self.state.push_entry(entry_record(raw), postings);
+        self.state.push_entry(raw);
         self.state.head = Head {
             seq,
             hash: committed.hash,
@@ -143,24 +131,6 @@ impl WriteTx<'_> {
             CachedAccount::loaded(account.kind().as_str(), account.unit().to_string(), stored),
         );
         Ok(stored.unwrap_or(0))
-    }
-}
-
-fn entry_record(raw: RawEntry) -> EntryRecord {
-    EntryRecord {
-        seq: raw.seq,
-        id: raw.id,
-        kind: raw.kind,
-        created_at_us: raw.created_at_us,
-        partner: raw.partner,
-        member: raw.member,
-        reference: raw.reference,
-        reverses: raw.reverses,
-        key_id: raw.key_id,
-        signature: raw.signature,
-        memo: raw.memo,
-        prev_hash: raw.prev_hash,
-        hash: raw.hash,
     }
 }
 

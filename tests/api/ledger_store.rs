@@ -139,11 +139,10 @@ fn cross_brand_redemption_follows_the_worked_example() {
     assert_verified(&svc);
 }
 
-#[test]
-fn an_unbalanced_entry_cannot_be_written() {
-    let svc = TestService::start();
-    let member = MemberId::random();
-    let draft = EntryDraft::new(
+/// A draft that issues `issued` COAL points from the network and credits `credited` of them
+/// to `member` (balanced only when the two are equal).
+fn coal_earn(member: MemberId, issued: i64, credited: i64) -> EntryDraft {
+    EntryDraft::new(
         meta(),
         vec![
             Posting::debit(
@@ -151,11 +150,18 @@ fn an_unbalanced_entry_cannot_be_written() {
                     issuer: Party::Network,
                     unit: unit("COAL"),
                 },
-                pts(10),
+                pts(issued),
             ),
-            Posting::credit(member_account(member, "COAL"), pts(9)).unwrap(),
+            Posting::credit(member_account(member, "COAL"), pts(credited)).unwrap(),
         ],
-    );
+    )
+}
+
+#[test]
+fn an_unbalanced_entry_cannot_be_written() {
+    let svc = TestService::start();
+    let member = MemberId::random();
+    let draft = coal_earn(member, 10, 9);
     let refused = draft.balance(svc.clearing.units());
     assert!(
         matches!(refused, Err(EntryError::Unbalanced { .. })),
@@ -340,23 +346,7 @@ fn two_writers_on_one_database_keep_one_chain() {
     let other: Arc<Store> = Store::open(&svc.db.url).unwrap();
     let units = svc.clearing.units().clone();
     let member = MemberId::random();
-    let entry = |n: i64| {
-        EntryDraft::new(
-            meta(),
-            vec![
-                Posting::debit(
-                    Account::Issuer {
-                        issuer: Party::Network,
-                        unit: unit("COAL"),
-                    },
-                    pts(n),
-                ),
-                Posting::credit(member_account(member, "COAL"), pts(n)).unwrap(),
-            ],
-        )
-        .balance(&units)
-        .unwrap()
-    };
+    let entry = |n: i64| coal_earn(member, n, n).balance(&units).unwrap();
     let mine = svc.clearing.store().clone();
     let threads: Vec<_> = [mine, other.clone()]
         .into_iter()
@@ -385,23 +375,7 @@ fn a_refused_job_is_undone_alone_inside_a_shared_batch() {
     let svc = TestService::start();
     let store = svc.clearing.store().clone();
     let units = svc.clearing.units().clone();
-    let earn = |member: MemberId, n: i64| {
-        EntryDraft::new(
-            meta(),
-            vec![
-                Posting::debit(
-                    Account::Issuer {
-                        issuer: Party::Network,
-                        unit: unit("COAL"),
-                    },
-                    pts(n),
-                ),
-                Posting::credit(member_account(member, "COAL"), pts(n)).unwrap(),
-            ],
-        )
-        .balance(&units)
-        .unwrap()
-    };
+    let earn = |member: MemberId, n: i64| coal_earn(member, n, n).balance(&units).unwrap();
     let spend = |member: MemberId, n: i64| {
         EntryDraft::new(
             meta(),
