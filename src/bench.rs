@@ -89,58 +89,7 @@ impl Drop for FreshDb {
     }
 }
 
-struct Client {
-    base: String,
-    agent: ureq::Agent,
-}
-
-impl Client {
-    fn signed(
-        &self,
-        key: &GeneratedKey,
-        path: &str,
-        body: &Value,
-        idem: &str,
-    ) -> Result<(u16, Value)> {
-        let url = format!("{}{path}", self.base);
-        let text = body.to_string();
-        let now = coalition::clearing::time::now_secs();
-        let h = coalition::httpsig::sign_request_with(
-            &key.key,
-            key.key_id.as_str(),
-            "POST",
-            &url,
-            Some(text.as_bytes()),
-            Some(idem),
-            now,
-        )?;
-        let request = ureq::http::Request::builder()
-            .method("POST")
-            .uri(&url)
-            .header("Signature-Input", h.signature_input)
-            .header("Signature", h.signature)
-            .header("Content-Digest", h.content_digest.unwrap_or_default())
-            .header("Idempotency-Key", idem)
-            .header("Content-Type", "application/json")
-            .body(text.into_bytes())?;
-        let mut r = self.agent.run(request)?;
-        let status = r.status().as_u16();
-        let body = r.body_mut().read_json().unwrap_or(Value::Null);
-        Ok((status, body))
-    }
-
-    fn bearer(&self, token: &str, path: &str, body: &Value) -> Result<Value> {
-        Ok(self
-            .agent
-            .post(&format!("{}{path}", self.base))
-            .header("Authorization", &format!("Bearer {token}"))
-            .send_json(body)?
-            .body_mut()
-            .read_json()?)
-    }
-}
-
-/// One signed POST of the load loop, on the thread's own connection.
+/// One signed POST, on the thread's own connection.
 fn post_signed(
     client: &mut RawClient,
     base: &str,
@@ -160,29 +109,33 @@ fn post_signed(
         coalition::clearing::time::now_secs(),
     )?;
     let digest = h.content_digest.unwrap_or_default();
-    client.post(
+    client.send(
+        "POST",
         path,
         &[
-            ("Signature-Input", &h.signature_input),
-            ("Signature", &h.signature),
-            ("Content-Digest", &digest),
+            ("Signature-Input", h.signature_input.as_str()),
+            ("Signature", h.signature.as_str()),
+            ("Content-Digest", digest.as_str()),
             ("Idempotency-Key", idem),
         ],
         text.as_bytes(),
     )
 }
 
-fn agent() -> ureq::Agent {
-    // No global or resolve timeout: with one, ureq resolves every request's host on a thread
-    // of its own, which cost the load generator more than signing did.
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_connect(Some(Duration::from_secs(5)))
-        .timeout_recv_response(Some(Duration::from_secs(30)))
-        .timeout_recv_body(Some(Duration::from_secs(30)))
-        .max_idle_connections_per_host(256)
-        .build()
-        .into()
+/// A signed POST of the setup, which must succeed; its answer as JSON.
+fn setup_post(
+    client: &mut RawClient,
+    base: &str,
+    key: &GeneratedKey,
+    path: &str,
+    body: &Value,
+    idem: &str,
+) -> Result<Value> {
+    let status = post_signed(client, base, key, path, body, idem)?;
+    if !(200..300).contains(&status) {
+        bail!("setup {path} answered {status}");
+    }
+    Ok(serde_json::from_slice(client.body())?)
 }
 
 fn percentile(sorted: &[u32], p: f64) -> f64 {
@@ -321,19 +274,9 @@ fn bench(o: &Options, dir: &Path) -> Result<()> {
             .spawn()?,
     );
     let base = format!("http://127.0.0.1:{port}");
-    let client = Client {
-        base: base.clone(),
-        agent: agent(),
-    };
+    let mut client = RawClient::new(addr);
     let deadline = Instant::now() + Duration::from_secs(60);
-    while client
-        .agent
-        .get(&format!("{base}/readyz"))
-        .call()
-        .map(|r| r.status().as_u16())
-        .unwrap_or(0)
-        != 200
-    {
+    while client.send("GET", "/readyz", &[], b"").unwrap_or(0) != 200 {
         if Instant::now() > deadline {
             bail!("the service did not come up");
         }
@@ -357,20 +300,25 @@ fn bench(o: &Options, dir: &Path) -> Result<()> {
             .chunks(chunk)
             .map(|ids| {
                 let ids = ids.to_vec();
-                let client = Client { base: base.clone(), agent: agent() };
-                let aroma = aroma.clone();
+                let mut client = RawClient::new(addr);
+                let (aroma, base) = (aroma.clone(), base.clone());
                 s.spawn(move || -> Result<Vec<(String, String)>> {
                     let mut out = Vec::new();
+                    let signed = |client: &mut RawClient, path: &str, body: Value, idem: String| {
+                        setup_post(client, &base, &aroma, path, &body, &idem)
+                    };
                     for i in ids {
-                        let (_, m) = client.signed(&aroma, "/v1/members", &json!({ "external_id": format!("bench-{i}") }), &format!("enrol-{i}"))?;
+                        let m = signed(&mut client, "/v1/members", json!({ "external_id": format!("bench-{i}") }), format!("enrol-{i}"))?;
                         let member = m["member_id"].as_str().context("member id")?.to_owned();
-                        let (status, _) = client.signed(&aroma, "/v1/earn", &json!({ "member_id": member, "points": STARTING_POINTS.to_string(), "reference": format!("start-{i}") }), &format!("start-{i}"))?;
+                        signed(&mut client, "/v1/earn", json!({ "member_id": member, "points": STARTING_POINTS.to_string(), "reference": format!("start-{i}") }), format!("start-{i}"))?;
+                        let t = signed(&mut client, &format!("/v1/members/{member}/tokens"), json!({ "scope": ["authorizations"], "ttl_seconds": 3600 }), format!("token-{i}"))?;
+                        let bearer = format!("Bearer {}", t["token"].as_str().context("member token")?);
+                        let body = json!({ "partner": "books", "unit": "AROMA", "max_points": STARTING_POINTS.to_string(), "ttl_seconds": 86_400 }).to_string();
+                        let status = client.send("POST", "/v1/me/authorizations", &[("Authorization", &bearer)], body.as_bytes())?;
                         if status != 201 {
-                            bail!("setup earn answered {status}");
+                            bail!("setup authorisation answered {status}");
                         }
-                        let (_, t) = client.signed(&aroma, &format!("/v1/members/{member}/tokens"), &json!({ "scope": ["authorizations"], "ttl_seconds": 3600 }), &format!("token-{i}"))?;
-                        let token = t["token"].as_str().context("member token")?;
-                        let a = client.bearer(token, "/v1/me/authorizations", &json!({ "partner": "books", "unit": "AROMA", "max_points": STARTING_POINTS.to_string(), "ttl_seconds": 86_400 }))?;
+                        let a: Value = serde_json::from_slice(client.body())?;
                         out.push((member, a["code"].as_str().context("authorization")?.to_owned()));
                     }
                     Ok(out)

@@ -1,5 +1,5 @@
-//! The bench's load loop client: HTTP/1.1 over one kept-alive connection per client thread,
-//! each request written with one `write` and each response read by its `Content-Length`.
+//! The bench's HTTP client: HTTP/1.1 over one kept-alive connection per client thread, each
+//! request written with one `write` and each response read by its `Content-Length`.
 //!
 //! A general client (ureq) spent about a third of the load generator's CPU on request building,
 //! connection-pool bookkeeping and parsing each response into JSON; on a two-core machine that
@@ -24,6 +24,8 @@ pub(crate) struct RawClient {
     stream: Option<TcpStream>,
     request: Vec<u8>,
     response: Vec<u8>,
+    /// Where the last response's body starts in `response`.
+    body_start: usize,
 }
 
 impl RawClient {
@@ -34,14 +36,17 @@ impl RawClient {
             stream: None,
             request: Vec::with_capacity(2048),
             response: Vec::with_capacity(8192),
+            body_start: 0,
         }
     }
 
-    /// POSTs `body` with `headers` and returns the status; the body is read and dropped.
-    /// A kept-alive connection the server closed meanwhile is reopened once: the bench's POSTs
-    /// all carry an `Idempotency-Key`, so sending one again is safe.
-    pub(crate) fn post(
+    /// Sends a request and returns the status; the body is read and kept until the next
+    /// request (see [`RawClient::body`]). A kept-alive connection the server closed meanwhile
+    /// is reopened once: the load's POSTs all carry an `Idempotency-Key`, so sending one again
+    /// is safe (the setup's few others would at worst make a second authorisation).
+    pub(crate) fn send(
         &mut self,
+        method: &str,
         path: &str,
         headers: &[(&str, &str)],
         body: &[u8],
@@ -49,7 +54,7 @@ impl RawClient {
         self.request.clear();
         write!(
             self.request,
-            "POST {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
             self.host,
             body.len()
         )?;
@@ -67,6 +72,11 @@ impl RawClient {
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// The body of the last response.
+    pub(crate) fn body(&self) -> &[u8] {
+        &self.response[self.body_start..]
     }
 
     fn exchange(&mut self) -> Result<u16> {
@@ -89,6 +99,7 @@ impl RawClient {
         };
         stream.write_all(&self.request)?;
         self.response.clear();
+        self.body_start = 0;
         let mut chunk = [0u8; 8192];
         loop {
             let n = stream.read(&mut chunk)?;
@@ -130,6 +141,8 @@ impl RawClient {
             if close {
                 self.stream = None;
             }
+            self.response.truncate(total);
+            self.body_start = head_len;
             return Ok(status);
         }
     }
