@@ -5,7 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 work=$(mktemp -d)
-trap 'kill "${server:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
+# The server is waited for before its files are removed: on SIGTERM it still checkpoints and
+# closes its database, and a concurrent `rm -rf` then fails on a file created meanwhile.
+trap 'if [ -n "${server:-}" ]; then kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; fi; rm -rf "$work"' EXIT
 
 python3 -m venv "$work/venv" >/dev/null
 if ! "$work/venv/bin/pip" install -q "http-message-signatures==3.0.0" "requests>=2.31" >"$work/pip.log" 2>&1; then
