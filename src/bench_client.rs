@@ -64,13 +64,10 @@ impl RawClient {
         self.request.extend_from_slice(b"\r\n");
         self.request.extend_from_slice(body);
         let reused = self.stream.is_some();
+        // A failed exchange has dropped the connection, so the retry opens a new one.
         match self.exchange() {
-            Ok(status) => Ok(status),
-            Err(_) if reused => {
-                self.stream = None;
-                self.exchange()
-            }
-            Err(e) => Err(e),
+            Err(_) if reused => self.exchange(),
+            answered => answered,
         }
     }
 
