@@ -157,6 +157,103 @@ pub fn pool(url: &DatabaseUrl, max_size: u32) -> Result<DbPool, StoreError> {
 mod tests {
     use super::*;
 
+    /// The SQLite migration that rebuilds the hot tables keeps every row, the append-only
+    /// triggers and the postings' reference to their entry.
+    #[test]
+    fn rebuilding_the_hot_tables_keeps_rows_and_rules() {
+        use diesel::RunQueryDsl;
+        use diesel::sql_types::BigInt;
+        #[derive(diesel::QueryableByName)]
+        struct N {
+            #[diesel(sql_type = BigInt)]
+            n: i64,
+        }
+        let count = |c: &mut SqliteConnection, sql: &str| {
+            diesel::sql_query(sql).get_result::<N>(c).unwrap().n
+        };
+        let dir = std::env::temp_dir().join(format!("coalition-migrate-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut c = SqliteConnection::establish(dir.join("m.db").to_str().unwrap()).unwrap();
+        c.batch_execute("PRAGMA foreign_keys = ON;").unwrap();
+        let all = c.pending_migrations(SQLITE_MIGRATIONS).unwrap().len();
+        for _ in 0..all - 1 {
+            c.run_next_migration(SQLITE_MIGRATIONS).unwrap();
+        }
+        c.batch_execute(
+            "INSERT INTO entries (seq, id, kind, created_at_us, prev_hash, hash) \
+               VALUES (1, 'e1', 'earn', 1, 'p', 'h1'), (2, 'e2', 'earn', 2, 'h1', 'h2'); \
+             INSERT INTO postings VALUES (1, 0, 'a', 'U', 5), (1, 1, 'b', 'U', -5), \
+               (2, 0, 'a', 'U', 7), (2, 1, 'b', 'U', -7); \
+             INSERT INTO accounts VALUES ('a', 'issuer', 'U', 12), ('b', 'member', 'U', -12); \
+             INSERT INTO operations (entry_id, kind, partner, member_id, unit, points_minor, \
+               status, created_at_us) VALUES ('e1', 'earn', 'p', 'm', 'U', 5, 'posted', 1);",
+        )
+        .unwrap();
+        c.run_pending_migrations(SQLITE_MIGRATIONS).unwrap();
+
+        assert_eq!(count(&mut c, "SELECT count(*) AS n FROM entries"), 2);
+        assert_eq!(
+            count(&mut c, "SELECT sum(amount_minor) AS n FROM postings"),
+            0
+        );
+        assert_eq!(
+            count(
+                &mut c,
+                "SELECT count(*) AS n FROM postings WHERE entry_seq = 2"
+            ),
+            2
+        );
+        assert_eq!(
+            count(
+                &mut c,
+                "SELECT balance_minor AS n FROM accounts WHERE name = 'b'"
+            ),
+            -12
+        );
+        assert_eq!(count(&mut c, "SELECT points_minor AS n FROM operations"), 5);
+        // The chain position is the row id now, and the hot tables have no row id.
+        assert_eq!(
+            count(&mut c, "SELECT rowid AS n FROM entries WHERE id = 'e2'"),
+            2
+        );
+        assert!(c.batch_execute("SELECT rowid FROM postings").is_err());
+        // Append-only and the reference from postings to entries still hold.
+        assert!(
+            c.batch_execute("UPDATE entries SET memo = 'x' WHERE seq = 1")
+                .is_err()
+        );
+        assert!(
+            c.batch_execute("DELETE FROM postings WHERE entry_seq = 1")
+                .is_err()
+        );
+        assert!(
+            c.batch_execute("INSERT INTO postings VALUES (9, 0, 'a', 'U', 1)")
+                .is_err()
+        );
+        assert!(
+            c.batch_execute("UPDATE accounts SET balance_minor = 1 WHERE name = 'b'")
+                .is_err()
+        );
+        assert_eq!(
+            count(&mut c, "SELECT count(*) AS n FROM pragma_foreign_key_check"),
+            0
+        );
+        let to_entries = "SELECT count(*) AS n FROM pragma_foreign_key_list('postings') \
+                          WHERE \"table\" = 'entries' AND \"to\" = 'seq'";
+        assert_eq!(count(&mut c, to_entries), 1);
+
+        // And back down: the first layout with the same rows.
+        c.revert_last_migration(SQLITE_MIGRATIONS).unwrap();
+        assert_eq!(count(&mut c, "SELECT count(*) AS n FROM postings"), 4);
+        assert_eq!(
+            count(&mut c, "SELECT count(*) AS n FROM pragma_foreign_key_check"),
+            0
+        );
+        assert_eq!(count(&mut c, to_entries), 1);
+        drop(c);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
     #[test]
     fn urls() {
         assert_eq!(
