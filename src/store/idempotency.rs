@@ -71,27 +71,60 @@ struct KeyRow {
     body: String,
 }
 
+/// Most `(owner, key)` pairs looked up by one statement.
+const MAX_KEYS_PER_LOOKUP: usize = batch::MAX_BINDS_PER_STATEMENT / 2;
+
+/// `SELECT … WHERE (partner, idem_key) IN (VALUES …)` for `keys`; like the writer's inserts
+/// (see `batch::insert_rows`), a statement diesel may keep prepared, one per number of keys.
+struct KeyLookup<'k> {
+    keys: &'k [&'k OwnerKey],
+}
+
+impl diesel::query_builder::QueryId for KeyLookup<'_> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl diesel::query_builder::Query for KeyLookup<'_> {
+    type SqlType = diesel::sql_types::Untyped;
+}
+
+impl diesel::query_builder::QueryFragment<batch::Backend> for KeyLookup<'_> {
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, batch::Backend>,
+    ) -> diesel::QueryResult<()> {
+        out.push_sql(
+            "SELECT partner, idem_key, request_hash, status, body FROM idempotency_keys \
+             WHERE (partner, idem_key) IN (VALUES ",
+        );
+        for (i, (owner, key)) in self.keys.iter().enumerate() {
+            out.push_sql(if i == 0 { "(" } else { ", (" });
+            out.push_bind_param::<Text, str>(owner)?;
+            out.push_sql(", ");
+            out.push_bind_param::<Text, str>(key)?;
+            out.push_sql(")");
+        }
+        out.push_sql(")");
+        Ok(())
+    }
+}
+
+impl<Conn> diesel::query_dsl::RunQueryDsl<Conn> for KeyLookup<'_> {}
+
 /// The records of many `(owner, key)` pairs in one query (the writer reads a batch's keys
 /// ahead). Pairs without a record are absent from the answer.
 pub(super) fn lookup_many(
     conn: &mut DbConn,
     keys: &[&OwnerKey],
 ) -> Result<Vec<(OwnerKey, Recorded)>, StoreError> {
-    if keys.is_empty() {
-        return Ok(Vec::new());
+    let mut rows: Vec<KeyRow> = Vec::with_capacity(keys.len());
+    let mut rest = keys;
+    while !rest.is_empty() {
+        let (chunk, tail) = rest.split_at(batch::statement_rows(rest.len(), MAX_KEYS_PER_LOOKUP));
+        rest = tail;
+        rows.extend(KeyLookup { keys: chunk }.load::<KeyRow>(conn)?);
     }
-    let sql = format!(
-        "SELECT partner, idem_key, request_hash, status, body FROM idempotency_keys \
-         WHERE (partner, idem_key) IN (VALUES {})",
-        batch::placeholder_rows(conn, keys.len(), 2)
-    );
-    let mut query = diesel::sql_query(sql).into_boxed::<batch::Backend>();
-    for (owner, key) in keys {
-        query = query
-            .bind::<Text, _>(owner.as_str())
-            .bind::<Text, _>(key.as_str());
-    }
-    let rows: Vec<KeyRow> = query.load(conn)?;
     Ok(rows
         .into_iter()
         .map(|r| {
