@@ -335,7 +335,12 @@ impl<R: BulkRow> diesel::query_builder::QueryFragment<Backend> for InsertRows<'_
         out.push_sql("INSERT INTO ");
         out.push_sql(R::TABLE);
         out.push_sql(" (");
-        out.push_sql(&R::COLUMNS.join(", "));
+        for (i, column) in R::COLUMNS.iter().enumerate() {
+            if i > 0 {
+                out.push_sql(", ");
+            }
+            out.push_sql(column);
+        }
         out.push_sql(") VALUES ");
         let width = R::COLUMNS.len();
         for (i, value) in self.values.iter().enumerate().take(self.rows * width) {
