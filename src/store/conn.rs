@@ -259,6 +259,30 @@ mod tests {
         std::fs::remove_dir_all(dir).unwrap();
     }
 
+    /// Finding the reversals of an entry reads the partial index, not the whole chain.
+    #[test]
+    fn reversals_are_found_by_index() {
+        use diesel::RunQueryDsl;
+        use diesel::sql_types::Text;
+        #[derive(diesel::QueryableByName)]
+        struct Step {
+            #[diesel(sql_type = Text)]
+            detail: String,
+        }
+        let mut c = SqliteConnection::establish(":memory:").unwrap();
+        c.run_pending_migrations(SQLITE_MIGRATIONS).unwrap();
+        let plan: Vec<Step> =
+            diesel::sql_query("EXPLAIN QUERY PLAN SELECT seq FROM entries WHERE reverses = ?")
+                .bind::<Text, _>("e1")
+                .load(&mut c)
+                .unwrap();
+        let plan: Vec<String> = plan.into_iter().map(|s| s.detail).collect();
+        assert!(
+            plan.iter().any(|d| d.contains("INDEX entries_by_reverses")),
+            "{plan:?}"
+        );
+    }
+
     #[test]
     fn urls() {
         assert_eq!(
