@@ -15,10 +15,23 @@ pg_server=${COALITION_BENCH_POSTGRES:-postgres://postgres@127.0.0.1:5432}
 cargo build --release -q
 bin=target/release/coalition
 
+# Each measurement starts on a quiet disk: the page cache's dirty pages (the build's, the previous
+# run's) written out, and PostgreSQL's last checkpoint just behind it. Otherwise the kernel's
+# write-back or a timed checkpoint left over from earlier work can land in whichever run comes
+# next (probably what gave one PostgreSQL run a p99 of 44 ms where the runs around it gave 13-15).
+# Checkpoints the runs cause themselves (every ~0.5 GB of PostgreSQL log) still fall inside them.
+quiesce() {
+  sync
+  psql -q "$pg_server/postgres" -c "CHECKPOINT" >/dev/null 2>&1 \
+    || echo "(CHECKPOINT refused: it needs a superuser or pg_checkpoint; carrying on without it)"
+}
+
+quiesce
 echo "== coalition bench, SQLite (${duration} s, ${concurrency} clients)"
 sqlite=$("$bin" bench --duration "$duration" --concurrency "$concurrency" --json)
 echo "$sqlite"
 
+quiesce
 echo "== coalition bench, PostgreSQL"
 postgres=$("$bin" bench --database "$pg_server/postgres" --duration "$duration" --concurrency "$concurrency" --json)
 echo "$postgres"
@@ -28,6 +41,7 @@ db="pgbench_$$"
 psql -q "$pg_server/postgres" -c "CREATE DATABASE $db"
 trap 'psql -q "$pg_server/postgres" -c "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1 || true' EXIT
 pgbench -q -i -s 10 "$pg_server/$db" >/dev/null 2>&1
+quiesce
 tps=$(pgbench -c 64 -j 2 -T 20 "$pg_server/$db" 2>/dev/null | sed -n 's/^tps = \([0-9.]*\).*/\1/p' | tail -n1)
 echo "pgbench tps: $tps"
 
