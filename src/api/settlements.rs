@@ -472,7 +472,7 @@ pub struct ReconciliationView {
 }
 
 /// Compare a partner's own records (CSV: `reference,kind,amount,unit,occurred_at`) with the
-/// network's entries for it in the period.
+/// network's entries for it in the period, by reference, kind and unit.
 #[utoipa::path(post, path = "/v1/reconciliations", tag = "finance", params(ReconcileQuery),
     request_body(content = String, content_type = "text/csv"),
     responses((status = 200, body = ReconciliationView),

@@ -1,5 +1,5 @@
 //! Reconciliation: a partner's own records, as CSV, compared with the network's entries for
-//! that partner by reference and kind.
+//! that partner by reference, kind and unit.
 
 use std::collections::BTreeMap;
 
@@ -13,7 +13,11 @@ pub const MAX_RECONCILIATION_LINES: usize = 100_000;
 /// The header a reconciliation file starts with.
 pub const HEADER: &str = "reference,kind,amount,unit,occurred_at";
 
-/// One side's amount for a `(reference, kind)`.
+/// Lines are summed per reference, kind and unit: a basket paid in two brands' points under one
+/// reference is two amounts, never one sum across units.
+type Key = (String, String, String);
+
+/// One side's amount for a `(reference, kind, unit)`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Line {
     pub reference: String,
@@ -88,7 +92,8 @@ impl Clearing {
                 ));
             }
         }
-        let mut theirs: BTreeMap<(String, String), (i64, String)> = BTreeMap::new();
+        // Sums in i128: 100 000 lines of the largest amount cannot overflow it.
+        let mut theirs: BTreeMap<Key, i128> = BTreeMap::new();
         for (i, text) in lines.enumerate() {
             let n = i + 2;
             if n > MAX_RECONCILIATION_LINES + 1 {
@@ -136,13 +141,16 @@ impl Clearing {
             if !occurred_at.is_empty() && time::parse_rfc3339(occurred_at).is_none() {
                 return Err(bad(n, "occurred_at must be an RFC 3339 time or empty"));
             }
-            let slot = theirs
-                .entry(((*reference).to_owned(), (*kind).to_owned()))
-                .or_insert((0, (*unit).to_owned()));
-            slot.0 += amount.minor();
+            *theirs
+                .entry((
+                    (*reference).to_owned(),
+                    (*kind).to_owned(),
+                    (*unit).to_owned(),
+                ))
+                .or_insert(0) += i128::from(amount.minor());
         }
 
-        let mut ours: BTreeMap<(String, String), (i64, String)> = BTreeMap::new();
+        let mut ours: BTreeMap<Key, i128> = BTreeMap::new();
         let mut after = 0;
         loop {
             let filter = EntryFilter {
@@ -160,10 +168,9 @@ impl Clearing {
                 else {
                     continue;
                 };
-                let slot = ours
-                    .entry((reference.clone(), p.entry.meta.kind.to_string()))
-                    .or_insert((0, unit));
-                slot.0 += amount.minor();
+                *ours
+                    .entry((reference.clone(), p.entry.meta.kind.to_string(), unit))
+                    .or_insert(0) += i128::from(amount.minor());
             }
             match next {
                 Some(n) => after = n,
@@ -171,33 +178,35 @@ impl Clearing {
             }
         }
 
-        let show = |minor: i64, unit: &str| {
-            let scale = unit.parse().ok().and_then(|u| self.units().scale_of(&u));
-            scale.map_or_else(
-                || minor.to_string(),
-                |s| Amount::from_minor(minor, s).to_string(),
-            )
+        let show = |minor: i128, unit: &str| {
+            let places = unit
+                .parse()
+                .ok()
+                .and_then(|u| self.units().scale_of(&u))
+                .map_or(0, |s| s.places());
+            show_minor(minor, places)
         };
         let mut report = Report::default();
-        for ((reference, kind), (amount, unit)) in &theirs {
-            match ours.remove(&(reference.clone(), kind.clone())) {
-                Some((a, u)) if a == *amount && u == *unit => report.matched += 1,
-                Some((a, u)) => report.mismatched.push(Mismatch {
+        for (key, amount) in theirs {
+            let (reference, kind, unit) = &key;
+            match ours.remove(&key) {
+                Some(a) if a == amount => report.matched += 1,
+                Some(a) => report.mismatched.push(Mismatch {
+                    partner_amount: format!("{} {unit}", show(amount, unit)),
+                    network_amount: format!("{} {unit}", show(a, unit)),
                     reference: reference.clone(),
                     kind: kind.clone(),
-                    unit: u.clone(),
-                    partner_amount: format!("{} {unit}", show(*amount, unit)),
-                    network_amount: format!("{} {u}", show(a, &u)),
+                    unit: unit.clone(),
                 }),
                 None => report.missing_in_network.push(Line {
+                    amount: show(amount, unit),
                     reference: reference.clone(),
                     kind: kind.clone(),
-                    amount: show(*amount, unit),
                     unit: unit.clone(),
                 }),
             }
         }
-        for ((reference, kind), (amount, unit)) in ours {
+        for ((reference, kind, unit), amount) in ours {
             report.missing_in_partner.push(Line {
                 amount: show(amount, &unit),
                 reference,
@@ -206,5 +215,37 @@ impl Clearing {
             });
         }
         Ok(report)
+    }
+}
+
+/// `minor` units written with `places` decimal places, exactly (sums can exceed an [`Amount`]).
+fn show_minor(minor: i128, places: u32) -> String {
+    let digits = minor.unsigned_abs().to_string();
+    let sign = if minor < 0 { "-" } else { "" };
+    let places = places as usize;
+    if places == 0 {
+        return format!("{sign}{digits}");
+    }
+    let padded = format!("{digits:0>width$}", width = places + 1);
+    let (int, frac) = padded.split_at(padded.len() - places);
+    format!("{sign}{int}.{frac}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::show_minor;
+    use crate::ledger::{Amount, Scale};
+
+    #[test]
+    fn sums_are_shown_exactly() {
+        for (minor, places) in [(0, 0), (5, 2), (-5, 2), (1234, 2), (-100, 0), (7, 8)] {
+            let amount = Amount::from_minor(minor, Scale::new(places).unwrap());
+            assert_eq!(show_minor(i128::from(minor), places), amount.to_string());
+        }
+        // Beyond an i64: two of the largest amounts, summed.
+        assert_eq!(
+            show_minor(2 * i128::from(i64::MAX), 2),
+            "184467440737095516.14"
+        );
     }
 }

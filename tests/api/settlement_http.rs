@@ -535,6 +535,12 @@ fn reconciliation_finds_planted_differences() {
     lines[2] = "pos-1,earn,999,AROMA,".into();
     lines.remove(3);
     lines.push("pos-99,earn,5,AROMA,2026-11-22T10:00:00Z".into());
+    // The same reference in another unit is another amount: pos-0's AROMA line still matches.
+    lines.push("pos-0,earn,10,PAGES,".into());
+    // Ten of the largest amounts under one reference: their sum is beyond an i64.
+    for _ in 0..10 {
+        lines.push("pos-big,earn,999999999999999999,AROMA,".into());
+    }
     let csv = lines.join("\n") + "\n";
     let token = api.finance_token(Role::Finance, Some("aroma"));
     let post = |body: &str, token: &str| {
@@ -566,7 +572,26 @@ fn reconciliation_finds_planted_differences() {
         (Some("999 AROMA"), Some("11 AROMA"))
     );
     assert_eq!(rep["missing_in_partner"][0]["reference"], "pos-2");
-    assert_eq!(rep["missing_in_network"][0]["reference"], "pos-99");
+    let missing: Vec<(&str, &str, &str)> = rep["missing_in_network"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (
+                l["reference"].as_str().unwrap(),
+                l["unit"].as_str().unwrap(),
+                l["amount"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        missing,
+        [
+            ("pos-0", "PAGES", "10"),
+            ("pos-99", "AROMA", "5"),
+            ("pos-big", "AROMA", "9999999999999999990"),
+        ]
+    );
     // A malformed file is refused, naming the line.
     let bad = post(
         &format!(
