@@ -354,3 +354,43 @@ fn sign_prints_headers_the_server_accepts() {
             .is_some_and(|s| s.starts_with("sig1=:"))
     );
 }
+
+/// `coalition bench` end to end, briefly: its load generator drives the real server over signed
+/// HTTP, every success is one entry and the ledger verifies (the bench checks both itself and
+/// fails otherwise). Timings are not asserted.
+#[test]
+fn bench_counts_every_success_as_an_entry() {
+    let mut cmd = coalition();
+    cmd.args([
+        "bench",
+        "--duration",
+        "2",
+        "--concurrency",
+        "6",
+        "--members",
+        "20",
+        "--json",
+        "--partners",
+    ])
+    .arg(demo_partners());
+    let server = std::env::var(crate::common::BACKEND_ENV)
+        .ok()
+        .filter(|v| !v.is_empty());
+    if let Some(url) = &server {
+        // The bench makes (and drops) a database of its own on this server.
+        cmd.args(["--database", url]);
+    }
+    let out = run(&mut cmd);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let expected_backend = if server.is_some() {
+        "postgres"
+    } else {
+        "sqlite"
+    };
+    assert_eq!(r["backend"], expected_backend, "{r}");
+    assert_eq!(r["verified"], true, "{r}");
+    assert_eq!(r["errors"], 0, "{r}");
+    assert!(r["requests"].as_u64().unwrap() > 0, "{r}");
+    assert_eq!(r["entries"], r["requests"], "{r}");
+}
