@@ -18,8 +18,8 @@ bin=target/release/coalition
 # Each measurement starts on a quiet disk: the page cache's dirty pages (the build's, the previous
 # run's) written out, and PostgreSQL's last checkpoint just behind it. Otherwise the kernel's
 # write-back or a timed checkpoint left over from earlier work can land in whichever run comes
-# next (probably what gave one PostgreSQL run a p99 of 44 ms where the runs around it gave 13-15).
-# Checkpoints the runs cause themselves (every ~0.5 GB of PostgreSQL log) still fall inside them.
+# next. Checkpoints the runs cause themselves (every ~0.5 GB of PostgreSQL log) still fall inside
+# them.
 quiesce() {
   sync
   psql -q "$pg_server/postgres" -c "CHECKPOINT" >/dev/null 2>&1 \
