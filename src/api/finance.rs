@@ -74,9 +74,7 @@ pub async fn trial_balance(
             let scale = units
                 .scale_of(&unit.parse().map_err(|_| ApiError::internal())?)
                 .ok_or_else(ApiError::internal)?;
-            let show = |v: i128| {
-                rust_decimal::Decimal::from_i128_with_scale(v, scale.places()).to_string()
-            };
+            let show = |v: i128| crate::ledger::format_minor(v, scale.places());
             Ok(UnitTotals {
                 debits: show(d),
                 credits: show(c),

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use super::partner::Posted;
 use super::{Clearing, ClearingError, time};
-use crate::ledger::{AccountKind, Amount, CommittedEntry, EntryKind, PartnerId};
+use crate::ledger::{AccountKind, Amount, CommittedEntry, EntryKind, PartnerId, format_minor};
 use crate::store::ledger::EntryFilter;
 
 /// The most lines one reconciliation file may hold.
@@ -184,7 +184,7 @@ impl Clearing {
                 .ok()
                 .and_then(|u| self.units().scale_of(&u))
                 .map_or(0, |s| s.places());
-            show_minor(minor, places)
+            format_minor(minor, places)
         };
         let mut report = Report::default();
         for (key, amount) in theirs {
@@ -215,37 +215,5 @@ impl Clearing {
             });
         }
         Ok(report)
-    }
-}
-
-/// `minor` units written with `places` decimal places, exactly (sums can exceed an [`Amount`]).
-fn show_minor(minor: i128, places: u32) -> String {
-    let digits = minor.unsigned_abs().to_string();
-    let sign = if minor < 0 { "-" } else { "" };
-    let places = places as usize;
-    if places == 0 {
-        return format!("{sign}{digits}");
-    }
-    let padded = format!("{digits:0>width$}", width = places + 1);
-    let (int, frac) = padded.split_at(padded.len() - places);
-    format!("{sign}{int}.{frac}")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::show_minor;
-    use crate::ledger::{Amount, Scale};
-
-    #[test]
-    fn sums_are_shown_exactly() {
-        for (minor, places) in [(0, 0), (5, 2), (-5, 2), (1234, 2), (-100, 0), (7, 8)] {
-            let amount = Amount::from_minor(minor, Scale::new(places).unwrap());
-            assert_eq!(show_minor(i128::from(minor), places), amount.to_string());
-        }
-        // Beyond an i64: two of the largest amounts, summed.
-        assert_eq!(
-            show_minor(2 * i128::from(i64::MAX), 2),
-            "184467440737095516.14"
-        );
     }
 }

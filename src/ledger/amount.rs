@@ -161,6 +161,20 @@ impl Amount {
     }
 }
 
+/// A sum of minor units written like an [`Amount`] with `places` decimal places, exactly, for
+/// totals beyond an amount's range (sums of many amounts are kept in `i128`).
+pub fn format_minor(minor: i128, places: u32) -> String {
+    let digits = minor.unsigned_abs().to_string();
+    let sign = if minor < 0 { "-" } else { "" };
+    let places = places as usize;
+    if places == 0 {
+        return format!("{sign}{digits}");
+    }
+    let padded = format!("{digits:0>width$}", width = places + 1);
+    let (int, frac) = padded.split_at(padded.len() - places);
+    format!("{sign}{int}.{frac}")
+}
+
 /// Always exactly `scale` places: `2.00`, `50`, `-0.40`.
 impl fmt::Display for Amount {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -172,6 +186,19 @@ impl fmt::Display for Amount {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sums_are_written_like_amounts_and_exactly() {
+        for (minor, places) in [(0, 0), (5, 2), (-5, 2), (1234, 2), (-100, 0), (7, 8)] {
+            let amount = Amount::from_minor(minor, s(places));
+            assert_eq!(format_minor(i128::from(minor), places), amount.to_string());
+        }
+        // Beyond an i64: two of the largest amounts, summed.
+        assert_eq!(
+            format_minor(2 * i128::from(i64::MAX), 2),
+            "184467440737095516.14"
+        );
+    }
 
     fn s(places: u32) -> Scale {
         Scale::new(places).unwrap()

@@ -13,7 +13,7 @@ pub mod invariants;
 pub mod unit;
 
 pub use account::{Account, AccountKind};
-pub use amount::{Amount, AmountError, Scale};
+pub use amount::{Amount, AmountError, Scale, format_minor};
 pub use balance::{BalanceError, apply_posting};
 pub use chain::{ChainHash, RawEntry, RawPosting};
 pub use entry::{
