@@ -275,12 +275,13 @@ impl Clearing {
     /// `GET /v1/me/wallet`: every unit the member holds, with issuer and value, and open coupons.
     pub async fn wallet(&self, member: MemberId) -> Result<Wallet, ClearingError> {
         let m = member.to_string();
+        let accounts = self.member_accounts(member);
         let now = now_us();
         let (balances, coupons) = self
             .store()
             .read(move |c| {
                 Ok((
-                    store::ledger::member_balances(c, &m)?,
+                    store::ledger::member_balances(c, &accounts)?,
                     coupon_store::open_for_member(c, &m, now)?,
                 ))
             })

@@ -187,6 +187,21 @@ impl Clearing {
         &self.ctx.units
     }
 
+    /// The names of `member`'s accounts in every unit of the network, for reading its balances.
+    pub(crate) fn member_accounts(&self, member: MemberId) -> Vec<String> {
+        self.ctx
+            .units
+            .iter()
+            .map(|u| {
+                Account::Member {
+                    member,
+                    unit: u.code.clone(),
+                }
+                .to_string()
+            })
+            .collect()
+    }
+
     pub fn store(&self) -> &Arc<Store> {
         &self.store
     }

@@ -940,13 +940,14 @@ impl Clearing {
     ) -> Result<Vec<(UnitCode, Amount)>, ClearingError> {
         let p = partner.to_string();
         let m = member.to_string();
+        let accounts = self.member_accounts(member);
         let (row, link, balances) = self
             .store
             .read(move |c| {
                 Ok((
                     members::get(c, &m)?,
                     members::link(c, &p, &m)?,
-                    store::ledger::member_balances(c, &m)?,
+                    store::ledger::member_balances(c, &accounts)?,
                 ))
             })
             .await?;

@@ -335,11 +335,17 @@ pub fn entries_for(
     with_postings(conn, rows)
 }
 
-/// A member's point balances: unit and signed balance (a holding is negative: a credit).
-pub fn member_balances(conn: &mut DbConn, member: &str) -> Result<Vec<(String, i64)>, StoreError> {
+/// A member's point balances: unit and signed balance (a holding is negative: a credit), for
+/// the member's accounts named in `accounts` (one per unit of the network; those never used do
+/// not exist and are left out). Looked up by name, one probe of the key each: a name pattern
+/// (`LIKE 'member:…:%'`) scanned every member account on both backends.
+pub fn member_balances(
+    conn: &mut DbConn,
+    accounts_named: &[String],
+) -> Result<Vec<(String, i64)>, StoreError> {
     Ok(accounts::table
         .filter(accounts::kind.eq("member"))
-        .filter(accounts::name.like(format!("member:{member}:%")))
+        .filter(accounts::name.eq_any(accounts_named))
         .order(accounts::unit)
         .select((accounts::unit, accounts::balance_minor))
         .load(conn)?)

@@ -469,3 +469,44 @@ fn the_cli_mints_finance_tokens_the_service_accepts() {
         200
     );
 }
+
+/// The wallet reads each of the member's accounts by name, one per unit of the network: every
+/// unit held shows, with its own balance, and another member's holdings never do.
+#[test]
+fn the_wallet_shows_every_unit_the_member_holds() {
+    let api = Api::start();
+    let dana = api.member("aroma");
+    let other = api.member("aroma");
+    api.earn("aroma", &dana, "100");
+    api.earn("aroma", &other, "70");
+    let token = api.member_token("aroma", &dana);
+    let converted = api.bearer(
+        &token,
+        "POST",
+        "/v1/me/conversions",
+        Some(&json!({ "from_unit": "AROMA", "to_unit": "STYLE", "points": "10" })),
+    );
+    assert!(converted.status < 300, "{}", converted.body);
+    let wallet = api.bearer(&token, "GET", "/v1/me/wallet", None);
+    assert_eq!(wallet.status, 200, "{}", wallet.body);
+    let lines: Vec<(String, String)> = wallet.json()["balances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| {
+            (
+                b["unit"].as_str().unwrap().to_owned(),
+                b["balance"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    // 10 AROMA buy 4 STYLE (AROMA is worth 0.04 of the currency, STYLE 0.10).
+    assert_eq!(
+        lines,
+        [
+            ("AROMA".to_owned(), api.balance("aroma", &dana)),
+            ("STYLE".to_owned(), "4".to_owned())
+        ]
+    );
+    assert_eq!(api.balance("aroma", &dana), "90");
+}
