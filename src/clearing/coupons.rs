@@ -252,7 +252,7 @@ fn issue(
     if let Some(m) = member {
         ctx.require_member(tx, m)?;
         if let Some(limit) = campaign.terms.per_member_limit {
-            let (issued, _) = coupons::member_counts(tx, &campaign.row.id, &m.to_string())?;
+            let issued = coupons::issued_to(tx, &campaign.row.id, &m.to_string())?;
             if issued >= i64::from(limit) {
                 return Err(ClearingError::PerMemberLimit(format!(
                     "member {m} already holds {issued} coupons of this campaign"
@@ -631,8 +631,8 @@ impl Clearing {
             if let Some(m) = holder {
                 ctx.require_member(tx, m)?;
                 if let Some(limit) = coupon.campaign.terms.per_member_limit {
-                    let (_, redeemed) =
-                        coupons::member_counts(tx, &coupon.row.campaign_id, &m.to_string())?;
+                    let redeemed =
+                        coupons::redeemed_for(tx, &coupon.row.campaign_id, &m.to_string())?;
                     if redeemed >= i64::from(limit) {
                         return Err(ClearingError::PerMemberLimit(format!(
                             "member {m} already redeemed {redeemed} coupons of this campaign"

@@ -259,9 +259,11 @@ mod tests {
         std::fs::remove_dir_all(dir).unwrap();
     }
 
-    /// Finding the reversals of an entry reads the partial index, not the whole chain.
+    /// Lookups that would otherwise read a whole table use their partial indexes: an entry's
+    /// reversals (not the whole chain), a member's redeemed coupons of a campaign (not all of
+    /// the campaign's coupons).
     #[test]
-    fn reversals_are_found_by_index() {
+    fn partial_indexes_serve_their_lookups() {
         use diesel::RunQueryDsl;
         use diesel::sql_types::Text;
         #[derive(diesel::QueryableByName)]
@@ -271,16 +273,33 @@ mod tests {
         }
         let mut c = SqliteConnection::establish(":memory:").unwrap();
         c.run_pending_migrations(SQLITE_MIGRATIONS).unwrap();
-        let plan: Vec<Step> =
-            diesel::sql_query("EXPLAIN QUERY PLAN SELECT seq FROM entries WHERE reverses = ?")
-                .bind::<Text, _>("e1")
-                .load(&mut c)
-                .unwrap();
-        let plan: Vec<String> = plan.into_iter().map(|s| s.detail).collect();
-        assert!(
-            plan.iter().any(|d| d.contains("INDEX entries_by_reverses")),
-            "{plan:?}"
-        );
+        for (query, index) in [
+            (
+                "SELECT seq FROM entries WHERE reverses = ?",
+                "entries_by_reverses",
+            ),
+            (
+                "SELECT count(*) FROM coupons WHERE campaign_id = ? AND redeemed_for = ? \
+                 AND status = 'redeemed'",
+                "coupons_by_redeemer",
+            ),
+        ] {
+            let mut explain = diesel::sql_query(format!("EXPLAIN QUERY PLAN {query}"))
+                .into_boxed::<diesel::sqlite::Sqlite>();
+            for _ in 0..query.matches('?').count() {
+                explain = explain.bind::<Text, _>("x");
+            }
+            let plan: Vec<String> = explain
+                .load::<Step>(&mut c)
+                .unwrap()
+                .into_iter()
+                .map(|s| s.detail)
+                .collect();
+            assert!(
+                plan.iter().any(|d| d.contains(&format!("INDEX {index}"))),
+                "{query}: {plan:?}"
+            );
+        }
     }
 
     #[test]

@@ -152,26 +152,24 @@ pub fn update_coupon(tx: &mut WriteTx<'_>, row: &CouponRow) -> Result<(), StoreE
     Ok(())
 }
 
-/// Coupons of a campaign issued to `member`, and how many of those or any of the campaign's
-/// coupons were redeemed for them.
-pub fn member_counts(
-    tx: &mut WriteTx<'_>,
-    campaign: &str,
-    member: &str,
-) -> Result<(i64, i64), StoreError> {
-    let issued: i64 = coupons::table
+/// How many coupons of a campaign were issued to `member` (not voided).
+pub fn issued_to(tx: &mut WriteTx<'_>, campaign: &str, member: &str) -> Result<i64, StoreError> {
+    Ok(coupons::table
         .filter(coupons::campaign_id.eq(campaign))
         .filter(coupons::member_id.eq(member))
         .filter(coupons::status.ne("voided"))
         .count()
-        .get_result(tx.db()?)?;
-    let redeemed: i64 = coupons::table
+        .get_result(tx.db()?)?)
+}
+
+/// How many coupons of a campaign, issued to anyone, were redeemed for `member`.
+pub fn redeemed_for(tx: &mut WriteTx<'_>, campaign: &str, member: &str) -> Result<i64, StoreError> {
+    Ok(coupons::table
         .filter(coupons::campaign_id.eq(campaign))
         .filter(coupons::redeemed_for.eq(member))
         .filter(coupons::status.eq("redeemed"))
         .count()
-        .get_result(tx.db()?)?;
-    Ok((issued, redeemed))
+        .get_result(tx.db()?)?)
 }
 
 /// Issued coupons whose time ran out before `now_us`.

@@ -1,0 +1,1 @@
+DROP INDEX coupons_by_redeemer;
