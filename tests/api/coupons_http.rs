@@ -502,3 +502,42 @@ fn settlement_after_a_mix_equals_the_discounts_per_sponsor_and_redeemer() {
     assert_eq!(settlement(&api, "network"), 0);
     api.verify();
 }
+
+/// A campaign's per-member limit holds at issuance (coupons held) and at redemption (coupons
+/// redeemed for the member, bearer coupons included), each member counted apart.
+#[test]
+fn the_per_member_limit_holds_at_issuance_and_at_redemption() {
+    let api = Api::start();
+    let c = campaign(
+        &api,
+        "threads",
+        &["books"],
+        amount(),
+        "100.00",
+        json!({ "per_member_limit": 1 }),
+    );
+    let id = c["campaign_id"].as_str().unwrap();
+    let (dana, eli) = (api.member("threads"), api.member("threads"));
+    let first = issued(&api, "threads", id, Some(&dana));
+    let again = issue(&api, "threads", id, Some(&dana));
+    assert_eq!(
+        (again.status, again.code().as_str()),
+        (422, "per_member_limit"),
+        "{}",
+        again.body
+    );
+    issued(&api, "threads", id, Some(&eli));
+    let used = redeem(&api, "books", &first, "50.00", Some(&dana));
+    assert_eq!(used.status, 201, "{}", used.body);
+    // A bearer coupon redeemed for Dana would be her second; for Eli it is his first.
+    let bearer = issued(&api, "threads", id, None);
+    let over = redeem(&api, "books", &bearer, "50.00", Some(&dana));
+    assert_eq!(
+        (over.status, over.code().as_str()),
+        (422, "per_member_limit"),
+        "{}",
+        over.body
+    );
+    let fine = redeem(&api, "books", &bearer, "50.00", Some(&eli));
+    assert_eq!(fine.status, 201, "{}", fine.body);
+}
