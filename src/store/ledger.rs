@@ -336,7 +336,7 @@ pub fn entries_for(
 }
 
 /// A member's point balances: unit and signed balance (a holding is negative: a credit), for
-/// the member's accounts named in `accounts` (one per unit of the network; those never used do
+/// the member's accounts in `accounts_named` (one per unit of the network; those never used do
 /// not exist and are left out). Looked up by name, one probe of the key each: a name pattern
 /// (`LIKE 'member:…:%'`) scanned every member account on both backends.
 pub fn member_balances(
