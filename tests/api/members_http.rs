@@ -281,17 +281,7 @@ fn conversions_are_exact() {
         Some(&json!({ "from_unit": "AROMA", "to_unit": "STYLE", "points": "51" })),
     );
     assert_eq!(r.status, 201, "{}", r.body);
-    let postings: Vec<(String, String)> = r.json()["postings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| {
-            (
-                p["account"].as_str().unwrap().to_owned(),
-                p["amount"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect();
+    let postings = crate::common::field_pairs(&r.json()["postings"], "account", "amount");
     assert_eq!(
         postings,
         [
@@ -489,17 +479,7 @@ fn the_wallet_shows_every_unit_the_member_holds() {
     assert!(converted.status < 300, "{}", converted.body);
     let wallet = api.bearer(&token, "GET", "/v1/me/wallet", None);
     assert_eq!(wallet.status, 200, "{}", wallet.body);
-    let lines: Vec<(String, String)> = wallet.json()["balances"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|b| {
-            (
-                b["unit"].as_str().unwrap().to_owned(),
-                b["balance"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect();
+    let lines = crate::common::field_pairs(&wallet.json()["balances"], "unit", "balance");
     // 10 AROMA buy 4 STYLE (AROMA is worth 0.04 of the currency, STYLE 0.10).
     assert_eq!(
         lines,

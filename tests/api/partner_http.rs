@@ -345,17 +345,7 @@ fn receipts_verify_with_an_independent_jwt_library() {
         assert_eq!(claims[field], receipt[field], "{field}");
     }
     assert!(claims["iat"].as_i64().unwrap() > 0);
-    let postings: Vec<(String, String)> = claims["postings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| {
-            (
-                p["account"].as_str().unwrap().to_owned(),
-                p["amount"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect();
+    let postings = crate::common::field_pairs(&claims["postings"], "account", "amount");
     assert!(
         postings.contains(&("settlement:books:ILS".into(), "2.00".into())),
         "{postings:?}"

@@ -107,6 +107,21 @@ impl Drop for TestDb {
     }
 }
 
+/// Two string fields of every object in a JSON array, as pairs: postings as `(account, amount)`,
+/// wallet lines as `(unit, balance)`.
+pub fn field_pairs(list: &serde_json::Value, first: &str, second: &str) -> Vec<(String, String)> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|o| {
+            (
+                o[first].as_str().unwrap().to_owned(),
+                o[second].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
 /// The repository's demo network.
 pub fn demo_partners() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("partners")
