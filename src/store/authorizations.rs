@@ -3,21 +3,9 @@
 use diesel::prelude::*;
 
 use super::StoreError;
+pub use super::rows::AuthorizationRow;
 use super::schema::authorizations;
-use super::sequencer::WriteTx;
-
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
-#[diesel(table_name = authorizations)]
-pub struct AuthorizationRow {
-    pub code: String,
-    pub member_id: String,
-    pub partner: String,
-    pub unit: String,
-    pub max_minor: i64,
-    pub used_minor: i64,
-    pub expires_at_us: i64,
-    pub created_at_us: i64,
-}
+use super::tx::WriteTx;
 
 pub fn insert(tx: &mut WriteTx<'_>, row: &AuthorizationRow) -> Result<(), StoreError> {
     diesel::insert_into(authorizations::table)

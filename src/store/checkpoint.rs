@@ -1,6 +1,6 @@
 //! SQLite's WAL checkpoints, on a thread of their own so the writer never pays for them.
 //!
-//! The writer's connection has automatic checkpoints off (see `dialect::session_setup`); left
+//! The writer's connection has automatic checkpoints off (see `conn::session_setup`); left
 //! on, every thousandth page made one commit copy the log into the database file while the
 //! callers of that batch waited. A passive checkpoint never blocks the writer; durability does
 //! not depend on it (each commit is already fsynced in the log).
@@ -155,7 +155,7 @@ mod tests {
         let url = DatabaseUrl::Sqlite(dir.join("ledger.db"));
         let mut writer = url.connect().unwrap();
         writer
-            .batch_execute(dialect::SQLITE_ONCE)
+            .batch_execute(crate::store::conn::SQLITE_ONCE)
             .and_then(|()| writer.batch_execute("CREATE TABLE t (x BLOB NOT NULL)"))
             .unwrap();
         let mut checkpointer = url.connect().unwrap();

@@ -11,7 +11,22 @@ use diesel::{Connection, PgConnection, SqliteConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 use super::StoreError;
-use super::dialect;
+
+/// Once per SQLite file, outside any transaction: readers never block the writer.
+pub const SQLITE_ONCE: &str = "PRAGMA journal_mode = WAL;";
+
+/// Settings for every new connection. SQLite: wait for locks instead of failing at once,
+/// enforce foreign keys, fsync on every commit (an answered write is on disk), keep statement
+/// journals in memory, and leave checkpoints to the checkpointer thread (off the writer's path).
+pub fn session_setup(conn: &DbConn) -> &'static str {
+    match conn {
+        DbConn::Sqlite(_) => {
+            "PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL; \
+             PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 0;"
+        }
+        DbConn::Postgres(_) => "SET synchronous_commit = on; SET TIME ZONE 'UTC';",
+    }
+}
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
@@ -99,7 +114,7 @@ impl DatabaseUrl {
                 DbConn::Postgres(PgConnection::establish(url).map_err(unavailable)?)
             }
         };
-        conn.batch_execute(dialect::session_setup(&conn))?;
+        conn.batch_execute(session_setup(&conn))?;
         Ok(conn)
     }
 
@@ -108,7 +123,7 @@ impl DatabaseUrl {
         let mut conn = self.connect()?;
         let done = match &mut conn {
             DbConn::Sqlite(c) => {
-                c.batch_execute(dialect::SQLITE_ONCE)?;
+                c.batch_execute(SQLITE_ONCE)?;
                 c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len())
             }
             DbConn::Postgres(c) => c

@@ -2,31 +2,13 @@
 
 use diesel::prelude::*;
 
+pub use super::rows::CampaignRow;
 use super::schema::{campaigns, coupons};
-use super::sequencer::WriteTx;
+use super::tx::WriteTx;
 use super::{DbConn, StoreError};
 
 /// The most lapsed coupons one sweep closes.
 pub const MAX_DUE_PER_SWEEP: i64 = 500;
-
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
-#[diesel(table_name = campaigns)]
-pub struct CampaignRow {
-    pub id: String,
-    pub sponsor: String,
-    pub currency: String,
-    pub terms: String,
-    pub budget_minor: i64,
-    pub reserved_minor: i64,
-    pub used_minor: i64,
-    pub issued_count: i64,
-    pub redeemed_count: i64,
-    pub valid_from_us: i64,
-    pub valid_until_us: i64,
-    pub trigger_partner: Option<String>,
-    pub trigger_min_minor: Option<i64>,
-    pub created_at_us: i64,
-}
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = coupons)]

@@ -5,24 +5,8 @@ use diesel::connection::SimpleConnection;
 
 use super::conn::DbConn;
 
-/// Once per SQLite file, outside any transaction: readers never block the writer.
-pub const SQLITE_ONCE: &str = "PRAGMA journal_mode = WAL;";
-
 /// Lock id that serialises ledger writers across processes sharing one PostgreSQL database.
 const PG_WRITER_LOCK_ID: i64 = 0x00c0_a1e5_0001;
-
-/// Settings for every new connection. SQLite: wait for locks instead of failing at once,
-/// enforce foreign keys, fsync on every commit (an answered write is on disk), keep statement
-/// journals in memory, and leave checkpoints to the checkpointer thread (off the writer's path).
-pub fn session_setup(conn: &DbConn) -> &'static str {
-    match conn {
-        DbConn::Sqlite(_) => {
-            "PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL; \
-             PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 0;"
-        }
-        DbConn::Postgres(_) => "SET synchronous_commit = on; SET TIME ZONE 'UTC';",
-    }
-}
 
 /// Opens the sequencer's write transaction, taking the writer's lock first so that only one
 /// writer extends the hash chain at a time: SQLite's `BEGIN IMMEDIATE` takes the file's write

@@ -4,11 +4,12 @@ use std::collections::BTreeMap;
 
 use diesel::prelude::*;
 
-use super::batch::CachedAccount;
 use super::conn::DbConn;
 use super::dialect;
+use super::rows::Head;
 use super::schema::{accounts, entries, postings};
-use super::sequencer::{Head, WriteTx};
+use super::tx::WriteTx;
+use super::writer::CachedAccount;
 use super::{StoreError, now_us};
 use crate::ledger::{
     Account, BalancedEntry, ChainHash, Check, CommittedEntry, EntryId, RawBalance, RawEntry,

@@ -3,7 +3,7 @@
 use diesel::prelude::*;
 
 use super::schema::{member_links, members};
-use super::sequencer::WriteTx;
+use super::tx::WriteTx;
 use super::{DbConn, StoreError, now_us};
 
 /// A member as stored: id and whether other brands may see their balances.

@@ -2,7 +2,7 @@
 //! the sequencer through which every write goes.
 
 pub mod authorizations;
-mod batch;
+mod bulk;
 mod checkpoint;
 pub mod conn;
 pub mod coupons;
@@ -12,17 +12,22 @@ pub mod ledger;
 pub mod members;
 pub mod network;
 pub mod operations;
+mod prefetch;
+mod replies;
+mod rows;
 mod schema;
 pub mod sequencer;
 pub mod settlements;
 mod syncer;
+mod tx;
+mod writer;
 
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-pub use batch::{Render, ResponseSlot};
 pub use conn::{DatabaseUrl, DbConn};
-pub use sequencer::WriteTx;
+pub use replies::{Render, ResponseSlot};
+pub use tx::WriteTx;
 
 use crate::ledger::{BalanceError, CorruptEntryError};
 

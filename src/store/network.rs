@@ -8,7 +8,7 @@ use rust_decimal::Decimal;
 
 use super::conn::DbConn;
 use super::schema::{partners, units};
-use super::sequencer::WriteTx;
+use super::tx::WriteTx;
 use super::{StoreError, now_us};
 use crate::ledger::{Scale, Unit, UnitKind, Units};
 

@@ -3,29 +3,13 @@
 
 use diesel::prelude::*;
 
+pub use super::rows::Operation;
 use super::schema::operations;
-use super::sequencer::WriteTx;
+use super::tx::WriteTx;
 use super::{DbConn, StoreError};
 
 /// The most lapsed holds one sweep closes.
 pub const MAX_DUE_PER_SWEEP: i64 = 500;
-
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
-#[diesel(table_name = operations)]
-pub struct Operation {
-    pub entry_id: String,
-    pub kind: String,
-    pub partner: String,
-    pub member_id: String,
-    pub unit: String,
-    pub points_minor: i64,
-    pub reversed_minor: i64,
-    pub status: String,
-    pub expires_at_us: Option<i64>,
-    /// For a hold: the entry that captured, voided or expired it.
-    pub closed_by: Option<String>,
-    pub created_at_us: i64,
-}
 
 /// Written with the batch's other rows.
 pub fn insert(tx: &mut WriteTx<'_>, op: Operation) -> Result<(), StoreError> {

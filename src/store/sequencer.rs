@@ -17,72 +17,16 @@ use std::thread::JoinHandle;
 use diesel::connection::SimpleConnection;
 use tokio::sync::{mpsc, oneshot};
 
-use super::batch::WriterState;
 use super::conn::{DatabaseUrl, DbConn};
 use super::syncer::{Completion, Syncer};
+use super::tx::WriteTx;
+use super::writer::WriterState;
 use super::{StoreError, dialect, ledger};
-use crate::ledger::ChainHash;
 
 /// The most jobs committed in one transaction.
 pub const MAX_BATCH_JOBS: usize = 512;
 /// How many jobs may wait for the writer before callers wait to enqueue (back-pressure).
 pub const QUEUE_CAPACITY: usize = 8192;
-
-/// The last entry in the chain, as the writer sees it inside its transaction.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Head {
-    pub seq: i64,
-    pub hash: ChainHash,
-    pub created_at_us: i64,
-}
-
-impl Head {
-    pub const EMPTY: Head = Head {
-        seq: 0,
-        hash: ChainHash::GENESIS,
-        created_at_us: 0,
-    };
-}
-
-/// What a job sees: the write transaction and the writer's memory. Store functions take it to
-/// write.
-pub struct WriteTx<'a> {
-    conn: &'a mut DbConn,
-    pub(super) state: &'a mut WriterState,
-}
-
-impl WriteTx<'_> {
-    /// The connection, for a job that writes rows directly: the batch's pending rows are written
-    /// first and a savepoint is opened, so that refusing this job undoes only this job.
-    pub(super) fn db(&mut self) -> Result<&mut DbConn, StoreError> {
-        self.state.sync_for_direct_access(self.conn, true)?;
-        Ok(&mut *self.conn)
-    }
-
-    /// The connection, for a job that reads tables the batch may have pending rows for.
-    pub(super) fn db_read(&mut self) -> Result<&mut DbConn, StoreError> {
-        self.state.sync_for_direct_access(self.conn, false)?;
-        Ok(&mut *self.conn)
-    }
-
-    /// The connection as it is, for reads of tables the writer never holds rows back for
-    /// (members, campaigns, coupons, idempotency records already checked in memory).
-    pub(super) fn conn_unsynced(&mut self) -> &mut DbConn {
-        self.conn
-    }
-
-    /// Leaves the job's response to be rendered after every job of the batch has run and,
-    /// with `record`, kept under its idempotency key
-    /// `((owner, key), request_hash)` in the same transaction. The slot holds the response by
-    /// the time the caller is answered. Call it last: the job must not fail after it.
-    pub fn defer_response(
-        &mut self,
-        record: Option<((String, String), String)>,
-        render: super::batch::Render,
-    ) -> super::batch::ResponseSlot {
-        self.state.defer_response(record, render)
-    }
-}
 
 /// A job runs against the write transaction, or is told why there is none; it returns whether
 /// it succeeded and how to answer its caller once the batch's fate is known.
@@ -375,10 +319,7 @@ fn run_batch(
         for job in batch {
             state.begin_job();
             let outcome = catch_unwind(AssertUnwindSafe(|| {
-                let mut tx = WriteTx {
-                    conn: &mut *conn,
-                    state: &mut *state,
-                };
+                let mut tx = WriteTx::new(&mut *conn, &mut *state);
                 (job.run)(Ok(&mut tx))
             }));
             match outcome {

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text};
 
 use super::schema::{entries, settlement_obligations, settlement_positions, settlements};
-use super::sequencer::WriteTx;
+use super::tx::WriteTx;
 use super::{DbConn, StoreError};
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]

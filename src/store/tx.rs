@@ -1,0 +1,52 @@
+//! What a write job holds: the writer's connection inside the batch's transaction, and the
+//! writer's memory. Store functions take it to write.
+
+use super::StoreError;
+use super::conn::DbConn;
+use super::replies::{Render, ResponseSlot};
+use super::writer::WriterState;
+
+/// What a job sees: the write transaction and the writer's memory. Store functions take it to
+/// write.
+pub struct WriteTx<'a> {
+    conn: &'a mut DbConn,
+    pub(super) state: &'a mut WriterState,
+}
+
+impl<'a> WriteTx<'a> {
+    /// A job's view of the batch: the writer's connection, inside its transaction, and memory.
+    pub(super) fn new(conn: &'a mut DbConn, state: &'a mut WriterState) -> Self {
+        Self { conn, state }
+    }
+
+    /// The connection, for a job that writes rows directly: the batch's pending rows are written
+    /// first and a savepoint is opened, so that refusing this job undoes only this job.
+    pub(super) fn db(&mut self) -> Result<&mut DbConn, StoreError> {
+        self.state.sync_for_direct_access(self.conn, true)?;
+        Ok(&mut *self.conn)
+    }
+
+    /// The connection, for a job that reads tables the batch may have pending rows for.
+    pub(super) fn db_read(&mut self) -> Result<&mut DbConn, StoreError> {
+        self.state.sync_for_direct_access(self.conn, false)?;
+        Ok(&mut *self.conn)
+    }
+
+    /// The connection as it is, for reads of tables the writer never holds rows back for
+    /// (members, campaigns, coupons, idempotency records already checked in memory).
+    pub(super) fn conn_unsynced(&mut self) -> &mut DbConn {
+        self.conn
+    }
+
+    /// Leaves the job's response to be rendered after every job of the batch has run and,
+    /// with `record`, kept under its idempotency key
+    /// `((owner, key), request_hash)` in the same transaction. The slot holds the response by
+    /// the time the caller is answered. Call it last: the job must not fail after it.
+    pub fn defer_response(
+        &mut self,
+        record: Option<((String, String), String)>,
+        render: Render,
+    ) -> ResponseSlot {
+        self.state.defer_response(record, render)
+    }
+}
