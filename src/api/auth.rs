@@ -10,8 +10,8 @@ use actix_web::{FromRequest, HttpRequest, dev, web};
 
 use super::problem::ApiError;
 use super::{AppState, MAX_BODY_BYTES};
-use crate::clearing::partner::{Caller, Idempotency};
 use crate::clearing::time;
+use crate::clearing::write::{Caller, Idempotency};
 use crate::httpsig::{self, Message, SigError};
 use crate::ledger::KeyId;
 

@@ -8,11 +8,11 @@ use super::AppState;
 use super::auth::Signed;
 use super::partner::{DecimalText, EntryView, empty_or, json, parse_member, respond};
 use super::problem::{ApiError, Problem};
-use crate::clearing::coupons::{Benefit, Campaign, CampaignInput, Coupon, display_code};
-use crate::clearing::partner::Context;
+use crate::clearing::Context;
+use crate::clearing::codes::display_code;
+use crate::clearing::coupons::{Benefit, Campaign, CampaignInput, Coupon, Issued};
 use crate::clearing::{Clearing, time};
 use crate::ledger::{Amount, CampaignId};
-use crate::store::coupons::CouponRow;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -220,7 +220,7 @@ pub struct CouponIssued {
     pub reserved: String,
 }
 
-fn issued_view(ctx: &Context, row: &CouponRow) -> CouponIssued {
+fn issued_view(ctx: &Context, row: &Issued) -> CouponIssued {
     CouponIssued {
         code: display_code(&row.code),
         campaign_id: row.campaign_id.clone(),
@@ -287,7 +287,7 @@ pub async fn coupon(
     Ok(web::Json(CouponView {
         code: display_code(&c.row.code),
         campaign_id: c.row.campaign_id.clone(),
-        status: c.status(crate::store::now_us()),
+        status: c.status(time::now_us()),
         benefit: benefit_view(&c.campaign.terms.benefit),
         member_id: c.row.member_id.clone(),
         redeemable_at: c.campaign.terms.redeemable_at.clone(),

@@ -8,9 +8,9 @@ use super::AppState;
 use super::auth::{Member, Signed, body_json, optional_idempotency};
 use super::partner::{DecimalText, EntriesPage, EntryView, json, respond};
 use super::problem::{ApiError, Problem};
-use crate::clearing::coupons::display_code;
-use crate::clearing::members::{display_auth_code, reason};
-use crate::clearing::partner::{DEFAULT_PAGE, MAX_PAGE};
+use crate::clearing::codes::{display_auth_code, display_code};
+use crate::clearing::input::{DEFAULT_PAGE, MAX_PAGE};
+use crate::clearing::members::reason;
 use crate::clearing::{Clearing, time};
 use crate::ledger::MemberId;
 

@@ -11,7 +11,7 @@ use actix_web::middleware::Next;
 use actix_web::{HttpResponse, get, web};
 
 use super::AppState;
-use crate::store::sequencer::BATCH_BUCKETS;
+use crate::clearing::BATCH_BUCKETS;
 
 /// Upper bounds, in seconds, of the latency histogram's buckets.
 pub const LATENCY_BUCKETS_SECS: [f64; 10] =
@@ -125,7 +125,7 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         h.latency_sum_us.load(Ordering::Relaxed) as f64 / 1e6
     );
     let _ = writeln!(out, "coalition_http_request_duration_seconds_count {count}");
-    let b = state.clearing.store().batch_stats();
+    let b = state.clearing.write_stats();
     let committed = b.committed.load(Ordering::Relaxed);
     let failed = b.failed.load(Ordering::Relaxed);
     out.push_str("# HELP coalition_write_batches_total Write transactions (group commits), by outcome.\n# TYPE coalition_write_batches_total counter\n");

@@ -13,13 +13,15 @@ use utoipa::{IntoParams, ToSchema};
 use super::AppState;
 use super::auth::Signed;
 use super::problem::{ApiError, Problem};
-use crate::clearing::partner::{
-    Context, DEFAULT_PAGE, EarnAmount, EarnInput, MAX_PAGE, Posted, PostingClaim, RedeemInput,
-    Reply, ReverseInput,
-};
+use crate::clearing::Context;
+use crate::clearing::input::{DEFAULT_PAGE, MAX_PAGE};
+use crate::clearing::partner::{EarnAmount, EarnInput, RedeemInput};
+use crate::clearing::reads::EntryQuery;
+use crate::clearing::receipt::{self, Posted, PostingClaim};
+use crate::clearing::reversal::ReverseInput;
+use crate::clearing::write::Reply;
 use crate::clearing::{Clearing, time};
 use crate::ledger::{AccountKind, EntryId, EntryKind, MemberId, UnitCode};
-use crate::store::ledger::EntryFilter;
 
 /// An amount on the wire: a decimal string. A JSON number is kept aside to be refused with
 /// `invalid_amount` (422) rather than a parse error.
@@ -261,7 +263,7 @@ impl EntryView {
             AccountKind::Member
         };
         let points_line = e.postings.iter().find(|p| p.account.kind() == points_kind);
-        let postings = Context::postings(e)
+        let postings = receipt::postings(e)
             .into_iter()
             .map(
                 |PostingClaim {
@@ -297,7 +299,7 @@ impl EntryView {
             postings,
             hash: e.hash.to_string(),
             prev_hash: e.prev_hash.to_string(),
-            receipt: ctx.receipt(e, &posted.status),
+            receipt: receipt::receipt(ctx, e, &posted.status),
             reason: None,
             coupons_issued: posted.coupons_issued.as_ref().map(|list| {
                 list.iter()
@@ -575,7 +577,7 @@ pub struct EntriesQuery {
     pub cursor: Option<String>,
 }
 
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
 pub struct EntriesPage {
     pub items: Vec<EntryView>,
     /// Pass as `cursor` for the next page; absent on the last page.
@@ -626,18 +628,19 @@ pub async fn entries(
         })?),
         None => None,
     };
-    let member = q
-        .member_id
-        .as_deref()
-        .map(|m| parse_member(m).map(|m| m.to_string()))
-        .transpose()?;
-    let filter = EntryFilter {
-        partner: Some(req.caller.partner.to_string()),
-        kind: q.kind,
+    let member = q.member_id.as_deref().map(parse_member).transpose()?;
+    let kind = match q.kind.as_deref().map(str::parse::<EntryKind>) {
+        // No entry has a kind the ledger does not know: the page is empty.
+        Some(Err(_)) => return Ok(web::Json(EntriesPage::default())),
+        kind => kind.transpose().ok().flatten(),
+    };
+    let query = EntryQuery {
+        partner: Some(req.caller.partner.clone()),
+        kind,
         member,
         since_us,
     };
-    let (items, next) = state.clearing.entries_for(filter, after, limit).await?;
+    let (items, next) = state.clearing.entries_for(query, after, limit).await?;
     let ctx = state.clearing.context();
     Ok(web::Json(EntriesPage {
         items: items.iter().map(|p| EntryView::new(ctx, p)).collect(),

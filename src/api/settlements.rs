@@ -12,11 +12,11 @@ use super::partner::{EntryView, json, respond};
 use super::problem::{ApiError, Problem};
 use crate::clearing::export::{Format, csv_field};
 use crate::clearing::reconcile::Report;
+use crate::clearing::settlement::Settlement;
 use crate::clearing::settlement::Statement;
 use crate::clearing::{Clearing, time};
 use crate::crypto::jws;
 use crate::ledger::{Amount, NETWORK, PartnerId, Scale};
-use crate::store::settlements::Settlement;
 
 /// The largest reconciliation file, in bytes.
 pub const MAX_RECONCILIATION_BYTES: usize = 8 * 1024 * 1024;

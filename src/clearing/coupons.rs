@@ -9,11 +9,13 @@
 
 use std::str::FromStr;
 
-use ring::rand::{SecureRandom, SystemRandom};
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
 
-use super::partner::{Caller, Context, Posted, Work};
+use super::codes::{display_code, new_code, normalize_code};
+use super::context::Context;
+use super::receipt::Posted;
+use super::write::{Caller, Work};
 use super::{Clearing, ClearingError, time};
 use crate::ledger::{
     Account, Amount, CampaignId, EntryKind, EntryMeta, MemberId, PartnerId, Party, Posting,
@@ -21,10 +23,6 @@ use crate::ledger::{
 use crate::store::coupons::{self, CampaignRow, CouponRow};
 use crate::store::{WriteTx, now_us};
 
-/// Characters a code is made of: no 0/O, 1/I/L or U to misread.
-pub const CODE_ALPHABET: &[u8; 30] = b"23456789ABCDEFGHJKMNPQRSTVWXYZ";
-/// Characters in a code: 17 × log2(30) ≈ 83 bits of randomness.
-pub const CODE_CHARS: usize = 17;
 /// The most partners a campaign may be redeemable at.
 pub const MAX_REDEEMABLE_AT: usize = 64;
 /// The largest per-member limit.
@@ -89,55 +87,34 @@ impl Coupon {
     }
 }
 
+/// A coupon as issued: its code, whose it is, until when, and what it holds back.
+#[derive(Debug, Clone)]
+pub struct Issued {
+    pub code: String,
+    pub campaign_id: String,
+    pub member_id: Option<String>,
+    pub expires_at_us: i64,
+    /// Minor units of the settlement currency held back from the campaign's budget.
+    pub reserved_minor: i64,
+}
+
+impl From<CouponRow> for Issued {
+    fn from(row: CouponRow) -> Self {
+        Self {
+            code: row.code,
+            campaign_id: row.campaign_id,
+            member_id: row.member_id,
+            expires_at_us: row.expires_at_us,
+            reserved_minor: row.reserved_minor,
+        }
+    }
+}
+
 /// A coupon redeemed: the discount and the entry.
 #[derive(Debug, Clone)]
 pub struct Redeemed {
     pub discount: Amount,
     pub posted: Posted,
-}
-
-/// `XXXX-XXXX-XXXX-XXXXX` for a stored code.
-pub fn display_code(code: &str) -> String {
-    let mut out = String::with_capacity(code.len() + 3);
-    for (i, c) in code.chars().enumerate() {
-        if i > 0 && i % 4 == 0 && i < 16 {
-            out.push('-');
-        }
-        out.push(c);
-    }
-    out
-}
-
-/// The stored form of a code as typed: case, hyphens and spaces do not matter.
-pub fn normalize_code(input: &str) -> Option<String> {
-    let code: String = input
-        .chars()
-        .filter(|c| *c != '-' && *c != ' ')
-        .map(|c| c.to_ascii_uppercase())
-        .collect();
-    (code.len() == CODE_CHARS && code.bytes().all(|b| CODE_ALPHABET.contains(&b))).then_some(code)
-}
-
-fn new_code() -> Result<String, ClearingError> {
-    random_code(CODE_CHARS)
-}
-
-/// `chars` characters from [`CODE_ALPHABET`], each uniformly random.
-pub fn random_code(chars: usize) -> Result<String, ClearingError> {
-    let rng = SystemRandom::new();
-    let mut code = String::with_capacity(chars);
-    // Rejection sampling keeps every character equally likely: 240 = 8 × 30.
-    while code.len() < chars {
-        let mut bytes = [0u8; 32];
-        rng.fill(&mut bytes)
-            .map_err(|_| ClearingError::InvalidRequest("the random source failed".into()))?;
-        for b in bytes.into_iter().filter(|b| *b < 240) {
-            if code.len() < chars {
-                code.push(CODE_ALPHABET[usize::from(b % 30)] as char);
-            }
-        }
-    }
-    Ok(code)
 }
 
 impl Campaign {
@@ -545,7 +522,7 @@ impl Clearing {
         caller: &Caller,
         campaign: CampaignId,
         member: Option<MemberId>,
-    ) -> impl Work<CouponRow> {
+    ) -> impl Work<Issued> {
         let caller = caller.clone();
         move |ctx: &Context, tx: &mut WriteTx<'_>| {
             let row = coupons::campaign_tx(tx, &campaign.to_string())?
@@ -553,7 +530,7 @@ impl Clearing {
                 .ok_or_else(|| {
                     ClearingError::NotFound(format!("no campaign {campaign} of this partner"))
                 })?;
-            issue(ctx, tx, &Campaign::from_row(row)?, member)
+            issue(ctx, tx, &Campaign::from_row(row)?, member).map(Issued::from)
         }
     }
 

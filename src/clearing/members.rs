@@ -3,9 +3,12 @@
 
 use rust_decimal::{Decimal, RoundingStrategy};
 
-use super::coupons::{CODE_ALPHABET, random_code};
-use super::partner::{Caller, Context, Posted, Work};
+use super::codes::{AUTH_CODE_CHARS, normalize_auth_code, random_code};
+use super::context::Context;
+use super::reads::EntryQuery;
+use super::receipt::Posted;
 use super::tokens::{DEFAULT_MEMBER_TOKEN_TTL_SECS, MAX_MEMBER_TOKEN_TTL_SECS, MEMBER_SCOPES};
+use super::write::{Caller, Work};
 use super::{Clearing, ClearingError, rules, time};
 use crate::ledger::{
     Account, AccountKind, Amount, CommittedEntry, EntryDraft, EntryKind, EntryMeta, MemberId,
@@ -13,11 +16,8 @@ use crate::ledger::{
 };
 use crate::store::authorizations::{self, AuthorizationRow};
 use crate::store::coupons::{self as coupon_store, CouponRow};
-use crate::store::ledger::EntryFilter;
 use crate::store::{self, WriteTx, members, now_us};
 
-/// Characters in an authorisation code: 12 × log2(30) ≈ 59 bits, for a code that lives minutes.
-pub const AUTH_CODE_CHARS: usize = 12;
 /// Authorisations last 10 minutes unless asked otherwise, at most a day.
 pub const DEFAULT_AUTHORIZATION_TTL_SECS: u64 = 10 * 60;
 pub const MAX_AUTHORIZATION_TTL_SECS: u64 = 24 * 60 * 60;
@@ -36,26 +36,6 @@ pub struct Wallet {
     pub member: MemberId,
     pub lines: Vec<WalletLine>,
     pub coupons: Vec<CouponRow>,
-}
-
-/// The stored form of an authorisation code as typed.
-pub fn normalize_auth_code(input: &str) -> Option<String> {
-    let code: String = input
-        .chars()
-        .filter(|c| *c != '-' && *c != ' ')
-        .map(|c| c.to_ascii_uppercase())
-        .collect();
-    (code.len() == AUTH_CODE_CHARS && code.bytes().all(|b| CODE_ALPHABET.contains(&b)))
-        .then_some(code)
-}
-
-/// `XXXX-XXXX-XXXX` for a stored authorisation code.
-pub fn display_auth_code(code: &str) -> String {
-    code.as_bytes()
-        .chunks(4)
-        .map(|c| String::from_utf8_lossy(c).into_owned())
-        .collect::<Vec<_>>()
-        .join("-")
 }
 
 /// Spends `points` under a member's authorisation, inside the redemption's write: the code must
@@ -312,13 +292,11 @@ impl Clearing {
         after_seq: i64,
         limit: i64,
     ) -> Result<(Vec<Posted>, Option<i64>), ClearingError> {
-        let filter = EntryFilter {
-            partner: None,
-            kind: None,
-            member: Some(member.to_string()),
-            since_us: None,
+        let query = EntryQuery {
+            member: Some(member),
+            ..EntryQuery::default()
         };
-        self.entries_for(filter, after_seq, limit).await
+        self.entries_for(query, after_seq, limit).await
     }
 
     /// `PUT /v1/me/consent`.
@@ -597,16 +575,5 @@ mod tests {
             (1, 3, 9)
         );
         assert!(c.received.to_decimal() * d("0.03") <= c.spent.to_decimal() * d("0.10"));
-    }
-
-    #[test]
-    fn codes_are_typed_forgivingly() {
-        assert_eq!(
-            normalize_auth_code("abcd-efgh-jkmn").as_deref(),
-            Some("ABCDEFGHJKMN")
-        );
-        assert_eq!(display_auth_code("ABCDEFGHJKMN"), "ABCD-EFGH-JKMN");
-        assert!(normalize_auth_code("ABCD-EFGH-JKM0").is_none());
-        assert!(normalize_auth_code("ABCD").is_none());
     }
 }

@@ -1,15 +1,24 @@
 //! The use cases: the clearing service that the API and the CLI drive. It owns the configured
 //! network, the store and the network's signing key, and turns requests into ledger entries.
 
+pub mod codes;
+mod context;
 pub mod coupons;
 pub mod export;
+pub mod input;
 pub mod members;
 pub mod partner;
+pub mod reads;
+pub mod receipt;
 pub mod reconcile;
+pub mod reversal;
 pub mod rules;
 pub mod settlement;
 pub mod time;
 pub mod tokens;
+pub mod write;
+
+pub use context::Context;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -20,6 +29,7 @@ use crate::ledger::{
     EntryMeta, MemberId, PartnerId, UnitCode, Units,
 };
 use crate::partners::{ManifestError, Network};
+pub use crate::store::sequencer::{BATCH_BUCKETS, BatchStats};
 use crate::store::{self, DatabaseUrl, Store, StoreError};
 
 /// Where the service finds its database, manifests and key.
@@ -121,19 +131,6 @@ impl From<StoreError> for ClearingError {
     }
 }
 
-/// What the use cases read but never change: shared with write jobs on the sequencer thread.
-pub struct Context {
-    pub network: Network,
-    /// Every unit the ledger knows: the configured ones and any still stored from before.
-    pub units: Units,
-    pub key: SigningKey,
-    /// The key's JWK thumbprint, named as `kid` in everything the network signs.
-    pub kid: String,
-    /// The same key, ready for minting and checking JWTs.
-    pub tokens: tokens::TokenKeys,
-    pub hold_ttl_secs: u64,
-}
-
 /// The running service.
 pub struct Clearing {
     ctx: Arc<Context>,
@@ -200,6 +197,11 @@ impl Clearing {
                 .to_string()
             })
             .collect()
+    }
+
+    /// What the writer has done: batches committed and rolled back, and their sizes.
+    pub fn write_stats(&self) -> &BatchStats {
+        self.store.batch_stats()
     }
 
     pub fn store(&self) -> &Arc<Store> {

@@ -3,10 +3,11 @@
 
 use std::collections::BTreeMap;
 
-use super::partner::Posted;
+use super::input::MAX_PAGE;
+use super::reads::EntryQuery;
+use super::receipt::Posted;
 use super::{Clearing, ClearingError, time};
 use crate::ledger::{AccountKind, Amount, CommittedEntry, EntryKind, PartnerId, format_minor};
-use crate::store::ledger::EntryFilter;
 
 /// The most lines one reconciliation file may hold.
 pub const MAX_RECONCILIATION_LINES: usize = 100_000;
@@ -153,15 +154,13 @@ impl Clearing {
         let mut ours: BTreeMap<Key, i128> = BTreeMap::new();
         let mut after = 0;
         loop {
-            let filter = EntryFilter {
-                partner: Some(partner.to_string()),
-                kind: None,
-                member: None,
+            let query = EntryQuery {
+                partner: Some(partner.clone()),
                 since_us: Some(from_us),
+                ..EntryQuery::default()
             };
-            let (page, next): (Vec<Posted>, Option<i64>) = self
-                .entries_for(filter, after, super::partner::MAX_PAGE)
-                .await?;
+            let (page, next): (Vec<Posted>, Option<i64>) =
+                self.entries_for(query, after, MAX_PAGE).await?;
             for p in page.iter().filter(|p| p.entry.created_at_us <= to_us) {
                 let (Some(reference), Some((amount, unit))) =
                     (&p.entry.meta.reference, partner_amount(&p.entry))

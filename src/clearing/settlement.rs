@@ -9,11 +9,16 @@
 
 use std::collections::BTreeMap;
 
-use super::partner::{Context, Posted, Work};
+use super::context::Context;
+use super::receipt::Posted;
+use super::write::Work;
 use super::{Clearing, ClearingError, time};
 use crate::ledger::{Account, Amount, EntryDraft, EntryKind, EntryMeta, NETWORK, Party, Posting};
+/// A closed cycle as the ledger keeps it: its row, every party's net position and the
+/// obligations netting leaves.
+pub use crate::store::settlements::Settlement;
 use crate::store::settlements::{
-    self as store, MoneyLine, ObligationRow, PositionRow, Settlement, SettlementRow,
+    self as store, MoneyLine, ObligationRow, PositionRow, SettlementRow,
 };
 use crate::store::{WriteTx, now_us};
 

@@ -7,6 +7,7 @@ pub mod account;
 pub mod amount;
 pub mod balance;
 pub mod chain;
+pub mod clock;
 pub mod entry;
 pub mod ids;
 pub mod invariants;

@@ -23,7 +23,6 @@ mod tx;
 mod writer;
 
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 pub use conn::{DatabaseUrl, DbConn};
 pub use replies::{Render, ResponseSlot};
@@ -31,13 +30,7 @@ pub use tx::WriteTx;
 
 use crate::ledger::{BalanceError, CorruptEntryError};
 
-/// Microseconds since the Unix epoch: how the store keeps every time.
-pub fn now_us() -> i64 {
-    let since = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    i64::try_from(since.as_micros()).unwrap_or(i64::MAX)
-}
+pub use crate::ledger::clock::now_us;
 
 /// Pooled reading connections per process for SQLite (WAL lets readers run beside the writer).
 pub const SQLITE_READERS: u32 = 8;

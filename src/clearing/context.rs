@@ -1,0 +1,98 @@
+//! What the use cases read but never change, shared with write jobs on the writer's thread, and
+//! the small steps many use cases take with it.
+
+use super::input::parse_member;
+use super::{ClearingError, tokens};
+use crate::crypto::SigningKey;
+use crate::ledger::{Amount, CommittedEntry, MemberId, Scale, UnitCode, Units};
+use crate::partners::Network;
+use crate::store::operations::{self, Operation};
+use crate::store::{WriteTx, members};
+
+/// What the use cases read but never change: shared with write jobs on the sequencer thread.
+pub struct Context {
+    pub network: Network,
+    /// Every unit the ledger knows: the configured ones and any still stored from before.
+    pub units: Units,
+    pub key: SigningKey,
+    /// The key's JWK thumbprint, named as `kid` in everything the network signs.
+    pub kid: String,
+    /// The same key, ready for minting and checking JWTs.
+    pub tokens: tokens::TokenKeys,
+    pub hold_ttl_secs: u64,
+}
+
+impl Context {
+    pub(crate) fn scale(&self, unit: &UnitCode) -> Result<Scale, ClearingError> {
+        self.units
+            .scale_of(unit)
+            .ok_or_else(|| ClearingError::UnknownUnit(unit.to_string()))
+    }
+
+    /// Parses a positive points amount at the unit's scale.
+    pub(crate) fn points(&self, unit: &UnitCode, text: &str) -> Result<Amount, ClearingError> {
+        Amount::parse_positive(text, self.scale(unit)?)
+            .map_err(|e| ClearingError::InvalidAmount(e.to_string()))
+    }
+    /// Refuses a member the network does not know.
+    pub(crate) fn require_member(
+        &self,
+        tx: &mut WriteTx<'_>,
+        member: MemberId,
+    ) -> Result<(), ClearingError> {
+        if members::exists_tx(tx, &member.to_string())? {
+            Ok(())
+        } else {
+            Err(ClearingError::UnknownMember(member.to_string()))
+        }
+    }
+
+    /// Records the mutable state of an earn, redemption, hold or capture of `points` of `unit`.
+    pub(crate) fn operation(
+        &self,
+        tx: &mut WriteTx<'_>,
+        entry: &CommittedEntry,
+        kind: &str,
+        (unit, points): (&UnitCode, Amount),
+        status: &str,
+        expires_at_us: Option<i64>,
+    ) -> Result<(), ClearingError> {
+        let member = entry.meta.member.map(|m| m.to_string()).unwrap_or_default();
+        let partner = entry
+            .meta
+            .partner
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        operations::insert(
+            tx,
+            Operation {
+                entry_id: entry.id.to_string(),
+                kind: kind.to_owned(),
+                partner,
+                member_id: member,
+                unit: unit.to_string(),
+                points_minor: points.minor(),
+                reversed_minor: 0,
+                status: status.to_owned(),
+                expires_at_us,
+                closed_by: None,
+                created_at_us: entry.created_at_us,
+            },
+        )?;
+        Ok(())
+    }
+}
+
+/// The unit, points and member of an operation, as stored.
+pub(crate) fn op_amount(
+    ctx: &Context,
+    op: &Operation,
+) -> Result<(UnitCode, Amount, MemberId), ClearingError> {
+    let unit: UnitCode = op
+        .unit
+        .parse()
+        .map_err(|_| ClearingError::UnknownUnit(op.unit.clone()))?;
+    let amount = Amount::from_minor(op.points_minor, ctx.scale(&unit)?);
+    Ok((unit, amount, parse_member(&op.member_id)?))
+}

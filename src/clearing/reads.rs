@@ -1,0 +1,158 @@
+//! What a partner reads: its entries with their status, and a member's balances as it may see
+//! them.
+
+use std::str::FromStr;
+
+use super::input::MAX_PAGE;
+use super::receipt::Posted;
+use super::{Clearing, ClearingError};
+use crate::ledger::{Amount, CommittedEntry, EntryId, EntryKind, MemberId, PartnerId, UnitCode};
+use crate::store::ledger::EntryFilter;
+use crate::store::{self, members, operations};
+
+/// Which entries a listing shows: every filter given must hold.
+#[derive(Debug, Clone, Default)]
+pub struct EntryQuery {
+    /// Only this partner's entries; every partner's when `None` (a member's own listing).
+    pub partner: Option<PartnerId>,
+    pub kind: Option<EntryKind>,
+    pub member: Option<MemberId>,
+    pub since_us: Option<i64>,
+}
+
+impl EntryQuery {
+    fn filter(&self) -> EntryFilter {
+        EntryFilter {
+            partner: self.partner.as_ref().map(ToString::to_string),
+            kind: self.kind.map(|k| k.as_str().to_owned()),
+            member: self.member.map(|m| m.to_string()),
+            since_us: self.since_us,
+        }
+    }
+}
+
+impl Clearing {
+    /// One of this partner's entries, with its current status.
+    pub async fn entry_for(
+        &self,
+        partner: &PartnerId,
+        id: EntryId,
+    ) -> Result<Posted, ClearingError> {
+        let units = self.ctx.units.clone();
+        let key = id.to_string();
+        let (entry, op) = self
+            .store
+            .read(move |c| {
+                Ok((
+                    store::ledger::entry_by_id(c, id, &units)?,
+                    operations::get(c, &key)?,
+                ))
+            })
+            .await?;
+        let entry = entry
+            .filter(|e| e.meta.partner.as_ref() == Some(partner))
+            .ok_or_else(|| ClearingError::NotFound(format!("no entry {id} of this partner")))?;
+        let status = op.map_or_else(|| "posted".to_owned(), |o| o.status);
+        Ok(Posted {
+            entry,
+            status,
+            coupons_issued: None,
+        })
+    }
+
+    /// This partner's entries after `cursor`, at most `limit` of them, and the next cursor.
+    pub async fn entries_for(
+        &self,
+        query: EntryQuery,
+        after_seq: i64,
+        limit: i64,
+    ) -> Result<(Vec<Posted>, Option<i64>), ClearingError> {
+        let units = self.ctx.units.clone();
+        let filter = query.filter();
+        let limit = limit.clamp(1, MAX_PAGE);
+        let raws = self
+            .store
+            .read(move |c| store::ledger::entries_for(c, &filter, after_seq, limit))
+            .await?;
+        let mut out = Vec::with_capacity(raws.len());
+        for raw in &raws {
+            let entry = CommittedEntry::from_raw(raw, &units)
+                .map_err(|e| ClearingError::Store(e.into()))?;
+            out.push(Posted {
+                entry,
+                status: String::new(),
+                coupons_issued: None,
+            });
+        }
+        let ids: Vec<String> = out.iter().map(|p| p.entry.id.to_string()).collect();
+        let statuses: std::collections::BTreeMap<String, String> = self
+            .store
+            .read(move |c| operations::statuses(c, &ids))
+            .await?
+            .into_iter()
+            .collect();
+        for p in &mut out {
+            p.status = statuses
+                .get(&p.entry.id.to_string())
+                .cloned()
+                .unwrap_or_else(|| "posted".into());
+        }
+        let next = (out.len() as i64 == limit)
+            .then(|| out.last().map(|p| p.entry.seq))
+            .flatten();
+        Ok((out, next))
+    }
+
+    /// A member's balances as this partner may see them: its own unit always, other units only
+    /// when the member shares them.
+    pub async fn balances_for(
+        &self,
+        partner: &PartnerId,
+        member: MemberId,
+    ) -> Result<Vec<(UnitCode, Amount)>, ClearingError> {
+        let p = partner.to_string();
+        let m = member.to_string();
+        let accounts = self.member_accounts(member);
+        let (row, link, balances) = self
+            .store
+            .read(move |c| {
+                Ok((
+                    members::get(c, &m)?,
+                    members::link(c, &p, &m)?,
+                    store::ledger::member_balances(c, &accounts)?,
+                ))
+            })
+            .await?;
+        let row = row.ok_or_else(|| ClearingError::NotFound(format!("unknown member {member}")))?;
+        if link.is_none() {
+            return Err(ClearingError::NotFound(format!(
+                "member {member} is not enrolled with {partner}"
+            )));
+        }
+        let own = self
+            .ctx
+            .network
+            .partner(partner)
+            .and_then(|p| p.unit.clone());
+        let mut out = Vec::new();
+        if let Some(own) = &own {
+            let held = balances
+                .iter()
+                .find(|(u, _)| u == own.as_str())
+                .map_or(0, |(_, b)| *b);
+            out.push((own.clone(), Amount::from_minor(-held, self.ctx.scale(own)?)));
+        }
+        if row.share_balances {
+            for (unit, balance) in &balances {
+                let Ok(code) = UnitCode::from_str(unit) else {
+                    continue;
+                };
+                if Some(&code) != own.as_ref() {
+                    let scale = self.ctx.scale(&code)?;
+                    out.push((code, Amount::from_minor(-balance, scale)));
+                }
+            }
+        }
+        Ok(out)
+    }
+}
