@@ -4,10 +4,10 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use actix_web::http::StatusCode;
 use actix_web::web::Bytes;
 use actix_web::{FromRequest, HttpRequest, dev, web};
 
+use super::codes::ErrorCode;
 use super::problem::ApiError;
 use super::{AppState, MAX_BODY_BYTES};
 use crate::clearing::time;
@@ -31,26 +31,27 @@ impl Signed {
 
     pub fn idempotency(&self) -> Result<Idempotency, ApiError> {
         self.idempotency.clone().ok_or_else(|| {
-            ApiError::bad_request(
-                "idempotency_key_missing",
+            ApiError::new(
+                ErrorCode::IdempotencyKeyMissing,
                 "every partner POST needs an Idempotency-Key header",
             )
         })
     }
 }
 
-fn unauthorized(code: &'static str, detail: impl Into<String>) -> ApiError {
-    ApiError::new(StatusCode::UNAUTHORIZED, code, "Unauthorized", detail)
+fn unauthorized(code: ErrorCode, detail: impl Into<String>) -> ApiError {
+    debug_assert_eq!(code.status_u16(), 401);
+    ApiError::new(code, detail)
 }
 
 impl From<SigError> for ApiError {
     fn from(e: SigError) -> Self {
         let code = match &e {
-            SigError::Missing => "signature_missing",
-            SigError::Malformed(_) | SigError::Invalid(_) => "signature_invalid",
-            SigError::Expired(_) => "signature_expired",
-            SigError::UnknownKey(_) => "unknown_key",
-            SigError::DigestMismatch(_) => "digest_mismatch",
+            SigError::Missing => ErrorCode::SignatureMissing,
+            SigError::Malformed(_) | SigError::Invalid(_) => ErrorCode::SignatureInvalid,
+            SigError::Expired(_) => ErrorCode::SignatureExpired,
+            SigError::UnknownKey(_) => ErrorCode::UnknownKey,
+            SigError::DigestMismatch(_) => ErrorCode::DigestMismatch,
         };
         unauthorized(code, e.to_string())
     }
@@ -60,7 +61,10 @@ fn header<'a>(req: &'a HttpRequest, name: &str) -> Result<Option<&'a str>, ApiEr
     match req.headers().get(name) {
         None => Ok(None),
         Some(v) => v.to_str().map(Some).map_err(|_| {
-            ApiError::bad_request("invalid_header", format!("{name} is not visible ASCII"))
+            ApiError::new(
+                ErrorCode::InvalidHeader,
+                format!("{name} is not visible ASCII"),
+            )
         }),
     }
 }
@@ -178,14 +182,12 @@ impl FromRequest for Signed {
                 .ok_or_else(ApiError::internal)?
                 .clone();
             let payload = payload
-                .map_err(|_| ApiError::bad_request("invalid_body", "the body could not be read"))?;
+                .map_err(|_| ApiError::new(ErrorCode::InvalidBody, "the body could not be read"))?;
             let body = read_body(payload, MAX_BODY_BYTES).await?;
             let caller = authenticate(&req, &state, &body)?;
             if let Err(retry_after_secs) = state.limits.take(caller.partner.as_str()) {
                 return Err(ApiError::new(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "rate_limited",
-                    "Too many requests",
+                    ErrorCode::RateLimited,
                     format!(
                         "{} is over its request rate; retry in {retry_after_secs} s",
                         caller.partner
@@ -196,7 +198,7 @@ impl FromRequest for Signed {
             let idempotency = match header(&req, "idempotency-key")? {
                 Some(key) => Some(
                     Idempotency::new(key, req.method().as_str(), req.uri().path(), &body).map_err(
-                        |e| ApiError::bad_request("idempotency_key_invalid", e.to_string()),
+                        |e| ApiError::new(ErrorCode::IdempotencyKeyInvalid, e.to_string()),
                     )?,
                 ),
                 None => None,
@@ -215,7 +217,7 @@ impl FromRequest for Signed {
                 .admit(caller.signature.as_bytes(), &request, time::now_secs())
             {
                 return Err(unauthorized(
-                    "signature_replayed",
+                    ErrorCode::SignatureReplayed,
                     "this signature was already used for another request: sign each request anew",
                 ));
             }
@@ -230,15 +232,19 @@ impl FromRequest for Signed {
 
 /// The bearer token of a request, if it carries one.
 fn bearer(req: &HttpRequest) -> Result<String, ApiError> {
-    let value = header(req, "authorization")?
-        .ok_or_else(|| unauthorized("token_missing", "send Authorization: Bearer <token>"))?;
+    let value = header(req, "authorization")?.ok_or_else(|| {
+        unauthorized(
+            ErrorCode::TokenMissing,
+            "send Authorization: Bearer <token>",
+        )
+    })?;
     value
         .strip_prefix("Bearer ")
         .map(|t| t.trim().to_owned())
         .filter(|t| !t.is_empty())
         .ok_or_else(|| {
             unauthorized(
-                "token_missing",
+                ErrorCode::TokenMissing,
                 "the Authorization header must be `Bearer <token>`",
             )
         })
@@ -247,10 +253,10 @@ fn bearer(req: &HttpRequest) -> Result<String, ApiError> {
 fn token_error(e: crate::clearing::tokens::TokenError) -> ApiError {
     match e {
         crate::clearing::tokens::TokenError::Expired => {
-            unauthorized("token_expired", e.to_string())
+            unauthorized(ErrorCode::TokenExpired, e.to_string())
         }
         crate::clearing::tokens::TokenError::Invalid(_) => {
-            unauthorized("token_invalid", e.to_string())
+            unauthorized(ErrorCode::TokenInvalid, e.to_string())
         }
     }
 }
@@ -270,9 +276,10 @@ impl Member {
         if self.0.allows(scope) {
             Ok(self.0.member)
         } else {
-            Err(ApiError::forbidden(format!(
-                "this token does not carry the {scope} scope"
-            )))
+            Err(ApiError::new(
+                ErrorCode::Forbidden,
+                format!("this token does not carry the {scope} scope"),
+            ))
         }
     }
 }
@@ -304,18 +311,20 @@ impl Finance {
     pub fn network_wide(&self) -> Result<(), ApiError> {
         match &self.0.partner {
             None => Ok(()),
-            Some(p) => Err(ApiError::forbidden(format!(
-                "a finance user of {p} sees only {p}'s own figures"
-            ))),
+            Some(p) => Err(ApiError::new(
+                ErrorCode::Forbidden,
+                format!("a finance user of {p} sees only {p}'s own figures"),
+            )),
         }
     }
 
     /// Figures of one partner: the operator, the network's finance staff, or that partner's own.
     pub fn for_partner(&self, partner: &crate::ledger::PartnerId) -> Result<(), ApiError> {
         match &self.0.partner {
-            Some(p) if p != partner => Err(ApiError::forbidden(format!(
-                "a finance user of {p} sees only {p}'s own figures"
-            ))),
+            Some(p) if p != partner => Err(ApiError::new(
+                ErrorCode::Forbidden,
+                format!("a finance user of {p} sees only {p}'s own figures"),
+            )),
             _ => Ok(()),
         }
     }
@@ -336,7 +345,10 @@ impl FromRequest for Finance {
                 .map_err(|e| {
                     // A member token is a valid token, but not for these routes.
                     if state.clearing.context().tokens.member(&token).is_ok() {
-                        ApiError::forbidden("finance routes need a finance or operator token")
+                        ApiError::new(
+                            ErrorCode::Forbidden,
+                            "finance routes need a finance or operator token",
+                        )
                     } else {
                         token_error(e)
                     }
@@ -345,7 +357,7 @@ impl FromRequest for Finance {
                 && state.clearing.network().partner(p).is_none()
             {
                 return Err(unauthorized(
-                    "token_invalid",
+                    ErrorCode::TokenInvalid,
                     format!("unknown partner {p} in the token"),
                 ));
             }
@@ -359,14 +371,12 @@ impl FromRequest for Finance {
 pub async fn read_body(payload: web::Payload, limit: usize) -> Result<Bytes, ApiError> {
     match payload.to_bytes_limited(limit).await {
         Ok(Ok(body)) => Ok(body),
-        Ok(Err(_)) => Err(ApiError::bad_request(
-            "invalid_body",
+        Ok(Err(_)) => Err(ApiError::new(
+            ErrorCode::InvalidBody,
             "the body could not be read",
         )),
         Err(_) => Err(ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "body_too_large",
-            "Body too large",
+            ErrorCode::BodyTooLarge,
             format!("request bodies here are limited to {limit} bytes"),
         )),
     }
@@ -381,11 +391,11 @@ pub fn optional_idempotency(
         None => Ok(None),
         Some(key) => Idempotency::new(key, req.method().as_str(), req.uri().path(), body)
             .map(Some)
-            .map_err(|e| ApiError::bad_request("idempotency_key_invalid", e.to_string())),
+            .map_err(|e| ApiError::new(ErrorCode::IdempotencyKeyInvalid, e.to_string())),
     }
 }
 
 /// A JSON body as `T`, or a 400 that says why not.
 pub fn body_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(body).map_err(|e| ApiError::bad_request("invalid_json", e.to_string()))
+    serde_json::from_slice(body).map_err(|e| ApiError::new(ErrorCode::InvalidJson, e.to_string()))
 }

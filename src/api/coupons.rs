@@ -6,6 +6,7 @@ use utoipa::ToSchema;
 
 use super::AppState;
 use super::auth::Signed;
+use super::codes::ErrorCode;
 use super::partner::{DecimalText, EntryView, empty_or, json, parse_member, respond};
 use super::problem::{ApiError, Problem};
 use crate::clearing::Context;
@@ -141,7 +142,7 @@ fn campaign_view(ctx: &Context, c: &Campaign) -> CampaignView {
 
 fn parse_campaign(text: &str) -> Result<CampaignId, ApiError> {
     text.parse()
-        .map_err(|_| ApiError::not_found("no such campaign"))
+        .map_err(|_| ApiError::new(ErrorCode::NotFound, "no such campaign"))
 }
 
 /// Start a campaign; the caller is its sponsor and pays for its discounts, never more than the budget.

@@ -6,6 +6,7 @@ use utoipa::ToSchema;
 
 use super::AppState;
 use super::auth::{Member, Signed, body_json, optional_idempotency};
+use super::codes::ErrorCode;
 use super::partner::{DecimalText, EntriesPage, EntryView, json, respond};
 use super::problem::{ApiError, Problem};
 use crate::clearing::codes::{display_auth_code, display_code};
@@ -43,7 +44,7 @@ pub async fn mint_token(
     let idem = req.idempotency()?;
     let member: MemberId = path
         .parse()
-        .map_err(|_| ApiError::not_found("no such member"))?;
+        .map_err(|_| ApiError::new(ErrorCode::NotFound, "no such member"))?;
     let body: TokenRequest = super::partner::empty_or(&req)?;
     let work = Clearing::member_token_work(&req.caller, member, body.scope, body.ttl_seconds)?;
     let reply = state
@@ -139,8 +140,8 @@ pub async fn my_entries(
     let member = me.require("entries")?;
     let limit = query.limit.unwrap_or(DEFAULT_PAGE);
     if !(1..=MAX_PAGE).contains(&limit) {
-        return Err(ApiError::bad_request(
-            "invalid_query",
+        return Err(ApiError::new(
+            ErrorCode::InvalidQuery,
             format!("limit must be 1 to {MAX_PAGE}"),
         ));
     }

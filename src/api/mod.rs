@@ -2,6 +2,7 @@
 //! No SQL here: handlers call `clearing`.
 
 pub mod auth;
+pub mod codes;
 pub mod coupons;
 pub mod docs;
 pub mod finance;
@@ -25,6 +26,7 @@ use actix_web::middleware::DefaultHeaders;
 use actix_web::{App, HttpServer, error, web};
 
 use crate::clearing::Clearing;
+use codes::ErrorCode;
 use problem::ApiError;
 
 /// The largest request body accepted, in bytes.
@@ -77,11 +79,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     )
     .app_data(web::PayloadConfig::default().limit(MAX_BODY_BYTES))
     .app_data(
-        web::PathConfig::default().error_handler(|e, _| ApiError::not_found(e.to_string()).into()),
+        web::PathConfig::default()
+            .error_handler(|e, _| ApiError::new(ErrorCode::NotFound, e.to_string()).into()),
     )
     .app_data(
         web::QueryConfig::default()
-            .error_handler(|e, _| ApiError::bad_request("invalid_query", e.to_string()).into()),
+            .error_handler(|e, _| ApiError::new(ErrorCode::InvalidQuery, e.to_string()).into()),
     )
     .service(public::healthz)
     .service(public::readyz)
@@ -127,17 +130,15 @@ fn json_error(e: error::JsonPayloadError) -> ApiError {
     match e {
         error::JsonPayloadError::OverflowKnownLength { .. }
         | error::JsonPayloadError::Overflow { .. } => ApiError::new(
-            actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
-            "body_too_large",
-            "Body too large",
+            ErrorCode::BodyTooLarge,
             format!("request bodies are limited to {MAX_BODY_BYTES} bytes"),
         ),
-        other => ApiError::bad_request("invalid_json", other.to_string()),
+        other => ApiError::new(ErrorCode::InvalidJson, other.to_string()),
     }
 }
 
 async fn not_found() -> Result<actix_web::HttpResponse, ApiError> {
-    Err(ApiError::not_found("no such route"))
+    Err(ApiError::new(ErrorCode::NotFound, "no such route"))
 }
 
 /// Builds the HTTP server on `listen` (e.g. `127.0.0.1:8080`, port 0 for any free port).

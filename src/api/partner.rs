@@ -12,6 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
 use super::auth::Signed;
+use super::codes::ErrorCode;
 use super::problem::{ApiError, Problem};
 use crate::clearing::Context;
 use crate::clearing::input::{DEFAULT_PAGE, MAX_PAGE};
@@ -31,8 +32,8 @@ pub struct DecimalText(Result<String, String>);
 impl DecimalText {
     pub(super) fn text(&self) -> Result<String, ApiError> {
         self.0.clone().map_err(|n| {
-            ApiError::unprocessable(
-                "invalid_amount",
+            ApiError::new(
+                ErrorCode::InvalidAmount,
                 format!("amounts are decimal strings, like \"{n}\", not JSON numbers"),
             )
         })
@@ -66,8 +67,8 @@ impl<'de> Deserialize<'de> for DecimalText {
 
 pub(super) fn parse_member(text: &str) -> Result<MemberId, ApiError> {
     text.parse().map_err(|_| {
-        ApiError::unprocessable(
-            "unknown_member",
+        ApiError::new(
+            ErrorCode::UnknownMember,
             format!(
                 "`{}` is not a member id",
                 text.chars().take(40).collect::<String>()
@@ -78,15 +79,15 @@ pub(super) fn parse_member(text: &str) -> Result<MemberId, ApiError> {
 
 fn parse_unit(text: &str) -> Result<UnitCode, ApiError> {
     text.parse()
-        .map_err(|e: crate::ledger::IdError| ApiError::unprocessable("unknown_unit", e.to_string()))
+        .map_err(|e: crate::ledger::IdError| ApiError::new(ErrorCode::UnknownUnit, e.to_string()))
 }
 
 fn parse_entry_id(text: &str) -> Result<EntryId, ApiError> {
     text.parse().map_err(|_| {
-        ApiError::not_found(format!(
-            "no entry {}",
-            text.chars().take(40).collect::<String>()
-        ))
+        ApiError::new(
+            ErrorCode::NotFound,
+            format!("no entry {}", text.chars().take(40).collect::<String>()),
+        )
     })
 }
 
@@ -187,7 +188,7 @@ pub async fn balances(
 ) -> Result<web::Json<BalancesView>, ApiError> {
     let member: MemberId = path
         .parse()
-        .map_err(|_| ApiError::not_found("no such member"))?;
+        .map_err(|_| ApiError::new(ErrorCode::NotFound, "no such member"))?;
     let list = state
         .clearing
         .balances_for(&req.caller.partner, member)
@@ -363,8 +364,8 @@ pub async fn earn(state: web::Data<AppState>, req: Signed) -> Result<HttpRespons
             currency: p.currency,
         },
         _ => {
-            return Err(ApiError::unprocessable(
-                "invalid_request",
+            return Err(ApiError::new(
+                ErrorCode::InvalidRequest,
                 "give either points or purchase",
             ));
         }
@@ -591,7 +592,10 @@ pub(super) fn decode_cursor(cursor: &str) -> Result<i64, ApiError> {
         .and_then(|b| String::from_utf8(b).ok())
         .and_then(|s| s.strip_prefix("seq:").and_then(|n| n.parse().ok()))
         .ok_or_else(|| {
-            ApiError::bad_request("invalid_cursor", "the cursor is not one this API gave out")
+            ApiError::new(
+                ErrorCode::InvalidCursor,
+                "the cursor is not one this API gave out",
+            )
         })
 }
 
@@ -611,8 +615,8 @@ pub async fn entries(
     let q = query.into_inner();
     let limit = q.limit.unwrap_or(DEFAULT_PAGE);
     if !(1..=MAX_PAGE).contains(&limit) {
-        return Err(ApiError::bad_request(
-            "invalid_query",
+        return Err(ApiError::new(
+            ErrorCode::InvalidQuery,
             format!("limit must be 1 to {MAX_PAGE}"),
         ));
     }
@@ -624,7 +628,7 @@ pub async fn entries(
         .unwrap_or(0);
     let since_us = match q.since.as_deref() {
         Some(s) => Some(time::parse_rfc3339(s).ok_or_else(|| {
-            ApiError::bad_request("invalid_query", "since must be an RFC 3339 time")
+            ApiError::new(ErrorCode::InvalidQuery, "since must be an RFC 3339 time")
         })?),
         None => None,
     };

@@ -6,9 +6,9 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::codes::ErrorCode;
 use crate::clearing::ClearingError;
 use crate::ledger::{BalanceError, EntryError};
-use crate::store::StoreError;
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
@@ -26,69 +26,33 @@ pub struct Problem {
 }
 
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("{code}: {detail}")]
+#[error("{}: {detail}", code.as_str())]
 pub struct ApiError {
-    pub status: StatusCode,
-    pub code: &'static str,
-    pub title: &'static str,
+    pub code: ErrorCode,
     pub detail: String,
     /// Seconds to send as `Retry-After` (rate limiting, unavailability).
     pub retry_after_secs: Option<u64>,
 }
 
 impl ApiError {
-    pub fn new(
-        status: StatusCode,
-        code: &'static str,
-        title: &'static str,
-        detail: impl Into<String>,
-    ) -> Self {
+    /// An error with `code`'s status and title, and `detail` saying what went wrong this time.
+    pub fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
         Self {
-            status,
             code,
-            title,
             detail: detail.into(),
             retry_after_secs: None,
         }
     }
 
-    pub fn not_found(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", "Not found", detail)
-    }
-
-    pub fn forbidden(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, "forbidden", "Forbidden", detail)
-    }
-
-    pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, code, "Bad request", detail)
-    }
-
-    pub fn unprocessable(code: &'static str, detail: impl Into<String>) -> Self {
-        Self::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            code,
-            "Unprocessable request",
-            detail,
-        )
-    }
-
-    pub fn unavailable(detail: impl Into<String>) -> Self {
-        Self::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
-            "Service unavailable",
-            detail,
-        )
-    }
-
     pub fn internal() -> Self {
         Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "Internal error",
+            ErrorCode::Internal,
             "the service failed; the error is logged with this request",
         )
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.code.status()
     }
 
     pub fn retry_after(mut self, secs: u64) -> Self {
@@ -98,24 +62,24 @@ impl ApiError {
 
     pub fn problem(&self) -> Problem {
         Problem {
-            problem_type: format!("/docs#problem-{}", self.code),
-            title: self.title.to_owned(),
-            status: self.status.as_u16(),
+            problem_type: self.code.doc_url(),
+            title: self.code.title().to_owned(),
+            status: self.code.status_u16(),
             detail: self.detail.clone(),
-            code: self.code.to_owned(),
+            code: self.code.as_str().to_owned(),
         }
     }
 }
 
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
-        self.status
+        self.status()
     }
 
     fn error_response(&self) -> HttpResponse {
         // Serialising a struct of strings cannot fail; an empty body would still carry the status.
         let body = serde_json::to_vec(&self.problem()).unwrap_or_default();
-        let mut response = HttpResponse::build(self.status);
+        let mut response = HttpResponse::build(self.status());
         if let Some(secs) = self.retry_after_secs {
             response.insert_header(("Retry-After", secs.to_string()));
         }
@@ -123,26 +87,21 @@ impl ResponseError for ApiError {
     }
 }
 
-impl From<StoreError> for ApiError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::Balance(b) => b.into(),
-            StoreError::Corrupt(why) => {
-                tracing::error!(%why, "ledger corruption found while serving a request");
-                ApiError::internal()
-            }
-            other if other.is_unavailable() => {
-                tracing::warn!(error = %other, "database unavailable");
-                ApiError::unavailable(
-                    "the ledger database is unavailable; retry with the same Idempotency-Key",
-                )
-                .retry_after(1)
-            }
-            other => {
-                tracing::error!(error = %other, "store error");
-                ApiError::internal()
-            }
-        }
+/// A failure of the database behind a use case: the caller learns only whether to retry.
+fn store_failure(e: &ClearingError) -> ApiError {
+    if e.is_corrupt() {
+        tracing::error!(error = %e, "ledger corruption found while serving a request");
+        ApiError::internal()
+    } else if e.is_unavailable() {
+        tracing::warn!(error = %e, "database unavailable");
+        ApiError::new(
+            ErrorCode::Unavailable,
+            "the ledger database is unavailable; retry with the same Idempotency-Key",
+        )
+        .retry_after(1)
+    } else {
+        tracing::error!(error = %e, "store error");
+        ApiError::internal()
     }
 }
 
@@ -150,11 +109,9 @@ impl From<BalanceError> for ApiError {
     fn from(e: BalanceError) -> Self {
         match e {
             BalanceError::Insufficient { .. } => {
-                ApiError::unprocessable("insufficient_balance", e.to_string())
+                ApiError::new(ErrorCode::InsufficientBalance, e.to_string())
             }
-            BalanceError::Overflow { .. } => {
-                ApiError::unprocessable("invalid_amount", e.to_string())
-            }
+            BalanceError::Overflow { .. } => ApiError::new(ErrorCode::InvalidAmount, e.to_string()),
         }
     }
 }
@@ -163,9 +120,9 @@ impl From<EntryError> for ApiError {
     fn from(e: EntryError) -> Self {
         match e {
             EntryError::UnknownUnit(u) => {
-                ApiError::unprocessable("unknown_unit", format!("unit {u} is not known"))
+                ApiError::new(ErrorCode::UnknownUnit, format!("unit {u} is not known"))
             }
-            EntryError::BadText { .. } => ApiError::unprocessable("invalid_request", e.to_string()),
+            EntryError::BadText { .. } => ApiError::new(ErrorCode::InvalidRequest, e.to_string()),
             other => {
                 // The clearing rules only build balanced entries: this is a bug, not bad input.
                 tracing::error!(error = %other, "clearing built an entry the ledger refused");
@@ -178,48 +135,46 @@ impl From<EntryError> for ApiError {
 impl From<ClearingError> for ApiError {
     fn from(e: ClearingError) -> Self {
         match e {
-            ClearingError::UnknownPartner(p) => {
-                ApiError::not_found(format!("partner {p} is not in the network"))
-            }
+            ClearingError::UnknownPartner(p) => ApiError::new(
+                ErrorCode::NotFound,
+                format!("partner {p} is not in the network"),
+            ),
             ClearingError::UnknownUnit(u) => {
-                ApiError::unprocessable("unknown_unit", format!("unit {u} is not known"))
+                ApiError::new(ErrorCode::UnknownUnit, format!("unit {u} is not known"))
             }
             ClearingError::NotPoints(_) | ClearingError::NoOwnUnit(_) => {
-                ApiError::unprocessable("unknown_unit", e.to_string())
+                ApiError::new(ErrorCode::UnknownUnit, e.to_string())
             }
             ClearingError::AmountTooLarge | ClearingError::InvalidAmount(_) => {
-                ApiError::unprocessable("invalid_amount", e.to_string())
+                ApiError::new(ErrorCode::InvalidAmount, e.to_string())
             }
             ClearingError::Entry(e) => e.into(),
             ClearingError::Balance(b) => b.into(),
-            ClearingError::Store(s) => s.into(),
-            ClearingError::UnknownMember(m) => ApiError::unprocessable(
-                "unknown_member",
+            ClearingError::Store(_) => store_failure(&e),
+            ClearingError::UnknownMember(m) => ApiError::new(
+                ErrorCode::UnknownMember,
                 format!("member {m} is not enrolled in the network"),
             ),
-            ClearingError::AuthorizationRequired(why) => ApiError::new(
-                StatusCode::FORBIDDEN,
-                "authorization_required",
-                "Authorization required",
-                why,
-            ),
-            ClearingError::NotFound(why) => ApiError::not_found(why),
-            ClearingError::HoldNotPending(why) => ApiError::unprocessable("hold_not_pending", why),
-            ClearingError::NotReversible(why) => ApiError::unprocessable("not_reversible", why),
-            ClearingError::IdempotencyConflict => ApiError::unprocessable(
-                "idempotency_conflict",
+            ClearingError::AuthorizationRequired(why) => {
+                ApiError::new(ErrorCode::AuthorizationRequired, why)
+            }
+            ClearingError::NotFound(why) => ApiError::new(ErrorCode::NotFound, why),
+            ClearingError::HoldNotPending(why) => ApiError::new(ErrorCode::HoldNotPending, why),
+            ClearingError::NotReversible(why) => ApiError::new(ErrorCode::NotReversible, why),
+            ClearingError::IdempotencyConflict => ApiError::new(
+                ErrorCode::IdempotencyConflict,
                 "this Idempotency-Key was already used with a different request",
             ),
-            ClearingError::InvalidRequest(why) => ApiError::unprocessable("invalid_request", why),
-            ClearingError::BudgetExhausted(why) => ApiError::unprocessable("budget_exhausted", why),
+            ClearingError::InvalidRequest(why) => ApiError::new(ErrorCode::InvalidRequest, why),
+            ClearingError::BudgetExhausted(why) => ApiError::new(ErrorCode::BudgetExhausted, why),
             ClearingError::CouponNotRedeemable(why) => {
-                ApiError::unprocessable("coupon_not_redeemable", why)
+                ApiError::new(ErrorCode::CouponNotRedeemable, why)
             }
-            ClearingError::PerMemberLimit(why) => ApiError::unprocessable("per_member_limit", why),
-            ClearingError::CampaignEnded(why) => ApiError::unprocessable("campaign_ended", why),
-            ClearingError::Forbidden(why) => ApiError::forbidden(why),
-            ClearingError::Overpayment(why) => ApiError::unprocessable("overpayment", why),
-            ClearingError::InvalidCsv(why) => ApiError::unprocessable("invalid_csv", why),
+            ClearingError::PerMemberLimit(why) => ApiError::new(ErrorCode::PerMemberLimit, why),
+            ClearingError::CampaignEnded(why) => ApiError::new(ErrorCode::CampaignEnded, why),
+            ClearingError::Forbidden(why) => ApiError::new(ErrorCode::Forbidden, why),
+            ClearingError::Overpayment(why) => ApiError::new(ErrorCode::Overpayment, why),
+            ClearingError::InvalidCsv(why) => ApiError::new(ErrorCode::InvalidCsv, why),
         }
     }
 }

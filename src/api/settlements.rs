@@ -8,6 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
 use super::auth::{Finance, body_json, optional_idempotency, read_body};
+use super::codes::ErrorCode;
 use super::partner::{EntryView, json, respond};
 use super::problem::{ApiError, Problem};
 use crate::clearing::export::{Format, csv_field};
@@ -156,14 +157,17 @@ pub async fn list(
 ) -> Result<web::Json<SettlementsPage>, ApiError> {
     let limit = query.limit.unwrap_or(MAX_SETTLEMENTS_PER_PAGE);
     if !(1..=MAX_SETTLEMENTS_PER_PAGE).contains(&limit) {
-        return Err(ApiError::bad_request(
-            "invalid_query",
+        return Err(ApiError::new(
+            ErrorCode::InvalidQuery,
             format!("limit must be 1 to {MAX_SETTLEMENTS_PER_PAGE}"),
         ));
     }
     let after = match &query.cursor {
         Some(c) => c.parse::<i64>().map_err(|_| {
-            ApiError::bad_request("invalid_cursor", "the cursor is not one this API gave out")
+            ApiError::new(
+                ErrorCode::InvalidCursor,
+                "the cursor is not one this API gave out",
+            )
         })?,
         None => i64::MIN,
     };
@@ -373,7 +377,7 @@ pub async fn statement(
     } else {
         let p: PartnerId = party
             .parse()
-            .map_err(|_| ApiError::not_found("no such partner"))?;
+            .map_err(|_| ApiError::new(ErrorCode::NotFound, "no such partner"))?;
         who.for_partner(&p)?;
     }
     let st = state.clearing.statement(&id, &party).await?;
@@ -490,20 +494,17 @@ pub async fn reconcile(
     let partner: PartnerId = query
         .partner
         .parse()
-        .map_err(|_| ApiError::unprocessable("invalid_request", "unknown partner"))?;
+        .map_err(|_| ApiError::new(ErrorCode::InvalidRequest, "unknown partner"))?;
     who.for_partner(&partner)?;
     if state.clearing.network().partner(&partner).is_none() {
-        return Err(ApiError::unprocessable(
-            "invalid_request",
-            "unknown partner",
-        ));
+        return Err(ApiError::new(ErrorCode::InvalidRequest, "unknown partner"));
     }
     let from = time::parse_rfc3339(&query.from)
-        .ok_or_else(|| ApiError::bad_request("invalid_query", "from must be an RFC 3339 time"))?;
+        .ok_or_else(|| ApiError::new(ErrorCode::InvalidQuery, "from must be an RFC 3339 time"))?;
     let to = time::parse_rfc3339(&query.to)
-        .ok_or_else(|| ApiError::bad_request("invalid_query", "to must be an RFC 3339 time"))?;
+        .ok_or_else(|| ApiError::new(ErrorCode::InvalidQuery, "to must be an RFC 3339 time"))?;
     let text = std::str::from_utf8(&body)
-        .map_err(|_| ApiError::unprocessable("invalid_csv", "the file is not UTF-8"))?;
+        .map_err(|_| ApiError::new(ErrorCode::InvalidCsv, "the file is not UTF-8"))?;
     let r: Report = state.clearing.reconcile(&partner, from, to, text).await?;
     let line = |l: crate::clearing::reconcile::Line| ReconciliationLine {
         reference: l.reference,
@@ -555,7 +556,7 @@ pub async fn export(
         t.as_deref()
             .map(|s| {
                 time::parse_rfc3339(s).ok_or_else(|| {
-                    ApiError::bad_request("invalid_query", "from and to are RFC 3339 times")
+                    ApiError::new(ErrorCode::InvalidQuery, "from and to are RFC 3339 times")
                 })
             })
             .transpose()

@@ -122,6 +122,18 @@ pub enum ClearingError {
     InvalidCsv(String),
 }
 
+impl ClearingError {
+    /// The database could not be reached: the same request may succeed if sent again.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, ClearingError::Store(s) if s.is_unavailable())
+    }
+
+    /// The stored ledger is not what the service wrote: an operator must look.
+    pub fn is_corrupt(&self) -> bool {
+        matches!(self, ClearingError::Store(StoreError::Corrupt(_)))
+    }
+}
+
 impl From<StoreError> for ClearingError {
     fn from(e: StoreError) -> Self {
         match e {

@@ -9,6 +9,7 @@ mod cli;
 mod common;
 mod coupons_http;
 mod crash;
+mod error_codes;
 mod http_public;
 mod ledger_store;
 mod limits;
