@@ -47,6 +47,28 @@ pub struct Settings {
 pub const DEFAULT_HOLD_TTL_SECS: u64 = 15 * 60;
 
 impl Settings {
+    /// The service on `database` with the manifests in `partners_dir`, the network key where
+    /// `serve` keeps it by default, and holds lapsing after [`DEFAULT_HOLD_TTL_SECS`].
+    pub fn new(database: DatabaseUrl, partners_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            database,
+            partners_dir: partners_dir.into(),
+            network_key: None,
+            hold_ttl_secs: DEFAULT_HOLD_TTL_SECS,
+        }
+    }
+
+    /// The network's key from this file (created when missing) instead of the default place.
+    pub fn with_network_key(mut self, path: Option<PathBuf>) -> Self {
+        self.network_key = path;
+        self
+    }
+
+    pub fn with_hold_ttl_secs(mut self, secs: u64) -> Self {
+        self.hold_ttl_secs = secs;
+        self
+    }
+
     /// The key file used when none is configured: beside the SQLite file, or in the working
     /// folder for PostgreSQL.
     pub fn network_key_path(&self) -> PathBuf {

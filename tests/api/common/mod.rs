@@ -141,12 +141,8 @@ impl TestService {
 
     pub fn on(db: TestDb, partners: &Path) -> Self {
         let dir = TempDir::new();
-        let settings = Settings {
-            database: db.url.clone(),
-            partners_dir: partners.to_owned(),
-            network_key: Some(dir.path().join("network-key.pem")),
-            hold_ttl_secs: coalition::clearing::DEFAULT_HOLD_TTL_SECS,
-        };
+        let settings = Settings::new(db.url.clone(), partners)
+            .with_network_key(Some(dir.path().join("network-key.pem")));
         let clearing = Clearing::start(&settings).unwrap();
         Self { db, clearing, dir }
     }
@@ -158,12 +154,9 @@ impl TestService {
     pub fn with(partners: &Path, hold_ttl_secs: u64) -> Self {
         let db = TestDb::new();
         let dir = TempDir::new();
-        let settings = Settings {
-            database: db.url.clone(),
-            partners_dir: partners.to_owned(),
-            network_key: Some(dir.path().join("network-key.pem")),
-            hold_ttl_secs,
-        };
+        let settings = Settings::new(db.url.clone(), partners)
+            .with_network_key(Some(dir.path().join("network-key.pem")))
+            .with_hold_ttl_secs(hold_ttl_secs);
         let clearing = Clearing::start(&settings).unwrap();
         Self { db, clearing, dir }
     }

@@ -4,14 +4,14 @@
 use std::fs;
 use std::path::Path;
 
+use crate::api::RunningServer;
+use crate::clearing::{Clearing, Settings};
+use crate::crypto::PublicKey;
+use crate::crypto::ed25519::write_private;
+use crate::partners::GeneratedKey;
 use anyhow::{Context, Result, bail};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use coalition::api::RunningServer;
-use coalition::clearing::{Clearing, Settings};
-use coalition::crypto::PublicKey;
-use coalition::crypto::ed25519::write_private;
-use coalition::partners::GeneratedKey;
 use serde_json::{Value, json};
 
 /// Signs and sends requests as one partner.
@@ -37,8 +37,8 @@ impl Partner<'_> {
     ) -> Result<Answer> {
         let url = format!("{}{path}", self.base);
         let text = body.map(Value::to_string);
-        let now = coalition::clearing::time::now_secs();
-        let signed = coalition::httpsig::sign_request_with(
+        let now = crate::clearing::time::now_secs();
+        let signed = crate::httpsig::sign_request_with(
             &self.key.key,
             self.key.key_id.as_str(),
             method,
@@ -153,14 +153,14 @@ fn tour(source: &Path, dir: &Path) -> Result<()> {
         "Coalition demo — a throwaway network in {}\n",
         dir.display()
     );
-    if !source.join(coalition::partners::NETWORK_FILE).is_file() {
+    if !source.join(crate::partners::NETWORK_FILE).is_file() {
         bail!(
             "{} has no network.toml: run the demo from the repository root or pass --partners DIR",
             source.display()
         );
     }
     let manifests = dir.join("partners");
-    let keys = coalition::partners::copy_with_generated_keys(source, &manifests, "demo")?;
+    let keys = crate::partners::copy_with_generated_keys(source, &manifests, "demo")?;
     fs::create_dir_all(dir.join("keys"))?;
     for k in &keys {
         write_private(
@@ -172,12 +172,9 @@ fn tour(source: &Path, dir: &Path) -> Result<()> {
         "1. Generated a fresh Ed25519 key for every partner (private keys in {}/keys).",
         dir.display()
     );
-    let settings = Settings {
-        database: format!("sqlite://{}", dir.join("demo.db").display()).parse()?,
-        partners_dir: manifests,
-        network_key: Some(dir.join("network-key.pem")),
-        hold_ttl_secs: coalition::clearing::DEFAULT_HOLD_TTL_SECS,
-    };
+    let database = format!("sqlite://{}", dir.join("demo.db").display()).parse()?;
+    let settings =
+        Settings::new(database, manifests).with_network_key(Some(dir.join("network-key.pem")));
     let clearing = Clearing::start(&settings)?;
     let server = RunningServer::start(clearing.clone(), "127.0.0.1:0")?;
     println!(
@@ -309,7 +306,7 @@ fn story(clearing: &Clearing, server: &RunningServer, keys: &[GeneratedKey]) -> 
     println!(
         "\n10. Threads sponsors a coupon campaign: spend 50.00 at Aroma, get 10 % off (at most 20.00) at the bookstore."
     );
-    let now = coalition::store::now_us();
+    let now = crate::store::now_us();
     let campaign = threads.expect(
         "/v1/campaigns",
         json!({
@@ -318,8 +315,8 @@ fn story(clearing: &Clearing, server: &RunningServer, keys: &[GeneratedKey]) -> 
             "benefit": { "kind": "percent", "value": "10", "max_discount": "20.00" },
             "currency": "ILS",
             "budget": "500.00",
-            "valid_from": coalition::clearing::time::rfc3339(now - 60_000_000),
-            "valid_until": coalition::clearing::time::rfc3339(now + 30 * 86_400_000_000),
+            "valid_from": crate::clearing::time::rfc3339(now - 60_000_000),
+            "valid_until": crate::clearing::time::rfc3339(now + 30 * 86_400_000_000),
             "per_member_limit": 1,
             "trigger": { "partner": "aroma", "min_purchase": "50.00" }
         }),
@@ -434,13 +431,13 @@ fn story(clearing: &Clearing, server: &RunningServer, keys: &[GeneratedKey]) -> 
         "\n13. Month end: the network's finance team settles (coalition token --role finance, POST /v1/settlements)."
     );
     let finance = clearing.context().tokens.mint_finance(
-        coalition::clearing::tokens::Role::Finance,
+        crate::clearing::tokens::Role::Finance,
         None,
         600,
-        coalition::clearing::time::now_secs(),
+        crate::clearing::time::now_secs(),
     )?;
     let bearer = format!("Bearer {finance}");
-    let cutoff = coalition::clearing::time::rfc3339(coalition::store::now_us());
+    let cutoff = crate::clearing::time::rfc3339(crate::store::now_us());
     std::thread::sleep(std::time::Duration::from_millis(2));
     let settlement: Value = agent
         .post(&server.url("/v1/settlements"))

@@ -9,14 +9,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::partners::GeneratedKey;
+use crate::store::DatabaseUrl;
 use anyhow::{Context, Result, bail};
-use coalition::partners::GeneratedKey;
-use coalition::store::DatabaseUrl;
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection, RunQueryDsl};
 use serde_json::{Value, json};
 
-use crate::bench_client::RawClient;
+use super::bench_client::RawClient;
 
 /// How many points each member starts with: enough for any run's redemptions.
 const STARTING_POINTS: u64 = 1_000_000;
@@ -99,14 +99,14 @@ fn post_signed(
     idem: &str,
 ) -> Result<u16> {
     let text = body.to_string();
-    let h = coalition::httpsig::sign_request_with(
+    let h = crate::httpsig::sign_request_with(
         &key.key,
         key.key_id.as_str(),
         "POST",
         &format!("{base}{path}"),
         Some(text.as_bytes()),
         Some(idem),
-        coalition::clearing::time::now_secs(),
+        crate::clearing::time::now_secs(),
     )?;
     let digest = h.content_digest.unwrap_or_default();
     client.send(
@@ -224,7 +224,7 @@ fn say(o: &Options, line: &str) {
 fn bench(o: &Options, dir: &Path) -> Result<()> {
     let db = FreshDb::new(o.database.as_deref(), dir)?;
     let keys =
-        coalition::partners::copy_with_generated_keys(&o.partners, &dir.join("partners"), "bench")?;
+        crate::partners::copy_with_generated_keys(&o.partners, &dir.join("partners"), "bench")?;
     let take = |p: &str| -> Result<Arc<GeneratedKey>> {
         let i = keys
             .iter()
@@ -233,7 +233,7 @@ fn bench(o: &Options, dir: &Path) -> Result<()> {
         Ok(Arc::new(GeneratedKey {
             partner: keys[i].partner.clone(),
             key_id: keys[i].key_id.clone(),
-            key: coalition::crypto::SigningKey::from_pkcs8_der(keys[i].key.pkcs8_der())?,
+            key: crate::crypto::SigningKey::from_pkcs8_der(keys[i].key.pkcs8_der())?,
         }))
     };
     let (aroma, books) = (take("aroma")?, take("books")?);
@@ -431,7 +431,7 @@ fn bench(o: &Options, dir: &Path) -> Result<()> {
         .load::<N>(&mut conn)?[0]
         .n;
     drop(conn);
-    let checks = coalition::clearing::verify_database(&url)?;
+    let checks = crate::clearing::verify_database(&url)?;
     let verified = entries == ok as i64 && checks.iter().all(|c| c.ok);
     latencies.sort_unstable();
     let throughput = ok as f64 / elapsed;

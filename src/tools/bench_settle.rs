@@ -8,12 +8,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
+use crate::clearing::{Clearing, Settings};
+use crate::ledger::{Amount, EntryKind, EntryMeta, MemberId, PartnerId, UnitCode};
 use anyhow::{Result, bail};
-use coalition::clearing::{Clearing, Settings};
-use coalition::ledger::{Amount, EntryKind, EntryMeta, MemberId, PartnerId, UnitCode};
 use serde_json::json;
 
-use crate::bench::{FreshDb, Options, peak_rss_mb};
+use super::bench::{FreshDb, Options, peak_rss_mb};
 
 /// Entries in flight at once while filling the ledger (the writer batches them).
 const FILL_IN_FLIGHT: usize = 4096;
@@ -36,12 +36,8 @@ fn say(o: &Options, line: &str) {
 
 fn settle(o: &Options, entries: u64, dir: &std::path::Path) -> Result<()> {
     let db = FreshDb::new(o.database.as_deref(), dir)?;
-    let settings = Settings {
-        database: db.url.parse()?,
-        partners_dir: o.partners.clone(),
-        network_key: Some(dir.join("network.pem")),
-        hold_ttl_secs: coalition::clearing::DEFAULT_HOLD_TTL_SECS,
-    };
+    let settings = Settings::new(db.url.parse()?, o.partners.clone())
+        .with_network_key(Some(dir.join("network.pem")));
     let clearing = Clearing::start(&settings)?;
     say(
         o,
@@ -156,7 +152,7 @@ fn settle(o: &Options, entries: u64, dir: &std::path::Path) -> Result<()> {
     let fill_s = fill_started.elapsed().as_secs_f64();
 
     // The measured part: one cycle over everything written.
-    let cutoff = coalition::clearing::time::rfc3339(coalition::store::now_us());
+    let cutoff = crate::clearing::time::rfc3339(crate::store::now_us());
     std::thread::sleep(std::time::Duration::from_millis(5));
     let work = Clearing::settle_work(&cutoff)?;
     let ctx = clearing.context().clone();

@@ -1,0 +1,302 @@
+//! What each `coalition` command does. `main.rs` only parses the arguments and calls [`run`].
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+
+use super::cli::{Command, FormatArg, RoleArg, ServiceArgs};
+use super::{bench, bench_settle, demo};
+use crate::api;
+use crate::clearing::tokens::{MAX_FINANCE_TOKEN_TTL_SECS, Role, TokenKeys};
+use crate::clearing::{self, Clearing, Settings, time};
+use crate::crypto::SigningKey;
+use crate::crypto::ed25519::write_private;
+use crate::ledger::{Amount, Check, PartnerId, UnitKind};
+use crate::partners::Network;
+
+/// Runs one command; the exit code is the command's verdict (`verify` fails on a broken ledger).
+pub fn run(command: Command) -> Result<ExitCode> {
+    match command {
+        Command::Serve {
+            service,
+            listen,
+            workers,
+            hold_ttl_secs,
+            public_url,
+            rate_per_sec,
+        } => {
+            let settings = service.settings()?.with_hold_ttl_secs(hold_ttl_secs);
+            let options = api::ServerOptions {
+                workers: workers.unwrap_or_else(default_workers),
+                public_url,
+                rate_per_sec,
+            };
+            serve(&settings, &listen, options)?;
+        }
+        Command::Migrate { db } => {
+            let url = db.url()?;
+            let applied = url.migrate()?;
+            println!("{url}: {applied} migration(s) applied");
+        }
+        Command::Keygen { out } => keygen(&out)?,
+        Command::Token {
+            role,
+            partner,
+            ttl,
+            service,
+        } => token(role, partner.as_deref(), ttl, &service)?,
+        Command::Sign {
+            key,
+            keyid,
+            method,
+            url,
+            data,
+            idempotency_key,
+        } => sign(
+            &key,
+            &keyid,
+            &method,
+            &url,
+            data.as_deref(),
+            idempotency_key,
+        )?,
+        Command::Verify { db, json } => {
+            let checks = clearing::verify_database(&db.url()?)?;
+            return Ok(report(&checks, json));
+        }
+        Command::Partners { partners } => print_network(&Network::load(&partners.partners)?),
+        Command::Openapi => print!("{}", api::docs::openapi_json_text()),
+        Command::Settle { cutoff, service } => settle(&cutoff, &service)?,
+        Command::Export { format, service } => export(format, &service)?,
+        Command::Demo { partners, keep } => demo::run(&partners.partners, keep)?,
+        Command::Bench {
+            database,
+            duration,
+            concurrency,
+            members,
+            partners,
+            json,
+            settle_entries,
+        } => {
+            let options = bench::Options {
+                database,
+                partners: partners.partners,
+                duration_secs: duration,
+                concurrency: concurrency.max(1),
+                members: members.max(1),
+                json,
+            };
+            match settle_entries {
+                Some(n) => bench_settle::run(&options, n.max(1))?,
+                None => bench::run(&options)?,
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One HTTP worker per core but one: the writer thread keeps a core busy under load, and on two
+/// cores a second worker only took turns with it (docs/performance.md).
+fn default_workers() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get().saturating_sub(1).max(1))
+        .unwrap_or(1)
+}
+
+fn serve(settings: &Settings, listen: &str, options: api::ServerOptions) -> Result<()> {
+    let clearing = Clearing::start(settings).context("starting the service")?;
+    let network = clearing.network();
+    tracing::info!(
+        database = %settings.database,
+        partners = network.partners.len(),
+        units = network.units.iter().count(),
+        "loaded the {} network",
+        network.name
+    );
+    let result = actix_web::rt::System::new().block_on({
+        let clearing = clearing.clone();
+        let listen = listen.to_owned();
+        async move {
+            let (server, addrs) = api::server(clearing, &listen, options)?;
+            for a in addrs {
+                tracing::info!("listening on http://{a} (API docs at http://{a}/docs)");
+            }
+            server.await
+        }
+    });
+    // In-flight requests are done; let the writer commit what is queued before exiting.
+    clearing.shutdown();
+    result.with_context(|| format!("serving on {listen}"))
+}
+
+fn keygen(out: &Path) -> Result<()> {
+    let key = SigningKey::generate()?;
+    let private = PathBuf::from(format!("{}.pem", out.display()));
+    let public = PathBuf::from(format!("{}.pub.pem", out.display()));
+    if public.exists() {
+        bail!(
+            "{} already exists; refusing to overwrite a key",
+            public.display()
+        );
+    }
+    write_private(&private, &key.to_pem())
+        .with_context(|| format!("writing {} (it must not exist yet)", private.display()))?;
+    std::fs::write(&public, key.public_key().to_pem())
+        .with_context(|| format!("writing {}", public.display()))?;
+    println!(
+        "wrote {} (private, mode 0600) and {}",
+        private.display(),
+        public.display()
+    );
+    println!(
+        "\nAdd the public key to the partner's manifest:\n\n[[keys]]\nid = \"KEY-ID\"\npublic_key = \"\"\"\n{}\"\"\"",
+        key.public_key().to_pem()
+    );
+    Ok(())
+}
+
+fn token(role: RoleArg, partner: Option<&str>, ttl_secs: u64, service: &ServiceArgs) -> Result<()> {
+    if ttl_secs == 0 || ttl_secs > MAX_FINANCE_TOKEN_TTL_SECS {
+        bail!("--ttl must be 1 to {MAX_FINANCE_TOKEN_TTL_SECS} seconds");
+    }
+    let role = Role::from(role);
+    if role == Role::Operator && partner.is_some() {
+        bail!("an operator token is network-wide: --partner is for finance tokens");
+    }
+    let partner: Option<PartnerId> = partner.map(str::parse).transpose().context("--partner")?;
+    let path = service.settings()?.network_key_path();
+    let (key, _) = SigningKey::load_or_create(&path)
+        .with_context(|| format!("network key {}", path.display()))?;
+    let keys = TokenKeys::new(&key, &key.public_key().jwk().kid);
+    let token = keys.mint_finance(role, partner.as_ref(), ttl_secs, time::now_secs())?;
+    println!("{token}");
+    Ok(())
+}
+
+fn sign(
+    key_path: &Path,
+    keyid: &str,
+    method: &str,
+    url: &str,
+    data: Option<&str>,
+    idempotency_key: Option<String>,
+) -> Result<()> {
+    let pem = std::fs::read_to_string(key_path)
+        .with_context(|| format!("reading {}", key_path.display()))?;
+    let key = SigningKey::from_pem(&pem).with_context(|| format!("{}", key_path.display()))?;
+    let method = method.to_ascii_uppercase();
+    let signed = crate::httpsig::sign_request_with(
+        &key,
+        keyid,
+        &method,
+        url,
+        data.map(str::as_bytes),
+        idempotency_key.as_deref(),
+        time::now_secs(),
+    )?;
+    if let Some(k) = &idempotency_key {
+        println!("Idempotency-Key: {k}");
+    }
+    if let Some(d) = signed.content_digest {
+        println!("Content-Digest: {d}");
+    }
+    println!("Signature-Input: {}", signed.signature_input);
+    println!("Signature: {}", signed.signature);
+    Ok(())
+}
+
+fn print_network(network: &Network) {
+    println!(
+        "{} — settles in {} (fee {} bps)",
+        network.name, network.settlement_currency, network.fee_bps
+    );
+    for unit in network.units.iter().filter(|u| u.is_points()) {
+        let issuer = unit.issuer().map(ToString::to_string).unwrap_or_default();
+        if let UnitKind::Points { value, .. } = &unit.kind {
+            println!(
+                "  unit {:<8} scale {} issuer {:<14} worth {} {}",
+                unit.code,
+                unit.scale.places(),
+                issuer,
+                value,
+                network.settlement_currency
+            );
+        }
+    }
+    for p in network.partners.values() {
+        let keys: Vec<String> = p.keys.iter().map(|k| k.id.to_string()).collect();
+        println!(
+            "  partner {:<14} {:<26} keys: {}",
+            p.id,
+            p.name,
+            keys.join(", ")
+        );
+    }
+}
+
+fn settle(cutoff: &str, service: &ServiceArgs) -> Result<()> {
+    let clearing = Clearing::start(&service.settings()?)?;
+    let work = Clearing::settle_work(cutoff)?;
+    let ctx = clearing.context().clone();
+    let settled = clearing.store().write_blocking(move |tx| work(&ctx, tx));
+    clearing.shutdown();
+    let settled = settled?;
+    let scale = clearing.network().currency_scale;
+    let positions: Vec<serde_json::Value> = settled
+        .settlement
+        .positions
+        .iter()
+        .map(|p| {
+            let net = Amount::from_minor(p.net_minor, scale);
+            serde_json::json!({ "partner": p.party, "net": net.to_string() })
+        })
+        .collect();
+    let out = serde_json::json!({
+        "settlement_id": settled.settlement.row.id,
+        "cutoff": time::rfc3339(settled.settlement.row.cutoff_us),
+        "status": settled.settlement.row.status,
+        "created": settled.created,
+        "positions": positions,
+    });
+    println!("{}", serde_json::to_string_pretty(&out)?);
+    Ok(())
+}
+
+fn export(format: FormatArg, service: &ServiceArgs) -> Result<()> {
+    let clearing = Clearing::start(&service.settings()?)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let text = runtime.block_on(clearing.export(format.into(), None, None));
+    clearing.shutdown();
+    print!("{}", text?);
+    Ok(())
+}
+
+/// Prints each check; the exit code says whether all passed.
+fn report(checks: &[Check], json: bool) -> ExitCode {
+    let ok = checks.iter().all(|c| c.ok);
+    if json {
+        let body = serde_json::json!({ "ok": ok, "checks": checks });
+        println!("{body}");
+    } else {
+        for c in checks {
+            let mark = if c.ok { "ok  " } else { "FAIL" };
+            println!("{mark} {:<28} {}", c.name, c.detail);
+        }
+        println!(
+            "{}",
+            if ok {
+                "ledger verified"
+            } else {
+                "LEDGER VERIFICATION FAILED"
+            }
+        );
+    }
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}

@@ -1,0 +1,13 @@
+//! The command line and the tooling around the service: the `coalition` commands, the
+//! benchmark and its HTTP client, the demo tour, and seeded fuzz smoke runs. Tools sit beside
+//! the layers, not among them: they may use any layer, and no layer uses them. `anyhow` is used
+//! here only.
+
+mod bench;
+mod bench_client;
+mod bench_settle;
+pub mod cli;
+pub mod commands;
+mod demo;
+#[cfg(test)]
+mod fuzz_smoke;
