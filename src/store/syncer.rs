@@ -25,7 +25,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 
@@ -38,6 +38,15 @@ pub struct Syncer {
     batches: Option<mpsc::Sender<Vec<Completion>>>,
     thread: Option<JoinHandle<()>>,
     failed: Arc<AtomicBool>,
+    counts: Arc<SyncCounts>,
+}
+
+/// How many syncs of the log began and how many ended: what lets a test see that no caller is
+/// answered before a sync that began after its batch was handed over has ended.
+#[derive(Debug, Default)]
+pub struct SyncCounts {
+    pub started: AtomicU64,
+    pub ended: AtomicU64,
 }
 
 impl Syncer {
@@ -49,14 +58,17 @@ impl Syncer {
         let (batches, waiting) = mpsc::channel();
         let failed = Arc::new(AtomicBool::new(false));
         let flag = failed.clone();
+        let counts = Arc::new(SyncCounts::default());
+        let counted = counts.clone();
         let thread = std::thread::Builder::new()
             .name("log-syncer".into())
-            .spawn(move || run(&log, &waiting, &flag))
+            .spawn(move || run(&log, &waiting, &flag, &counted))
             .map_err(|e| StoreError::Unavailable(format!("cannot start the log syncer: {e}")))?;
         Ok(Self {
             batches: Some(batches),
             thread: Some(thread),
             failed,
+            counts,
         })
     }
 
@@ -71,6 +83,11 @@ impl Syncer {
                 c(Err(StoreError::WriterFailed));
             }
         }
+    }
+
+    /// The syncs begun and ended so far.
+    pub fn counts(&self) -> Arc<SyncCounts> {
+        self.counts.clone()
     }
 
     /// Whether a sync has failed: no further write may be taken.
@@ -89,16 +106,23 @@ impl Drop for Syncer {
     }
 }
 
-fn run(log: &std::path::Path, waiting: &mpsc::Receiver<Vec<Completion>>, failed: &AtomicBool) {
+fn run(
+    log: &std::path::Path,
+    waiting: &mpsc::Receiver<Vec<Completion>>,
+    failed: &AtomicBool,
+    counts: &SyncCounts,
+) {
     while let Ok(first) = waiting.recv() {
         let mut batches = vec![first];
         // Every batch committed by now is covered by one fsync.
         batches.extend(waiting.try_iter());
+        counts.started.fetch_add(1, Ordering::SeqCst);
         let synced = if failed.load(Ordering::SeqCst) {
             Err(StoreError::WriterFailed)
         } else {
             sync(log)
         };
+        counts.ended.fetch_add(1, Ordering::SeqCst);
         if let Err(e) = &synced {
             failed.store(true, Ordering::SeqCst);
             tracing::error!(error = %e, "the write-ahead log could not be synced; writes are refused until a restart");
@@ -140,6 +164,10 @@ mod tests {
             .collect()
     }
 
+    /// Every caller is answered only after a sync that began after its batch was handed over
+    /// has ended. Syncs run one after another, so if `k` had begun at the hand-over, sync `k + 1`
+    /// is the first that covers the batch, and `ended > k` when the caller is answered says it
+    /// is done. Batches are handed over back to back, so some arrive while a sync is running.
     #[test]
     fn callers_are_answered_after_the_log_is_synced() {
         let dir = std::env::temp_dir().join(format!("coalition-syncer-{}", uuid::Uuid::new_v4()));
@@ -149,7 +177,35 @@ mod tests {
         // No log yet (checkpointed and removed): nothing is waiting on the disk.
         assert!(answered(&syncer, 3).iter().all(Result::is_ok));
         std::fs::write(dir.join("ledger.db-wal"), b"frames").unwrap();
-        assert!(answered(&syncer, 5).iter().all(Result::is_ok));
+        let counts = syncer.counts();
+        let (tx, rx) = channel();
+        const BATCHES: u64 = 200;
+        for batch in 0..BATCHES {
+            let begun_at_hand_over = counts.started.load(Ordering::SeqCst);
+            let completions: Vec<Completion> = (0..3)
+                .map(|_| {
+                    let (tx, counts) = (tx.clone(), counts.clone());
+                    Box::new(move |r: Result<(), StoreError>| {
+                        let ended = counts.ended.load(Ordering::SeqCst);
+                        tx.send((batch, r.is_ok(), begun_at_hand_over, ended))
+                            .unwrap();
+                    }) as Completion
+                })
+                .collect();
+            syncer.after_sync(completions);
+        }
+        for _ in 0..BATCHES * 3 {
+            let (batch, ok, begun, ended) =
+                rx.recv_timeout(std::time::Duration::from_secs(30)).unwrap();
+            assert!(ok, "batch {batch}");
+            assert!(
+                ended > begun,
+                "batch {batch} answered with {ended} syncs ended, {begun} begun at its hand-over"
+            );
+        }
+        // Batches handed over during a sync share the next one: fewer syncs than batches is
+        // allowed, more is not.
+        assert!(counts.ended.load(Ordering::SeqCst) <= BATCHES + 1);
         assert!(!syncer.has_failed());
         drop(syncer);
         std::fs::remove_dir_all(&dir).unwrap();
