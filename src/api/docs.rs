@@ -3,11 +3,11 @@
 use std::fmt::Write as _;
 
 use actix_web::{HttpResponse, get};
-use utoipa::OpenApi;
+use utoipa::{Modify as _, OpenApi};
 
+use super::RoutePaths;
 use super::codes::ErrorCode;
 use super::problem::Problem;
-use super::{coupons, finance, members, metrics, partner, public, settlements};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -17,20 +17,6 @@ use super::{coupons, finance, members, metrics, partner, public, settlements};
 errors are application/problem+json with a stable `code`. See docs/ in the repository.",
         license(name = "Apache-2.0"),
     ),
-    paths(
-        public::healthz, public::readyz, public::network, public::jwks, openapi_json, docs_page,
-        metrics::metrics,
-        partner::enrol, partner::balances, partner::earn, partner::redeem, partner::capture,
-        partner::void, partner::reverse, partner::entry, partner::entries,
-        coupons::create_campaign, coupons::campaign, coupons::issue_coupon, coupons::coupon,
-        coupons::redeem_coupon, coupons::void_coupon,
-        members::mint_token, members::wallet, members::my_entries, members::consent,
-        members::authorize, members::convert, members::donate,
-        finance::trial_balance, finance::verify,
-        settlements::settle, settlements::list, settlements::one, settlements::statement,
-        settlements::pay, settlements::reconcile, settlements::export,
-    ),
-    modifiers(&BearerTokens, &ErrorCodes),
     components(schemas(Problem)),
     tags(
         (name = "public", description = "No authentication"),
@@ -96,9 +82,19 @@ impl utoipa::Modify for ErrorCodes {
     }
 }
 
+/// The whole document: the API's description with the paths of every registered route
+/// ([`RoutePaths`]), the bearer schemes and the error codes.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let mut doc = ApiDoc::openapi();
+    doc.merge(RoutePaths::openapi());
+    BearerTokens.modify(&mut doc);
+    ErrorCodes.modify(&mut doc);
+    doc
+}
+
 /// The committed `openapi/openapi.json`: what this build serves, pretty-printed.
 pub fn openapi_json_text() -> String {
-    let mut text = ApiDoc::openapi().to_pretty_json().unwrap_or_default();
+    let mut text = openapi().to_pretty_json().unwrap_or_default();
     text.push('\n');
     text
 }

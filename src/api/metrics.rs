@@ -160,6 +160,12 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         "coalition_write_batch_jobs_count {}",
         committed + failed
     );
+    out.push_str("# HELP coalition_log_syncs_total Syncs of the SQLite write-ahead log (each answers every batch committed before it).\n# TYPE coalition_log_syncs_total counter\n");
+    let _ = writeln!(
+        out,
+        "coalition_log_syncs_total {}",
+        b.log_syncs.ended.load(Ordering::Relaxed)
+    );
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(out)

@@ -86,44 +86,64 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::QueryConfig::default()
             .error_handler(|e, _| ApiError::new(ErrorCode::InvalidQuery, e.to_string()).into()),
     )
-    .service(public::healthz)
-    .service(public::readyz)
-    .service(public::network)
-    .service(public::jwks)
-    .service(metrics::metrics)
-    .service(partner::enrol)
-    .service(partner::balances)
-    .service(partner::earn)
-    .service(partner::redeem)
-    .service(partner::capture)
-    .service(partner::void)
-    .service(partner::reverse)
-    .service(partner::entry)
-    .service(partner::entries)
-    .service(coupons::create_campaign)
-    .service(coupons::campaign)
-    .service(coupons::issue_coupon)
-    .service(coupons::coupon)
-    .service(coupons::redeem_coupon)
-    .service(coupons::void_coupon)
-    .service(members::mint_token)
-    .service(members::wallet)
-    .service(members::my_entries)
-    .service(members::consent)
-    .service(members::authorize)
-    .service(members::convert)
-    .service(members::donate)
-    .service(finance::trial_balance)
-    .service(finance::verify)
-    .service(settlements::settle)
-    .service(settlements::list)
-    .service(settlements::one)
-    .service(settlements::statement)
-    .service(settlements::pay)
-    .service(settlements::reconcile)
-    .service(settlements::export)
-    .service(docs::openapi_json)
-    .service(docs::docs_page);
+    .configure(register);
+}
+
+/// Declares every route once: [`register`] adds them to the server, and [`RoutePaths`] documents
+/// the same list in the OpenAPI document (`docs.rs` merges it), so the two cannot drift apart.
+macro_rules! routes {
+    ($($module:ident :: $handler:ident),+ $(,)?) => {
+        /// Registers every route.
+        fn register(cfg: &mut web::ServiceConfig) {
+            $(cfg.service($module::$handler);)+
+        }
+
+        /// The OpenAPI paths of every route.
+        #[derive(utoipa::OpenApi)]
+        #[openapi(paths($($module::$handler),+))]
+        pub struct RoutePaths;
+    };
+}
+
+routes! {
+    public::healthz,
+    public::readyz,
+    public::network,
+    public::jwks,
+    metrics::metrics,
+    partner::enrol,
+    partner::balances,
+    partner::earn,
+    partner::redeem,
+    partner::capture,
+    partner::void,
+    partner::reverse,
+    partner::entry,
+    partner::entries,
+    coupons::create_campaign,
+    coupons::campaign,
+    coupons::issue_coupon,
+    coupons::coupon,
+    coupons::redeem_coupon,
+    coupons::void_coupon,
+    members::mint_token,
+    members::wallet,
+    members::my_entries,
+    members::consent,
+    members::authorize,
+    members::convert,
+    members::donate,
+    finance::trial_balance,
+    finance::verify,
+    settlements::settle,
+    settlements::list,
+    settlements::one,
+    settlements::statement,
+    settlements::pay,
+    settlements::reconcile,
+    settlements::export,
+    docs::openapi_json,
+    docs::docs_page,
 }
 
 fn json_error(e: error::JsonPayloadError) -> ApiError {

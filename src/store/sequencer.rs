@@ -18,7 +18,7 @@ use diesel::connection::SimpleConnection;
 use tokio::sync::{mpsc, oneshot};
 
 use super::conn::{DatabaseUrl, DbConn};
-use super::syncer::{Completion, Syncer};
+use super::syncer::{Completion, SyncCounts, Syncer};
 use super::tx::WriteTx;
 use super::writer::WriterState;
 use super::{StoreError, dialect, ledger};
@@ -56,6 +56,8 @@ pub struct BatchStats {
     pub jobs: AtomicU64,
     /// Batches with at most `BATCH_BUCKETS[i]` jobs (cumulative, as Prometheus counts them).
     pub by_size: [AtomicU64; BATCH_BUCKETS.len()],
+    /// SQLite: the write-ahead log's syncs, each answering the batches committed before it.
+    pub log_syncs: Arc<SyncCounts>,
 }
 
 impl BatchStats {
@@ -190,7 +192,7 @@ fn run(
     // SQLite: commits skip the fsync and a syncer thread answers callers after one (see
     // `syncer.rs` for why nothing acknowledged can be lost). Without it, commits fsync.
     let syncer = match &url {
-        DatabaseUrl::Sqlite(path) => Syncer::start(path)
+        DatabaseUrl::Sqlite(path) => Syncer::start(path, stats.log_syncs.clone())
             .inspect_err(
                 |e| tracing::warn!(error = %e, "log syncer unavailable; commits fsync themselves"),
             )

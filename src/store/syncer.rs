@@ -38,11 +38,11 @@ pub struct Syncer {
     batches: Option<mpsc::Sender<Vec<Completion>>>,
     thread: Option<JoinHandle<()>>,
     failed: Arc<AtomicBool>,
-    counts: Arc<SyncCounts>,
 }
 
-/// How many syncs of the log began and how many ended: what lets a test see that no caller is
-/// answered before a sync that began after its batch was handed over has ended.
+/// How many syncs of the log began and how many ended (`/metrics` shows them); they also let a
+/// test see that no caller is answered before a sync that began after its batch was handed over
+/// has ended.
 #[derive(Debug, Default)]
 pub struct SyncCounts {
     pub started: AtomicU64,
@@ -50,16 +50,15 @@ pub struct SyncCounts {
 }
 
 impl Syncer {
-    /// Starts syncing the log of the SQLite database at `database`.
-    pub fn start(database: &std::path::Path) -> Result<Self, StoreError> {
+    /// Starts syncing the log of the SQLite database at `database`, counting into `counts`.
+    pub fn start(database: &std::path::Path, counts: Arc<SyncCounts>) -> Result<Self, StoreError> {
         let mut log = database.as_os_str().to_owned();
         log.push("-wal");
         let log = PathBuf::from(log);
         let (batches, waiting) = mpsc::channel();
         let failed = Arc::new(AtomicBool::new(false));
         let flag = failed.clone();
-        let counts = Arc::new(SyncCounts::default());
-        let counted = counts.clone();
+        let counted = counts;
         let thread = std::thread::Builder::new()
             .name("log-syncer".into())
             .spawn(move || run(&log, &waiting, &flag, &counted))
@@ -68,7 +67,6 @@ impl Syncer {
             batches: Some(batches),
             thread: Some(thread),
             failed,
-            counts,
         })
     }
 
@@ -83,11 +81,6 @@ impl Syncer {
                 c(Err(StoreError::WriterFailed));
             }
         }
-    }
-
-    /// The syncs begun and ended so far.
-    pub fn counts(&self) -> Arc<SyncCounts> {
-        self.counts.clone()
     }
 
     /// Whether a sync has failed: no further write may be taken.
@@ -173,11 +166,11 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("coalition-syncer-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&dir).unwrap();
         let db = dir.join("ledger.db");
-        let syncer = Syncer::start(&db).unwrap();
+        let counts = Arc::new(SyncCounts::default());
+        let syncer = Syncer::start(&db, counts.clone()).unwrap();
         // No log yet (checkpointed and removed): nothing is waiting on the disk.
         assert!(answered(&syncer, 3).iter().all(Result::is_ok));
         std::fs::write(dir.join("ledger.db-wal"), b"frames").unwrap();
-        let counts = syncer.counts();
         let (tx, rx) = channel();
         const BATCHES: u64 = 200;
         for batch in 0..BATCHES {
@@ -216,7 +209,7 @@ mod tests {
         // A log path below a regular file cannot be opened (ENOTDIR): the sync fails.
         let file = std::env::temp_dir().join(format!("coalition-syncer-{}", uuid::Uuid::new_v4()));
         std::fs::write(&file, b"not a directory").unwrap();
-        let syncer = Syncer::start(&file.join("ledger.db")).unwrap();
+        let syncer = Syncer::start(&file.join("ledger.db"), Arc::default()).unwrap();
         assert!(answered(&syncer, 2).iter().all(Result::is_err));
         assert!(syncer.has_failed());
         assert!(answered(&syncer, 1).iter().all(Result::is_err));
