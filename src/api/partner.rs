@@ -282,7 +282,7 @@ impl EntryView {
             entry_id: e.id.to_string(),
             seq: e.seq,
             kind: e.meta.kind.to_string(),
-            status: posted.status.clone(),
+            status: posted.status.to_string(),
             partner: e.meta.partner.as_ref().map(ToString::to_string),
             member_id: e.meta.member.as_ref().map(ToString::to_string),
             reference: e.meta.reference.clone(),
@@ -300,7 +300,7 @@ impl EntryView {
             postings,
             hash: e.hash.to_string(),
             prev_hash: e.prev_hash.to_string(),
-            receipt: receipt::receipt(ctx, e, &posted.status),
+            receipt: receipt::receipt(ctx, e, posted.status),
             reason: None,
             coupons_issued: posted.coupons_issued.as_ref().map(|list| {
                 list.iter()

@@ -67,7 +67,7 @@ fn view(s: &Settlement, scale: Scale, who: Option<&PartnerId>) -> SettlementView
     SettlementView {
         settlement_id: s.row.id.clone(),
         cutoff: time::rfc3339(s.row.cutoff_us),
-        status: s.row.status.clone(),
+        status: s.row.status.to_string(),
         currency: s.row.currency.clone(),
         first_seq: s.row.first_seq,
         last_seq: s.row.last_seq,

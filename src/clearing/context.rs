@@ -7,6 +7,7 @@ use crate::crypto::SigningKey;
 use crate::ledger::{Amount, CommittedEntry, MemberId, Scale, UnitCode, Units};
 use crate::partners::Network;
 use crate::store::operations::{self, Operation};
+use crate::store::status::{OperationKind, OperationStatus};
 use crate::store::{WriteTx, members};
 
 /// What the use cases read but never change: shared with write jobs on the sequencer thread.
@@ -52,9 +53,9 @@ impl Context {
         &self,
         tx: &mut WriteTx<'_>,
         entry: &CommittedEntry,
-        kind: &str,
+        kind: OperationKind,
         (unit, points): (&UnitCode, Amount),
-        status: &str,
+        status: OperationStatus,
         expires_at_us: Option<i64>,
     ) -> Result<(), ClearingError> {
         let member = entry.meta.member.map(|m| m.to_string()).unwrap_or_default();
@@ -68,13 +69,13 @@ impl Context {
             tx,
             Operation {
                 entry_id: entry.id.to_string(),
-                kind: kind.to_owned(),
+                kind,
                 partner,
                 member_id: member,
                 unit: unit.to_string(),
                 points_minor: points.minor(),
                 reversed_minor: 0,
-                status: status.to_owned(),
+                status,
                 expires_at_us,
                 closed_by: None,
                 created_at_us: entry.created_at_us,

@@ -21,6 +21,7 @@ use crate::ledger::{
     Account, Amount, CampaignId, EntryKind, EntryMeta, MemberId, PartnerId, Party, Posting,
 };
 use crate::store::coupons::{self, CampaignRow, CouponRow};
+use crate::store::status::{CouponStatus, EntryStatus};
 use crate::store::{WriteTx, now_us};
 
 /// The most partners a campaign may be redeemable at.
@@ -78,11 +79,11 @@ pub struct Coupon {
 
 impl Coupon {
     /// `issued` turns `expired` as soon as its time is up, before the sweeper releases it.
-    pub fn status(&self, now: i64) -> String {
-        if self.row.status == "issued" && now >= self.row.expires_at_us {
-            "expired".into()
+    pub fn status(&self, now: i64) -> CouponStatus {
+        if self.row.status == CouponStatus::Issued && now >= self.row.expires_at_us {
+            CouponStatus::Expired
         } else {
-            self.row.status.clone()
+            self.row.status
         }
     }
 }
@@ -266,7 +267,7 @@ fn issue(
         code,
         campaign_id: campaign.row.id.clone(),
         member_id: member.map(|m| m.to_string()),
-        status: "issued".into(),
+        status: CouponStatus::Issued,
         reserved_minor: reserve.minor(),
         expires_at_us: campaign.row.valid_until_us,
         redemption_entry: None,
@@ -286,7 +287,7 @@ fn release(
     tx: &mut WriteTx<'_>,
     coupon: &Coupon,
     kind: EntryKind,
-    status: &str,
+    status: CouponStatus,
 ) -> Result<Posted, ClearingError> {
     let (campaign_account, commitment) = accounts(ctx, &coupon.campaign)?;
     let reserved = Amount::from_minor(coupon.row.reserved_minor, ctx.network.currency_scale);
@@ -304,7 +305,7 @@ fn release(
     coupons::update_coupon(
         tx,
         &CouponRow {
-            status: status.into(),
+            status,
             ..coupon.row.clone()
         },
     )?;
@@ -588,7 +589,7 @@ impl Clearing {
             }
             let now = now_us();
             let status = coupon.status(now);
-            if status != "issued" {
+            if status != CouponStatus::Issued {
                 return Err(refuse(format!("this coupon is {status}")));
             }
             if now < coupon.campaign.row.valid_from_us {
@@ -667,7 +668,7 @@ impl Clearing {
             coupons::update_coupon(
                 tx,
                 &CouponRow {
-                    status: "redeemed".into(),
+                    status: CouponStatus::Redeemed,
                     redemption_entry: Some(entry.id.to_string()),
                     discount_minor: Some(discount.minor()),
                     redeemed_by: Some(caller.partner.to_string()),
@@ -687,7 +688,7 @@ impl Clearing {
                 discount,
                 posted: Posted {
                     entry,
-                    status: "redeemed".into(),
+                    status: EntryStatus::Redeemed,
                     coupons_issued: None,
                 },
             })
@@ -704,13 +705,19 @@ impl Clearing {
                     "no such coupon of this partner".into(),
                 ));
             }
-            if coupon.row.status != "issued" {
+            if coupon.row.status != CouponStatus::Issued {
                 return Err(ClearingError::CouponNotRedeemable(format!(
                     "this coupon is {}",
                     coupon.row.status
                 )));
             }
-            release(ctx, tx, &coupon, EntryKind::CouponRelease, "voided")
+            release(
+                ctx,
+                tx,
+                &coupon,
+                EntryKind::CouponRelease,
+                CouponStatus::Voided,
+            )
         }
     }
 
@@ -728,10 +735,16 @@ impl Clearing {
                 .store()
                 .write(move |tx| -> Result<bool, ClearingError> {
                     let coupon = load_coupon(tx, &code)?;
-                    if coupon.row.status != "issued" {
+                    if coupon.row.status != CouponStatus::Issued {
                         return Ok(false);
                     }
-                    release(&ctx, tx, &coupon, EntryKind::CouponRelease, "expired")?;
+                    release(
+                        &ctx,
+                        tx,
+                        &coupon,
+                        EntryKind::CouponRelease,
+                        CouponStatus::Expired,
+                    )?;
                     Ok(true)
                 })
                 .await?;
@@ -827,14 +840,14 @@ pub fn refund_coupon(
     let entry = tx.post(crate::ledger::EntryDraft::new(meta, postings).balance(&ctx.units)?)?;
     let discount = coupon.discount_minor.unwrap_or(0);
     let (status, reserved_back) = if still_valid {
-        ("issued", coupon.reserved_minor)
+        (CouponStatus::Issued, coupon.reserved_minor)
     } else {
-        ("expired", 0)
+        (CouponStatus::Expired, 0)
     };
     coupons::update_coupon(
         tx,
         &CouponRow {
-            status: status.into(),
+            status,
             redemption_entry: None,
             discount_minor: None,
             redeemed_by: None,
@@ -845,7 +858,7 @@ pub fn refund_coupon(
     coupons::adjust_campaign(tx, &campaign.row.id, reserved_back, -discount, 0, -1)?;
     Ok(Posted {
         entry,
-        status: "posted".into(),
+        status: EntryStatus::Posted,
         coupons_issued: None,
     })
 }

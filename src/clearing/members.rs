@@ -16,6 +16,7 @@ use crate::ledger::{
 };
 use crate::store::authorizations::{self, AuthorizationRow};
 use crate::store::coupons::{self as coupon_store, CouponRow};
+use crate::store::status::EntryStatus;
 use crate::store::{self, WriteTx, members, now_us};
 
 /// Authorisations last 10 minutes unless asked otherwise, at most a day.
@@ -211,7 +212,7 @@ fn post_for_member(member: MemberId, draft: crate::ledger::BalancedEntry) -> imp
         let entry = tx.post(draft)?;
         Ok(Posted {
             entry,
-            status: "posted".into(),
+            status: EntryStatus::Posted,
             coupons_issued: None,
         })
     }

@@ -30,6 +30,9 @@ use crate::ledger::{
 };
 use crate::partners::{ManifestError, Network};
 pub use crate::store::sequencer::{BATCH_BUCKETS, BatchStats};
+pub use crate::store::status::{
+    CouponStatus, EntryStatus, OperationKind, OperationStatus, SettlementStatus,
+};
 use crate::store::{self, DatabaseUrl, Store, StoreError};
 
 /// Where the service finds its database, manifests and key.

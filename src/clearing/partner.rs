@@ -10,6 +10,7 @@ use super::write::{Caller, Work};
 use super::{Clearing, ClearingError, rules, time};
 use crate::ledger::{Amount, EntryId, EntryKind, EntryMeta, MemberId, PartnerId, Party, UnitCode};
 use crate::store::operations::{self, Operation};
+use crate::store::status::{EntryStatus, OperationKind, OperationStatus};
 use crate::store::{WriteTx, members, now_us};
 
 /// What a member earns: points, or a purchase the partner's earn rate turns into points.
@@ -45,9 +46,9 @@ fn open_hold(
     hold: EntryId,
 ) -> Result<Operation, ClearingError> {
     let op = operations::get_tx(tx, &hold.to_string())?
-        .filter(|op| op.kind == "hold" && op.partner == caller.partner.as_str())
+        .filter(|op| op.kind == OperationKind::Hold && op.partner == caller.partner.as_str())
         .ok_or_else(|| ClearingError::NotFound(format!("no hold {hold} of this partner")))?;
-    if op.status != "pending" {
+    if op.status != OperationStatus::Pending {
         return Err(ClearingError::HoldNotPending(format!(
             "hold {hold} is {}",
             op.status
@@ -186,7 +187,14 @@ impl Clearing {
             )?
             .balance(&ctx.units)?;
             let entry = tx.post(entry)?;
-            ctx.operation(tx, &entry, "earn", (&unit, points), "posted", None)?;
+            ctx.operation(
+                tx,
+                &entry,
+                OperationKind::Earn,
+                (&unit, points),
+                OperationStatus::Posted,
+                None,
+            )?;
             let coupons = match purchase {
                 Some(spent) => super::coupons::triggered_coupons(
                     ctx,
@@ -199,7 +207,7 @@ impl Clearing {
             };
             Ok(Posted {
                 entry,
-                status: "posted".into(),
+                status: EntryStatus::Posted,
                 coupons_issued: Some(coupons),
             })
         })
@@ -267,10 +275,17 @@ impl Clearing {
                     meta,
                 )?;
                 let entry = tx.post(draft.balance(&ctx.units)?)?;
-                ctx.operation(tx, &entry, "redemption", (&unit, points), "captured", None)?;
+                ctx.operation(
+                    tx,
+                    &entry,
+                    OperationKind::Redemption,
+                    (&unit, points),
+                    OperationStatus::Captured,
+                    None,
+                )?;
                 Ok(Posted {
                     entry,
-                    status: "captured".into(),
+                    status: EntryStatus::Captured,
                     coupons_issued: None,
                 })
             } else {
@@ -281,14 +296,14 @@ impl Clearing {
                 ctx.operation(
                     tx,
                     &entry,
-                    "hold",
+                    OperationKind::Hold,
                     (&unit, points),
-                    "pending",
+                    OperationStatus::Pending,
                     Some(expires),
                 )?;
                 Ok(Posted {
                     entry,
-                    status: "pending".into(),
+                    status: EntryStatus::Pending,
                     coupons_issued: None,
                 })
             }
@@ -326,11 +341,23 @@ impl Clearing {
                 meta,
             )?;
             let entry = tx.post(draft.balance(&ctx.units)?)?;
-            operations::set_status(tx, &op.entry_id, "captured", Some(&entry.id.to_string()))?;
-            ctx.operation(tx, &entry, "capture", (&unit, captured), "captured", None)?;
+            operations::set_status(
+                tx,
+                &op.entry_id,
+                OperationStatus::Captured,
+                Some(&entry.id.to_string()),
+            )?;
+            ctx.operation(
+                tx,
+                &entry,
+                OperationKind::Capture,
+                (&unit, captured),
+                OperationStatus::Captured,
+                None,
+            )?;
             Ok(Posted {
                 entry,
-                status: "captured".into(),
+                status: EntryStatus::Captured,
                 coupons_issued: None,
             })
         }
@@ -347,10 +374,15 @@ impl Clearing {
             let entry = tx.post(
                 rules::release(&caller.partner, member, &unit, held, meta)?.balance(&ctx.units)?,
             )?;
-            operations::set_status(tx, &op.entry_id, "voided", Some(&entry.id.to_string()))?;
+            operations::set_status(
+                tx,
+                &op.entry_id,
+                OperationStatus::Voided,
+                Some(&entry.id.to_string()),
+            )?;
             Ok(Posted {
                 entry,
-                status: "voided".into(),
+                status: EntryStatus::Voided,
                 coupons_issued: None,
             })
         }
@@ -370,7 +402,8 @@ impl Clearing {
                 .store
                 .write(move |tx| -> Result<bool, ClearingError> {
                     // Captured or voided since it was listed: nothing to do.
-                    let Some(op) = operations::get_tx(tx, &id)?.filter(|op| op.status == "pending")
+                    let Some(op) = operations::get_tx(tx, &id)?
+                        .filter(|op| op.status == OperationStatus::Pending)
                     else {
                         return Ok(false);
                     };
@@ -388,7 +421,7 @@ impl Clearing {
                     operations::set_status(
                         tx,
                         &op.entry_id,
-                        "expired",
+                        OperationStatus::Expired,
                         Some(&entry.id.to_string()),
                     )?;
                     Ok(true)

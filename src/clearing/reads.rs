@@ -8,6 +8,7 @@ use super::receipt::Posted;
 use super::{Clearing, ClearingError};
 use crate::ledger::{Amount, CommittedEntry, EntryId, EntryKind, MemberId, PartnerId, UnitCode};
 use crate::store::ledger::EntryFilter;
+use crate::store::status::{EntryStatus, OperationStatus};
 use crate::store::{self, members, operations};
 
 /// Which entries a listing shows: every filter given must hold.
@@ -52,7 +53,7 @@ impl Clearing {
         let entry = entry
             .filter(|e| e.meta.partner.as_ref() == Some(partner))
             .ok_or_else(|| ClearingError::NotFound(format!("no entry {id} of this partner")))?;
-        let status = op.map_or_else(|| "posted".to_owned(), |o| o.status);
+        let status = op.map_or(EntryStatus::Posted, |o| o.status.into());
         Ok(Posted {
             entry,
             status,
@@ -80,12 +81,12 @@ impl Clearing {
                 .map_err(|e| ClearingError::Store(e.into()))?;
             out.push(Posted {
                 entry,
-                status: String::new(),
+                status: EntryStatus::Posted,
                 coupons_issued: None,
             });
         }
         let ids: Vec<String> = out.iter().map(|p| p.entry.id.to_string()).collect();
-        let statuses: std::collections::BTreeMap<String, String> = self
+        let statuses: std::collections::BTreeMap<String, OperationStatus> = self
             .store
             .read(move |c| operations::statuses(c, &ids))
             .await?
@@ -94,8 +95,7 @@ impl Clearing {
         for p in &mut out {
             p.status = statuses
                 .get(&p.entry.id.to_string())
-                .cloned()
-                .unwrap_or_else(|| "posted".into());
+                .map_or(EntryStatus::Posted, |s| (*s).into());
         }
         let next = (out.len() as i64 == limit)
             .then(|| out.last().map(|p| p.entry.seq))

@@ -7,12 +7,14 @@ use super::context::Context;
 use super::time;
 use crate::crypto::jws;
 use crate::ledger::CommittedEntry;
+use crate::store::status::EntryStatus;
 
-/// An entry and the status it has now.
+/// An entry and the status it has now (`posted` for an entry that is no operation of its own:
+/// a reversal, a void, a conversion…).
 #[derive(Debug, Clone)]
 pub struct Posted {
     pub entry: CommittedEntry,
-    pub status: String,
+    pub status: EntryStatus,
     /// For an earn: the coupons its purchase issued, as `(code, campaign_id)`.
     pub coupons_issued: Option<Vec<(String, String)>>,
 }
@@ -58,13 +60,13 @@ pub fn postings(entry: &CommittedEntry) -> Vec<PostingClaim> {
 }
 
 /// The receipt: a compact JWS (EdDSA, the network key) over the entry's claims.
-pub fn receipt(ctx: &Context, entry: &CommittedEntry, status: &str) -> String {
+pub fn receipt(ctx: &Context, entry: &CommittedEntry, status: EntryStatus) -> String {
     let claims = ReceiptClaims {
         iss: ctx.network.name.clone(),
         entry_id: entry.id.to_string(),
         seq: entry.seq,
         kind: entry.meta.kind.to_string(),
-        status: status.to_owned(),
+        status: status.as_str().to_owned(),
         partner: entry.meta.partner.as_ref().map(ToString::to_string),
         member_id: entry.meta.member.as_ref().map(ToString::to_string),
         reference: entry.meta.reference.clone(),

@@ -9,6 +9,7 @@ use super::{Clearing, ClearingError, rules};
 use crate::ledger::{Amount, EntryId, EntryKind};
 use crate::store::WriteTx;
 use crate::store::operations;
+use crate::store::status::{EntryStatus, OperationKind, OperationStatus};
 
 #[derive(Debug, Clone)]
 pub struct ReverseInput {
@@ -66,11 +67,11 @@ impl Clearing {
                 });
             };
             // A captured hold is reversed through its capture.
-            if op.kind == "hold" {
+            if op.kind == OperationKind::Hold {
                 let capture = op
                     .closed_by
                     .clone()
-                    .filter(|_| op.status == "captured")
+                    .filter(|_| op.status == OperationStatus::Captured)
                     .ok_or_else(|| {
                         ClearingError::NotReversible(format!(
                             "hold {} is {}: void it instead",
@@ -79,7 +80,7 @@ impl Clearing {
                     })?;
                 op = operations::get_tx(tx, &capture)?.ok_or_else(not_found)?;
             }
-            let earned = op.kind == "earn";
+            let earned = op.kind == OperationKind::Earn;
             let (unit, total, member) = op_amount(ctx, &op)?;
             let left = op.points_minor - op.reversed_minor;
             if left <= 0 {
@@ -116,11 +117,16 @@ impl Clearing {
             let entry = tx.post(draft.balance(&ctx.units)?)?;
             operations::add_reversed(tx, &op.entry_id, points.minor())?;
             if points.minor() == left {
-                operations::set_status(tx, &op.entry_id, "reversed", Some(&entry.id.to_string()))?;
+                operations::set_status(
+                    tx,
+                    &op.entry_id,
+                    OperationStatus::Reversed,
+                    Some(&entry.id.to_string()),
+                )?;
             }
             Ok(Posted {
                 entry,
-                status: "posted".into(),
+                status: EntryStatus::Posted,
                 coupons_issued: None,
             })
         })

@@ -20,6 +20,7 @@ pub use crate::store::settlements::Settlement;
 use crate::store::settlements::{
     self as store, MoneyLine, ObligationRow, PositionRow, SettlementRow,
 };
+use crate::store::status::SettlementStatus;
 use crate::store::{WriteTx, now_us};
 
 /// How many chain positions a settlement reads at once.
@@ -226,7 +227,11 @@ impl Clearing {
                     first_seq,
                     last_seq,
                     currency: currency.to_string(),
-                    status: if open { "open" } else { "settled" }.into(),
+                    status: if open {
+                        SettlementStatus::Open
+                    } else {
+                        SettlementStatus::Settled
+                    },
                     created_at_us: now_us(),
                 },
                 positions,
@@ -336,9 +341,9 @@ impl Clearing {
                 paid == p.net_minor.abs()
             });
             let status = if all_paid {
-                "settled"
+                SettlementStatus::Settled
             } else {
-                "partially_paid"
+                SettlementStatus::PartiallyPaid
             };
             store::record_payment(tx, &id, &partner, amount.minor(), status)?;
             Ok(Posted {

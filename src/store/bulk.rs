@@ -61,7 +61,7 @@ impl BulkRow for RawEntry {
         out.extend([
             Value::Int(self.seq),
             Value::Text(&self.id),
-            Value::Text(&self.kind),
+            Value::Text(self.kind.as_str()),
             Value::Int(self.created_at_us),
             Value::OptText(self.partner.as_deref()),
             Value::OptText(self.member.as_deref()),
@@ -135,13 +135,13 @@ impl BulkRow for Operation {
     fn values<'a>(&'a self, out: &mut Vec<Value<'a>>) {
         out.extend([
             Value::Text(&self.entry_id),
-            Value::Text(&self.kind),
+            Value::Text(self.kind.as_str()),
             Value::Text(&self.partner),
             Value::Text(&self.member_id),
             Value::Text(&self.unit),
             Value::Int(self.points_minor),
             Value::Int(self.reversed_minor),
-            Value::Text(&self.status),
+            Value::Text(self.status.as_str()),
             Value::OptInt(self.expires_at_us),
             Value::OptText(self.closed_by.as_deref()),
             Value::Int(self.created_at_us),
@@ -237,9 +237,9 @@ impl BulkRow for AuthorizationUse<'_> {
 
 /// Writes `rows` with multi-row `INSERT`s the connection keeps prepared: one statement for up to
 /// [`EXACT_STATEMENT_ROWS`] rows, above that power-of-two chunks (300 rows: 256 + 44),
-/// so each table has a bounded number of statement shapes, each prepared once. Preparing a new
-/// statement per table per batch was ~8 % of the SQLite writer's time; on PostgreSQL one
-/// round trip per table (rather than a chunk per power of two) gave 9 % more throughput.
+/// so each table has a bounded number of statement shapes, each prepared once: preparing a new
+/// statement per table per batch cost the writer dearly, and on PostgreSQL one round trip per
+/// table beats a chunk per power of two (docs/performance.md has the figures).
 pub(super) fn insert_rows<R: BulkRow>(conn: &mut DbConn, rows: &[R]) -> Result<(), StoreError> {
     let width = R::COLUMNS.len();
     let most_rows = power_of_two_at_most((MAX_BINDS_PER_STATEMENT / width).max(1));

@@ -4,6 +4,7 @@ use diesel::prelude::*;
 
 pub use super::rows::CampaignRow;
 use super::schema::{campaigns, coupons};
+use super::status::CouponStatus;
 use super::tx::WriteTx;
 use super::{DbConn, StoreError};
 
@@ -16,7 +17,8 @@ pub struct CouponRow {
     pub code: String,
     pub campaign_id: String,
     pub member_id: Option<String>,
-    pub status: String,
+    #[diesel(serialize_as = String, deserialize_as = String)]
+    pub status: CouponStatus,
     pub reserved_minor: i64,
     pub expires_at_us: i64,
     pub redemption_entry: Option<String>,
@@ -87,7 +89,7 @@ pub fn adjust_campaign(
 
 pub fn insert_coupon(tx: &mut WriteTx<'_>, row: &CouponRow) -> Result<(), StoreError> {
     diesel::insert_into(coupons::table)
-        .values(row)
+        .values(row.clone())
         .execute(tx.db()?)?;
     Ok(())
 }
@@ -124,7 +126,7 @@ pub fn coupon_by_redemption(
 pub fn update_coupon(tx: &mut WriteTx<'_>, row: &CouponRow) -> Result<(), StoreError> {
     diesel::update(coupons::table.find(&row.code))
         .set((
-            coupons::status.eq(&row.status),
+            coupons::status.eq(row.status.as_str()),
             coupons::redemption_entry.eq(&row.redemption_entry),
             coupons::discount_minor.eq(row.discount_minor),
             coupons::redeemed_by.eq(&row.redeemed_by),
@@ -139,7 +141,7 @@ pub fn issued_to(tx: &mut WriteTx<'_>, campaign: &str, member: &str) -> Result<i
     Ok(coupons::table
         .filter(coupons::campaign_id.eq(campaign))
         .filter(coupons::member_id.eq(member))
-        .filter(coupons::status.ne("voided"))
+        .filter(coupons::status.ne(CouponStatus::Voided.as_str()))
         .count()
         .get_result(tx.db()?)?)
 }
@@ -149,7 +151,7 @@ pub fn redeemed_for(tx: &mut WriteTx<'_>, campaign: &str, member: &str) -> Resul
     Ok(coupons::table
         .filter(coupons::campaign_id.eq(campaign))
         .filter(coupons::redeemed_for.eq(member))
-        .filter(coupons::status.eq("redeemed"))
+        .filter(coupons::status.eq(CouponStatus::Redeemed.as_str()))
         .count()
         .get_result(tx.db()?)?)
 }
@@ -157,7 +159,7 @@ pub fn redeemed_for(tx: &mut WriteTx<'_>, campaign: &str, member: &str) -> Resul
 /// Issued coupons whose time ran out before `now_us`.
 pub fn due_coupons(conn: &mut DbConn, now_us: i64) -> Result<Vec<String>, StoreError> {
     Ok(coupons::table
-        .filter(coupons::status.eq("issued"))
+        .filter(coupons::status.eq(CouponStatus::Issued.as_str()))
         .filter(coupons::expires_at_us.le(now_us))
         .order(coupons::expires_at_us)
         .limit(MAX_DUE_PER_SWEEP)
@@ -173,7 +175,7 @@ pub fn open_for_member(
 ) -> Result<Vec<CouponRow>, StoreError> {
     Ok(coupons::table
         .filter(coupons::member_id.eq(member))
-        .filter(coupons::status.eq("issued"))
+        .filter(coupons::status.eq(CouponStatus::Issued.as_str()))
         .filter(coupons::expires_at_us.gt(now_us))
         .order(coupons::expires_at_us)
         .limit(MAX_DUE_PER_SWEEP)

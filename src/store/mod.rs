@@ -18,6 +18,7 @@ mod rows;
 mod schema;
 pub mod sequencer;
 pub mod settlements;
+pub mod status;
 mod syncer;
 mod tx;
 mod writer;

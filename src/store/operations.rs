@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 pub use super::rows::Operation;
 use super::schema::operations;
+use super::status::{OperationStatus, UnknownText};
 use super::tx::WriteTx;
 use super::{DbConn, StoreError};
 
@@ -37,12 +38,12 @@ pub fn get_tx(tx: &mut WriteTx<'_>, entry_id: &str) -> Result<Option<Operation>,
 pub fn set_status(
     tx: &mut WriteTx<'_>,
     entry_id: &str,
-    status: &str,
+    status: OperationStatus,
     closed_by: Option<&str>,
 ) -> Result<(), StoreError> {
     diesel::update(operations::table.find(entry_id))
         .set((
-            operations::status.eq(status),
+            operations::status.eq(status.as_str()),
             operations::closed_by.eq(closed_by),
         ))
         .execute(tx.db()?)?;
@@ -64,7 +65,7 @@ pub fn add_reversed(
 /// Pending holds whose time ran out before `now_us`, oldest first.
 pub fn due_holds(conn: &mut DbConn, now_us: i64) -> Result<Vec<String>, StoreError> {
     Ok(operations::table
-        .filter(operations::status.eq("pending"))
+        .filter(operations::status.eq(OperationStatus::Pending.as_str()))
         .filter(operations::expires_at_us.le(now_us))
         .order(operations::expires_at_us)
         .limit(MAX_DUE_PER_SWEEP)
@@ -76,9 +77,17 @@ pub fn due_holds(conn: &mut DbConn, now_us: i64) -> Result<Vec<String>, StoreErr
 pub fn statuses(
     conn: &mut DbConn,
     entry_ids: &[String],
-) -> Result<Vec<(String, String)>, StoreError> {
-    Ok(operations::table
+) -> Result<Vec<(String, OperationStatus)>, StoreError> {
+    let rows: Vec<(String, String)> = operations::table
         .filter(operations::entry_id.eq_any(entry_ids))
         .select((operations::entry_id, operations::status))
-        .load(conn)?)
+        .load(conn)?;
+    rows.into_iter()
+        .map(|(id, status)| {
+            let status = status
+                .parse()
+                .map_err(|e: UnknownText| StoreError::Corrupt(e.to_string()))?;
+            Ok((id, status))
+        })
+        .collect()
 }

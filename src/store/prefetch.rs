@@ -31,10 +31,10 @@ const MAX_KEYS_PER_LOOKUP: usize = bulk::MAX_BINDS_PER_STATEMENT / 2;
 /// SQLite: `WHERE (partner, idem_key) IN (VALUES …)`, one probe of the key's index per key.
 /// PostgreSQL: a lateral lookup per key. It plans the `IN (VALUES …)` form as a join, and the
 /// generic plan it caches for a prepared statement first run on a small table was a hash join
-/// over a sequential scan, kept as the table grew (the writer's prefetch took 16-30 ms per batch
-/// at 100 000 keys); an `OR` of key equalities stays on the index but cost a fifth of the
-/// throughput in planning and bitmap scans. The lateral form is a nested loop of index probes in
-/// every plan.
+/// over a sequential scan, kept as the table grew, so the prefetch slowed as the ledger grew; an
+/// `OR` of key equalities stays on the index but pays in planning and bitmap scans. The lateral
+/// form is a nested loop of index probes in every plan (docs/performance.md has the figures; the
+/// test below reads the cached plan).
 struct KeyLookup<'k> {
     keys: &'k [&'k OwnerKey],
 }

@@ -4,6 +4,7 @@
 use diesel::prelude::*;
 
 use super::schema::{authorizations, campaigns, operations};
+use super::status::{OperationKind, OperationStatus};
 use crate::ledger::ChainHash;
 
 /// The last entry in the chain, as the writer sees it inside its transaction.
@@ -45,13 +46,15 @@ pub struct CampaignRow {
 #[diesel(table_name = operations)]
 pub struct Operation {
     pub entry_id: String,
-    pub kind: String,
+    #[diesel(deserialize_as = String)]
+    pub kind: OperationKind,
     pub partner: String,
     pub member_id: String,
     pub unit: String,
     pub points_minor: i64,
     pub reversed_minor: i64,
-    pub status: String,
+    #[diesel(deserialize_as = String)]
+    pub status: OperationStatus,
     pub expires_at_us: Option<i64>,
     /// For a hold: the entry that captured, voided or expired it.
     pub closed_by: Option<String>,

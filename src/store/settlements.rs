@@ -5,6 +5,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text};
 
 use super::schema::{entries, settlement_obligations, settlement_positions, settlements};
+use super::status::SettlementStatus;
 use super::tx::WriteTx;
 use super::{DbConn, StoreError};
 
@@ -16,7 +17,8 @@ pub struct SettlementRow {
     pub first_seq: i64,
     pub last_seq: i64,
     pub currency: String,
-    pub status: String,
+    #[diesel(serialize_as = String, deserialize_as = String)]
+    pub status: SettlementStatus,
     pub created_at_us: i64,
 }
 
@@ -189,7 +191,7 @@ pub fn list(
 
 pub fn insert(tx: &mut WriteTx<'_>, s: &Settlement) -> Result<(), StoreError> {
     diesel::insert_into(settlements::table)
-        .values(&s.row)
+        .values(s.row.clone())
         .execute(tx.db()?)?;
     for p in &s.positions {
         diesel::insert_into(settlement_positions::table)
@@ -210,13 +212,13 @@ pub fn record_payment(
     id: &str,
     party: &str,
     amount_minor: i64,
-    status: &str,
+    status: SettlementStatus,
 ) -> Result<(), StoreError> {
     diesel::update(settlement_positions::table.find((id, party)))
         .set(settlement_positions::paid_minor.eq(settlement_positions::paid_minor + amount_minor))
         .execute(tx.db()?)?;
     diesel::update(settlements::table.find(id))
-        .set(settlements::status.eq(status))
+        .set(settlements::status.eq(status.as_str()))
         .execute(tx.db()?)?;
     Ok(())
 }

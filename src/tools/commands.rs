@@ -255,7 +255,7 @@ fn settle(cutoff: &str, service: &ServiceArgs) -> Result<()> {
     let out = serde_json::json!({
         "settlement_id": settled.settlement.row.id,
         "cutoff": time::rfc3339(settled.settlement.row.cutoff_us),
-        "status": settled.settlement.row.status,
+        "status": settled.settlement.row.status.as_str(),
         "created": settled.created,
         "positions": positions,
     });
