@@ -10,8 +10,9 @@ use super::codes::ErrorCode;
 use super::partner::{DecimalText, EntryView, empty_or, json, parse_member, respond};
 use super::problem::{ApiError, Problem};
 use crate::clearing::Context;
+use crate::clearing::campaigns::{Benefit, Campaign, CampaignInput};
 use crate::clearing::codes::display_code;
-use crate::clearing::coupons::{Benefit, Campaign, CampaignInput, Coupon, Issued};
+use crate::clearing::coupons::{Coupon, Issued};
 use crate::clearing::{Clearing, time};
 use crate::ledger::{Amount, CampaignId};
 

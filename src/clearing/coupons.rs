@@ -1,5 +1,5 @@
-//! Cross-partner coupons: sponsor-funded campaigns with a budget, single-use codes, discounts,
-//! and coupons issued by a purchase at a trigger partner.
+//! Cross-partner coupons: single-use codes of a sponsor's campaign (`campaigns.rs`), their
+//! discounts, and coupons issued by a purchase at a trigger partner.
 //!
 //! Issuing a coupon reserves its largest possible discount in the ledger
 //! (`commitment:{sponsor}` debit, `campaign:{id}` credit); redeeming it clears the reservation
@@ -7,11 +7,7 @@
 //! release the reservation. The campaign's counters never let reserved plus used exceed the
 //! budget (the table's CHECK enforces it too).
 
-use std::str::FromStr;
-
-use rust_decimal::{Decimal, RoundingStrategy};
-use serde::{Deserialize, Serialize};
-
+use super::campaigns::{Campaign, money};
 use super::codes::{display_code, new_code, normalize_code};
 use super::context::Context;
 use super::receipt::Posted;
@@ -20,55 +16,9 @@ use super::{Clearing, ClearingError, time};
 use crate::ledger::{
     Account, Amount, CampaignId, EntryKind, EntryMeta, MemberId, PartnerId, Party, Posting,
 };
-use crate::store::coupons::{self, CampaignRow, CouponRow};
+use crate::store::coupons::{self, CouponRow};
 use crate::store::status::{CouponStatus, EntryStatus};
 use crate::store::{WriteTx, now_us};
-
-/// The most partners a campaign may be redeemable at.
-pub const MAX_REDEEMABLE_AT: usize = 64;
-/// The largest per-member limit.
-pub const MAX_PER_MEMBER_LIMIT: u32 = 10_000;
-/// The longest campaign name, in characters.
-pub const MAX_CAMPAIGN_NAME_CHARS: usize = 100;
-
-/// What a coupon gives.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Benefit {
-    /// `amount` (a fixed discount) or `percent` (of the purchase).
-    pub kind: String,
-    pub value: String,
-    pub max_discount: Option<String>,
-}
-
-/// A campaign's fixed terms, stored as JSON beside its counters.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Terms {
-    pub name: String,
-    pub redeemable_at: Vec<String>,
-    pub benefit: Benefit,
-    pub per_member_limit: Option<u32>,
-}
-
-#[derive(Debug, Clone)]
-pub struct CampaignInput {
-    pub name: String,
-    pub redeemable_at: Vec<String>,
-    pub benefit: Benefit,
-    pub currency: String,
-    pub budget: String,
-    pub valid_from: String,
-    pub valid_until: String,
-    pub per_member_limit: Option<u32>,
-    /// A purchase of at least `min_purchase` at `partner` issues a coupon.
-    pub trigger: Option<(String, String)>,
-}
-
-/// A campaign as stored: counters and parsed terms.
-#[derive(Debug, Clone)]
-pub struct Campaign {
-    pub row: CampaignRow,
-    pub terms: Terms,
-}
 
 /// A coupon and its campaign.
 #[derive(Debug, Clone)]
@@ -116,82 +66,6 @@ impl From<CouponRow> for Issued {
 pub struct Redeemed {
     pub discount: Amount,
     pub posted: Posted,
-}
-
-impl Campaign {
-    fn from_row(row: CampaignRow) -> Result<Self, ClearingError> {
-        let terms = serde_json::from_str(&row.terms).map_err(|e| {
-            ClearingError::Store(crate::store::StoreError::Corrupt(format!(
-                "campaign {} terms: {e}",
-                row.id
-            )))
-        })?;
-        Ok(Self { row, terms })
-    }
-
-    fn id(&self) -> Result<CampaignId, ClearingError> {
-        self.row
-            .id
-            .parse()
-            .map_err(|_| ClearingError::NotFound(format!("no campaign {}", self.row.id)))
-    }
-
-    fn sponsor(&self) -> Result<PartnerId, ClearingError> {
-        self.row
-            .sponsor
-            .parse()
-            .map_err(|_| ClearingError::UnknownPartner(self.row.sponsor.clone()))
-    }
-
-    /// The most one coupon can cost: what issuing it reserves.
-    pub fn max_discount(&self, ctx: &Context) -> Result<Amount, ClearingError> {
-        let b = &self.terms.benefit;
-        let text = if b.kind == "amount" {
-            &b.value
-        } else {
-            b.max_discount.as_deref().unwrap_or("0")
-        };
-        money(ctx, text)
-    }
-
-    /// The discount on `purchase`: never more than the purchase; a percent is rounded half to
-    /// even to the currency's scale and capped at `max_discount`.
-    pub fn discount(&self, ctx: &Context, purchase: Amount) -> Result<Amount, ClearingError> {
-        let cap = self.max_discount(ctx)?;
-        let raw = if self.terms.benefit.kind == "amount" {
-            cap
-        } else {
-            let percent = Decimal::from_str(&self.terms.benefit.value)
-                .map_err(|_| ClearingError::AmountTooLarge)?;
-            let d = purchase
-                .to_decimal()
-                .checked_mul(percent)
-                .ok_or(ClearingError::AmountTooLarge)?
-                / Decimal::ONE_HUNDRED;
-            let d = d.round_dp_with_strategy(
-                ctx.network.currency_scale.places(),
-                RoundingStrategy::MidpointNearestEven,
-            );
-            Amount::from_decimal(d, ctx.network.currency_scale)
-                .map_err(|_| ClearingError::AmountTooLarge)?
-        };
-        Ok([raw, cap, purchase]
-            .into_iter()
-            .min_by_key(|a| a.minor())
-            .unwrap_or(raw))
-    }
-
-    fn redeemable_at(&self, partner: &PartnerId) -> bool {
-        self.terms
-            .redeemable_at
-            .iter()
-            .any(|p| p == partner.as_str())
-    }
-}
-
-fn money(ctx: &Context, text: &str) -> Result<Amount, ClearingError> {
-    Amount::parse_positive(text, ctx.network.currency_scale)
-        .map_err(|e| ClearingError::InvalidAmount(e.to_string()))
 }
 
 fn accounts(ctx: &Context, campaign: &Campaign) -> Result<(Account, Account), ClearingError> {
@@ -335,189 +209,7 @@ fn load_coupon(tx: &mut WriteTx<'_>, code: &str) -> Result<Coupon, ClearingError
     })
 }
 
-/// What `check_terms` derives from a campaign request.
-struct CheckedTerms {
-    budget: Amount,
-    from_us: i64,
-    until_us: i64,
-    /// The trigger partner and minimum purchase in minor units.
-    trigger: Option<(String, i64)>,
-}
-
-fn check_terms(ctx: &Context, input: &CampaignInput) -> Result<CheckedTerms, ClearingError> {
-    let bad = |why: String| ClearingError::InvalidRequest(why);
-    let n = input.name.chars().count();
-    if n == 0 || n > MAX_CAMPAIGN_NAME_CHARS || input.name.chars().any(char::is_control) {
-        return Err(bad(format!(
-            "name must be 1 to {MAX_CAMPAIGN_NAME_CHARS} printable characters"
-        )));
-    }
-    if input.currency != ctx.network.settlement_currency.as_str() {
-        return Err(bad(format!(
-            "campaigns are in the settlement currency, {}",
-            ctx.network.settlement_currency
-        )));
-    }
-    if input.redeemable_at.is_empty() || input.redeemable_at.len() > MAX_REDEEMABLE_AT {
-        return Err(bad(format!(
-            "redeemable_at needs 1 to {MAX_REDEEMABLE_AT} partners"
-        )));
-    }
-    for p in &input.redeemable_at {
-        let known = p
-            .parse::<PartnerId>()
-            .ok()
-            .and_then(|id| ctx.network.partner(&id).map(|_| ()));
-        if known.is_none() {
-            return Err(bad(format!("redeemable_at: unknown partner {p}")));
-        }
-    }
-    let budget = money(ctx, &input.budget)?;
-    let b = &input.benefit;
-    match b.kind.as_str() {
-        "amount" => {
-            money(ctx, &b.value)?;
-            if b.max_discount.is_some() {
-                return Err(bad("max_discount is for percent benefits".into()));
-            }
-        }
-        "percent" => {
-            let pct = Decimal::from_str(&b.value)
-                .ok()
-                .filter(|v| {
-                    *v > Decimal::ZERO
-                        && *v <= Decimal::ONE_HUNDRED
-                        && v.scale() <= 4
-                        && b.value.bytes().all(|c| c.is_ascii_digit() || c == b'.')
-                })
-                .ok_or_else(|| {
-                    ClearingError::InvalidAmount(
-                        "a percent benefit is a decimal string above 0 and at most 100".into(),
-                    )
-                })?;
-            let _ = pct;
-            let cap = b
-                .max_discount
-                .as_deref()
-                .ok_or_else(|| bad("a percent benefit needs max_discount".into()))?;
-            money(ctx, cap)?;
-        }
-        other => {
-            return Err(bad(format!(
-                "benefit kind must be amount or percent, not {}",
-                other.chars().take(20).collect::<String>()
-            )));
-        }
-    }
-    let from = time::parse_rfc3339(&input.valid_from)
-        .ok_or_else(|| bad("valid_from must be an RFC 3339 time".into()))?;
-    let until = time::parse_rfc3339(&input.valid_until)
-        .ok_or_else(|| bad("valid_until must be an RFC 3339 time".into()))?;
-    if from >= until {
-        return Err(bad("valid_from must be before valid_until".into()));
-    }
-    if input
-        .per_member_limit
-        .is_some_and(|l| l == 0 || l > MAX_PER_MEMBER_LIMIT)
-    {
-        return Err(bad(format!(
-            "per_member_limit must be 1 to {MAX_PER_MEMBER_LIMIT}"
-        )));
-    }
-    let trigger = match &input.trigger {
-        None => None,
-        Some((partner, min)) => {
-            let known = partner
-                .parse::<PartnerId>()
-                .ok()
-                .and_then(|id| ctx.network.partner(&id).map(|_| ()));
-            if known.is_none() {
-                return Err(bad(format!("trigger: unknown partner {partner}")));
-            }
-            let min = Amount::parse(min, ctx.network.currency_scale)
-                .map_err(|e| ClearingError::InvalidAmount(e.to_string()))?;
-            if min.minor() < 0 {
-                return Err(ClearingError::InvalidAmount(
-                    "min_purchase cannot be negative".into(),
-                ));
-            }
-            Some((partner.clone(), min.minor()))
-        }
-    };
-    Ok(CheckedTerms {
-        budget,
-        from_us: from,
-        until_us: until,
-        trigger,
-    })
-}
-
 impl Clearing {
-    /// `POST /v1/campaigns`: the caller sponsors it. Nothing is posted until coupons are issued.
-    pub fn create_campaign_work(
-        &self,
-        caller: &Caller,
-        input: CampaignInput,
-    ) -> Result<impl Work<Campaign>, ClearingError> {
-        let CheckedTerms {
-            budget,
-            from_us: from,
-            until_us: until,
-            trigger,
-        } = check_terms(self.context(), &input)?;
-        let terms = Terms {
-            name: input.name,
-            redeemable_at: input.redeemable_at,
-            benefit: input.benefit,
-            per_member_limit: input.per_member_limit,
-        };
-        let campaign = Campaign {
-            row: CampaignRow {
-                id: CampaignId::new_v7().to_string(),
-                sponsor: caller.partner.to_string(),
-                currency: input.currency,
-                terms: serde_json::to_string(&terms).unwrap_or_default(),
-                budget_minor: budget.minor(),
-                reserved_minor: 0,
-                used_minor: 0,
-                issued_count: 0,
-                redeemed_count: 0,
-                valid_from_us: from,
-                valid_until_us: until,
-                trigger_partner: trigger.as_ref().map(|t| t.0.clone()),
-                trigger_min_minor: trigger.map(|t| t.1),
-                created_at_us: now_us(),
-            },
-            terms,
-        };
-        if campaign.max_discount(self.context())?.minor() > budget.minor() {
-            return Err(ClearingError::BudgetExhausted(
-                "the budget does not cover a single coupon".into(),
-            ));
-        }
-        Ok(move |_: &Context, tx: &mut WriteTx<'_>| {
-            coupons::insert_campaign(tx, &campaign.row)?;
-            Ok(campaign)
-        })
-    }
-
-    /// `GET /v1/campaigns/{id}`: for its sponsor.
-    pub async fn campaign_for(
-        &self,
-        partner: &PartnerId,
-        id: CampaignId,
-    ) -> Result<Campaign, ClearingError> {
-        let key = id.to_string();
-        let row = self
-            .store()
-            .read(move |c| coupons::campaign(c, &key))
-            .await?;
-        let row = row
-            .filter(|r| r.sponsor == partner.as_str())
-            .ok_or_else(|| ClearingError::NotFound(format!("no campaign {id} of this partner")))?;
-        Campaign::from_row(row)
-    }
-
     /// `POST /v1/campaigns/{id}/coupons`: one coupon, by the sponsor.
     pub fn issue_coupon_work(
         caller: &Caller,

@@ -1,6 +1,7 @@
 //! The use cases: the clearing service that the API and the CLI drive. It owns the configured
 //! network, the store and the network's signing key, and turns requests into ledger entries.
 
+pub mod campaigns;
 pub mod codes;
 mod context;
 pub mod coupons;
