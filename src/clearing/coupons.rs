@@ -14,7 +14,8 @@ use super::receipt::Posted;
 use super::write::{Caller, Work};
 use super::{Clearing, ClearingError, time};
 use crate::ledger::{
-    Account, Amount, CampaignId, EntryKind, EntryMeta, MemberId, PartnerId, Party, Posting,
+    Account, Amount, CampaignId, CommittedEntry, EntryKind, EntryMeta, MemberId, PartnerId, Party,
+    Posting,
 };
 use crate::store::coupons::{self, CouponRow};
 use crate::store::status::{CouponStatus, EntryStatus};
@@ -209,6 +210,126 @@ fn load_coupon(tx: &mut WriteTx<'_>, code: &str) -> Result<Coupon, ClearingError
     })
 }
 
+/// Refuses a coupon that cannot be redeemed at `partner` at `now`: not redeemable there, not
+/// issued (used, voided, or past its time), or its campaign not started.
+fn check_redeemable(coupon: &Coupon, partner: &PartnerId, now: i64) -> Result<(), ClearingError> {
+    let refuse = |why: String| ClearingError::CouponNotRedeemable(why);
+    if !coupon.campaign.redeemable_at(partner) {
+        return Err(refuse(format!(
+            "this coupon is not redeemable at {partner}"
+        )));
+    }
+    let status = coupon.status(now);
+    if status != CouponStatus::Issued {
+        return Err(refuse(format!("this coupon is {status}")));
+    }
+    if now < coupon.campaign.row.valid_from_us {
+        return Err(refuse(format!(
+            "this coupon is valid from {}",
+            time::rfc3339(coupon.campaign.row.valid_from_us)
+        )));
+    }
+    Ok(())
+}
+
+/// Who redeems: the member named, who must be the coupon's owner if it has one; else its
+/// owner; a bearer coupon redeemed without a member has none.
+fn holder(coupon: &Coupon, member: Option<MemberId>) -> Result<Option<MemberId>, ClearingError> {
+    match (member, &coupon.row.member_id) {
+        (Some(m), Some(owner)) if m.to_string() != *owner => Err(
+            ClearingError::CouponNotRedeemable("this coupon was issued to another member".into()),
+        ),
+        (Some(m), _) => Ok(Some(m)),
+        (None, Some(owner)) => Ok(owner.parse().ok()),
+        (None, None) => Ok(None),
+    }
+}
+
+/// Refuses a redemption past the campaign's per-member limit.
+fn check_member_limit(
+    tx: &mut WriteTx<'_>,
+    coupon: &Coupon,
+    member: MemberId,
+) -> Result<(), ClearingError> {
+    let Some(limit) = coupon.campaign.terms.per_member_limit else {
+        return Ok(());
+    };
+    let redeemed = coupons::redeemed_for(tx, &coupon.row.campaign_id, &member.to_string())?;
+    if redeemed >= i64::from(limit) {
+        return Err(ClearingError::PerMemberLimit(format!(
+            "member {member} already redeemed {redeemed} coupons of this campaign"
+        )));
+    }
+    Ok(())
+}
+
+/// The reservation cleared, and the sponsor owing the redeeming partner the discount (nothing
+/// to owe when the sponsor redeems its own coupon).
+fn redemption_postings(
+    ctx: &Context,
+    coupon: &Coupon,
+    partner: &PartnerId,
+    discount: Amount,
+) -> Result<Vec<Posting>, ClearingError> {
+    let (campaign_account, commitment) = accounts(ctx, &coupon.campaign)?;
+    let reserved = Amount::from_minor(coupon.row.reserved_minor, ctx.network.currency_scale);
+    let sponsor = coupon.campaign.sponsor()?;
+    let mut postings = vec![
+        Posting::debit(campaign_account, reserved),
+        credit(commitment, reserved)?,
+    ];
+    if sponsor != *partner {
+        let currency = ctx.network.settlement_currency.clone();
+        postings.push(Posting::debit(
+            Account::Settlement {
+                party: Party::Partner(sponsor),
+                currency: currency.clone(),
+            },
+            discount,
+        ));
+        postings.push(credit(
+            Account::Settlement {
+                party: Party::Partner(partner.clone()),
+                currency,
+            },
+            discount,
+        )?);
+    }
+    Ok(postings)
+}
+
+/// The coupon redeemed by `partner` in `entry`, and its campaign's counters: the reservation
+/// released, the discount used.
+fn mark_redeemed(
+    tx: &mut WriteTx<'_>,
+    coupon: &Coupon,
+    entry: &CommittedEntry,
+    discount: Amount,
+    partner: &PartnerId,
+    holder: Option<MemberId>,
+) -> Result<(), ClearingError> {
+    coupons::update_coupon(
+        tx,
+        &CouponRow {
+            status: CouponStatus::Redeemed,
+            redemption_entry: Some(entry.id.to_string()),
+            discount_minor: Some(discount.minor()),
+            redeemed_by: Some(partner.to_string()),
+            redeemed_for: holder.map(|m| m.to_string()),
+            ..coupon.row.clone()
+        },
+    )?;
+    coupons::adjust_campaign(
+        tx,
+        &coupon.row.campaign_id,
+        -coupon.row.reserved_minor,
+        discount.minor(),
+        0,
+        1,
+    )?;
+    Ok(())
+}
+
 impl Clearing {
     /// `POST /v1/campaigns/{id}/coupons`: one coupon, by the sponsor.
     pub fn issue_coupon_work(
@@ -272,43 +393,11 @@ impl Clearing {
         let caller = caller.clone();
         move |ctx: &Context, tx: &mut WriteTx<'_>| {
             let coupon = load_coupon(tx, &code)?;
-            let refuse = |why: String| ClearingError::CouponNotRedeemable(why);
-            if !coupon.campaign.redeemable_at(&caller.partner) {
-                return Err(refuse(format!(
-                    "this coupon is not redeemable at {}",
-                    caller.partner
-                )));
-            }
-            let now = now_us();
-            let status = coupon.status(now);
-            if status != CouponStatus::Issued {
-                return Err(refuse(format!("this coupon is {status}")));
-            }
-            if now < coupon.campaign.row.valid_from_us {
-                return Err(refuse(format!(
-                    "this coupon is valid from {}",
-                    time::rfc3339(coupon.campaign.row.valid_from_us)
-                )));
-            }
-            let holder = match (member, &coupon.row.member_id) {
-                (Some(m), Some(owner)) if m.to_string() != *owner => {
-                    return Err(refuse("this coupon was issued to another member".into()));
-                }
-                (Some(m), _) => Some(m),
-                (None, Some(owner)) => owner.parse().ok(),
-                (None, None) => None,
-            };
+            check_redeemable(&coupon, &caller.partner, now_us())?;
+            let holder = holder(&coupon, member)?;
             if let Some(m) = holder {
                 ctx.require_member(tx, m)?;
-                if let Some(limit) = coupon.campaign.terms.per_member_limit {
-                    let redeemed =
-                        coupons::redeemed_for(tx, &coupon.row.campaign_id, &m.to_string())?;
-                    if redeemed >= i64::from(limit) {
-                        return Err(ClearingError::PerMemberLimit(format!(
-                            "member {m} already redeemed {redeemed} coupons of this campaign"
-                        )));
-                    }
-                }
+                check_member_limit(tx, &coupon, m)?;
             }
             crate::ledger::entry::MAX_REFERENCE_CHARS
                 .checked_sub(reference.chars().count())
@@ -320,31 +409,7 @@ impl Clearing {
                     "the purchase is too small for any discount".into(),
                 ));
             }
-            let (campaign_account, commitment) = accounts(ctx, &coupon.campaign)?;
-            let reserved =
-                Amount::from_minor(coupon.row.reserved_minor, ctx.network.currency_scale);
-            let sponsor = coupon.campaign.sponsor()?;
-            let mut postings = vec![
-                Posting::debit(campaign_account, reserved),
-                credit(commitment, reserved)?,
-            ];
-            if sponsor != caller.partner {
-                let currency = ctx.network.settlement_currency.clone();
-                postings.push(Posting::debit(
-                    Account::Settlement {
-                        party: Party::Partner(sponsor),
-                        currency: currency.clone(),
-                    },
-                    discount,
-                ));
-                postings.push(credit(
-                    Account::Settlement {
-                        party: Party::Partner(caller.partner.clone()),
-                        currency,
-                    },
-                    discount,
-                )?);
-            }
+            let postings = redemption_postings(ctx, &coupon, &caller.partner, discount)?;
             let mut meta = EntryMeta::new(EntryKind::CouponRedemption);
             meta.partner = Some(caller.partner.clone());
             meta.member = holder;
@@ -357,25 +422,7 @@ impl Clearing {
             );
             let entry =
                 tx.post(crate::ledger::EntryDraft::new(meta, postings).balance(&ctx.units)?)?;
-            coupons::update_coupon(
-                tx,
-                &CouponRow {
-                    status: CouponStatus::Redeemed,
-                    redemption_entry: Some(entry.id.to_string()),
-                    discount_minor: Some(discount.minor()),
-                    redeemed_by: Some(caller.partner.to_string()),
-                    redeemed_for: holder.map(|m| m.to_string()),
-                    ..coupon.row.clone()
-                },
-            )?;
-            coupons::adjust_campaign(
-                tx,
-                &coupon.row.campaign_id,
-                -coupon.row.reserved_minor,
-                discount.minor(),
-                0,
-                1,
-            )?;
+            mark_redeemed(tx, &coupon, &entry, discount, &caller.partner, holder)?;
             Ok(Redeemed {
                 discount,
                 posted: Posted {

@@ -118,127 +118,128 @@ pub fn beancount_account(account: &Account) -> String {
 pub fn render(format: Format, entries: &[CommittedEntry], currency: &str) -> String {
     let mut out = String::new();
     match format {
-        Format::Csv => {
-            out.push_str(
-                "seq,entry_id,created_at,kind,partner,member_id,reference,account,unit,amount\n",
-            );
-            for e in entries {
-                for p in &e.postings {
-                    let _ = writeln!(
-                        out,
-                        "{},{},{},{},{},{},{},{},{},{}",
-                        e.seq,
-                        e.id,
-                        time::rfc3339(e.created_at_us),
-                        e.meta.kind,
-                        e.meta
-                            .partner
-                            .as_ref()
-                            .map(ToString::to_string)
-                            .unwrap_or_default(),
-                        e.meta
-                            .member
-                            .as_ref()
-                            .map(ToString::to_string)
-                            .unwrap_or_default(),
-                        csv_field(e.meta.reference.as_deref().unwrap_or("")),
-                        p.account,
-                        p.account.unit(),
-                        p.amount
-                    );
-                }
-            }
-        }
-        Format::Ledger => {
-            out.push_str("; Coalition journal (ledger-cli / hledger). Amounts debit positive.\n\n");
-            for e in entries {
-                let partner = e
-                    .meta
-                    .partner
-                    .as_ref()
-                    .map(ToString::to_string)
-                    .unwrap_or_else(|| "network".into());
-                let reference = e.meta.reference.as_deref().map(plain).unwrap_or_default();
-                let _ = writeln!(
-                    out,
-                    "{} * ({}) {} {} {}",
-                    date(e.created_at_us),
-                    e.seq,
-                    e.meta.kind,
-                    partner,
-                    reference.trim()
-                );
-                let _ = writeln!(out, "    ; entry: {} hash: {}", e.id, e.hash);
-                for p in &e.postings {
-                    let _ = writeln!(
-                        out,
-                        "    {}  {} {}",
-                        p.account,
-                        p.amount,
-                        commodity_ledger(p.account.unit().as_str())
-                    );
-                }
-                out.push('\n');
-            }
-        }
-        Format::Beancount => {
-            let _ = writeln!(out, "option \"title\" \"Coalition journal\"");
-            let _ = writeln!(out, "option \"operating_currency\" \"{currency}\"\n");
-            let mut opened: BTreeMap<String, String> = BTreeMap::new();
-            for e in entries {
-                for p in &e.postings {
-                    opened
-                        .entry(beancount_account(&p.account))
-                        .or_insert_with(|| date(e.created_at_us));
-                }
-            }
-            let mut commodities: Vec<&str> = entries
-                .iter()
-                .flat_map(|e| e.postings.iter().map(|p| p.account.unit().as_str()))
-                .collect();
-            commodities.sort_unstable();
-            commodities.dedup();
-            let first = entries
-                .first()
-                .map_or_else(|| "1970-01-01".to_owned(), |e| date(e.created_at_us));
-            for c in commodities {
-                let _ = writeln!(out, "{first} commodity {c}");
-            }
-            for (account, since) in &opened {
-                let _ = writeln!(out, "{since} open {account}");
-            }
-            out.push('\n');
-            for e in entries {
-                let partner = e
-                    .meta
-                    .partner
-                    .as_ref()
-                    .map(ToString::to_string)
-                    .unwrap_or_else(|| "network".into());
-                let reference = e.meta.reference.as_deref().map(plain).unwrap_or_default();
-                let _ = writeln!(
-                    out,
-                    "{} * \"{}\" \"{} {}\"",
-                    date(e.created_at_us),
-                    partner,
-                    e.meta.kind,
-                    reference.trim()
-                );
-                let _ = writeln!(out, "  entry: \"{}\"", e.id);
-                for p in &e.postings {
-                    let _ = writeln!(
-                        out,
-                        "  {}  {} {}",
-                        beancount_account(&p.account),
-                        p.amount,
-                        p.account.unit()
-                    );
-                }
-                out.push('\n');
-            }
-        }
+        Format::Csv => csv(&mut out, entries),
+        Format::Ledger => ledger(&mut out, entries),
+        Format::Beancount => beancount(&mut out, entries, currency),
     }
     out
+}
+
+fn csv(out: &mut String, entries: &[CommittedEntry]) {
+    out.push_str("seq,entry_id,created_at,kind,partner,member_id,reference,account,unit,amount\n");
+    for e in entries {
+        let partner = e.meta.partner.as_ref().map(ToString::to_string);
+        let member = e.meta.member.as_ref().map(ToString::to_string);
+        for p in &e.postings {
+            let _ = writeln!(
+                out,
+                "{},{},{},{},{},{},{},{},{},{}",
+                e.seq,
+                e.id,
+                time::rfc3339(e.created_at_us),
+                e.meta.kind,
+                partner.as_deref().unwrap_or_default(),
+                member.as_deref().unwrap_or_default(),
+                csv_field(e.meta.reference.as_deref().unwrap_or("")),
+                p.account,
+                p.account.unit(),
+                p.amount
+            );
+        }
+    }
+}
+
+/// Who an entry's header line names: its partner, or the network for its own entries.
+fn party(e: &CommittedEntry) -> String {
+    e.meta
+        .partner
+        .as_ref()
+        .map(ToString::to_string)
+        .unwrap_or_else(|| "network".into())
+}
+
+fn ledger(out: &mut String, entries: &[CommittedEntry]) {
+    out.push_str("; Coalition journal (ledger-cli / hledger). Amounts debit positive.\n\n");
+    for e in entries {
+        let reference = e.meta.reference.as_deref().map(plain).unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "{} * ({}) {} {} {}",
+            date(e.created_at_us),
+            e.seq,
+            e.meta.kind,
+            party(e),
+            reference.trim()
+        );
+        let _ = writeln!(out, "    ; entry: {} hash: {}", e.id, e.hash);
+        for p in &e.postings {
+            let _ = writeln!(
+                out,
+                "    {}  {} {}",
+                p.account,
+                p.amount,
+                commodity_ledger(p.account.unit().as_str())
+            );
+        }
+        out.push('\n');
+    }
+}
+
+fn beancount(out: &mut String, entries: &[CommittedEntry], currency: &str) {
+    let _ = writeln!(out, "option \"title\" \"Coalition journal\"");
+    let _ = writeln!(out, "option \"operating_currency\" \"{currency}\"\n");
+    beancount_declarations(out, entries);
+    for e in entries {
+        let reference = e.meta.reference.as_deref().map(plain).unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "{} * \"{}\" \"{} {}\"",
+            date(e.created_at_us),
+            party(e),
+            e.meta.kind,
+            reference.trim()
+        );
+        let _ = writeln!(out, "  entry: \"{}\"", e.id);
+        for p in &e.postings {
+            let _ = writeln!(
+                out,
+                "  {}  {} {}",
+                beancount_account(&p.account),
+                p.amount,
+                p.account.unit()
+            );
+        }
+        out.push('\n');
+    }
+}
+
+/// Beancount wants every commodity declared and every account opened before it is used: each
+/// commodity on the first entry's date, each account on the date of its first posting.
+fn beancount_declarations(out: &mut String, entries: &[CommittedEntry]) {
+    let mut opened: BTreeMap<String, String> = BTreeMap::new();
+    for e in entries {
+        for p in &e.postings {
+            opened
+                .entry(beancount_account(&p.account))
+                .or_insert_with(|| date(e.created_at_us));
+        }
+    }
+    let mut commodities: Vec<&str> = entries
+        .iter()
+        .flat_map(|e| e.postings.iter().map(|p| p.account.unit().as_str()))
+        .collect();
+    commodities.sort_unstable();
+    commodities.dedup();
+    let first = entries
+        .first()
+        .map_or_else(|| "1970-01-01".to_owned(), |e| date(e.created_at_us));
+    for c in commodities {
+        let _ = writeln!(out, "{first} commodity {c}");
+    }
+    for (account, since) in &opened {
+        let _ = writeln!(out, "{since} open {account}");
+    }
+    out.push('\n');
 }
 
 impl Clearing {

@@ -83,17 +83,21 @@ impl Clearing {
         to_us: i64,
         csv: &str,
     ) -> Result<Report, ClearingError> {
+        let theirs = self.partner_sums(csv)?;
+        let ours = self.network_sums(partner, from_us, to_us).await?;
+        Ok(self.compare(theirs, ours))
+    }
+
+    /// The partner's file summed per key. Sums in i128: 100 000 lines of the largest amount
+    /// cannot overflow it.
+    fn partner_sums(&self, csv: &str) -> Result<BTreeMap<Key, i128>, ClearingError> {
         let mut lines = csv.lines();
-        match lines.next().map(str::trim) {
-            Some(HEADER) => {}
-            _ => {
-                return Err(bad(
-                    1,
-                    format!("the first line must be the header `{HEADER}`"),
-                ));
-            }
+        if lines.next().map(str::trim) != Some(HEADER) {
+            return Err(bad(
+                1,
+                format!("the first line must be the header `{HEADER}`"),
+            ));
         }
-        // Sums in i128: 100 000 lines of the largest amount cannot overflow it.
         let mut theirs: BTreeMap<Key, i128> = BTreeMap::new();
         for (i, text) in lines.enumerate() {
             let n = i + 2;
@@ -106,51 +110,53 @@ impl Clearing {
             if text.trim().is_empty() {
                 continue;
             }
-            if text.contains('"') {
-                return Err(bad(
-                    n,
-                    "quoted fields are not accepted: references may not hold commas",
-                ));
-            }
-            let fields: Vec<&str> = text.split(',').map(str::trim).collect();
-            let [reference, kind, amount, unit, occurred_at] = fields.as_slice() else {
-                return Err(bad(n, format!("expected 5 fields, found {}", fields.len())));
-            };
-            kind.parse::<EntryKind>().map_err(|_| {
-                bad(
-                    n,
-                    format!(
-                        "unknown kind `{}`",
-                        kind.chars().take(20).collect::<String>()
-                    ),
-                )
-            })?;
-            let code = unit.parse().map_err(|_| {
-                bad(
-                    n,
-                    format!(
-                        "unknown unit `{}`",
-                        unit.chars().take(20).collect::<String>()
-                    ),
-                )
-            })?;
-            let scale = self
-                .units()
-                .scale_of(&code)
-                .ok_or_else(|| bad(n, format!("unknown unit {unit}")))?;
-            let amount = Amount::parse(amount, scale).map_err(|e| bad(n, e))?;
-            if !occurred_at.is_empty() && time::parse_rfc3339(occurred_at).is_none() {
-                return Err(bad(n, "occurred_at must be an RFC 3339 time or empty"));
-            }
-            *theirs
-                .entry((
-                    (*reference).to_owned(),
-                    (*kind).to_owned(),
-                    (*unit).to_owned(),
-                ))
-                .or_insert(0) += i128::from(amount.minor());
+            let (key, minor) = self.partner_line(n, text)?;
+            *theirs.entry(key).or_insert(0) += i128::from(minor);
         }
+        Ok(theirs)
+    }
 
+    /// Line `n` of the partner's file: its key and amount in minor units.
+    fn partner_line(&self, n: usize, text: &str) -> Result<(Key, i64), ClearingError> {
+        if text.contains('"') {
+            return Err(bad(
+                n,
+                "quoted fields are not accepted: references may not hold commas",
+            ));
+        }
+        let fields: Vec<&str> = text.split(',').map(str::trim).collect();
+        let [reference, kind, amount, unit, occurred_at] = fields.as_slice() else {
+            return Err(bad(n, format!("expected 5 fields, found {}", fields.len())));
+        };
+        let shown = |text: &str| text.chars().take(20).collect::<String>();
+        kind.parse::<EntryKind>()
+            .map_err(|_| bad(n, format!("unknown kind `{}`", shown(kind))))?;
+        let code = unit
+            .parse()
+            .map_err(|_| bad(n, format!("unknown unit `{}`", shown(unit))))?;
+        let scale = self
+            .units()
+            .scale_of(&code)
+            .ok_or_else(|| bad(n, format!("unknown unit {unit}")))?;
+        let amount = Amount::parse(amount, scale).map_err(|e| bad(n, e))?;
+        if !occurred_at.is_empty() && time::parse_rfc3339(occurred_at).is_none() {
+            return Err(bad(n, "occurred_at must be an RFC 3339 time or empty"));
+        }
+        let key = (
+            (*reference).to_owned(),
+            (*kind).to_owned(),
+            (*unit).to_owned(),
+        );
+        Ok((key, amount.minor()))
+    }
+
+    /// The network's entries for `partner` in the period, summed per key, page by page.
+    async fn network_sums(
+        &self,
+        partner: &PartnerId,
+        from_us: i64,
+        to_us: i64,
+    ) -> Result<BTreeMap<Key, i128>, ClearingError> {
         let mut ours: BTreeMap<Key, i128> = BTreeMap::new();
         let mut after = 0;
         loop {
@@ -173,10 +179,13 @@ impl Clearing {
             }
             match next {
                 Some(n) => after = n,
-                None => break,
+                None => return Ok(ours),
             }
         }
+    }
 
+    /// Both sides' sums side by side: matched, mismatched, or missing on one side.
+    fn compare(&self, theirs: BTreeMap<Key, i128>, mut ours: BTreeMap<Key, i128>) -> Report {
         let show = |minor: i128, unit: &str| {
             let places = unit
                 .parse()
@@ -213,6 +222,6 @@ impl Clearing {
                 unit,
             });
         }
-        Ok(report)
+        report
     }
 }

@@ -130,6 +130,113 @@ pub struct Statement {
     pub net_minor: i64,
 }
 
+/// Every money line of the chain between `first_seq` and `last_seq`, netted. Read a window of
+/// the chain at a time: memory stays flat however long the cycle. Windows split between
+/// entries, and netting matches lines within an entry only.
+fn cycle_totals(
+    ctx: &Context,
+    tx: &mut WriteTx<'_>,
+    first_seq: i64,
+    last_seq: i64,
+) -> Result<Totals, ClearingError> {
+    let currency = ctx.network.settlement_currency.as_str();
+    let mut totals = Totals::default();
+    let mut window_start = first_seq;
+    while window_start < last_seq {
+        let window_end = window_start
+            .saturating_add(SETTLEMENT_WINDOW_ENTRIES)
+            .min(last_seq);
+        totals.add(tx.money_lines(window_start, window_end, currency)?);
+        window_start = window_end;
+    }
+    Ok(totals)
+}
+
+/// The settlement entry of one party: its money accounts' sums moved to its `due` account.
+fn post_to_due(
+    ctx: &Context,
+    tx: &mut WriteTx<'_>,
+    id: &str,
+    (party, total): (&str, i64),
+    by_account: &BTreeMap<String, i64>,
+) -> Result<(), ClearingError> {
+    let scale = ctx.network.currency_scale;
+    let mut postings = Vec::new();
+    for (account, sum) in by_account
+        .iter()
+        .filter(|(a, s)| **s != 0 && party_of(a).as_deref() == Some(party))
+    {
+        let account: Account = account
+            .parse()
+            .map_err(|_| ClearingError::UnknownPartner(account.clone()))?;
+        postings.push(Posting {
+            account,
+            amount: Amount::from_minor(-sum, scale),
+        });
+    }
+    postings.push(Posting {
+        account: Account::Due {
+            party: parse_party(party)?,
+            currency: ctx.network.settlement_currency.clone(),
+        },
+        amount: Amount::from_minor(total, scale),
+    });
+    let mut meta = EntryMeta::new(EntryKind::Settlement);
+    meta.partner = party.parse().ok();
+    meta.memo = Some(serde_json::json!({ "settlement": id, "party": party }).to_string());
+    tx.post(EntryDraft::new(meta, postings).balance(&ctx.units)?)?;
+    Ok(())
+}
+
+/// The cycle as it is kept: its range, every party's net position and the bilateral
+/// obligations. Open while a partner has a position to pay or be paid.
+fn cycle_record(
+    ctx: &Context,
+    id: String,
+    (cutoff_us, first_seq, last_seq): (i64, i64, i64),
+    activity: &BTreeMap<String, i64>,
+    owed: BTreeMap<(String, String), i64>,
+) -> Settlement {
+    let positions: Vec<PositionRow> = activity
+        .iter()
+        .map(|(party, s)| PositionRow {
+            settlement_id: id.clone(),
+            party: party.clone(),
+            net_minor: -s,
+            paid_minor: 0,
+        })
+        .collect();
+    let sum: i64 = positions.iter().map(|p| p.net_minor).sum();
+    assert_eq!(sum, 0, "a settlement must net to zero");
+    let open = positions.iter().any(|p| p.party != NETWORK);
+    let obligations = owed
+        .into_iter()
+        .map(|((debtor, creditor), amount_minor)| ObligationRow {
+            settlement_id: id.clone(),
+            debtor,
+            creditor,
+            amount_minor,
+        })
+        .collect();
+    Settlement {
+        row: SettlementRow {
+            id,
+            cutoff_us,
+            first_seq,
+            last_seq,
+            currency: ctx.network.settlement_currency.to_string(),
+            status: if open {
+                SettlementStatus::Open
+            } else {
+                SettlementStatus::Settled
+            },
+            created_at_us: now_us(),
+        },
+        positions,
+        obligations,
+    }
+}
+
 impl Clearing {
     /// `POST /v1/settlements`: closes every entry up to `cutoff` not yet settled. The same
     /// cut-off again returns the same settlement; one in the future or before the last is refused.
@@ -160,91 +267,18 @@ impl Clearing {
             }
             let first_seq = previous.map_or(0, |p| p.last_seq);
             let last_seq = store::last_seq_at(tx, cutoff_us)?.max(first_seq);
-            let currency = ctx.network.settlement_currency.clone();
-            // Read a window of the chain at a time: memory stays flat however long the cycle.
-            // Windows split between entries, and netting matches lines within an entry only.
-            let mut totals = Totals::default();
-            let mut window_start = first_seq;
-            while window_start < last_seq {
-                let window_end = window_start
-                    .saturating_add(SETTLEMENT_WINDOW_ENTRIES)
-                    .min(last_seq);
-                totals.add(tx.money_lines(window_start, window_end, currency.as_str())?);
-                window_start = window_end;
-            }
             let Totals {
                 mut activity,
                 owed,
                 by_account,
-            } = totals;
+            } = cycle_totals(ctx, tx, first_seq, last_seq)?;
             activity.retain(|_, v| *v != 0);
             let id = uuid::Uuid::now_v7().to_string();
-            let scale = ctx.network.currency_scale;
             for (party, total) in &activity {
-                let mut postings = Vec::new();
-                for (account, sum) in by_account
-                    .iter()
-                    .filter(|(a, s)| **s != 0 && party_of(a).as_deref() == Some(party.as_str()))
-                {
-                    let account: Account = account
-                        .parse()
-                        .map_err(|_| ClearingError::UnknownPartner(account.clone()))?;
-                    postings.push(Posting {
-                        account,
-                        amount: Amount::from_minor(-sum, scale),
-                    });
-                }
-                postings.push(Posting {
-                    account: Account::Due {
-                        party: parse_party(party)?,
-                        currency: currency.clone(),
-                    },
-                    amount: Amount::from_minor(*total, scale),
-                });
-                let mut meta = EntryMeta::new(EntryKind::Settlement);
-                meta.partner = party.parse().ok();
-                meta.memo =
-                    Some(serde_json::json!({ "settlement": id, "party": party }).to_string());
-                tx.post(EntryDraft::new(meta, postings).balance(&ctx.units)?)?;
+                post_to_due(ctx, tx, &id, (party, *total), &by_account)?;
             }
-
-            let positions: Vec<PositionRow> = activity
-                .iter()
-                .map(|(party, s)| PositionRow {
-                    settlement_id: id.clone(),
-                    party: party.clone(),
-                    net_minor: -s,
-                    paid_minor: 0,
-                })
-                .collect();
-            let sum: i64 = positions.iter().map(|p| p.net_minor).sum();
-            assert_eq!(sum, 0, "a settlement must net to zero");
-            let open = positions.iter().any(|p| p.party != NETWORK);
-            let settlement = Settlement {
-                row: SettlementRow {
-                    id: id.clone(),
-                    cutoff_us,
-                    first_seq,
-                    last_seq,
-                    currency: currency.to_string(),
-                    status: if open {
-                        SettlementStatus::Open
-                    } else {
-                        SettlementStatus::Settled
-                    },
-                    created_at_us: now_us(),
-                },
-                positions,
-                obligations: owed
-                    .into_iter()
-                    .map(|((debtor, creditor), amount_minor)| ObligationRow {
-                        settlement_id: id.clone(),
-                        debtor,
-                        creditor,
-                        amount_minor,
-                    })
-                    .collect(),
-            };
+            let settlement =
+                cycle_record(ctx, id, (cutoff_us, first_seq, last_seq), &activity, owed);
             store::insert(tx, &settlement)?;
             Ok(Settled {
                 settlement,
