@@ -8,7 +8,9 @@ use super::input::{MAX_EXTERNAL_ID_CHARS, check_text, parse_member};
 use super::receipt::Posted;
 use super::write::{Caller, Work};
 use super::{Clearing, ClearingError, rules, time};
-use crate::ledger::{Amount, EntryId, EntryKind, EntryMeta, MemberId, PartnerId, Party, UnitCode};
+use crate::ledger::{
+    Amount, EntryId, EntryKind, EntryMeta, MemberId, PartnerId, Party, Unit, UnitCode,
+};
 use crate::store::operations::{self, Operation};
 use crate::store::status::{EntryStatus, OperationKind, OperationStatus};
 use crate::store::{WriteTx, members, now_us};
@@ -103,6 +105,133 @@ fn points_for_purchase(
     Ok((points, spent))
 }
 
+/// The unit an earn is in: the one named, else the partner's own; a point unit the network
+/// configures (not one only still stored from before).
+fn earn_unit(
+    ctx: &Context,
+    partner: &PartnerId,
+    named: Option<UnitCode>,
+) -> Result<UnitCode, ClearingError> {
+    let own = ctx
+        .network
+        .partner(partner)
+        .ok_or_else(|| ClearingError::UnknownPartner(partner.to_string()))?
+        .unit
+        .clone();
+    let unit = named
+        .or(own)
+        .ok_or_else(|| ClearingError::NoOwnUnit(partner.clone()))?;
+    let configured = ctx.network.units.get(&unit).is_some();
+    match ctx.units.get(&unit) {
+        Some(u) if u.is_points() && configured => Ok(unit),
+        _ => Err(ClearingError::UnknownUnit(unit.to_string())),
+    }
+}
+
+/// The points an earn gives, the purchase behind them (when it names one), and the entry's memo
+/// (the purchase and `occurred_at`, when given).
+fn earned(
+    ctx: &Context,
+    partner: &PartnerId,
+    unit: &UnitCode,
+    input: &EarnInput,
+) -> Result<(Amount, Option<Amount>, Option<String>), ClearingError> {
+    let (points, purchase, mut memo) = match &input.amount {
+        EarnAmount::Points(p) => (ctx.points(unit, p)?, None, serde_json::json!({})),
+        EarnAmount::Purchase { amount, currency } => {
+            let (points, spent) = points_for_purchase(ctx, partner, unit, amount, currency)?;
+            let memo =
+                serde_json::json!({ "purchase": { "amount": amount, "currency": currency } });
+            (points, Some(spent), memo)
+        }
+    };
+    if let Some(at) = &input.occurred_at {
+        if time::parse_rfc3339(at).is_none() {
+            return Err(ClearingError::InvalidRequest(
+                "occurred_at must be an RFC 3339 time".into(),
+            ));
+        }
+        memo["occurred_at"] = serde_json::Value::String(at.clone());
+    }
+    let memo = memo
+        .as_object()
+        .is_some_and(|m| !m.is_empty())
+        .then(|| memo.to_string());
+    Ok((points, purchase, memo))
+}
+
+/// The member's authorisation code a redemption must spend: spending another brand's points
+/// needs the member's own consent; a partner's own points need none.
+fn authorization_needed(
+    unit: &Unit,
+    partner: &PartnerId,
+    input: &RedeemInput,
+) -> Result<Option<String>, ClearingError> {
+    if unit.issuer() == Some(&Party::Partner(partner.clone())) {
+        return Ok(None);
+    }
+    match &input.authorization {
+        Some(code) => Ok(Some(code.clone())),
+        None => Err(ClearingError::AuthorizationRequired(format!(
+            "{} is issued by {}: spending it needs the member's authorization",
+            input.unit,
+            unit.issuer().map(ToString::to_string).unwrap_or_default()
+        ))),
+    }
+}
+
+/// A redemption captured at once: `points` of `unit` spent by `member` at `partner`.
+fn redeem_now(
+    ctx: &Context,
+    tx: &mut WriteTx<'_>,
+    partner: &PartnerId,
+    (member, unit, points): (MemberId, &UnitCode, Amount),
+    meta: EntryMeta,
+) -> Result<Posted, ClearingError> {
+    let draft = rules::redeem(&ctx.network, partner, member, unit, points, meta)?;
+    let entry = tx.post(draft.balance(&ctx.units)?)?;
+    ctx.operation(
+        tx,
+        &entry,
+        OperationKind::Redemption,
+        (unit, points),
+        OperationStatus::Captured,
+        None,
+    )?;
+    Ok(Posted {
+        entry,
+        status: EntryStatus::Captured,
+        coupons_issued: None,
+    })
+}
+
+/// A hold of `points` of `unit` for `partner`, lapsing `ttl_us` after it is posted.
+fn hold(
+    ctx: &Context,
+    tx: &mut WriteTx<'_>,
+    partner: &PartnerId,
+    (member, unit, points): (MemberId, &UnitCode, Amount),
+    meta: EntryMeta,
+    ttl_us: i64,
+) -> Result<Posted, ClearingError> {
+    let draft = rules::hold(partner, member, unit, points, meta)?;
+    let entry = tx.post(draft.balance(&ctx.units)?)?;
+    let expires = entry.created_at_us.saturating_add(ttl_us);
+    ctx.operation(
+        tx,
+        &entry,
+        OperationKind::Hold,
+        (unit, points),
+        OperationStatus::Pending,
+        Some(expires),
+    )?;
+    Ok(Posted {
+        entry,
+        status: EntryStatus::Pending,
+        coupons_issued: None,
+    })
+}
+
 impl Clearing {
     /// `POST /v1/members`: the member this partner knows as `external_id`, enrolled if new.
     pub fn enrol_work(
@@ -132,48 +261,15 @@ impl Clearing {
         input: EarnInput,
     ) -> Result<impl Work<Posted>, ClearingError> {
         let ctx = &self.ctx;
-        let partner = ctx
-            .network
-            .partner(&caller.partner)
-            .ok_or_else(|| ClearingError::UnknownPartner(caller.partner.to_string()))?;
-        let unit = input
-            .unit
-            .clone()
-            .or_else(|| partner.unit.clone())
-            .ok_or_else(|| ClearingError::NoOwnUnit(caller.partner.clone()))?;
-        let unit_def = ctx
-            .units
-            .get(&unit)
-            .ok_or_else(|| ClearingError::UnknownUnit(unit.to_string()))?;
-        if !unit_def.is_points() || ctx.network.units.get(&unit).is_none() {
-            return Err(ClearingError::UnknownUnit(unit.to_string()));
-        }
+        let unit = earn_unit(ctx, &caller.partner, input.unit.clone())?;
         check_text(
             "reference",
             &input.reference,
             crate::ledger::entry::MAX_REFERENCE_CHARS,
         )?;
-        let (points, purchase, memo) = match &input.amount {
-            EarnAmount::Points(p) => (ctx.points(&unit, p)?, None, serde_json::json!({})),
-            EarnAmount::Purchase { amount, currency } => {
-                let (points, spent) =
-                    points_for_purchase(ctx, &caller.partner, &unit, amount, currency)?;
-                let memo =
-                    serde_json::json!({ "purchase": { "amount": amount, "currency": currency } });
-                (points, Some(spent), memo)
-            }
-        };
-        let mut memo = memo;
-        if let Some(at) = &input.occurred_at {
-            if time::parse_rfc3339(at).is_none() {
-                return Err(ClearingError::InvalidRequest(
-                    "occurred_at must be an RFC 3339 time".into(),
-                ));
-            }
-            memo["occurred_at"] = serde_json::Value::String(at.clone());
-        }
+        let (points, purchase, memo) = earned(ctx, &caller.partner, &unit, &input)?;
         let mut meta = caller.meta(EntryKind::Earn, input.member, Some(input.reference));
-        meta.memo = (memo.as_object().is_some_and(|m| !m.is_empty())).then(|| memo.to_string());
+        meta.memo = memo;
         let caller = caller.clone();
         Ok(move |ctx: &Context, tx: &mut WriteTx<'_>| {
             ctx.require_member(tx, input.member)?;
@@ -220,7 +316,7 @@ impl Clearing {
         input: RedeemInput,
     ) -> Result<impl Work<Posted>, ClearingError> {
         let ctx = &self.ctx;
-        let unit_def = ctx
+        let unit = ctx
             .units
             .get(&input.unit)
             .filter(|u| u.is_points())
@@ -231,81 +327,30 @@ impl Clearing {
             crate::ledger::entry::MAX_REFERENCE_CHARS,
         )?;
         let points = ctx.points(&input.unit, &input.points)?;
-        // Spending another brand's points needs the member's own authorisation.
-        let foreign = unit_def.issuer() != Some(&Party::Partner(caller.partner.clone()));
-        let authorization = match (&input.authorization, foreign) {
-            (_, false) => None,
-            (Some(code), true) => Some(code.clone()),
-            (None, true) => {
-                return Err(ClearingError::AuthorizationRequired(format!(
-                    "{} is issued by {}: spending it needs the member's authorization",
-                    input.unit,
-                    unit_def
-                        .issuer()
-                        .map(ToString::to_string)
-                        .unwrap_or_default()
-                )));
-            }
-        };
+        let authorization = authorization_needed(unit, &caller.partner, &input)?;
         let caller = caller.clone();
         let ttl_us = i64::try_from(ctx.hold_ttl_secs)
             .unwrap_or(i64::MAX / 2_000_000)
             .saturating_mul(1_000_000);
         Ok(move |ctx: &Context, tx: &mut WriteTx<'_>| {
             ctx.require_member(tx, input.member)?;
-            let unit = input.unit;
             if let Some(code) = &authorization {
                 super::members::spend_authorization(
                     tx,
                     code,
                     &caller.partner,
                     input.member,
-                    &unit,
+                    &input.unit,
                     points,
                 )?;
             }
+            let spend = (input.member, &input.unit, points);
             if input.capture {
                 let meta = caller.meta(EntryKind::Redemption, input.member, Some(input.reference));
-                let draft = rules::redeem(
-                    &ctx.network,
-                    &caller.partner,
-                    input.member,
-                    &unit,
-                    points,
-                    meta,
-                )?;
-                let entry = tx.post(draft.balance(&ctx.units)?)?;
-                ctx.operation(
-                    tx,
-                    &entry,
-                    OperationKind::Redemption,
-                    (&unit, points),
-                    OperationStatus::Captured,
-                    None,
-                )?;
-                Ok(Posted {
-                    entry,
-                    status: EntryStatus::Captured,
-                    coupons_issued: None,
-                })
+                redeem_now(ctx, tx, &caller.partner, spend, meta)
             } else {
                 let meta = caller.meta(EntryKind::Hold, input.member, Some(input.reference));
-                let draft = rules::hold(&caller.partner, input.member, &unit, points, meta)?;
-                let entry = tx.post(draft.balance(&ctx.units)?)?;
-                let expires = entry.created_at_us.saturating_add(ttl_us);
-                ctx.operation(
-                    tx,
-                    &entry,
-                    OperationKind::Hold,
-                    (&unit, points),
-                    OperationStatus::Pending,
-                    Some(expires),
-                )?;
-                Ok(Posted {
-                    entry,
-                    status: EntryStatus::Pending,
-                    coupons_issued: None,
-                })
+                hold(ctx, tx, &caller.partner, spend, meta, ttl_us)
             }
         })
     }

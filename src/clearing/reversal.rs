@@ -2,13 +2,14 @@
 //! redemption refunded whole.
 
 use super::context::{Context, op_amount};
+use super::coupons::refund_coupon;
 use super::input::{MAX_REASON_CHARS, check_text};
 use super::receipt::Posted;
 use super::write::{Caller, Work};
 use super::{Clearing, ClearingError, rules};
-use crate::ledger::{Amount, EntryId, EntryKind};
+use crate::ledger::{Amount, CommittedEntry, EntryId, EntryKind, EntryMeta};
 use crate::store::WriteTx;
-use crate::store::operations;
+use crate::store::operations::{self, Operation};
 use crate::store::status::{EntryStatus, OperationKind, OperationStatus};
 
 #[derive(Debug, Clone)]
@@ -33,54 +34,17 @@ impl Clearing {
         check_text("reason", &input.reason, MAX_REASON_CHARS)?;
         let caller = caller.clone();
         Ok(move |ctx: &Context, tx: &mut WriteTx<'_>| {
-            let not_found =
-                || ClearingError::NotFound(format!("no entry {} of this partner", input.entry_id));
-            if let Some(coupon) =
-                crate::store::coupons::coupon_by_redemption(tx, &input.entry_id.to_string())?
-            {
+            let id = input.entry_id.to_string();
+            if let Some(coupon) = crate::store::coupons::coupon_by_redemption(tx, &id)? {
                 if input.points.is_some() {
                     return Err(ClearingError::InvalidRequest(
                         "a coupon redemption is refunded whole: leave out points".into(),
                     ));
                 }
-                return super::coupons::refund_coupon(
-                    ctx,
-                    tx,
-                    &caller,
-                    coupon,
-                    input.reference,
-                    input.reason,
-                );
+                let (reference, reason) = (input.reference, input.reason);
+                return refund_coupon(ctx, tx, &caller, coupon, reference, reason);
             }
-            let Some(mut op) = operations::get_tx(tx, &input.entry_id.to_string())?
-                .filter(|op| op.partner == caller.partner.as_str())
-            else {
-                let own = tx
-                    .entry(input.entry_id, &ctx.units)?
-                    .is_some_and(|e| e.meta.partner.as_ref() == Some(&caller.partner));
-                return Err(if own {
-                    ClearingError::NotReversible(
-                        "only earns, redemptions and captured holds can be reversed".into(),
-                    )
-                } else {
-                    not_found()
-                });
-            };
-            // A captured hold is reversed through its capture.
-            if op.kind == OperationKind::Hold {
-                let capture = op
-                    .closed_by
-                    .clone()
-                    .filter(|_| op.status == OperationStatus::Captured)
-                    .ok_or_else(|| {
-                        ClearingError::NotReversible(format!(
-                            "hold {} is {}: void it instead",
-                            input.entry_id, op.status
-                        ))
-                    })?;
-                op = operations::get_tx(tx, &capture)?.ok_or_else(not_found)?;
-            }
-            let earned = op.kind == OperationKind::Earn;
+            let op = reversible(ctx, tx, &caller, input.entry_id)?;
             let (unit, total, member) = op_amount(ctx, &op)?;
             let left = op.points_minor - op.reversed_minor;
             if left <= 0 {
@@ -99,30 +63,13 @@ impl Clearing {
                     "only {left} {unit} are left to reverse"
                 )));
             }
-            let original_id: EntryId = op.entry_id.parse().map_err(|_| not_found())?;
-            let original = tx.entry(original_id, &ctx.units)?.ok_or_else(not_found)?;
-            let reversed = tx.reversed_sums(original_id)?;
             let mut meta = caller.meta(EntryKind::Reversal, member, Some(input.reference));
-            meta.reverses = Some(original_id);
             meta.memo = Some(serde_json::json!({ "reason": input.reason }).to_string());
-            let draft = rules::reversal(
-                &original,
-                earned,
-                points,
-                total.minor(),
-                left,
-                &reversed,
-                meta,
-            )?;
-            let entry = tx.post(draft.balance(&ctx.units)?)?;
+            let entry = post_reversal(ctx, tx, &op, (points, total, left), meta)?;
             operations::add_reversed(tx, &op.entry_id, points.minor())?;
             if points.minor() == left {
-                operations::set_status(
-                    tx,
-                    &op.entry_id,
-                    OperationStatus::Reversed,
-                    Some(&entry.id.to_string()),
-                )?;
+                let by = entry.id.to_string();
+                operations::set_status(tx, &op.entry_id, OperationStatus::Reversed, Some(&by))?;
             }
             Ok(Posted {
                 entry,
@@ -131,4 +78,71 @@ impl Clearing {
             })
         })
     }
+}
+
+/// The operation a reversal of `entry_id` reverses: this partner's earn, redemption or capture
+/// (a captured hold is reversed through its capture). Another partner's entry is not found;
+/// the caller's own entry of another kind is not reversible.
+fn reversible(
+    ctx: &Context,
+    tx: &mut WriteTx<'_>,
+    caller: &Caller,
+    entry_id: EntryId,
+) -> Result<Operation, ClearingError> {
+    let not_found = || ClearingError::NotFound(format!("no entry {entry_id} of this partner"));
+    let Some(op) = operations::get_tx(tx, &entry_id.to_string())?
+        .filter(|op| op.partner == caller.partner.as_str())
+    else {
+        let own = tx
+            .entry(entry_id, &ctx.units)?
+            .is_some_and(|e| e.meta.partner.as_ref() == Some(&caller.partner));
+        return Err(if own {
+            ClearingError::NotReversible(
+                "only earns, redemptions and captured holds can be reversed".into(),
+            )
+        } else {
+            not_found()
+        });
+    };
+    if op.kind != OperationKind::Hold {
+        return Ok(op);
+    }
+    let capture = op
+        .closed_by
+        .clone()
+        .filter(|_| op.status == OperationStatus::Captured)
+        .ok_or_else(|| {
+            ClearingError::NotReversible(format!(
+                "hold {entry_id} is {}: void it instead",
+                op.status
+            ))
+        })?;
+    operations::get_tx(tx, &capture)?.ok_or_else(not_found)
+}
+
+/// Posts the reversal of `points` of `op`'s entry, of which `left` (of `total`) were left to
+/// reverse, in proportion to what the original moved (`rules::reversal`).
+fn post_reversal(
+    ctx: &Context,
+    tx: &mut WriteTx<'_>,
+    op: &Operation,
+    (points, total, left): (Amount, Amount, i64),
+    mut meta: EntryMeta,
+) -> Result<CommittedEntry, ClearingError> {
+    let not_found = || ClearingError::NotFound(format!("no entry {} of this partner", op.entry_id));
+    let original_id: EntryId = op.entry_id.parse().map_err(|_| not_found())?;
+    let original = tx.entry(original_id, &ctx.units)?.ok_or_else(not_found)?;
+    let reversed = tx.reversed_sums(original_id)?;
+    meta.reverses = Some(original_id);
+    let earned = op.kind == OperationKind::Earn;
+    let draft = rules::reversal(
+        &original,
+        earned,
+        points,
+        total.minor(),
+        left,
+        &reversed,
+        meta,
+    )?;
+    Ok(tx.post(draft.balance(&ctx.units)?)?)
 }
