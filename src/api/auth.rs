@@ -13,7 +13,7 @@ use super::{AppState, MAX_BODY_BYTES};
 use crate::clearing::time;
 use crate::clearing::write::{Caller, Idempotency};
 use crate::httpsig::{self, Message, SigError};
-use crate::ledger::KeyId;
+use crate::ledger::{KeyId, PartnerId};
 
 /// A request a partner signed, with its body (already checked against `Content-Digest`).
 pub struct Signed {
@@ -77,7 +77,6 @@ fn authenticate(req: &HttpRequest, state: &AppState, body: &[u8]) -> Result<Call
         return Err(SigError::Missing.into());
     };
     let sigs = httpsig::parse(input, signature)?;
-
     let headers: Vec<(String, String)> = req
         .headers()
         .iter()
@@ -87,7 +86,44 @@ fn authenticate(req: &HttpRequest, state: &AppState, body: &[u8]) -> Result<Call
                 .map(|v| (n.as_str().to_owned(), v.to_owned()))
         })
         .collect();
-    let (scheme, authority) = match &state.public_url {
+    let (scheme, authority) = target(req, state);
+    let msg = Message {
+        method: req.method().as_str(),
+        scheme: &scheme,
+        authority: &authority,
+        path: req.uri().path(),
+        query: req.uri().query(),
+        headers: &headers,
+    };
+    let now = time::now_secs();
+    let mut first_error: Option<ApiError> = None;
+    for sig in &sigs {
+        match verify_one(state, &msg, sig, body, now) {
+            Ok((partner, key_id)) => {
+                if !body.is_empty() {
+                    let digest = msg.field("content-digest").ok_or_else(|| {
+                        SigError::DigestMismatch("no Content-Digest header".into())
+                    })?;
+                    httpsig::check_content_digest(&digest, body)?;
+                }
+                return Ok(Caller {
+                    partner,
+                    key_id,
+                    signature: signature.to_owned(),
+                });
+            }
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    Err(first_error.unwrap_or_else(|| SigError::Missing.into()))
+}
+
+/// The scheme and authority the partner signed: the configured public URL behind a proxy, else
+/// what the connection says.
+fn target(req: &HttpRequest, state: &AppState) -> (String, String) {
+    match &state.public_url {
         Some(base) => {
             let (scheme, rest) = base.split_once("://").unwrap_or(("https", base));
             (
@@ -99,74 +135,52 @@ fn authenticate(req: &HttpRequest, state: &AppState, body: &[u8]) -> Result<Call
             let info = req.connection_info();
             (info.scheme().to_owned(), info.host().to_ascii_lowercase())
         }
-    };
-    let msg = Message {
-        method: req.method().as_str(),
-        scheme: &scheme,
-        authority: &authority,
-        path: req.uri().path(),
-        query: req.uri().query(),
-        headers: &headers,
-    };
-    let network = state.clearing.network();
-    let now = time::now_secs();
-    let mut first_error: Option<ApiError> = None;
-    for sig in &sigs {
-        let attempt = (|| -> Result<Caller, ApiError> {
-            let keyid = sig
-                .keyid()
-                .ok_or_else(|| SigError::Malformed("the keyid parameter is required".into()))?;
-            let key_id: KeyId = keyid
-                .parse()
-                .map_err(|_| SigError::UnknownKey(keyid.chars().take(64).collect()))?;
-            let owner = network
-                .key_owners
-                .get(&key_id)
-                .ok_or_else(|| SigError::UnknownKey(key_id.to_string()))?;
-            let key = network
-                .partner(owner)
-                .and_then(|p| p.keys.iter().find(|k| k.id == key_id && !k.revoked))
-                .ok_or_else(|| SigError::UnknownKey(format!("{key_id} (revoked)")))?;
-            httpsig::check_times(sig, now)?;
-            let targets = sig.covers("@target-uri")
-                || (sig.covers("@authority")
-                    && sig.covers("@path")
-                    && (msg.query.is_none() || sig.covers("@query")));
-            if !sig.covers("@method") || !targets {
-                return Err(SigError::Invalid(
-                    "the signature must cover @method and @target-uri (or @authority, @path and @query)".into(),
-                )
-                .into());
-            }
-            if !body.is_empty() && !sig.covers("content-digest") {
-                return Err(SigError::Invalid(
-                    "a request with a body must cover content-digest".into(),
-                )
-                .into());
-            }
-            httpsig::verify(&msg, sig, &key.public_key)?;
-            Ok(Caller {
-                partner: owner.clone(),
-                key_id,
-                signature: signature.to_owned(),
-            })
-        })();
-        match attempt {
-            Ok(caller) => {
-                if !body.is_empty() {
-                    let digest = msg.field("content-digest").ok_or_else(|| {
-                        SigError::DigestMismatch("no Content-Digest header".into())
-                    })?;
-                    httpsig::check_content_digest(&digest, body)?;
-                }
-                return Ok(caller);
-            }
-            Err(e) => {
-                first_error.get_or_insert(e);
-            }
-        }
     }
-    Err(first_error.unwrap_or_else(|| SigError::Missing.into()))
+}
+
+/// One signature: a known, unrevoked key, a fresh `created`, the components the service
+/// requires, and a valid Ed25519 signature. Gives the key's partner and id.
+fn verify_one(
+    state: &AppState,
+    msg: &Message<'_>,
+    sig: &httpsig::Signature,
+    body: &[u8],
+    now: i64,
+) -> Result<(PartnerId, KeyId), ApiError> {
+    let network = state.clearing.network();
+    let keyid = sig
+        .keyid()
+        .ok_or_else(|| SigError::Malformed("the keyid parameter is required".into()))?;
+    let key_id: KeyId = keyid
+        .parse()
+        .map_err(|_| SigError::UnknownKey(keyid.chars().take(64).collect()))?;
+    let owner = network
+        .key_owners
+        .get(&key_id)
+        .ok_or_else(|| SigError::UnknownKey(key_id.to_string()))?;
+    let key = network
+        .partner(owner)
+        .and_then(|p| p.keys.iter().find(|k| k.id == key_id && !k.revoked))
+        .ok_or_else(|| SigError::UnknownKey(format!("{key_id} (revoked)")))?;
+    httpsig::check_times(sig, now)?;
+    let targets = sig.covers("@target-uri")
+        || (sig.covers("@authority")
+            && sig.covers("@path")
+            && (msg.query.is_none() || sig.covers("@query")));
+    if !sig.covers("@method") || !targets {
+        return Err(SigError::Invalid(
+            "the signature must cover @method and @target-uri (or @authority, @path and @query)"
+                .into(),
+        )
+        .into());
+    }
+    if !body.is_empty() && !sig.covers("content-digest") {
+        return Err(
+            SigError::Invalid("a request with a body must cover content-digest".into()).into(),
+        );
+    }
+    httpsig::verify(msg, sig, &key.public_key)?;
+    Ok((owner.clone(), key_id))
 }
 
 impl FromRequest for Signed {

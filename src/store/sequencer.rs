@@ -203,49 +203,22 @@ fn run(
     let mut state = WriterState::default();
     // Jobs put off to the next batch because an earlier job of theirs held the same key.
     let mut carried: Vec<Job> = Vec::new();
-    loop {
-        let first = if carried.is_empty() {
-            match jobs.blocking_recv() {
-                Some(job) => job,
-                None => break,
-            }
-        } else {
-            carried.remove(0)
-        };
-        let mut batch = Vec::with_capacity(64);
-        batch.push(first);
-        batch.append(&mut carried);
-        while batch.len() < MAX_BATCH_JOBS {
-            match jobs.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
-            }
-        }
+    while let Some(batch) = next_batch(&mut jobs, &mut carried) {
         if syncer.as_ref().is_some_and(Syncer::has_failed) {
-            let e = StoreError::Unavailable(
-                "the write-ahead log could not be synced; restart the service".into(),
+            refuse(
+                batch,
+                &StoreError::Unavailable(
+                    "the write-ahead log could not be synced; restart the service".into(),
+                ),
             );
-            for job in batch {
-                let (_, completion) = (job.run)(Err(e.clone()));
-                completion(Err(e.clone()));
-            }
             continue;
         }
         if conn.is_none() {
-            let connected = url.connect().and_then(|mut c| {
-                if syncer.is_some() {
-                    c.batch_execute(dialect::SQLITE_WRITER_SYNCED_ELSEWHERE)?;
-                }
-                Ok(c)
-            });
-            match connected {
+            match connect_writer(&url, syncer.is_some()) {
                 Ok(c) => conn = Some(c),
                 Err(e) => {
                     tracing::error!(error = %e, jobs = batch.len(), "writer cannot reach the database");
-                    for job in batch {
-                        let (_, completion) = (job.run)(Err(e.clone()));
-                        completion(Err(e.clone()));
-                    }
+                    refuse(batch, &e);
                     continue;
                 }
             }
@@ -275,21 +248,63 @@ fn run(
         if restart_log.swap(false, Ordering::Relaxed)
             && let Some(c) = conn.as_mut()
         {
-            let started = std::time::Instant::now();
-            match c.batch_execute(dialect::SQLITE_WAL_RESTART) {
-                Ok(()) => tracing::debug!(
-                    pause_us = started.elapsed().as_micros(),
-                    "write-ahead log restarted"
-                ),
-                Err(e) => tracing::warn!(
-                    error = %e,
-                    "restarting the write-ahead log failed; retrying later"
-                ),
-            }
+            restart_wal(c);
         }
     }
     // Dropping the syncer answers every batch still waiting for its fsync.
     drop(syncer);
+}
+
+/// The next batch: jobs carried over first, else the first to arrive (waiting for it), then
+/// whatever else is queued, up to [`MAX_BATCH_JOBS`]. `None` once every sender is gone.
+fn next_batch(jobs: &mut mpsc::Receiver<Job>, carried: &mut Vec<Job>) -> Option<Vec<Job>> {
+    let first = if carried.is_empty() {
+        jobs.blocking_recv()?
+    } else {
+        carried.remove(0)
+    };
+    let mut batch = Vec::with_capacity(64);
+    batch.push(first);
+    batch.append(carried);
+    while batch.len() < MAX_BATCH_JOBS {
+        match jobs.try_recv() {
+            Ok(job) => batch.push(job),
+            Err(_) => break,
+        }
+    }
+    Some(batch)
+}
+
+/// Answers every job of a batch that cannot run with `e`.
+fn refuse(batch: Vec<Job>, e: &StoreError) {
+    for job in batch {
+        let (_, completion) = (job.run)(Err(e.clone()));
+        completion(Err(e.clone()));
+    }
+}
+
+/// The writer's own connection; with a log syncer (SQLite), its commits leave the fsync to it.
+fn connect_writer(url: &DatabaseUrl, synced_elsewhere: bool) -> Result<DbConn, StoreError> {
+    let mut c = url.connect()?;
+    if synced_elsewhere {
+        c.batch_execute(dialect::SQLITE_WRITER_SYNCED_ELSEWHERE)?;
+    }
+    Ok(c)
+}
+
+/// Starts the SQLite log over between two batches, as the checkpointer asked.
+fn restart_wal(c: &mut DbConn) {
+    let started = std::time::Instant::now();
+    match c.batch_execute(dialect::SQLITE_WAL_RESTART) {
+        Ok(()) => tracing::debug!(
+            pause_us = started.elapsed().as_micros(),
+            "write-ahead log restarted"
+        ),
+        Err(e) => tracing::warn!(
+            error = %e,
+            "restarting the write-ahead log failed; retrying later"
+        ),
+    }
 }
 
 /// Keeps one job per idempotency key in a batch; the others wait for the next batch, where the
