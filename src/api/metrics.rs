@@ -11,7 +11,7 @@ use actix_web::middleware::Next;
 use actix_web::{HttpResponse, get, web};
 
 use super::AppState;
-use crate::clearing::BATCH_BUCKETS;
+use crate::clearing::{BATCH_BUCKETS, BatchStats};
 
 /// Upper bounds, in seconds, of the latency histogram's buckets.
 pub const LATENCY_BUCKETS_SECS: [f64; 10] =
@@ -91,7 +91,15 @@ pub async fn observe(
 #[get("/metrics")]
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     let mut out = String::new();
-    let h = &state.http;
+    http_metrics(&mut out, &state.http);
+    writer_metrics(&mut out, state.clearing.write_stats());
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(out)
+}
+
+/// Requests by status class, errors, and the latency histogram.
+fn http_metrics(out: &mut String, h: &HttpStats) {
     out.push_str("# HELP coalition_http_requests_total HTTP requests answered, by status class.\n# TYPE coalition_http_requests_total counter\n");
     for (i, c) in h.by_class.iter().enumerate() {
         let _ = writeln!(
@@ -125,7 +133,10 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         h.latency_sum_us.load(Ordering::Relaxed) as f64 / 1e6
     );
     let _ = writeln!(out, "coalition_http_request_duration_seconds_count {count}");
-    let b = state.clearing.write_stats();
+}
+
+/// The writer's batches by outcome and size, and the SQLite log's syncs.
+fn writer_metrics(out: &mut String, b: &BatchStats) {
     let committed = b.committed.load(Ordering::Relaxed);
     let failed = b.failed.load(Ordering::Relaxed);
     out.push_str("# HELP coalition_write_batches_total Write transactions (group commits), by outcome.\n# TYPE coalition_write_batches_total counter\n");
@@ -166,7 +177,4 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         "coalition_log_syncs_total {}",
         b.log_syncs.ended.load(Ordering::Relaxed)
     );
-    HttpResponse::Ok()
-        .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(out)
 }

@@ -163,52 +163,11 @@ fn check_terms(ctx: &Context, input: &CampaignInput) -> Result<CheckedTerms, Cle
             "redeemable_at needs 1 to {MAX_REDEEMABLE_AT} partners"
         )));
     }
-    for p in &input.redeemable_at {
-        let known = p
-            .parse::<PartnerId>()
-            .ok()
-            .and_then(|id| ctx.network.partner(&id).map(|_| ()));
-        if known.is_none() {
-            return Err(bad(format!("redeemable_at: unknown partner {p}")));
-        }
+    if let Some(p) = input.redeemable_at.iter().find(|p| !is_partner(ctx, p)) {
+        return Err(bad(format!("redeemable_at: unknown partner {p}")));
     }
     let budget = money(ctx, &input.budget)?;
-    let b = &input.benefit;
-    match b.kind.as_str() {
-        "amount" => {
-            money(ctx, &b.value)?;
-            if b.max_discount.is_some() {
-                return Err(bad("max_discount is for percent benefits".into()));
-            }
-        }
-        "percent" => {
-            let pct = Decimal::from_str(&b.value)
-                .ok()
-                .filter(|v| {
-                    *v > Decimal::ZERO
-                        && *v <= Decimal::ONE_HUNDRED
-                        && v.scale() <= 4
-                        && b.value.bytes().all(|c| c.is_ascii_digit() || c == b'.')
-                })
-                .ok_or_else(|| {
-                    ClearingError::InvalidAmount(
-                        "a percent benefit is a decimal string above 0 and at most 100".into(),
-                    )
-                })?;
-            let _ = pct;
-            let cap = b
-                .max_discount
-                .as_deref()
-                .ok_or_else(|| bad("a percent benefit needs max_discount".into()))?;
-            money(ctx, cap)?;
-        }
-        other => {
-            return Err(bad(format!(
-                "benefit kind must be amount or percent, not {}",
-                other.chars().take(20).collect::<String>()
-            )));
-        }
-    }
+    check_benefit(ctx, &input.benefit)?;
     let from = time::parse_rfc3339(&input.valid_from)
         .ok_or_else(|| bad("valid_from must be an RFC 3339 time".into()))?;
     let until = time::parse_rfc3339(&input.valid_until)
@@ -226,23 +185,7 @@ fn check_terms(ctx: &Context, input: &CampaignInput) -> Result<CheckedTerms, Cle
     }
     let trigger = match &input.trigger {
         None => None,
-        Some((partner, min)) => {
-            let known = partner
-                .parse::<PartnerId>()
-                .ok()
-                .and_then(|id| ctx.network.partner(&id).map(|_| ()));
-            if known.is_none() {
-                return Err(bad(format!("trigger: unknown partner {partner}")));
-            }
-            let min = Amount::parse(min, ctx.network.currency_scale)
-                .map_err(|e| ClearingError::InvalidAmount(e.to_string()))?;
-            if min.minor() < 0 {
-                return Err(ClearingError::InvalidAmount(
-                    "min_purchase cannot be negative".into(),
-                ));
-            }
-            Some((partner.clone(), min.minor()))
-        }
+        Some((partner, min)) => Some(check_trigger(ctx, partner, min)?),
     };
     Ok(CheckedTerms {
         budget,
@@ -250,6 +193,71 @@ fn check_terms(ctx: &Context, input: &CampaignInput) -> Result<CheckedTerms, Cle
         until_us: until,
         trigger,
     })
+}
+
+fn is_partner(ctx: &Context, id: &str) -> bool {
+    id.parse::<PartnerId>()
+        .ok()
+        .is_some_and(|id| ctx.network.partner(&id).is_some())
+}
+
+/// A fixed `amount` off, or a `percent` (above 0, at most 100, 4 decimals at most) of the
+/// purchase capped by `max_discount`.
+fn check_benefit(ctx: &Context, b: &Benefit) -> Result<(), ClearingError> {
+    let bad = |why: String| ClearingError::InvalidRequest(why);
+    match b.kind.as_str() {
+        "amount" => {
+            money(ctx, &b.value)?;
+            if b.max_discount.is_some() {
+                return Err(bad("max_discount is for percent benefits".into()));
+            }
+        }
+        "percent" => {
+            Decimal::from_str(&b.value)
+                .ok()
+                .filter(|v| {
+                    *v > Decimal::ZERO
+                        && *v <= Decimal::ONE_HUNDRED
+                        && v.scale() <= 4
+                        && b.value.bytes().all(|c| c.is_ascii_digit() || c == b'.')
+                })
+                .ok_or_else(|| {
+                    ClearingError::InvalidAmount(
+                        "a percent benefit is a decimal string above 0 and at most 100".into(),
+                    )
+                })?;
+            let cap = b
+                .max_discount
+                .as_deref()
+                .ok_or_else(|| bad("a percent benefit needs max_discount".into()))?;
+            money(ctx, cap)?;
+        }
+        other => {
+            return Err(bad(format!(
+                "benefit kind must be amount or percent, not {}",
+                other.chars().take(20).collect::<String>()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// A purchase of at least `min` at `partner` issues a coupon: the partner and `min` in minor
+/// units.
+fn check_trigger(ctx: &Context, partner: &str, min: &str) -> Result<(String, i64), ClearingError> {
+    if !is_partner(ctx, partner) {
+        return Err(ClearingError::InvalidRequest(format!(
+            "trigger: unknown partner {partner}"
+        )));
+    }
+    let min = Amount::parse(min, ctx.network.currency_scale)
+        .map_err(|e| ClearingError::InvalidAmount(e.to_string()))?;
+    if min.minor() < 0 {
+        return Err(ClearingError::InvalidAmount(
+            "min_purchase cannot be negative".into(),
+        ));
+    }
+    Ok((partner.to_owned(), min.minor()))
 }
 
 impl Clearing {

@@ -237,6 +237,46 @@ fn cycle_record(
     }
 }
 
+/// A payment of `amount` between the network's bank account and `partner`'s due account: the
+/// partner pays the network (`pays`: money in, its debt down), or the other way round.
+fn payment_postings(
+    ctx: &Context,
+    partner: &str,
+    pays: bool,
+    amount: Amount,
+) -> Result<Vec<Posting>, ClearingError> {
+    let currency = ctx.network.settlement_currency.clone();
+    let due = Account::Due {
+        party: parse_party(partner)?,
+        currency: currency.clone(),
+    };
+    let bank = Account::NetworkBank { currency };
+    let minus = Amount::from_minor(-amount.minor(), ctx.network.currency_scale);
+    let (debit, credit) = if pays { (bank, due) } else { (due, bank) };
+    Ok(vec![
+        Posting {
+            account: debit,
+            amount,
+        },
+        Posting {
+            account: credit,
+            amount: minus,
+        },
+    ])
+}
+
+/// Whether every partner's position is paid once `amount` more is paid on `partner`'s.
+fn all_paid_after(s: &Settlement, partner: &str, amount: Amount) -> bool {
+    s.positions.iter().filter(|p| p.party != NETWORK).all(|p| {
+        let paid = if p.party == partner {
+            p.paid_minor + amount.minor()
+        } else {
+            p.paid_minor
+        };
+        paid == p.net_minor.abs()
+    })
+}
+
 impl Clearing {
     /// `POST /v1/settlements`: closes every entry up to `cutoff` not yet settled. The same
     /// cut-off again returns the same settlement; one in the future or before the last is refused.
@@ -330,51 +370,13 @@ impl Clearing {
                     Amount::from_minor(left, scale)
                 )));
             }
-            let currency = ctx.network.settlement_currency.clone();
-            let due = Account::Due {
-                party: parse_party(&partner)?,
-                currency: currency.clone(),
-            };
-            let bank = Account::NetworkBank { currency };
-            let minus = Amount::from_minor(-amount.minor(), scale);
-            // The partner pays the network: money in, its debt down. Or the other way round.
-            let postings = if position.net_minor < 0 {
-                vec![
-                    Posting {
-                        account: bank,
-                        amount,
-                    },
-                    Posting {
-                        account: due,
-                        amount: minus,
-                    },
-                ]
-            } else {
-                vec![
-                    Posting {
-                        account: due,
-                        amount,
-                    },
-                    Posting {
-                        account: bank,
-                        amount: minus,
-                    },
-                ]
-            };
+            let postings = payment_postings(ctx, &partner, position.net_minor < 0, amount)?;
             let mut meta = EntryMeta::new(EntryKind::Payment);
             meta.partner = partner.parse().ok();
             meta.reference = Some(bank_reference);
             meta.memo = Some(serde_json::json!({ "settlement": id }).to_string());
             let entry = tx.post(EntryDraft::new(meta, postings).balance(&ctx.units)?)?;
-            let all_paid = s.positions.iter().filter(|p| p.party != NETWORK).all(|p| {
-                let paid = if p.party == partner {
-                    p.paid_minor + amount.minor()
-                } else {
-                    p.paid_minor
-                };
-                paid == p.net_minor.abs()
-            });
-            let status = if all_paid {
+            let status = if all_paid_after(&s, &partner, amount) {
                 SettlementStatus::Settled
             } else {
                 SettlementStatus::PartiallyPaid

@@ -369,60 +369,11 @@ impl CommittedEntry {
             id: raw.id.clone(),
             why,
         };
-        let opt = |v: &Option<String>| v.clone();
-        let meta = EntryMeta {
-            kind: raw
-                .kind
-                .parse()
-                .map_err(|e: IdError| corrupt(e.to_string()))?,
-            partner: raw
-                .partner
-                .as_deref()
-                .map(str::parse)
-                .transpose()
-                .map_err(|e: IdError| corrupt(e.to_string()))?,
-            member: raw
-                .member
-                .as_deref()
-                .map(str::parse)
-                .transpose()
-                .map_err(|e: IdError| corrupt(e.to_string()))?,
-            reference: opt(&raw.reference),
-            reverses: raw
-                .reverses
-                .as_deref()
-                .map(str::parse)
-                .transpose()
-                .map_err(|e: IdError| corrupt(e.to_string()))?,
-            key_id: raw
-                .key_id
-                .as_deref()
-                .map(str::parse)
-                .transpose()
-                .map_err(|e: IdError| corrupt(e.to_string()))?,
-            signature: opt(&raw.signature),
-            memo: opt(&raw.memo),
-        };
-        let mut postings = Vec::with_capacity(raw.postings.len());
-        for p in &raw.postings {
-            let account: Account = p
-                .account
-                .parse()
-                .map_err(|e: IdError| corrupt(e.to_string()))?;
-            if account.unit().as_str() != p.unit {
-                return Err(corrupt(format!(
-                    "posting unit {} differs from {}",
-                    p.unit, account
-                )));
-            }
-            let scale = units
-                .scale_of(account.unit())
-                .ok_or_else(|| corrupt(format!("unknown unit {}", p.unit)))?;
-            postings.push(Posting {
-                account,
-                amount: Amount::from_minor(p.amount_minor, scale),
-            });
-        }
+        let postings = raw
+            .postings
+            .iter()
+            .map(|p| stored_posting(p, units).map_err(corrupt))
+            .collect::<Result<Vec<_>, _>>()?;
         let entry = CommittedEntry {
             id: raw
                 .id
@@ -430,7 +381,7 @@ impl CommittedEntry {
                 .map_err(|e: IdError| corrupt(e.to_string()))?,
             seq: raw.seq,
             created_at_us: raw.created_at_us,
-            meta,
+            meta: stored_meta(raw).map_err(|e| corrupt(e.to_string()))?,
             postings,
             prev_hash: raw.prev_hash.parse().map_err(|e| corrupt(format!("{e}")))?,
             hash: raw.hash.parse().map_err(|e| corrupt(format!("{e}")))?,
@@ -446,6 +397,38 @@ impl CommittedEntry {
         );
         Ok(entry)
     }
+}
+
+/// A stored entry's metadata, every id parsed.
+fn stored_meta(raw: &RawEntry) -> Result<EntryMeta, IdError> {
+    fn id<T: FromStr<Err = IdError>>(v: Option<&str>) -> Result<Option<T>, IdError> {
+        v.map(str::parse).transpose()
+    }
+    Ok(EntryMeta {
+        kind: raw.kind.parse()?,
+        partner: id(raw.partner.as_deref())?,
+        member: id(raw.member.as_deref())?,
+        reference: raw.reference.clone(),
+        reverses: id(raw.reverses.as_deref())?,
+        key_id: id(raw.key_id.as_deref())?,
+        signature: raw.signature.clone(),
+        memo: raw.memo.clone(),
+    })
+}
+
+/// A stored posting: its account parsed, its unit the account's, its amount at the unit's scale.
+fn stored_posting(p: &RawPosting, units: &Units) -> Result<Posting, String> {
+    let account: Account = p.account.parse().map_err(|e: IdError| e.to_string())?;
+    if account.unit().as_str() != p.unit {
+        return Err(format!("posting unit {} differs from {}", p.unit, account));
+    }
+    let scale = units
+        .scale_of(account.unit())
+        .ok_or_else(|| format!("unknown unit {}", p.unit))?;
+    Ok(Posting {
+        account,
+        amount: Amount::from_minor(p.amount_minor, scale),
+    })
 }
 
 #[cfg(test)]

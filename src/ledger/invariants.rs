@@ -170,102 +170,128 @@ impl<'a> Verifier<'a> {
             "entries_balance",
             format!("{entries} entries balance per unit"),
         ));
-
-        let mut matches = Findings::default();
-        let mut trial: BTreeMap<&str, i128> = BTreeMap::new();
-        let mut negative = Findings::default();
-        let mut held: BTreeMap<&str, i128> = BTreeMap::new();
-        let mut outstanding: BTreeMap<&str, i128> = BTreeMap::new();
-        let mut reserved: BTreeMap<&str, i128> = BTreeMap::new();
-        let mut committed: BTreeMap<&str, i128> = BTreeMap::new();
-        let mut seen = BTreeSet::new();
+        let mut sums = Sums::default();
         for b in balances {
-            seen.insert(b.account.as_str());
-            let from_postings = posted.remove(&b.account).map_or(0, |(_, s)| s);
-            if from_postings != i128::from(b.balance_minor) {
-                matches.add(|| {
-                    format!(
-                        "{} holds {} but its postings sum to {}",
-                        b.account, b.balance_minor, from_postings
-                    )
-                });
-            }
-            *trial.entry(b.unit.as_str()).or_insert(0) += i128::from(b.balance_minor);
-            let kind = b.account.parse::<Account>().map(|a| a.kind()).ok();
-            if kind.is_some_and(AccountKind::must_stay_credit) && b.balance_minor > 0 {
-                negative.add(|| format!("{} is {} below zero", b.account, b.balance_minor));
-            }
-            match kind {
-                Some(AccountKind::Member | AccountKind::Hold) => {
-                    *held.entry(b.unit.as_str()).or_insert(0) -= i128::from(b.balance_minor)
-                }
-                Some(AccountKind::Issuer) => {
-                    *outstanding.entry(b.unit.as_str()).or_insert(0) += i128::from(b.balance_minor)
-                }
-                Some(AccountKind::Campaign) => {
-                    *reserved.entry(b.unit.as_str()).or_insert(0) -= i128::from(b.balance_minor)
-                }
-                Some(AccountKind::Commitment) => {
-                    *committed.entry(b.unit.as_str()).or_insert(0) += i128::from(b.balance_minor)
-                }
-                _ => {}
-            }
+            sums.add(b, &mut posted);
         }
         for (account, (_, sum)) in posted.iter().filter(|(_, (_, s))| *s != 0) {
-            matches
+            sums.matches
                 .add(|| format!("{account} has postings summing to {sum} but no stored balance"));
         }
-        checks.push(matches.into_check(
+        let accounts = sums.seen.len();
+        checks.push(std::mem::take(&mut sums.matches).into_check(
             "balances_match_postings",
-            format!(
-                "{} account balances equal the sum of their postings",
-                seen.len()
-            ),
+            format!("{accounts} account balances equal the sum of their postings"),
         ));
-
-        let mut zero = Findings::default();
-        for (unit, sum) in trial.iter().filter(|(_, s)| **s != 0) {
-            zero.add(|| format!("{unit} is off by {sum} minor units"));
-        }
-        checks.push(zero.into_check(
-            "trial_balance_zero",
-            format!("{} units net to zero", trial.len()),
-        ));
-        checks.push(negative.into_check(
+        checks.push(sums.trial_check());
+        checks.push(std::mem::take(&mut sums.negative).into_check(
             "no_negative_member_balance",
             "no member or hold balance below zero".into(),
         ));
+        checks.push(sums.backed_check(&units));
+        checks.push(sums.coupons_check());
+        checks
+    }
+}
 
+/// What the stored balances add up to, walked once: per unit the trial balance, what members
+/// and holds own, what issuers owe, what campaigns hold reserved and what sponsors committed.
+#[derive(Default)]
+struct Sums<'a> {
+    matches: Findings,
+    negative: Findings,
+    seen: BTreeSet<&'a str>,
+    trial: BTreeMap<&'a str, i128>,
+    held: BTreeMap<&'a str, i128>,
+    outstanding: BTreeMap<&'a str, i128>,
+    reserved: BTreeMap<&'a str, i128>,
+    committed: BTreeMap<&'a str, i128>,
+}
+
+impl<'a> Sums<'a> {
+    /// One stored balance, checked against the sum of its postings (taken out of `posted`: what
+    /// is left there has no stored balance).
+    fn add(&mut self, b: &'a RawBalance, posted: &mut BTreeMap<String, (String, i128)>) {
+        self.seen.insert(b.account.as_str());
+        let from_postings = posted.remove(&b.account).map_or(0, |(_, s)| s);
+        if from_postings != i128::from(b.balance_minor) {
+            self.matches.add(|| {
+                format!(
+                    "{} holds {} but its postings sum to {}",
+                    b.account, b.balance_minor, from_postings
+                )
+            });
+        }
+        let unit = b.unit.as_str();
+        let balance = i128::from(b.balance_minor);
+        *self.trial.entry(unit).or_insert(0) += balance;
+        let kind = b.account.parse::<Account>().map(|a| a.kind()).ok();
+        if kind.is_some_and(AccountKind::must_stay_credit) && b.balance_minor > 0 {
+            self.negative
+                .add(|| format!("{} is {} below zero", b.account, b.balance_minor));
+        }
+        match kind {
+            Some(AccountKind::Member | AccountKind::Hold) => {
+                *self.held.entry(unit).or_insert(0) -= balance;
+            }
+            Some(AccountKind::Issuer) => *self.outstanding.entry(unit).or_insert(0) += balance,
+            Some(AccountKind::Campaign) => *self.reserved.entry(unit).or_insert(0) -= balance,
+            Some(AccountKind::Commitment) => *self.committed.entry(unit).or_insert(0) += balance,
+            _ => {}
+        }
+    }
+
+    /// Every unit's balances net to zero.
+    fn trial_check(&self) -> Check {
+        let mut zero = Findings::default();
+        for (unit, sum) in self.trial.iter().filter(|(_, s)| **s != 0) {
+            zero.add(|| format!("{unit} is off by {sum} minor units"));
+        }
+        zero.into_check(
+            "trial_balance_zero",
+            format!("{} units net to zero", self.trial.len()),
+        )
+    }
+
+    /// Per point unit, what members and holds own is what its issuers owe.
+    fn backed_check(&self, units: &Units) -> Check {
         let mut backed = Findings::default();
         for unit in units.iter().filter(|u| u.is_points()) {
             let code = unit.code.as_str();
-            let h = held.get(code).copied().unwrap_or(0);
-            let o = outstanding.get(code).copied().unwrap_or(0);
+            let h = self.held.get(code).copied().unwrap_or(0);
+            let o = self.outstanding.get(code).copied().unwrap_or(0);
             if h != o {
                 backed.add(|| format!("{code}: members and holds own {h}, issuers owe {o}"));
             }
         }
-        checks.push(backed.into_check(
+        backed.into_check(
             "points_backed_by_issuer",
             "member and hold balances equal each issuer's outstanding points".into(),
-        ));
+        )
+    }
 
+    /// Per currency, what campaigns hold reserved is what sponsors committed, never below zero.
+    fn coupons_check(&self) -> Check {
         let mut coupons = Findings::default();
-        let currencies: BTreeSet<&str> = reserved.keys().chain(committed.keys()).copied().collect();
+        let currencies: BTreeSet<&str> = self
+            .reserved
+            .keys()
+            .chain(self.committed.keys())
+            .copied()
+            .collect();
         for currency in currencies {
-            let r = reserved.get(currency).copied().unwrap_or(0);
-            let c = committed.get(currency).copied().unwrap_or(0);
+            let r = self.reserved.get(currency).copied().unwrap_or(0);
+            let c = self.committed.get(currency).copied().unwrap_or(0);
             if r != c || r < 0 {
                 coupons.add(|| {
                     format!("{currency}: campaigns hold {r} reserved, sponsors committed {c}")
                 });
             }
         }
-        checks.push(coupons.into_check(
+        coupons.into_check(
             "coupon_reservations_backed",
             "coupon reservations equal what sponsors committed".into(),
-        ));
-        checks
+        )
     }
 }
 

@@ -171,146 +171,33 @@ impl Network {
     /// Loads `dir/network.toml` and every other `dir/*.toml` as a partner manifest.
     pub fn load(dir: &Path) -> Result<Self, ManifestError> {
         let network_path = dir.join(NETWORK_FILE);
-        if !network_path.is_file() {
-            return Err(ManifestError::file(
-                &network_path,
-                "missing: the partners folder needs a network.toml",
-            ));
-        }
-        let text = read_limited(&network_path)?;
-        let net: NetworkFile = parse_toml(&network_path, &text)?;
-        check_name(&network_path, "name", &net.name)?;
-        if net.fee_bps > MAX_FEE_BPS {
-            return Err(ManifestError::at(
-                &network_path,
-                "fee_bps",
-                format!("{} is above {MAX_FEE_BPS} (100%)", net.fee_bps),
-            ));
-        }
-        let currency_scale = Scale::new(net.settlement_scale)
-            .map_err(|e| ManifestError::at(&network_path, "settlement_scale", e.to_string()))?;
-
-        // Where each unit code was defined, to name both files on a clash.
-        let mut defined: BTreeMap<UnitCode, (PathBuf, Unit)> = BTreeMap::new();
-        let currency = Unit {
-            code: net.settlement_currency.clone(),
-            scale: currency_scale,
-            kind: UnitKind::Currency,
-        };
-        defined.insert(currency.code.clone(), (network_path.clone(), currency));
-        let mut add_unit = |path: &Path, key: String, unit: Unit| -> Result<(), ManifestError> {
-            if let Some((other, _)) = defined.get(&unit.code) {
-                return Err(ManifestError::at(
-                    path,
-                    key,
-                    format!("unit {} is already defined in {}", unit.code, shown(other)),
-                ));
-            }
-            defined.insert(unit.code.clone(), (path.to_owned(), unit));
-            Ok(())
-        };
+        let (net, currency_scale) = load_network_file(&network_path)?;
+        let mut units = UnitRegistry::default();
+        units.add(
+            &network_path,
+            "settlement_currency".into(),
+            Unit {
+                code: net.settlement_currency.clone(),
+                scale: currency_scale,
+                kind: UnitKind::Currency,
+            },
+        )?;
         for (i, u) in net.units.iter().enumerate() {
             let unit = point_unit(&network_path, &format!("units[{i}]"), u, Party::Network)?;
-            add_unit(&network_path, format!("units[{i}].code"), unit)?;
+            units.add(&network_path, format!("units[{i}].code"), unit)?;
         }
-
-        let mut files: Vec<PathBuf> = fs::read_dir(dir)
-            .map_err(|e| ManifestError::file(dir, e.to_string()))?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| {
-                p.extension().is_some_and(|x| x == "toml")
-                    && p.file_name().is_some_and(|n| n != NETWORK_FILE)
-            })
-            .collect();
-        files.sort();
-        if files.len() > MAX_PARTNERS {
-            return Err(ManifestError::file(
-                dir,
-                format!("more than {MAX_PARTNERS} partner manifests"),
-            ));
-        }
-
         let mut partners = BTreeMap::new();
         let mut key_owners: BTreeMap<KeyId, PartnerId> = BTreeMap::new();
-        for path in &files {
-            let text = read_limited(path)?;
-            let file: PartnerFile = parse_toml(path, &text)?;
-            let stem = path
-                .file_stem()
-                .and_then(|s| s.to_str())
-                .unwrap_or_default();
-            if file.id.as_str() != stem {
-                return Err(ManifestError::at(
-                    path,
-                    "id",
-                    format!("`{}` must match the file name ({stem}.toml)", file.id),
-                ));
-            }
-            check_name(path, "name", &file.name)?;
-            let unit = match &file.unit {
-                Some(u) => {
-                    let unit = point_unit(path, "unit", u, Party::Partner(file.id.clone()))?;
-                    add_unit(path, "unit.code".into(), unit)?;
-                    Some(u.code.clone())
-                }
-                None => None,
-            };
-            let earn_rate = file
-                .earn
-                .as_ref()
-                .map(|e| parse_rate(path, "earn.rate", &e.rate, true))
-                .transpose()?;
-            if earn_rate.is_some() && unit.is_none() {
-                return Err(ManifestError::at(
-                    path,
-                    "earn",
-                    "an earn rate needs the partner's own [unit]",
-                ));
-            }
-            if file.keys.len() > MAX_KEYS_PER_PARTNER {
-                return Err(ManifestError::at(
-                    path,
-                    "keys",
-                    format!("more than {MAX_KEYS_PER_PARTNER} keys"),
-                ));
-            }
-            let mut keys = Vec::with_capacity(file.keys.len());
-            for (i, k) in file.keys.iter().enumerate() {
-                let public_key = PublicKey::from_pem(&k.public_key).map_err(|e| {
-                    ManifestError::at(path, format!("keys[{i}].public_key"), e.to_string())
-                })?;
-                if let Some(owner) = key_owners.insert(k.id.clone(), file.id.clone()) {
-                    return Err(ManifestError::at(
-                        path,
-                        format!("keys[{i}].id"),
-                        format!("key id {} is already registered to {owner}", k.id),
-                    ));
-                }
-                keys.push(PartnerKey {
-                    id: k.id.clone(),
-                    public_key,
-                    revoked: k.revoked,
-                });
-            }
-            partners.insert(
-                file.id.clone(),
-                Partner {
-                    id: file.id,
-                    name: file.name,
-                    charity: file.charity,
-                    unit,
-                    earn_rate,
-                    keys,
-                },
-            );
+        for path in &partner_files(dir)? {
+            let partner = load_partner(path, &mut units, &mut key_owners)?;
+            partners.insert(partner.id.clone(), partner);
         }
-
         Ok(Network {
             name: net.name,
             settlement_currency: net.settlement_currency,
             currency_scale,
             fee_bps: net.fee_bps,
-            units: Units::new(defined.into_values().map(|(_, u)| u)),
+            units: Units::new(units.defined.into_values().map(|(_, u)| u)),
             partners,
             key_owners,
         })
@@ -319,6 +206,156 @@ impl Network {
     pub fn partner(&self, id: &PartnerId) -> Option<&Partner> {
         self.partners.get(id)
     }
+}
+
+/// `network.toml`, checked: its name, fee and settlement scale.
+fn load_network_file(path: &Path) -> Result<(NetworkFile, Scale), ManifestError> {
+    if !path.is_file() {
+        return Err(ManifestError::file(
+            path,
+            "missing: the partners folder needs a network.toml",
+        ));
+    }
+    let text = read_limited(path)?;
+    let net: NetworkFile = parse_toml(path, &text)?;
+    check_name(path, "name", &net.name)?;
+    if net.fee_bps > MAX_FEE_BPS {
+        return Err(ManifestError::at(
+            path,
+            "fee_bps",
+            format!("{} is above {MAX_FEE_BPS} (100%)", net.fee_bps),
+        ));
+    }
+    let scale = Scale::new(net.settlement_scale)
+        .map_err(|e| ManifestError::at(path, "settlement_scale", e.to_string()))?;
+    Ok((net, scale))
+}
+
+/// Every unit the manifests define, and where each was defined, to name both files on a clash.
+#[derive(Default)]
+struct UnitRegistry {
+    defined: BTreeMap<UnitCode, (PathBuf, Unit)>,
+}
+
+impl UnitRegistry {
+    fn add(&mut self, path: &Path, key: String, unit: Unit) -> Result<(), ManifestError> {
+        if let Some((other, _)) = self.defined.get(&unit.code) {
+            return Err(ManifestError::at(
+                path,
+                key,
+                format!("unit {} is already defined in {}", unit.code, shown(other)),
+            ));
+        }
+        self.defined
+            .insert(unit.code.clone(), (path.to_owned(), unit));
+        Ok(())
+    }
+}
+
+/// The partner manifests in `dir`: every `.toml` but `network.toml`, in name order, at most
+/// [`MAX_PARTNERS`].
+fn partner_files(dir: &Path) -> Result<Vec<PathBuf>, ManifestError> {
+    let mut files: Vec<PathBuf> = fs::read_dir(dir)
+        .map_err(|e| ManifestError::file(dir, e.to_string()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.extension().is_some_and(|x| x == "toml")
+                && p.file_name().is_some_and(|n| n != NETWORK_FILE)
+        })
+        .collect();
+    files.sort();
+    if files.len() > MAX_PARTNERS {
+        return Err(ManifestError::file(
+            dir,
+            format!("more than {MAX_PARTNERS} partner manifests"),
+        ));
+    }
+    Ok(files)
+}
+
+/// One partner's manifest: its id matches the file name, its unit is new to the network, an
+/// earn rate comes with its own unit, its key ids are new to the network.
+fn load_partner(
+    path: &Path,
+    units: &mut UnitRegistry,
+    key_owners: &mut BTreeMap<KeyId, PartnerId>,
+) -> Result<Partner, ManifestError> {
+    let text = read_limited(path)?;
+    let file: PartnerFile = parse_toml(path, &text)?;
+    let stem = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or_default();
+    if file.id.as_str() != stem {
+        return Err(ManifestError::at(
+            path,
+            "id",
+            format!("`{}` must match the file name ({stem}.toml)", file.id),
+        ));
+    }
+    check_name(path, "name", &file.name)?;
+    let unit = match &file.unit {
+        Some(u) => {
+            let unit = point_unit(path, "unit", u, Party::Partner(file.id.clone()))?;
+            units.add(path, "unit.code".into(), unit)?;
+            Some(u.code.clone())
+        }
+        None => None,
+    };
+    let earn_rate = file
+        .earn
+        .as_ref()
+        .map(|e| parse_rate(path, "earn.rate", &e.rate, true))
+        .transpose()?;
+    if earn_rate.is_some() && unit.is_none() {
+        return Err(ManifestError::at(
+            path,
+            "earn",
+            "an earn rate needs the partner's own [unit]",
+        ));
+    }
+    let keys = partner_keys(path, &file, key_owners)?;
+    Ok(Partner {
+        id: file.id,
+        name: file.name,
+        charity: file.charity,
+        unit,
+        earn_rate,
+        keys,
+    })
+}
+
+/// A partner's public keys, at most [`MAX_KEYS_PER_PARTNER`], each id registered to it alone.
+fn partner_keys(
+    path: &Path,
+    file: &PartnerFile,
+    key_owners: &mut BTreeMap<KeyId, PartnerId>,
+) -> Result<Vec<PartnerKey>, ManifestError> {
+    if file.keys.len() > MAX_KEYS_PER_PARTNER {
+        return Err(ManifestError::at(
+            path,
+            "keys",
+            format!("more than {MAX_KEYS_PER_PARTNER} keys"),
+        ));
+    }
+    let mut keys = Vec::with_capacity(file.keys.len());
+    for (i, k) in file.keys.iter().enumerate() {
+        let public_key = PublicKey::from_pem(&k.public_key)
+            .map_err(|e| ManifestError::at(path, format!("keys[{i}].public_key"), e.to_string()))?;
+        if let Some(owner) = key_owners.insert(k.id.clone(), file.id.clone()) {
+            return Err(ManifestError::at(
+                path,
+                format!("keys[{i}].id"),
+                format!("key id {} is already registered to {owner}", k.id),
+            ));
+        }
+        keys.push(PartnerKey {
+            id: k.id.clone(),
+            public_key,
+            revoked: k.revoked,
+        });
+    }
+    Ok(keys)
 }
 
 /// A partner's freshly generated signing key.
