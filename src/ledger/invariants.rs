@@ -188,7 +188,7 @@ impl<'a> Verifier<'a> {
             "no_negative_member_balance",
             "no member or hold balance below zero".into(),
         ));
-        checks.push(sums.backed_check(&units));
+        checks.push(sums.backed_check(units));
         checks.push(sums.coupons_check());
         checks
     }
