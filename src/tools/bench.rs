@@ -221,6 +221,10 @@ fn say(o: &Options, line: &str) {
     }
 }
 
+#[expect(
+    clippy::too_many_lines,
+    reason = "the benchmark as one script: setup, load, checks and report read top to bottom"
+)]
 fn bench(o: &Options, dir: &Path) -> Result<()> {
     let db = FreshDb::new(o.database.as_deref(), dir)?;
     let keys =

@@ -189,6 +189,10 @@ fn tour(source: &Path, dir: &Path) -> Result<()> {
     Ok(())
 }
 
+#[expect(
+    clippy::too_many_lines,
+    reason = "the demo is a narrated script, read top to bottom"
+)]
 fn story(clearing: &Clearing, server: &RunningServer, keys: &[GeneratedKey]) -> Result<()> {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
