@@ -10,7 +10,6 @@ use actix_web::{FromRequest, HttpRequest, dev, web};
 use super::codes::ErrorCode;
 use super::problem::ApiError;
 use super::{AppState, MAX_BODY_BYTES};
-use crate::clearing::time;
 use crate::clearing::write::{Caller, Idempotency};
 use crate::httpsig::{self, Message, SigError};
 use crate::ledger::{KeyId, PartnerId};
@@ -95,7 +94,7 @@ fn authenticate(req: &HttpRequest, state: &AppState, body: &[u8]) -> Result<Call
         query: req.uri().query(),
         headers: &headers,
     };
-    let now = time::now_secs();
+    let now = state.clearing.clock().now_secs();
     let mut first_error: Option<ApiError> = None;
     for sig in &sigs {
         match verify_one(state, &msg, sig, body, now) {
@@ -226,10 +225,11 @@ impl FromRequest for Signed {
                     .as_ref()
                     .map_or(String::new(), Idempotency::fingerprint)
             );
-            if !state
-                .replays
-                .admit(caller.signature.as_bytes(), &request, time::now_secs())
-            {
+            if !state.replays.admit(
+                caller.signature.as_bytes(),
+                &request,
+                state.clearing.clock().now_secs(),
+            ) {
                 return Err(unauthorized(
                     ErrorCode::SignatureReplayed,
                     "this signature was already used for another request: sign each request anew",
@@ -309,7 +309,7 @@ impl FromRequest for Member {
                 .clearing
                 .context()
                 .tokens
-                .member(&token)
+                .member(&token, state.clearing.clock().now_secs())
                 .map_err(token_error)
         });
         std::future::ready(identity.map(Member))
@@ -355,10 +355,16 @@ impl FromRequest for Finance {
                 .clearing
                 .context()
                 .tokens
-                .finance(&token)
+                .finance(&token, state.clearing.clock().now_secs())
                 .map_err(|e| {
                     // A member token is a valid token, but not for these routes.
-                    if state.clearing.context().tokens.member(&token).is_ok() {
+                    if state
+                        .clearing
+                        .context()
+                        .tokens
+                        .member(&token, state.clearing.clock().now_secs())
+                        .is_ok()
+                    {
                         ApiError::new(
                             ErrorCode::Forbidden,
                             "finance routes need a finance or operator token",

@@ -289,7 +289,7 @@ pub async fn coupon(
     Ok(web::Json(CouponView {
         code: display_code(&c.row.code),
         campaign_id: c.row.campaign_id.clone(),
-        status: c.status(time::now_us()).to_string(),
+        status: c.status(state.clearing.clock().now_us()).to_string(),
         benefit: benefit_view(&c.campaign.terms.benefit),
         member_id: c.row.member_id.clone(),
         redeemable_at: c.campaign.terms.redeemable_at.clone(),

@@ -10,8 +10,8 @@ use super::context::Context;
 use super::write::{Caller, Work};
 use super::{Clearing, ClearingError, time};
 use crate::ledger::{Amount, CampaignId, PartnerId};
+use crate::store::WriteTx;
 use crate::store::coupons::{self, CampaignRow};
-use crate::store::{WriteTx, now_us};
 
 /// The most partners a campaign may be redeemable at.
 pub const MAX_REDEEMABLE_AT: usize = 64;
@@ -294,7 +294,7 @@ impl Clearing {
                 valid_until_us: until,
                 trigger_partner: trigger.as_ref().map(|t| t.0.clone()),
                 trigger_min_minor: trigger.map(|t| t.1),
-                created_at_us: now_us(),
+                created_at_us: self.context().clock.now_us(),
             },
             terms,
         };

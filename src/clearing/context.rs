@@ -4,6 +4,7 @@
 use super::input::parse_member;
 use super::{ClearingError, tokens};
 use crate::crypto::SigningKey;
+use crate::ledger::clock::Clock;
 use crate::ledger::{Amount, CommittedEntry, MemberId, Scale, UnitCode, Units};
 use crate::partners::Network;
 use crate::store::operations::{self, Operation};
@@ -21,6 +22,8 @@ pub struct Context {
     /// The same key, ready for minting and checking JWTs.
     pub tokens: tokens::TokenKeys,
     pub hold_ttl_secs: u64,
+    /// The service's clock (the system's, or one a test moves).
+    pub clock: Clock,
 }
 
 impl Context {

@@ -17,9 +17,9 @@ use crate::ledger::{
     Account, Amount, CampaignId, CommittedEntry, EntryKind, EntryMeta, MemberId, PartnerId, Party,
     Posting,
 };
+use crate::store::WriteTx;
 use crate::store::coupons::{self, CouponRow};
 use crate::store::status::{CouponStatus, EntryStatus};
-use crate::store::{WriteTx, now_us};
 
 /// A coupon and its campaign.
 #[derive(Debug, Clone)]
@@ -95,7 +95,7 @@ fn issue(
     campaign: &Campaign,
     member: Option<MemberId>,
 ) -> Result<CouponRow, ClearingError> {
-    let now = now_us();
+    let now = tx.now_us();
     if now >= campaign.row.valid_until_us {
         return Err(ClearingError::CampaignEnded(format!(
             "campaign {} has ended",
@@ -393,7 +393,7 @@ impl Clearing {
         let caller = caller.clone();
         move |ctx: &Context, tx: &mut WriteTx<'_>| {
             let coupon = load_coupon(tx, &code)?;
-            check_redeemable(&coupon, &caller.partner, now_us())?;
+            check_redeemable(&coupon, &caller.partner, tx.now_us())?;
             let holder = holder(&coupon, member)?;
             if let Some(m) = holder {
                 ctx.require_member(tx, m)?;
@@ -462,7 +462,7 @@ impl Clearing {
 
     /// Releases the reservations of coupons whose campaign ended. Returns how many.
     pub async fn expire_due_coupons(&self) -> Result<usize, ClearingError> {
-        let now = now_us();
+        let now = self.context().clock.now_us();
         let due = self
             .store()
             .read(move |c| coupons::due_coupons(c, now))
@@ -503,7 +503,7 @@ pub fn triggered_coupons(
     member: MemberId,
     purchase: Amount,
 ) -> Result<Vec<(String, String)>, ClearingError> {
-    let now = now_us();
+    let now = tx.now_us();
     let mut issued = Vec::new();
     for row in coupons::triggered_by(tx, partner.as_str())? {
         let reaches = row
@@ -548,7 +548,7 @@ pub fn refund_coupon(
     let original = tx.entry(entry_id, &ctx.units)?.ok_or_else(not_found)?;
     let campaign =
         Campaign::from_row(coupons::campaign_tx(tx, &coupon.campaign_id)?.ok_or_else(not_found)?)?;
-    let still_valid = now_us() < coupon.expires_at_us;
+    let still_valid = tx.now_us() < coupon.expires_at_us;
     let postings: Vec<Posting> = original
         .postings
         .iter()

@@ -9,7 +9,7 @@ use super::reads::EntryQuery;
 use super::receipt::Posted;
 use super::tokens::{DEFAULT_MEMBER_TOKEN_TTL_SECS, MAX_MEMBER_TOKEN_TTL_SECS, MEMBER_SCOPES};
 use super::write::{Caller, Work};
-use super::{Clearing, ClearingError, rules, time};
+use super::{Clearing, ClearingError, rules};
 use crate::ledger::{
     Account, AccountKind, Amount, CommittedEntry, EntryDraft, EntryKind, EntryMeta, MemberId,
     PartnerId, Party, Posting, Scale, UnitCode, UnitKind,
@@ -17,7 +17,7 @@ use crate::ledger::{
 use crate::store::authorizations::{self, AuthorizationRow};
 use crate::store::coupons::{self as coupon_store, CouponRow};
 use crate::store::status::EntryStatus;
-use crate::store::{self, WriteTx, members, now_us};
+use crate::store::{self, WriteTx, members};
 
 /// Authorisations last 10 minutes unless asked otherwise, at most a day.
 pub const DEFAULT_AUTHORIZATION_TTL_SECS: u64 = 10 * 60;
@@ -60,7 +60,7 @@ pub fn spend_authorization(
     {
         return Err(deny("it was given for another member, partner or unit"));
     }
-    if now_us() >= row.expires_at_us {
+    if tx.now_us() >= row.expires_at_us {
         return Err(deny("it has expired"));
     }
     if row.used_minor + points.minor() > row.max_minor {
@@ -249,7 +249,7 @@ impl Clearing {
                 )));
             }
             ctx.tokens
-                .mint_member(member, &partner, &scopes, ttl, time::now_secs())
+                .mint_member(member, &partner, &scopes, ttl, ctx.clock.now_secs())
         })
     }
 
@@ -257,7 +257,7 @@ impl Clearing {
     pub async fn wallet(&self, member: MemberId) -> Result<Wallet, ClearingError> {
         let m = member.to_string();
         let accounts = self.member_accounts(member);
-        let now = now_us();
+        let now = self.context().clock.now_us();
         let (balances, coupons) = self
             .store()
             .read(move |c| {
@@ -342,7 +342,7 @@ impl Clearing {
         }
         Ok(move |ctx: &Context, tx: &mut WriteTx<'_>| {
             ctx.require_member(tx, member)?;
-            let now = now_us();
+            let now = tx.now_us();
             let row = AuthorizationRow {
                 code: random_code(AUTH_CODE_CHARS)?,
                 member_id: member.to_string(),

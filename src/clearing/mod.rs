@@ -25,6 +25,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::crypto::{Jwk, KeyError, SigningKey};
+use crate::ledger::clock::Clock;
 use crate::ledger::{
     Account, Amount, BalanceError, Check, CommittedEntry, EntryError, EntryId, EntryKind,
     EntryMeta, MemberId, PartnerId, UnitCode, Units,
@@ -45,6 +46,8 @@ pub struct Settings {
     pub network_key: Option<PathBuf>,
     /// How long an uncaptured hold lasts before its points go back to the member.
     pub hold_ttl_secs: u64,
+    /// The clock the service reads: the system's unless a test brings its own.
+    pub clock: Clock,
 }
 
 /// Holds lapse after 15 minutes unless configured otherwise.
@@ -59,7 +62,14 @@ impl Settings {
             partners_dir: partners_dir.into(),
             network_key: None,
             hold_ttl_secs: DEFAULT_HOLD_TTL_SECS,
+            clock: Clock::system(),
         }
+    }
+
+    /// The service reads `clock`: a test keeps a clone to let time pass.
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// The network's key from this file (created when missing) instead of the default place.
@@ -180,7 +190,7 @@ impl Clearing {
     /// creates the network key. Blocking: call before serving.
     pub fn start(settings: &Settings) -> Result<Arc<Self>, StartError> {
         let network = Network::load(&settings.partners_dir)?;
-        let store = Store::open(&settings.database)?;
+        let store = Store::open(&settings.database, settings.clock.clone())?;
         let configured = network.units.clone();
         let partners: Vec<(String, String)> = network
             .partners
@@ -203,6 +213,7 @@ impl Clearing {
             kid,
             tokens,
             hold_ttl_secs: settings.hold_ttl_secs,
+            clock: settings.clock.clone(),
         };
         Ok(Arc::new(Self {
             ctx: Arc::new(ctx),
@@ -235,6 +246,11 @@ impl Clearing {
                 .to_string()
             })
             .collect()
+    }
+
+    /// The clock the service reads.
+    pub fn clock(&self) -> &Clock {
+        &self.ctx.clock
     }
 
     /// What the writer has done: batches committed and rolled back, and their sizes.
@@ -386,7 +402,7 @@ impl Clearing {
 
 /// Runs the ledger invariants on a database without loading any manifests (`coalition verify`).
 pub fn verify_database(url: &DatabaseUrl) -> Result<Vec<Check>, StoreError> {
-    let store = Store::open(url)?;
+    let store = Store::open(url, Clock::system())?;
     let checks = store.read_blocking(|c| {
         let units = store::network::load_units(c)?;
         store::ledger::verify(c, &units)

@@ -13,7 +13,7 @@ use crate::ledger::{
 };
 use crate::store::operations::{self, Operation};
 use crate::store::status::{EntryStatus, OperationKind, OperationStatus};
-use crate::store::{WriteTx, members, now_us};
+use crate::store::{WriteTx, members};
 
 /// What a member earns: points, or a purchase the partner's earn rate turns into points.
 #[derive(Debug, Clone)]
@@ -56,7 +56,7 @@ fn open_hold(
             op.status
         )));
     }
-    if op.expires_at_us.is_some_and(|t| t <= now_us()) {
+    if op.expires_at_us.is_some_and(|t| t <= tx.now_us()) {
         return Err(ClearingError::HoldNotPending(format!(
             "hold {hold} has expired"
         )));
@@ -435,7 +435,7 @@ impl Clearing {
 
     /// Returns lapsed holds' points to their members. Returns how many holds it closed.
     pub async fn expire_due_holds(&self) -> Result<usize, ClearingError> {
-        let now = now_us();
+        let now = self.ctx.clock.now_us();
         let due = self
             .store
             .read(move |c| operations::due_holds(c, now))

@@ -14,6 +14,7 @@ use super::receipt::Posted;
 use super::write::Work;
 use super::{Clearing, ClearingError, time};
 use crate::ledger::{Account, Amount, EntryDraft, EntryKind, EntryMeta, NETWORK, Party, Posting};
+use crate::store::WriteTx;
 /// A closed cycle as the ledger keeps it: its row, every party's net position and the
 /// obligations netting leaves.
 pub use crate::store::settlements::Settlement;
@@ -21,7 +22,6 @@ use crate::store::settlements::{
     self as store, MoneyLine, ObligationRow, PositionRow, SettlementRow,
 };
 use crate::store::status::SettlementStatus;
-use crate::store::{WriteTx, now_us};
 
 /// How many chain positions a settlement reads at once.
 pub const SETTLEMENT_WINDOW_ENTRIES: i64 = 50_000;
@@ -230,7 +230,7 @@ fn cycle_record(
             } else {
                 SettlementStatus::Settled
             },
-            created_at_us: now_us(),
+            created_at_us: ctx.clock.now_us(),
         },
         positions,
         obligations,
@@ -285,7 +285,7 @@ impl Clearing {
             ClearingError::InvalidRequest("cutoff must be an RFC 3339 time".into())
         })?;
         Ok(move |ctx: &Context, tx: &mut WriteTx<'_>| {
-            if cutoff_us > now_us() {
+            if cutoff_us > tx.now_us() {
                 return Err(ClearingError::InvalidRequest(
                     "the cutoff is in the future".into(),
                 ));

@@ -17,13 +17,6 @@ pub fn parse_rfc3339(text: &str) -> Option<i64> {
     i64::try_from(t.unix_timestamp_nanos() / 1000).ok()
 }
 
-pub use crate::ledger::clock::now_us;
-
-/// Whole seconds since the epoch, now.
-pub fn now_secs() -> i64 {
-    now_us() / 1_000_000
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

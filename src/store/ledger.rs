@@ -4,13 +4,13 @@ use std::collections::BTreeMap;
 
 use diesel::prelude::*;
 
+use super::StoreError;
 use super::conn::DbConn;
 use super::dialect;
 use super::rows::Head;
 use super::schema::{accounts, entries, postings};
 use super::tx::WriteTx;
 use super::writer::CachedAccount;
-use super::{StoreError, now_us};
 use crate::ledger::{
     Account, BalancedEntry, ChainHash, Check, CommittedEntry, EntryId, RawBalance, RawEntry,
     RawPosting, Units, Verifier, apply_posting,
@@ -83,7 +83,7 @@ impl WriteTx<'_> {
         let head = self.state.head;
         let seq = head.seq + 1;
         // Times never run backwards along the chain, even if the clock does.
-        let created_at_us = now_us().max(head.created_at_us);
+        let created_at_us = self.now_us().max(head.created_at_us);
         let committed = entry.commit(EntryId::new_v7(), seq, created_at_us, head.hash);
         let raw = committed.to_raw();
         // Checked again here, on the exact rows about to be written.

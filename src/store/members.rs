@@ -4,7 +4,7 @@ use diesel::prelude::*;
 
 use super::schema::{member_links, members};
 use super::tx::WriteTx;
-use super::{DbConn, StoreError, now_us};
+use super::{DbConn, StoreError};
 
 /// A member as stored: id and whether other brands may see their balances.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,7 +30,7 @@ pub fn enrol(
     if let Some(id) = existing {
         return Ok((id, false));
     }
-    let now = now_us();
+    let now = tx.now_us();
     diesel::insert_into(members::table)
         .values((
             members::id.eq(new_id),

@@ -31,7 +31,7 @@ pub use tx::WriteTx;
 
 use crate::ledger::{BalanceError, CorruptEntryError};
 
-pub use crate::ledger::clock::now_us;
+use crate::ledger::clock::Clock;
 
 /// Pooled reading connections per process for SQLite (WAL lets readers run beside the writer).
 pub const SQLITE_READERS: u32 = 8;
@@ -114,13 +114,14 @@ pub struct Store {
     url: DatabaseUrl,
     pool: conn::DbPool,
     sequencer: sequencer::Sequencer,
+    clock: Clock,
     /// SQLite only: copies the log into the database file off the writer's path.
     _checkpointer: Option<checkpoint::Checkpointer>,
 }
 
 impl Store {
-    /// Migrates the database and starts the writer.
-    pub fn open(url: &DatabaseUrl) -> Result<Arc<Self>, StoreError> {
+    /// Migrates the database and starts the writer, which stamps what it writes with `clock`.
+    pub fn open(url: &DatabaseUrl, clock: Clock) -> Result<Arc<Self>, StoreError> {
         let applied = url.migrate()?;
         if applied > 0 {
             tracing::info!(database = %url, migrations = applied, "database migrated");
@@ -136,7 +137,12 @@ impl Store {
         Ok(Arc::new(Self {
             url: url.clone(),
             pool: conn::pool(url, readers)?,
-            sequencer: sequencer::Sequencer::start(url.clone(), restart_log.clone())?,
+            sequencer: sequencer::Sequencer::start(
+                url.clone(),
+                restart_log.clone(),
+                clock.clone(),
+            )?,
+            clock,
             _checkpointer: if url.is_sqlite() {
                 Some(
                     checkpoint::Checkpointer::start(url.clone(), restart_log).map_err(|e| {
@@ -147,6 +153,11 @@ impl Store {
                 None
             },
         }))
+    }
+
+    /// The clock the writer stamps rows with.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
     }
 
     pub fn url(&self) -> &DatabaseUrl {

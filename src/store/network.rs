@@ -6,10 +6,10 @@ use std::str::FromStr;
 use diesel::prelude::*;
 use rust_decimal::Decimal;
 
+use super::StoreError;
 use super::conn::DbConn;
 use super::schema::{partners, units};
 use super::tx::WriteTx;
-use super::{StoreError, now_us};
 use crate::ledger::{Scale, Unit, UnitKind, Units};
 
 #[derive(Queryable, Selectable, Insertable, PartialEq, Debug)]
@@ -23,7 +23,7 @@ struct UnitRow {
     created_at_us: i64,
 }
 
-fn to_row(u: &Unit) -> UnitRow {
+fn to_row(u: &Unit, now_us: i64) -> UnitRow {
     let (kind, issuer, value) = match &u.kind {
         UnitKind::Points { issuer, value } => {
             ("points", Some(issuer.to_string()), Some(value.to_string()))
@@ -36,7 +36,7 @@ fn to_row(u: &Unit) -> UnitRow {
         kind: kind.to_owned(),
         issuer,
         value,
-        created_at_us: now_us(),
+        created_at_us: now_us,
     }
 }
 
@@ -85,7 +85,7 @@ pub fn sync(
     partners_list: &[(String, String)],
 ) -> Result<Units, StoreError> {
     for unit in configured.iter() {
-        let wanted = to_row(unit);
+        let wanted = to_row(unit, tx.now_us());
         let stored: Option<UnitRow> = units::table
             .find(&wanted.code)
             .select(UnitRow::as_select())
@@ -137,7 +137,7 @@ pub fn sync(
                     .values((
                         partners::id.eq(id),
                         partners::name.eq(name),
-                        partners::created_at_us.eq(now_us()),
+                        partners::created_at_us.eq(tx.now_us()),
                     ))
                     .execute(tx.db()?)?;
             }

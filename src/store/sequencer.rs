@@ -22,6 +22,7 @@ use super::syncer::{Completion, SyncCounts, Syncer};
 use super::tx::WriteTx;
 use super::writer::WriterState;
 use super::{StoreError, dialect, ledger};
+use crate::ledger::clock::Clock;
 
 /// The most jobs committed in one transaction.
 pub const MAX_BATCH_JOBS: usize = 512;
@@ -100,15 +101,19 @@ where
 }
 
 impl Sequencer {
-    /// Starts the writer on `url`. `restart_log` (SQLite): raised by the checkpointer when the
-    /// writer should restart the log between two batches.
-    pub fn start(url: DatabaseUrl, restart_log: Arc<AtomicBool>) -> Result<Self, StoreError> {
+    /// Starts the writer on `url`, stamping rows with `clock`. `restart_log` (SQLite): raised by
+    /// the checkpointer when the writer should restart the log between two batches.
+    pub fn start(
+        url: DatabaseUrl,
+        restart_log: Arc<AtomicBool>,
+        clock: Clock,
+    ) -> Result<Self, StoreError> {
         let (queue, jobs) = mpsc::channel(QUEUE_CAPACITY);
         let stats = Arc::new(BatchStats::default());
         let writer_stats = stats.clone();
         let thread = std::thread::Builder::new()
             .name("sequencer".into())
-            .spawn(move || run(url, jobs, &writer_stats, &restart_log))
+            .spawn(move || run(url, jobs, &writer_stats, &restart_log, clock))
             .map_err(|e| StoreError::Unavailable(format!("cannot start the writer thread: {e}")))?;
         Ok(Self {
             queue: RwLock::new(Some(queue)),
@@ -188,6 +193,7 @@ fn run(
     mut jobs: mpsc::Receiver<Job>,
     stats: &BatchStats,
     restart_log: &AtomicBool,
+    clock: Clock,
 ) {
     // SQLite: commits skip the fsync and a syncer thread answers callers after one (see
     // `syncer.rs` for why nothing acknowledged can be lost). Without it, commits fsync.
@@ -200,7 +206,7 @@ fn run(
         DatabaseUrl::Postgres(_) => None,
     };
     let mut conn: Option<DbConn> = None;
-    let mut state = WriterState::default();
+    let mut state = WriterState::new(clock);
     // Jobs put off to the next batch because an earlier job of theirs held the same key.
     let mut carried: Vec<Job> = Vec::new();
     while let Some(batch) = next_batch(&mut jobs, &mut carried) {

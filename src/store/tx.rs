@@ -19,6 +19,11 @@ impl<'a> WriteTx<'a> {
         Self { conn, state }
     }
 
+    /// Now, by the service's clock: what every row a job writes is stamped with.
+    pub fn now_us(&self) -> i64 {
+        self.state.clock.now_us()
+    }
+
     /// The connection, for a job that writes rows directly: the batch's pending rows are written
     /// first and a savepoint is opened, so that refusing this job undoes only this job.
     pub(super) fn db(&mut self) -> Result<&mut DbConn, StoreError> {

@@ -19,8 +19,9 @@ use super::bulk::{AccountRecord, AuthorizationUse, IdempotencyRecord, PostingLin
 use super::conn::DbConn;
 use super::replies::{KeyedRequest, Render, Replies, ResponseSlot};
 use super::rows::{AuthorizationRow, CampaignRow, Head, Operation, Recorded};
-use super::{StoreError, dialect, now_us, prefetch};
+use super::{StoreError, dialect, prefetch};
 use crate::ledger::RawEntry;
+use crate::ledger::clock::Clock;
 
 /// Cached account balances kept between batches; past it the cache starts again empty.
 pub const MAX_CACHED_ACCOUNTS: usize = 200_000;
@@ -148,10 +149,12 @@ pub struct WriterState {
     /// A write of pending rows failed: they are lost from memory and maybe half written, so
     /// the batch must not commit.
     broken: bool,
+    /// What stamps the rows the writer creates.
+    pub(super) clock: Clock,
 }
 
-impl Default for WriterState {
-    fn default() -> Self {
+impl WriterState {
+    pub(super) fn new(clock: Clock) -> Self {
         Self {
             head: Head::EMPTY,
             committed_head: None,
@@ -165,11 +168,10 @@ impl Default for WriterState {
             replies: Replies::default(),
             job: JobLog::default(),
             broken: false,
+            clock,
         }
     }
-}
 
-impl WriterState {
     /// A batch begins on `head` as read inside its transaction.
     pub(super) fn begin_batch(&mut self, head: Head) {
         if self.committed_head != Some(head) {
@@ -210,7 +212,7 @@ impl WriterState {
 
     /// The batch failed: nothing cached can be trusted.
     pub(super) fn batch_failed(&mut self) {
-        *self = Self::default();
+        *self = Self::new(self.clock.clone());
     }
 
     pub(super) fn begin_job(&mut self) {
@@ -462,7 +464,7 @@ impl WriterState {
             owner: owner.to_owned(),
             key: key.to_owned(),
             recorded,
-            created_at_us: now_us(),
+            created_at_us: self.clock.now_us(),
         });
     }
 

@@ -106,7 +106,7 @@ fn post_signed(
         &format!("{base}{path}"),
         Some(text.as_bytes()),
         Some(idem),
-        crate::clearing::time::now_secs(),
+        crate::ledger::clock::Clock::system().now_secs(),
     )?;
     let digest = h.content_digest.unwrap_or_default();
     client.send(

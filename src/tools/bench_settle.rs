@@ -156,7 +156,7 @@ fn settle(o: &Options, entries: u64, dir: &std::path::Path) -> Result<()> {
     let fill_s = fill_started.elapsed().as_secs_f64();
 
     // The measured part: one cycle over everything written.
-    let cutoff = crate::clearing::time::rfc3339(crate::store::now_us());
+    let cutoff = crate::clearing::time::rfc3339(clearing.clock().now_us());
     std::thread::sleep(std::time::Duration::from_millis(5));
     let work = Clearing::settle_work(&cutoff)?;
     let ctx = clearing.context().clone();

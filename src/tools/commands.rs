@@ -12,6 +12,7 @@ use crate::clearing::tokens::{MAX_FINANCE_TOKEN_TTL_SECS, Role, TokenKeys};
 use crate::clearing::{self, Clearing, Settings, time};
 use crate::crypto::SigningKey;
 use crate::crypto::ed25519::write_private;
+use crate::ledger::clock::Clock;
 use crate::ledger::{Amount, Check, PartnerId, UnitKind};
 use crate::partners::Network;
 
@@ -173,7 +174,7 @@ fn token(role: RoleArg, partner: Option<&str>, ttl_secs: u64, service: &ServiceA
     let (key, _) = SigningKey::load_or_create(&path)
         .with_context(|| format!("network key {}", path.display()))?;
     let keys = TokenKeys::new(&key, &key.public_key().jwk().kid);
-    let token = keys.mint_finance(role, partner.as_ref(), ttl_secs, time::now_secs())?;
+    let token = keys.mint_finance(role, partner.as_ref(), ttl_secs, Clock::system().now_secs())?;
     println!("{token}");
     Ok(())
 }
@@ -197,7 +198,7 @@ fn sign(
         url,
         data.map(str::as_bytes),
         idempotency_key.as_deref(),
-        time::now_secs(),
+        Clock::system().now_secs(),
     )?;
     if let Some(k) = &idempotency_key {
         println!("Idempotency-Key: {k}");

@@ -37,7 +37,7 @@ impl Partner<'_> {
     ) -> Result<Answer> {
         let url = format!("{}{path}", self.base);
         let text = body.map(Value::to_string);
-        let now = crate::clearing::time::now_secs();
+        let now = crate::ledger::clock::Clock::system().now_secs();
         let signed = crate::httpsig::sign_request_with(
             &self.key.key,
             self.key.key_id.as_str(),
@@ -310,7 +310,7 @@ fn story(clearing: &Clearing, server: &RunningServer, keys: &[GeneratedKey]) -> 
     println!(
         "\n10. Threads sponsors a coupon campaign: spend 50.00 at Aroma, get 10 % off (at most 20.00) at the bookstore."
     );
-    let now = crate::store::now_us();
+    let now = clearing.clock().now_us();
     let campaign = threads.expect(
         "/v1/campaigns",
         json!({
@@ -438,10 +438,10 @@ fn story(clearing: &Clearing, server: &RunningServer, keys: &[GeneratedKey]) -> 
         crate::clearing::tokens::Role::Finance,
         None,
         600,
-        crate::clearing::time::now_secs(),
+        clearing.clock().now_secs(),
     )?;
     let bearer = format!("Bearer {finance}");
-    let cutoff = crate::clearing::time::rfc3339(crate::store::now_us());
+    let cutoff = crate::clearing::time::rfc3339(clearing.clock().now_us());
     std::thread::sleep(std::time::Duration::from_millis(2));
     let settlement: Value = agent
         .post(&server.url("/v1/settlements"))

@@ -31,7 +31,7 @@ fn earn(
     let url = format!("http://127.0.0.1:{port}/v1/earn");
     let body =
         json!({ "member_id": member, "points": points.to_string(), "reference": idem }).to_string();
-    let now = coalition::clearing::time::now_secs();
+    let now = coalition::ledger::clock::Clock::system().now_secs();
     let h = coalition::httpsig::sign_request_with(
         &key.key,
         key.key_id.as_str(),

@@ -343,7 +343,8 @@ fn balances_equal_the_sum_of_postings() {
 fn two_writers_on_one_database_keep_one_chain() {
     // A second process's store on the same database: the writers' lock keeps the chain linear.
     let svc = TestService::start();
-    let other: Arc<Store> = Store::open(&svc.db.url).unwrap();
+    let other: Arc<Store> =
+        Store::open(&svc.db.url, coalition::ledger::clock::Clock::system()).unwrap();
     let units = svc.clearing.units().clone();
     let member = MemberId::random();
     let entry = |n: i64| coal_earn(member, n, n).balance(&units).unwrap();

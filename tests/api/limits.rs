@@ -125,7 +125,7 @@ fn sigterm_lets_in_flight_requests_finish() {
         let body = json!({ "member_id": member, "points": "1", "reference": format!("t-{i}") })
             .to_string();
         let idem = format!("t-{i}");
-        let now = coalition::clearing::time::now_secs();
+        let now = coalition::ledger::clock::Clock::system().now_secs();
         let h = coalition::httpsig::sign_request_with(
             &key.key,
             key.key_id.as_str(),

@@ -129,8 +129,8 @@ fn traffic(api: &Api, seed: u64, rounds: usize, tag: &str) -> BTreeMap<String, i
     let mut held: BTreeMap<(usize, &str), i64> = BTreeMap::new();
     let coupon_campaign = {
         let body = json!({ "name": "mix", "redeemable_at": ["aroma", "books", "fuelup"], "benefit": { "kind": "amount", "value": "15.00" },
-            "currency": "ILS", "budget": "5000.00", "valid_from": time::rfc3339(coalition::store::now_us() - 60_000_000),
-            "valid_until": time::rfc3339(coalition::store::now_us() + 86_400_000_000) });
+            "currency": "ILS", "budget": "5000.00", "valid_from": time::rfc3339(coalition::ledger::clock::Clock::system().now_us() - 60_000_000),
+            "valid_until": time::rfc3339(coalition::ledger::clock::Clock::system().now_us() + 86_400_000_000) });
         ok(api.post("threads", "/v1/campaigns", &body), "campaign")["campaign_id"]
             .as_str()
             .unwrap()
@@ -320,7 +320,7 @@ fn a_cycle_settles_to_the_cent_and_the_next_holds_only_later_entries() {
         "the mix moved money between many parties: {expected:?}"
     );
     std::thread::sleep(std::time::Duration::from_millis(5));
-    let cutoff = coalition::store::now_us();
+    let cutoff = coalition::ledger::clock::Clock::system().now_us();
     std::thread::sleep(std::time::Duration::from_millis(5));
     let s = settle(&api, cutoff);
     assert_eq!(
@@ -362,7 +362,7 @@ fn a_cycle_settles_to_the_cent_and_the_next_holds_only_later_entries() {
         &finance(&api),
         "POST",
         "/v1/settlements",
-        Some(&json!({ "cutoff": time::rfc3339(coalition::store::now_us() + 3_600_000_000) })),
+        Some(&json!({ "cutoff": time::rfc3339(coalition::ledger::clock::Clock::system().now_us() + 3_600_000_000) })),
     );
     assert_eq!(
         (future.status, future.code().as_str()),
@@ -501,7 +501,7 @@ fn a_cycle_settles_to_the_cent_and_the_next_holds_only_later_entries() {
 
     // The next cycle holds exactly the entries after the cut-off.
     let later = traffic(&api, 0xbeef, 12, "c2");
-    let cutoff2 = coalition::store::now_us();
+    let cutoff2 = coalition::ledger::clock::Clock::system().now_us();
     std::thread::sleep(std::time::Duration::from_millis(5));
     let s2 = settle(&api, cutoff2);
     assert_eq!(s2["first_seq"], s["last_seq"]);
@@ -522,7 +522,7 @@ fn a_cycle_settles_to_the_cent_and_the_next_holds_only_later_entries() {
 #[test]
 fn reconciliation_finds_planted_differences() {
     let api = Api::start();
-    let from = time::rfc3339(coalition::store::now_us() - 1_000_000);
+    let from = time::rfc3339(coalition::ledger::clock::Clock::system().now_us() - 1_000_000);
     let dana = api.member("aroma");
     let mut lines = vec![coalition::clearing::reconcile::HEADER.to_owned()];
     for i in 0..6 {
@@ -530,7 +530,7 @@ fn reconciliation_finds_planted_differences() {
         assert_eq!(r.status, 201);
         lines.push(format!("pos-{i},earn,{},AROMA,", 10 + i));
     }
-    let to = time::rfc3339(coalition::store::now_us() + 1_000_000);
+    let to = time::rfc3339(coalition::ledger::clock::Clock::system().now_us() + 1_000_000);
     // Plant: pos-1 changed, pos-2 missing from the partner's file, pos-99 unknown to the network.
     lines[2] = "pos-1,earn,999,AROMA,".into();
     lines.remove(3);
@@ -632,7 +632,7 @@ fn tool(name: &str, args: &[&str]) -> Option<std::process::Output> {
 fn the_export_is_accepted_by_hledger_ledger_and_beancount() {
     let api = Api::start();
     traffic(&api, 7, 30, "x");
-    settle(&api, coalition::store::now_us());
+    settle(&api, coalition::ledger::clock::Clock::system().now_us());
     let dir = TempDir::new();
     let export = |format: &str| {
         let r = api.bearer(

@@ -307,6 +307,16 @@ impl Api {
         self.server.url(path)
     }
 
+    /// Now by the service's clock: what requests are signed with.
+    pub fn now_secs(&self) -> i64 {
+        self.svc.clearing.clock().now_secs()
+    }
+
+    /// Lets `secs` pass for this service (and the requests signed for it), without waiting.
+    pub fn advance_secs(&self, secs: u32) {
+        self.svc.clearing.clock().advance_secs(secs);
+    }
+
     /// A request signed by `partner` the way `coalition sign` does it, created now.
     pub fn signed(
         &self,
@@ -318,7 +328,7 @@ impl Api {
     ) -> Resp {
         let k = self.key(partner);
         let url = self.url(path);
-        let now = coalition::clearing::time::now_secs();
+        let now = self.now_secs();
         let h = coalition::httpsig::sign_request_with(
             &k.key,
             k.key_id.as_str(),
@@ -435,7 +445,7 @@ impl Api {
         partner: Option<&str>,
     ) -> String {
         let partner = partner.map(|p| p.parse().unwrap());
-        let now = coalition::clearing::time::now_secs();
+        let now = self.now_secs();
         self.svc
             .clearing
             .context()
@@ -516,7 +526,7 @@ impl ServeProcess {
         idem: &str,
     ) -> Resp {
         let url = self.url(path);
-        let now = coalition::clearing::time::now_secs();
+        let now = coalition::ledger::clock::Clock::system().now_secs();
         let h = coalition::httpsig::sign_request_with(
             &key.key,
             key.key_id.as_str(),
