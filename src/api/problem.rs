@@ -133,48 +133,33 @@ impl From<EntryError> for ApiError {
 }
 
 impl From<ClearingError> for ApiError {
+    /// The code for each refusal; its detail is the refusal's own wording (`clearing/error.rs`).
     fn from(e: ClearingError) -> Self {
-        match e {
-            ClearingError::UnknownPartner(p) => ApiError::new(
-                ErrorCode::NotFound,
-                format!("partner {p} is not in the network"),
-            ),
-            ClearingError::UnknownUnit(u) => {
-                ApiError::new(ErrorCode::UnknownUnit, format!("unit {u} is not known"))
-            }
-            ClearingError::NotPoints(_) | ClearingError::NoOwnUnit(_) => {
-                ApiError::new(ErrorCode::UnknownUnit, e.to_string())
-            }
+        let code = match &e {
+            ClearingError::Entry(entry) => return entry.clone().into(),
+            ClearingError::Balance(b) => return b.clone().into(),
+            ClearingError::Store(_) => return store_failure(&e),
+            ClearingError::UnknownPartner(_) | ClearingError::NotFound(_) => ErrorCode::NotFound,
+            ClearingError::NotEnrolled { .. } => ErrorCode::Forbidden,
+            ClearingError::UnknownUnit(_)
+            | ClearingError::NotPoints(_)
+            | ClearingError::NoOwnUnit(_) => ErrorCode::UnknownUnit,
             ClearingError::AmountTooLarge | ClearingError::InvalidAmount(_) => {
-                ApiError::new(ErrorCode::InvalidAmount, e.to_string())
+                ErrorCode::InvalidAmount
             }
-            ClearingError::Entry(e) => e.into(),
-            ClearingError::Balance(b) => b.into(),
-            ClearingError::Store(_) => store_failure(&e),
-            ClearingError::UnknownMember(m) => ApiError::new(
-                ErrorCode::UnknownMember,
-                format!("member {m} is not enrolled in the network"),
-            ),
-            ClearingError::AuthorizationRequired(why) => {
-                ApiError::new(ErrorCode::AuthorizationRequired, why)
-            }
-            ClearingError::NotFound(why) => ApiError::new(ErrorCode::NotFound, why),
-            ClearingError::HoldNotPending(why) => ApiError::new(ErrorCode::HoldNotPending, why),
-            ClearingError::NotReversible(why) => ApiError::new(ErrorCode::NotReversible, why),
-            ClearingError::IdempotencyConflict => ApiError::new(
-                ErrorCode::IdempotencyConflict,
-                "this Idempotency-Key was already used with a different request",
-            ),
-            ClearingError::InvalidRequest(why) => ApiError::new(ErrorCode::InvalidRequest, why),
-            ClearingError::BudgetExhausted(why) => ApiError::new(ErrorCode::BudgetExhausted, why),
-            ClearingError::CouponNotRedeemable(why) => {
-                ApiError::new(ErrorCode::CouponNotRedeemable, why)
-            }
-            ClearingError::PerMemberLimit(why) => ApiError::new(ErrorCode::PerMemberLimit, why),
-            ClearingError::CampaignEnded(why) => ApiError::new(ErrorCode::CampaignEnded, why),
-            ClearingError::Forbidden(why) => ApiError::new(ErrorCode::Forbidden, why),
-            ClearingError::Overpayment(why) => ApiError::new(ErrorCode::Overpayment, why),
-            ClearingError::InvalidCsv(why) => ApiError::new(ErrorCode::InvalidCsv, why),
-        }
+            ClearingError::UnknownMember(_) => ErrorCode::UnknownMember,
+            ClearingError::AuthorizationRequired(_) => ErrorCode::AuthorizationRequired,
+            ClearingError::HoldNotPending { .. } => ErrorCode::HoldNotPending,
+            ClearingError::NotReversible(_) => ErrorCode::NotReversible,
+            ClearingError::IdempotencyConflict => ErrorCode::IdempotencyConflict,
+            ClearingError::InvalidRequest(_) => ErrorCode::InvalidRequest,
+            ClearingError::BudgetExhausted(_) => ErrorCode::BudgetExhausted,
+            ClearingError::CouponNotRedeemable(_) => ErrorCode::CouponNotRedeemable,
+            ClearingError::PerMemberLimit { .. } => ErrorCode::PerMemberLimit,
+            ClearingError::CampaignEnded(_) => ErrorCode::CampaignEnded,
+            ClearingError::Overpayment { .. } => ErrorCode::Overpayment,
+            ClearingError::InvalidCsv { .. } => ErrorCode::InvalidCsv,
+        };
+        ApiError::new(code, e.to_string())
     }
 }

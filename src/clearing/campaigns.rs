@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::context::Context;
 use super::write::{Caller, Work};
-use super::{Clearing, ClearingError, time};
+use super::{BudgetShort, Clearing, ClearingError, Missing, time};
 use crate::ledger::{Amount, CampaignId, PartnerId};
 use crate::store::WriteTx;
 use crate::store::coupons::{self, CampaignRow};
@@ -74,7 +74,7 @@ impl Campaign {
         self.row
             .id
             .parse()
-            .map_err(|_| ClearingError::NotFound(format!("no campaign {}", self.row.id)))
+            .map_err(|_| ClearingError::NotFound(Missing::Campaign(self.row.id.clone())))
     }
 
     pub(crate) fn sponsor(&self) -> Result<PartnerId, ClearingError> {
@@ -299,9 +299,7 @@ impl Clearing {
             terms,
         };
         if campaign.max_discount(self.context())?.minor() > budget.minor() {
-            return Err(ClearingError::BudgetExhausted(
-                "the budget does not cover a single coupon".into(),
-            ));
+            return Err(ClearingError::BudgetExhausted(BudgetShort::NoSingleCoupon));
         }
         Ok(move |_: &Context, tx: &mut WriteTx<'_>| {
             coupons::insert_campaign(tx, &campaign.row)?;
@@ -322,7 +320,7 @@ impl Clearing {
             .await?;
         let row = row
             .filter(|r| r.sponsor == partner.as_str())
-            .ok_or_else(|| ClearingError::NotFound(format!("no campaign {id} of this partner")))?;
+            .ok_or_else(|| ClearingError::NotFound(Missing::CampaignOfPartner(id.to_string())))?;
         Campaign::from_row(row)
     }
 }

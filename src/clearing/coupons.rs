@@ -12,7 +12,7 @@ use super::codes::{display_code, new_code, normalize_code};
 use super::context::Context;
 use super::receipt::Posted;
 use super::write::{Caller, Work};
-use super::{Clearing, ClearingError, time};
+use super::{BudgetShort, Clearing, ClearingError, CouponRefusal, Irreversible, Missing, time};
 use crate::ledger::{
     Account, Amount, CampaignId, CommittedEntry, EntryKind, EntryMeta, MemberId, PartnerId, Party,
     Posting,
@@ -97,19 +97,18 @@ fn issue(
 ) -> Result<CouponRow, ClearingError> {
     let now = tx.now_us();
     if now >= campaign.row.valid_until_us {
-        return Err(ClearingError::CampaignEnded(format!(
-            "campaign {} has ended",
-            campaign.row.id
-        )));
+        return Err(ClearingError::CampaignEnded(campaign.row.id.clone()));
     }
     if let Some(m) = member {
         ctx.require_member(tx, m)?;
         if let Some(limit) = campaign.terms.per_member_limit {
             let issued = coupons::issued_to(tx, &campaign.row.id, &m.to_string())?;
             if issued >= i64::from(limit) {
-                return Err(ClearingError::PerMemberLimit(format!(
-                    "member {m} already holds {issued} coupons of this campaign"
-                )));
+                return Err(ClearingError::PerMemberLimit {
+                    member: m,
+                    count: issued,
+                    redeemed: false,
+                });
             }
         }
     }
@@ -117,9 +116,10 @@ fn issue(
     let committed = campaign.row.reserved_minor + campaign.row.used_minor;
     if committed + reserve.minor() > campaign.row.budget_minor {
         let left = Amount::from_minor(campaign.row.budget_minor - committed, reserve.scale());
-        return Err(ClearingError::BudgetExhausted(format!(
-            "{left} of the budget is left, a coupon reserves {reserve}"
-        )));
+        return Err(ClearingError::BudgetExhausted(BudgetShort::Left {
+            left,
+            reserve,
+        }));
     }
     let mut code = new_code()?;
     while coupons::coupon_tx(tx, &code)?.is_some() {
@@ -200,7 +200,7 @@ fn release(
 }
 
 fn load_coupon(tx: &mut WriteTx<'_>, code: &str) -> Result<Coupon, ClearingError> {
-    let not_found = || ClearingError::NotFound(format!("no coupon {code}"));
+    let not_found = || ClearingError::NotFound(Missing::Coupon(code.chars().take(40).collect()));
     let stored = normalize_code(code).ok_or_else(not_found)?;
     let row = coupons::coupon_tx(tx, &stored)?.ok_or_else(not_found)?;
     let campaign = coupons::campaign_tx(tx, &row.campaign_id)?.ok_or_else(not_found)?;
@@ -213,21 +213,18 @@ fn load_coupon(tx: &mut WriteTx<'_>, code: &str) -> Result<Coupon, ClearingError
 /// Refuses a coupon that cannot be redeemed at `partner` at `now`: not redeemable there, not
 /// issued (used, voided, or past its time), or its campaign not started.
 fn check_redeemable(coupon: &Coupon, partner: &PartnerId, now: i64) -> Result<(), ClearingError> {
-    let refuse = |why: String| ClearingError::CouponNotRedeemable(why);
+    let refuse = ClearingError::CouponNotRedeemable;
     if !coupon.campaign.redeemable_at(partner) {
-        return Err(refuse(format!(
-            "this coupon is not redeemable at {partner}"
-        )));
+        return Err(refuse(CouponRefusal::NotHere(partner.clone())));
     }
     let status = coupon.status(now);
     if status != CouponStatus::Issued {
-        return Err(refuse(format!("this coupon is {status}")));
+        return Err(refuse(CouponRefusal::Status(status)));
     }
     if now < coupon.campaign.row.valid_from_us {
-        return Err(refuse(format!(
-            "this coupon is valid from {}",
-            time::rfc3339(coupon.campaign.row.valid_from_us)
-        )));
+        return Err(refuse(CouponRefusal::NotYet(time::rfc3339(
+            coupon.campaign.row.valid_from_us,
+        ))));
     }
     Ok(())
 }
@@ -237,7 +234,7 @@ fn check_redeemable(coupon: &Coupon, partner: &PartnerId, now: i64) -> Result<()
 fn holder(coupon: &Coupon, member: Option<MemberId>) -> Result<Option<MemberId>, ClearingError> {
     match (member, &coupon.row.member_id) {
         (Some(m), Some(owner)) if m.to_string() != *owner => Err(
-            ClearingError::CouponNotRedeemable("this coupon was issued to another member".into()),
+            ClearingError::CouponNotRedeemable(CouponRefusal::OtherMember),
         ),
         (Some(m), _) => Ok(Some(m)),
         (None, Some(owner)) => Ok(owner.parse().ok()),
@@ -256,9 +253,11 @@ fn check_member_limit(
     };
     let redeemed = coupons::redeemed_for(tx, &coupon.row.campaign_id, &member.to_string())?;
     if redeemed >= i64::from(limit) {
-        return Err(ClearingError::PerMemberLimit(format!(
-            "member {member} already redeemed {redeemed} coupons of this campaign"
-        )));
+        return Err(ClearingError::PerMemberLimit {
+            member,
+            count: redeemed,
+            redeemed: true,
+        });
     }
     Ok(())
 }
@@ -342,7 +341,7 @@ impl Clearing {
             let row = coupons::campaign_tx(tx, &campaign.to_string())?
                 .filter(|r| r.sponsor == caller.partner.as_str())
                 .ok_or_else(|| {
-                    ClearingError::NotFound(format!("no campaign {campaign} of this partner"))
+                    ClearingError::NotFound(Missing::CampaignOfPartner(campaign.to_string()))
                 })?;
             issue(ctx, tx, &Campaign::from_row(row)?, member).map(Issued::from)
         }
@@ -354,7 +353,7 @@ impl Clearing {
         partner: &PartnerId,
         code: &str,
     ) -> Result<Coupon, ClearingError> {
-        let not_found = || ClearingError::NotFound("no such coupon".into());
+        let not_found = || ClearingError::NotFound(Missing::AnyCoupon);
         let stored = normalize_code(code).ok_or_else(not_found)?;
         let (row, campaign) = self
             .store()
@@ -440,14 +439,11 @@ impl Clearing {
         move |ctx: &Context, tx: &mut WriteTx<'_>| {
             let coupon = load_coupon(tx, &code)?;
             if coupon.campaign.row.sponsor != caller.partner.as_str() {
-                return Err(ClearingError::NotFound(
-                    "no such coupon of this partner".into(),
-                ));
+                return Err(ClearingError::NotFound(Missing::CouponOfPartner));
             }
             if coupon.row.status != CouponStatus::Issued {
-                return Err(ClearingError::CouponNotRedeemable(format!(
-                    "this coupon is {}",
-                    coupon.row.status
+                return Err(ClearingError::CouponNotRedeemable(CouponRefusal::Status(
+                    coupon.row.status,
                 )));
             }
             release(
@@ -517,7 +513,7 @@ pub fn triggered_coupons(
             Ok(coupon) => issued.push((display_code(&coupon.code), coupon.campaign_id)),
             Err(
                 ClearingError::BudgetExhausted(_)
-                | ClearingError::PerMemberLimit(_)
+                | ClearingError::PerMemberLimit { .. }
                 | ClearingError::CampaignEnded(_),
             ) => {}
             Err(e) => return Err(e),
@@ -536,7 +532,7 @@ pub fn refund_coupon(
     reference: String,
     reason: String,
 ) -> Result<Posted, ClearingError> {
-    let not_found = || ClearingError::NotFound("no such coupon redemption of this partner".into());
+    let not_found = || ClearingError::NotFound(Missing::CouponRedemption);
     if coupon.redeemed_by.as_deref() != Some(caller.partner.as_str()) {
         return Err(not_found());
     }
@@ -562,9 +558,7 @@ pub fn refund_coupon(
         .collect::<Option<_>>()
         .ok_or(ClearingError::AmountTooLarge)?;
     if postings.is_empty() {
-        return Err(ClearingError::NotReversible(
-            "the coupon's campaign has ended and no money moved: nothing to undo".into(),
-        ));
+        return Err(ClearingError::NotReversible(Irreversible::NothingMoved));
     }
     let mut meta = EntryMeta::new(EntryKind::Reversal);
     meta.partner = Some(caller.partner.clone());

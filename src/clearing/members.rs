@@ -9,7 +9,7 @@ use super::reads::EntryQuery;
 use super::receipt::Posted;
 use super::tokens::{DEFAULT_MEMBER_TOKEN_TTL_SECS, MAX_MEMBER_TOKEN_TTL_SECS, MEMBER_SCOPES};
 use super::write::{Caller, Work};
-use super::{Clearing, ClearingError, rules};
+use super::{AuthorizationRefused, Clearing, ClearingError, rules};
 use crate::ledger::{
     Account, AccountKind, Amount, CommittedEntry, EntryDraft, EntryKind, EntryMeta, MemberId,
     PartnerId, Party, Posting, Scale, UnitCode, UnitKind,
@@ -49,23 +49,26 @@ pub fn spend_authorization(
     unit: &UnitCode,
     points: Amount,
 ) -> Result<(), ClearingError> {
-    let deny = |why: &str| {
-        ClearingError::AuthorizationRequired(format!("the authorization is not usable: {why}"))
-    };
-    let stored = normalize_auth_code(code).ok_or_else(|| deny("unknown code"))?;
-    let row = authorizations::get_tx(tx, &stored)?.ok_or_else(|| deny("unknown code"))?;
+    let deny = ClearingError::AuthorizationRequired;
+    let stored =
+        normalize_auth_code(code).ok_or_else(|| deny(AuthorizationRefused::UnknownCode))?;
+    let row = authorizations::get_tx(tx, &stored)?
+        .ok_or_else(|| deny(AuthorizationRefused::UnknownCode))?;
     if row.member_id != member.to_string()
         || row.partner != partner.as_str()
         || row.unit != unit.as_str()
     {
-        return Err(deny("it was given for another member, partner or unit"));
+        return Err(deny(AuthorizationRefused::OtherTerms));
     }
     if tx.now_us() >= row.expires_at_us {
-        return Err(deny("it has expired"));
+        return Err(deny(AuthorizationRefused::Expired));
     }
     if row.used_minor + points.minor() > row.max_minor {
         let left = Amount::from_minor(row.max_minor - row.used_minor, points.scale());
-        return Err(deny(&format!("only {left} {unit} are left on it")));
+        return Err(deny(AuthorizationRefused::Exhausted {
+            left,
+            unit: unit.clone(),
+        }));
     }
     authorizations::use_points(tx, &stored, points.minor())?;
     Ok(())
@@ -244,9 +247,10 @@ impl Clearing {
         let partner = caller.partner.clone();
         Ok(move |ctx: &Context, tx: &mut WriteTx<'_>| {
             if !members::linked_tx(tx, partner.as_str(), &member.to_string())? {
-                return Err(ClearingError::Forbidden(format!(
-                    "member {member} is not enrolled with {partner}"
-                )));
+                return Err(ClearingError::NotEnrolled {
+                    member,
+                    partner: partner.clone(),
+                });
             }
             ctx.tokens
                 .mint_member(member, &partner, &scopes, ttl, ctx.clock.now_secs())

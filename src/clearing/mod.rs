@@ -5,6 +5,7 @@ pub mod campaigns;
 pub mod codes;
 mod context;
 pub mod coupons;
+mod error;
 pub mod export;
 pub mod input;
 pub mod members;
@@ -20,6 +21,10 @@ pub mod tokens;
 pub mod write;
 
 pub use context::Context;
+pub use error::{
+    AuthorizationRefused, BudgetShort, ClearingError, CouponRefusal, HoldState, Irreversible,
+    Missing,
+};
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -27,8 +32,8 @@ use std::sync::Arc;
 use crate::crypto::{Jwk, KeyError, SigningKey};
 use crate::ledger::clock::Clock;
 use crate::ledger::{
-    Account, Amount, BalanceError, Check, CommittedEntry, EntryError, EntryId, EntryKind,
-    EntryMeta, MemberId, PartnerId, UnitCode, Units,
+    Account, Amount, Check, CommittedEntry, EntryId, EntryKind, EntryMeta, MemberId, PartnerId,
+    UnitCode, Units,
 };
 use crate::partners::{ManifestError, Network};
 pub use crate::store::sequencer::{BATCH_BUCKETS, BatchStats};
@@ -105,78 +110,6 @@ pub enum StartError {
     Store(#[from] StoreError),
     #[error("network key: {0}")]
     Key(#[from] KeyError),
-}
-
-/// Why a use case was refused or failed.
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum ClearingError {
-    #[error("unknown partner {0}")]
-    UnknownPartner(String),
-    #[error("unknown unit {0}")]
-    UnknownUnit(String),
-    #[error("{0} is not a point unit")]
-    NotPoints(UnitCode),
-    #[error("partner {0} issues no unit of its own; name one")]
-    NoOwnUnit(PartnerId),
-    #[error("the amount is too large for the ledger")]
-    AmountTooLarge,
-    #[error("invalid amount: {0}")]
-    InvalidAmount(String),
-    #[error(transparent)]
-    Entry(#[from] EntryError),
-    #[error(transparent)]
-    Balance(BalanceError),
-    #[error(transparent)]
-    Store(StoreError),
-    #[error("unknown member {0}")]
-    UnknownMember(String),
-    #[error("{0}")]
-    AuthorizationRequired(String),
-    #[error("{0}")]
-    NotFound(String),
-    #[error("{0}")]
-    HoldNotPending(String),
-    #[error("{0}")]
-    NotReversible(String),
-    #[error("this Idempotency-Key was used for a different request")]
-    IdempotencyConflict,
-    #[error("{0}")]
-    InvalidRequest(String),
-    #[error("{0}")]
-    BudgetExhausted(String),
-    #[error("{0}")]
-    CouponNotRedeemable(String),
-    #[error("{0}")]
-    PerMemberLimit(String),
-    #[error("{0}")]
-    CampaignEnded(String),
-    #[error("{0}")]
-    Forbidden(String),
-    #[error("{0}")]
-    Overpayment(String),
-    #[error("{0}")]
-    InvalidCsv(String),
-}
-
-impl ClearingError {
-    /// The database could not be reached: the same request may succeed if sent again.
-    pub fn is_unavailable(&self) -> bool {
-        matches!(self, ClearingError::Store(s) if s.is_unavailable())
-    }
-
-    /// The stored ledger is not what the service wrote: an operator must look.
-    pub fn is_corrupt(&self) -> bool {
-        matches!(self, ClearingError::Store(StoreError::Corrupt(_)))
-    }
-}
-
-impl From<StoreError> for ClearingError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::Balance(b) => ClearingError::Balance(b),
-            other => ClearingError::Store(other),
-        }
-    }
 }
 
 /// The running service.

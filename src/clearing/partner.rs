@@ -7,7 +7,7 @@ use super::context::{Context, op_amount};
 use super::input::{MAX_EXTERNAL_ID_CHARS, check_text, parse_member};
 use super::receipt::Posted;
 use super::write::{Caller, Work};
-use super::{Clearing, ClearingError, rules, time};
+use super::{AuthorizationRefused, Clearing, ClearingError, HoldState, Missing, rules, time};
 use crate::ledger::{
     Amount, EntryId, EntryKind, EntryMeta, MemberId, PartnerId, Party, Unit, UnitCode,
 };
@@ -49,17 +49,18 @@ fn open_hold(
 ) -> Result<Operation, ClearingError> {
     let op = operations::get_tx(tx, &hold.to_string())?
         .filter(|op| op.kind == OperationKind::Hold && op.partner == caller.partner.as_str())
-        .ok_or_else(|| ClearingError::NotFound(format!("no hold {hold} of this partner")))?;
+        .ok_or(ClearingError::NotFound(Missing::Hold(hold)))?;
     if op.status != OperationStatus::Pending {
-        return Err(ClearingError::HoldNotPending(format!(
-            "hold {hold} is {}",
-            op.status
-        )));
+        return Err(ClearingError::HoldNotPending {
+            hold,
+            state: HoldState::Closed(op.status),
+        });
     }
     if op.expires_at_us.is_some_and(|t| t <= tx.now_us()) {
-        return Err(ClearingError::HoldNotPending(format!(
-            "hold {hold} has expired"
-        )));
+        return Err(ClearingError::HoldNotPending {
+            hold,
+            state: HoldState::Expired,
+        });
     }
     Ok(op)
 }
@@ -172,11 +173,12 @@ fn authorization_needed(
     }
     match &input.authorization {
         Some(code) => Ok(Some(code.clone())),
-        None => Err(ClearingError::AuthorizationRequired(format!(
-            "{} is issued by {}: spending it needs the member's authorization",
-            input.unit,
-            unit.issuer().map(ToString::to_string).unwrap_or_default()
-        ))),
+        None => Err(ClearingError::AuthorizationRequired(
+            AuthorizationRefused::Needed {
+                unit: input.unit.clone(),
+                issuer: unit.issuer().map(ToString::to_string).unwrap_or_default(),
+            },
+        )),
     }
 }
 

@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 use super::input::MAX_PAGE;
 use super::receipt::Posted;
-use super::{Clearing, ClearingError};
+use super::{Clearing, ClearingError, Missing};
 use crate::ledger::{Amount, CommittedEntry, EntryId, EntryKind, MemberId, PartnerId, UnitCode};
 use crate::store::ledger::EntryFilter;
 use crate::store::status::{EntryStatus, OperationStatus};
@@ -52,7 +52,7 @@ impl Clearing {
             .await?;
         let entry = entry
             .filter(|e| e.meta.partner.as_ref() == Some(partner))
-            .ok_or_else(|| ClearingError::NotFound(format!("no entry {id} of this partner")))?;
+            .ok_or_else(|| ClearingError::NotFound(Missing::Entry(id.to_string())))?;
         let status = op.map_or(EntryStatus::Posted, |o| o.status.into());
         Ok(Posted {
             entry,
@@ -123,11 +123,12 @@ impl Clearing {
                 ))
             })
             .await?;
-        let row = row.ok_or_else(|| ClearingError::NotFound(format!("unknown member {member}")))?;
+        let row = row.ok_or(ClearingError::NotFound(Missing::Member(member)))?;
         if link.is_none() {
-            return Err(ClearingError::NotFound(format!(
-                "member {member} is not enrolled with {partner}"
-            )));
+            return Err(ClearingError::NotFound(Missing::Enrolment {
+                member,
+                partner: partner.clone(),
+            }));
         }
         let own = self
             .ctx

@@ -70,7 +70,10 @@ pub fn partner_amount(entry: &CommittedEntry) -> Option<(Amount, String)> {
 }
 
 fn bad(line: usize, why: impl std::fmt::Display) -> ClearingError {
-    ClearingError::InvalidCsv(format!("line {line}: {why}"))
+    ClearingError::InvalidCsv {
+        line,
+        why: why.to_string(),
+    }
 }
 
 impl Clearing {

@@ -6,7 +6,7 @@ use super::coupons::refund_coupon;
 use super::input::{MAX_REASON_CHARS, check_text};
 use super::receipt::Posted;
 use super::write::{Caller, Work};
-use super::{Clearing, ClearingError, rules};
+use super::{Clearing, ClearingError, Irreversible, Missing, rules};
 use crate::ledger::{Amount, CommittedEntry, EntryId, EntryKind, EntryMeta};
 use crate::store::WriteTx;
 use crate::store::operations::{self, Operation};
@@ -48,9 +48,8 @@ impl Clearing {
             let (unit, total, member) = op_amount(ctx, &op)?;
             let left = op.points_minor - op.reversed_minor;
             if left <= 0 {
-                return Err(ClearingError::NotReversible(format!(
-                    "entry {} is already fully reversed",
-                    op.entry_id
+                return Err(ClearingError::NotReversible(Irreversible::FullyReversed(
+                    op.entry_id.clone(),
                 )));
             }
             let points = match &input.points {
@@ -89,7 +88,7 @@ fn reversible(
     caller: &Caller,
     entry_id: EntryId,
 ) -> Result<Operation, ClearingError> {
-    let not_found = || ClearingError::NotFound(format!("no entry {entry_id} of this partner"));
+    let not_found = || ClearingError::NotFound(Missing::Entry(entry_id.to_string()));
     let Some(op) = operations::get_tx(tx, &entry_id.to_string())?
         .filter(|op| op.partner == caller.partner.as_str())
     else {
@@ -97,9 +96,7 @@ fn reversible(
             .entry(entry_id, &ctx.units)?
             .is_some_and(|e| e.meta.partner.as_ref() == Some(&caller.partner));
         return Err(if own {
-            ClearingError::NotReversible(
-                "only earns, redemptions and captured holds can be reversed".into(),
-            )
+            ClearingError::NotReversible(Irreversible::Kind)
         } else {
             not_found()
         });
@@ -111,12 +108,10 @@ fn reversible(
         .closed_by
         .clone()
         .filter(|_| op.status == OperationStatus::Captured)
-        .ok_or_else(|| {
-            ClearingError::NotReversible(format!(
-                "hold {entry_id} is {}: void it instead",
-                op.status
-            ))
-        })?;
+        .ok_or(ClearingError::NotReversible(Irreversible::UncapturedHold {
+            hold: entry_id,
+            status: op.status,
+        }))?;
     operations::get_tx(tx, &capture)?.ok_or_else(not_found)
 }
 
@@ -129,7 +124,7 @@ fn post_reversal(
     (points, total, left): (Amount, Amount, i64),
     mut meta: EntryMeta,
 ) -> Result<CommittedEntry, ClearingError> {
-    let not_found = || ClearingError::NotFound(format!("no entry {} of this partner", op.entry_id));
+    let not_found = || ClearingError::NotFound(Missing::Entry(op.entry_id.clone()));
     let original_id: EntryId = op.entry_id.parse().map_err(|_| not_found())?;
     let original = tx.entry(original_id, &ctx.units)?.ok_or_else(not_found)?;
     let reversed = tx.reversed_sums(original_id)?;

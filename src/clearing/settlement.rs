@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use super::context::Context;
 use super::receipt::Posted;
 use super::write::Work;
-use super::{Clearing, ClearingError, time};
+use super::{Clearing, ClearingError, Missing, time};
 use crate::ledger::{Account, Amount, EntryDraft, EntryKind, EntryMeta, NETWORK, Party, Posting};
 use crate::store::WriteTx;
 /// A closed cycle as the ledger keeps it: its row, every party's net position and the
@@ -336,7 +336,7 @@ impl Clearing {
         bank_reference: String,
     ) -> impl Work<Posted> {
         move |ctx: &Context, tx: &mut WriteTx<'_>| {
-            let not_found = || ClearingError::NotFound(format!("no settlement {id}"));
+            let not_found = || ClearingError::NotFound(Missing::Settlement(id.clone()));
             let s = store::by_id_tx(tx, &id)?.ok_or_else(not_found)?;
             if partner == NETWORK {
                 return Err(ClearingError::InvalidRequest(
@@ -365,10 +365,10 @@ impl Clearing {
                 .map_err(|e| ClearingError::InvalidAmount(e.to_string()))?;
             let left = position.net_minor.abs() - position.paid_minor;
             if amount.minor() > left {
-                return Err(ClearingError::Overpayment(format!(
-                    "{} is left to pay on {partner}'s position",
-                    Amount::from_minor(left, scale)
-                )));
+                return Err(ClearingError::Overpayment {
+                    left: Amount::from_minor(left, scale),
+                    partner: partner.clone(),
+                });
             }
             let postings = payment_postings(ctx, &partner, position.net_minor < 0, amount)?;
             let mut meta = EntryMeta::new(EntryKind::Payment);
@@ -396,10 +396,7 @@ impl Clearing {
             .read(move |c| store::by_id(c, &key))
             .await?
             .ok_or_else(|| {
-                ClearingError::NotFound(format!(
-                    "no settlement {}",
-                    id.chars().take(40).collect::<String>()
-                ))
+                ClearingError::NotFound(Missing::Settlement(id.chars().take(40).collect()))
             })
     }
 
@@ -429,9 +426,8 @@ impl Clearing {
                 .and_then(|p| self.network().partner(&p))
                 .is_some();
         if !known {
-            return Err(ClearingError::NotFound(format!(
-                "no partner {}",
-                party.chars().take(40).collect::<String>()
+            return Err(ClearingError::NotFound(Missing::Partner(
+                party.chars().take(40).collect(),
             )));
         }
         let currency = settlement.row.currency.clone();
