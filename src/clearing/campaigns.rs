@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::context::Context;
 use super::write::{Caller, Work};
-use super::{BudgetShort, Clearing, ClearingError, Missing, time};
+use super::{BadAmount, BudgetShort, Clearing, ClearingError, Invalid, Missing, time};
 use crate::ledger::{Amount, CampaignId, PartnerId};
 use crate::store::WriteTx;
 use crate::store::coupons::{self, CampaignRow};
@@ -132,7 +132,7 @@ impl Campaign {
 
 pub(crate) fn money(ctx: &Context, text: &str) -> Result<Amount, ClearingError> {
     Amount::parse_positive(text, ctx.network.currency_scale)
-        .map_err(|e| ClearingError::InvalidAmount(e.to_string()))
+        .map_err(|e| ClearingError::InvalidAmount(e.into()))
 }
 
 /// What `check_terms` derives from a campaign request.
@@ -145,43 +145,44 @@ struct CheckedTerms {
 }
 
 fn check_terms(ctx: &Context, input: &CampaignInput) -> Result<CheckedTerms, ClearingError> {
-    let bad = |why: String| ClearingError::InvalidRequest(why);
+    let bad = ClearingError::InvalidRequest;
     let n = input.name.chars().count();
     if n == 0 || n > MAX_CAMPAIGN_NAME_CHARS || input.name.chars().any(char::is_control) {
-        return Err(bad(format!(
-            "name must be 1 to {MAX_CAMPAIGN_NAME_CHARS} printable characters"
-        )));
+        return Err(bad(Invalid::Text {
+            field: "name",
+            max_chars: MAX_CAMPAIGN_NAME_CHARS,
+        }));
     }
     if input.currency != ctx.network.settlement_currency.as_str() {
-        return Err(bad(format!(
-            "campaigns are in the settlement currency, {}",
-            ctx.network.settlement_currency
+        return Err(bad(Invalid::CampaignCurrency(
+            ctx.network.settlement_currency.clone(),
         )));
     }
     if input.redeemable_at.is_empty() || input.redeemable_at.len() > MAX_REDEEMABLE_AT {
-        return Err(bad(format!(
-            "redeemable_at needs 1 to {MAX_REDEEMABLE_AT} partners"
-        )));
+        return Err(bad(Invalid::RedeemableAtCount(MAX_REDEEMABLE_AT)));
     }
     if let Some(p) = input.redeemable_at.iter().find(|p| !is_partner(ctx, p)) {
-        return Err(bad(format!("redeemable_at: unknown partner {p}")));
+        return Err(bad(Invalid::UnknownPartnerIn {
+            field: "redeemable_at",
+            partner: p.chars().take(40).collect(),
+        }));
     }
     let budget = money(ctx, &input.budget)?;
     check_benefit(ctx, &input.benefit)?;
-    let from = time::parse_rfc3339(&input.valid_from)
-        .ok_or_else(|| bad("valid_from must be an RFC 3339 time".into()))?;
-    let until = time::parse_rfc3339(&input.valid_until)
-        .ok_or_else(|| bad("valid_until must be an RFC 3339 time".into()))?;
+    let from = time::parse_rfc3339(&input.valid_from).ok_or(bad(Invalid::Time {
+        field: "valid_from",
+    }))?;
+    let until = time::parse_rfc3339(&input.valid_until).ok_or(bad(Invalid::Time {
+        field: "valid_until",
+    }))?;
     if from >= until {
-        return Err(bad("valid_from must be before valid_until".into()));
+        return Err(bad(Invalid::EmptyValidity));
     }
     if input
         .per_member_limit
         .is_some_and(|l| l == 0 || l > MAX_PER_MEMBER_LIMIT)
     {
-        return Err(bad(format!(
-            "per_member_limit must be 1 to {MAX_PER_MEMBER_LIMIT}"
-        )));
+        return Err(bad(Invalid::PerMemberLimit(MAX_PER_MEMBER_LIMIT)));
     }
     let trigger = match &input.trigger {
         None => None,
@@ -204,12 +205,12 @@ fn is_partner(ctx: &Context, id: &str) -> bool {
 /// A fixed `amount` off, or a `percent` (above 0, at most 100, 4 decimals at most) of the
 /// purchase capped by `max_discount`.
 fn check_benefit(ctx: &Context, b: &Benefit) -> Result<(), ClearingError> {
-    let bad = |why: String| ClearingError::InvalidRequest(why);
+    let bad = ClearingError::InvalidRequest;
     match b.kind.as_str() {
         "amount" => {
             money(ctx, &b.value)?;
             if b.max_discount.is_some() {
-                return Err(bad("max_discount is for percent benefits".into()));
+                return Err(bad(Invalid::MaxDiscountForAmount));
             }
         }
         "percent" => {
@@ -221,22 +222,15 @@ fn check_benefit(ctx: &Context, b: &Benefit) -> Result<(), ClearingError> {
                         && v.scale() <= 4
                         && b.value.bytes().all(|c| c.is_ascii_digit() || c == b'.')
                 })
-                .ok_or_else(|| {
-                    ClearingError::InvalidAmount(
-                        "a percent benefit is a decimal string above 0 and at most 100".into(),
-                    )
-                })?;
+                .ok_or(ClearingError::InvalidAmount(BadAmount::Percent))?;
             let cap = b
                 .max_discount
                 .as_deref()
-                .ok_or_else(|| bad("a percent benefit needs max_discount".into()))?;
+                .ok_or(bad(Invalid::PercentNeedsMaxDiscount))?;
             money(ctx, cap)?;
         }
         other => {
-            return Err(bad(format!(
-                "benefit kind must be amount or percent, not {}",
-                other.chars().take(20).collect::<String>()
-            )));
+            return Err(bad(Invalid::BenefitKind(other.chars().take(20).collect())));
         }
     }
     Ok(())
@@ -246,16 +240,15 @@ fn check_benefit(ctx: &Context, b: &Benefit) -> Result<(), ClearingError> {
 /// units.
 fn check_trigger(ctx: &Context, partner: &str, min: &str) -> Result<(String, i64), ClearingError> {
     if !is_partner(ctx, partner) {
-        return Err(ClearingError::InvalidRequest(format!(
-            "trigger: unknown partner {partner}"
-        )));
+        return Err(ClearingError::InvalidRequest(Invalid::UnknownPartnerIn {
+            field: "trigger",
+            partner: partner.chars().take(40).collect(),
+        }));
     }
     let min = Amount::parse(min, ctx.network.currency_scale)
-        .map_err(|e| ClearingError::InvalidAmount(e.to_string()))?;
+        .map_err(|e| ClearingError::InvalidAmount(e.into()))?;
     if min.minor() < 0 {
-        return Err(ClearingError::InvalidAmount(
-            "min_purchase cannot be negative".into(),
-        ));
+        return Err(ClearingError::InvalidAmount(BadAmount::NegativeMinimum));
     }
     Ok((partner.to_owned(), min.minor()))
 }

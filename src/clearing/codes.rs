@@ -3,7 +3,7 @@
 
 use ring::rand::{SecureRandom, SystemRandom};
 
-use super::ClearingError;
+use super::{ClearingError, Invalid};
 
 /// Characters a code is made of: no 0/O, 1/I/L or U to misread.
 pub const CODE_ALPHABET: &[u8; 30] = b"23456789ABCDEFGHJKMNPQRSTVWXYZ";
@@ -47,7 +47,7 @@ pub fn random_code(chars: usize) -> Result<String, ClearingError> {
     while code.len() < chars {
         let mut bytes = [0u8; 32];
         rng.fill(&mut bytes)
-            .map_err(|_| ClearingError::InvalidRequest("the random source failed".into()))?;
+            .map_err(|_| ClearingError::InvalidRequest(Invalid::Randomness))?;
         for b in bytes.into_iter().filter(|b| *b < 240) {
             if code.len() < chars {
                 code.push(CODE_ALPHABET[usize::from(b % 30)] as char);

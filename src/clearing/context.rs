@@ -36,7 +36,7 @@ impl Context {
     /// Parses a positive points amount at the unit's scale.
     pub(crate) fn points(&self, unit: &UnitCode, text: &str) -> Result<Amount, ClearingError> {
         Amount::parse_positive(text, self.scale(unit)?)
-            .map_err(|e| ClearingError::InvalidAmount(e.to_string()))
+            .map_err(|e| ClearingError::InvalidAmount(e.into()))
     }
     /// Refuses a member the network does not know.
     pub(crate) fn require_member(

@@ -12,7 +12,10 @@ use super::codes::{display_code, new_code, normalize_code};
 use super::context::Context;
 use super::receipt::Posted;
 use super::write::{Caller, Work};
-use super::{BudgetShort, Clearing, ClearingError, CouponRefusal, Irreversible, Missing, time};
+use super::{
+    BadAmount, BudgetShort, Clearing, ClearingError, CouponRefusal, Invalid, Irreversible, Missing,
+    time,
+};
 use crate::ledger::{
     Account, Amount, CampaignId, CommittedEntry, EntryKind, EntryMeta, MemberId, PartnerId, Party,
     Posting,
@@ -400,13 +403,11 @@ impl Clearing {
             }
             crate::ledger::entry::MAX_REFERENCE_CHARS
                 .checked_sub(reference.chars().count())
-                .ok_or_else(|| ClearingError::InvalidRequest("reference is too long".into()))?;
+                .ok_or(ClearingError::InvalidRequest(Invalid::ReferenceTooLong))?;
             let purchase = money(ctx, &purchase)?;
             let discount = coupon.campaign.discount(ctx, purchase)?;
             if !discount.is_positive() {
-                return Err(ClearingError::InvalidAmount(
-                    "the purchase is too small for any discount".into(),
-                ));
+                return Err(ClearingError::InvalidAmount(BadAmount::NoDiscount));
             }
             let postings = redemption_postings(ctx, &coupon, &caller.partner, discount)?;
             let mut meta = EntryMeta::new(EntryKind::CouponRedemption);

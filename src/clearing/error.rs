@@ -1,7 +1,9 @@
 //! Why a use case was refused or failed: typed data, worded here and only here. The API maps each
 //! variant to its error code (`api/problem.rs`) and sends this wording as the problem's detail.
 
-use crate::ledger::{Amount, BalanceError, EntryError, EntryId, MemberId, PartnerId, UnitCode};
+use crate::ledger::{
+    Amount, AmountError, BalanceError, EntryError, EntryId, MemberId, PartnerId, UnitCode,
+};
 use crate::store::StoreError;
 use crate::store::status::{CouponStatus, OperationStatus};
 
@@ -12,14 +14,14 @@ pub enum ClearingError {
     UnknownPartner(String),
     #[error("unit {0} is not known")]
     UnknownUnit(String),
-    #[error("{0} is not a point unit")]
+    #[error("{0} is not a point unit of the network")]
     NotPoints(UnitCode),
     #[error("partner {0} issues no unit of its own; name one")]
     NoOwnUnit(PartnerId),
     #[error("the amount is too large for the ledger")]
     AmountTooLarge,
     #[error("invalid amount: {0}")]
-    InvalidAmount(String),
+    InvalidAmount(BadAmount),
     #[error(transparent)]
     Entry(#[from] EntryError),
     #[error(transparent)]
@@ -39,7 +41,7 @@ pub enum ClearingError {
     #[error("this Idempotency-Key was already used with a different request")]
     IdempotencyConflict,
     #[error("{0}")]
-    InvalidRequest(String),
+    InvalidRequest(Invalid),
     #[error("{0}")]
     BudgetExhausted(BudgetShort),
     #[error("{0}")]
@@ -61,7 +63,7 @@ pub enum ClearingError {
     #[error("{left} is left to pay on {partner}'s position")]
     Overpayment { left: Amount, partner: String },
     #[error("line {line}: {why}")]
-    InvalidCsv { line: usize, why: String },
+    InvalidCsv { line: usize, why: CsvProblem },
 }
 
 impl ClearingError {
@@ -177,4 +179,117 @@ pub enum CouponRefusal {
     NotYet(String),
     #[error("this coupon was issued to another member")]
     OtherMember,
+}
+
+/// Why an amount was refused (worded after `invalid amount: `).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BadAmount {
+    #[error(transparent)]
+    Parse(#[from] AmountError),
+    #[error("{unit} counts in {places} decimal places")]
+    Scale { unit: UnitCode, places: u32 },
+    #[error("points must be greater than zero")]
+    NotPositive,
+    #[error("only {left} {unit} are left to reverse")]
+    MoreThanLeft { left: Amount, unit: UnitCode },
+    #[error("{captured} is more than the {held} held")]
+    MoreThanHeld { captured: Amount, held: Amount },
+    #[error("purchases are in {0}")]
+    PurchaseCurrency(UnitCode),
+    #[error("a purchase of {amount} earns no {unit}")]
+    EarnsNothing { amount: String, unit: UnitCode },
+    #[error("the purchase is too small for any discount")]
+    NoDiscount,
+    #[error("a percent benefit is a decimal string above 0 and at most 100")]
+    Percent,
+    #[error("min_purchase cannot be negative")]
+    NegativeMinimum,
+    #[error("too few points to convert into one step of the target unit")]
+    TooFewToConvert,
+    #[error("too few points to be worth anything to the charity")]
+    TooFewToDonate,
+}
+
+/// A request that is well-formed but breaks a rule.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Invalid {
+    #[error("{field} must be 1 to {max_chars} printable characters")]
+    Text {
+        field: &'static str,
+        max_chars: usize,
+    },
+    #[error("Idempotency-Key must be 1 to {0} printable ASCII characters")]
+    IdempotencyKey(usize),
+    #[error("{field} must be an RFC 3339 time")]
+    Time { field: &'static str },
+    #[error("a coupon redemption is refunded whole: leave out points")]
+    PartialCouponRefund,
+    #[error("partner {0} has no earn rate: send points")]
+    NoEarnRate(PartnerId),
+    #[error("campaigns are in the settlement currency, {0}")]
+    CampaignCurrency(UnitCode),
+    #[error("redeemable_at needs 1 to {0} partners")]
+    RedeemableAtCount(usize),
+    #[error("{field}: unknown partner {partner}")]
+    UnknownPartnerIn {
+        field: &'static str,
+        partner: String,
+    },
+    #[error("max_discount is for percent benefits")]
+    MaxDiscountForAmount,
+    #[error("a percent benefit needs max_discount")]
+    PercentNeedsMaxDiscount,
+    #[error("benefit kind must be amount or percent, not {0}")]
+    BenefitKind(String),
+    #[error("valid_from must be before valid_until")]
+    EmptyValidity,
+    #[error("per_member_limit must be 1 to {0}")]
+    PerMemberLimit(u32),
+    #[error("unknown scope {scope}; scopes are {known}")]
+    Scope { scope: String, known: String },
+    #[error("ttl_seconds must be 1 to {0}")]
+    Ttl(u64),
+    #[error("unknown partner {0}")]
+    UnknownPartner(String),
+    #[error("from_unit and to_unit are the same")]
+    SameUnit,
+    #[error("{0} is not a charity of the network")]
+    NotACharity(String),
+    #[error("the random source failed")]
+    Randomness,
+    #[error("cannot sign a token: {0}")]
+    TokenSigning(String),
+    #[error("format is csv, ledger or beancount")]
+    ExportFormat,
+    #[error("the cutoff is in the future")]
+    FutureCutoff,
+    #[error("the cutoff is before the last settlement's ({0})")]
+    CutoffBeforeLast(String),
+    #[error("the network's own position is settled through its bank account")]
+    NetworkPayment,
+    #[error("{0} has no position in this settlement")]
+    NoPosition(String),
+    #[error("reference is too long")]
+    ReferenceTooLong,
+}
+
+/// What is wrong with a line of a reconciliation file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CsvProblem {
+    #[error("the first line must be the header `{0}`")]
+    Header(&'static str),
+    #[error("more than {0} lines")]
+    TooManyLines(usize),
+    #[error("quoted fields are not accepted: references may not hold commas")]
+    Quoted,
+    #[error("expected 5 fields, found {0}")]
+    Fields(usize),
+    #[error("unknown kind `{0}`")]
+    Kind(String),
+    #[error("unknown unit `{0}`")]
+    Unit(String),
+    #[error(transparent)]
+    Amount(#[from] AmountError),
+    #[error("occurred_at must be an RFC 3339 time or empty")]
+    Time,
 }

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use super::{Clearing, ClearingError, time};
+use super::{Clearing, ClearingError, Invalid, time};
 use crate::ledger::{Account, AccountKind, CommittedEntry};
 use crate::store;
 
@@ -22,9 +22,7 @@ impl std::str::FromStr for Format {
             "csv" => Ok(Format::Csv),
             "ledger" => Ok(Format::Ledger),
             "beancount" => Ok(Format::Beancount),
-            _ => Err(ClearingError::InvalidRequest(
-                "format is csv, ledger or beancount".into(),
-            )),
+            _ => Err(ClearingError::InvalidRequest(Invalid::ExportFormat)),
         }
     }
 }

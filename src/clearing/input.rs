@@ -1,6 +1,6 @@
 //! Limits and checks on what callers send, shared by the use cases.
 
-use super::ClearingError;
+use super::{ClearingError, Invalid};
 use crate::ledger::MemberId;
 
 /// The longest external member id a partner may use, in characters.
@@ -22,9 +22,10 @@ pub(crate) fn check_text(
     max_chars: usize,
 ) -> Result<(), ClearingError> {
     if text.is_empty() || text.chars().count() > max_chars || text.chars().any(char::is_control) {
-        return Err(ClearingError::InvalidRequest(format!(
-            "{field} must be 1 to {max_chars} printable characters"
-        )));
+        return Err(ClearingError::InvalidRequest(Invalid::Text {
+            field,
+            max_chars,
+        }));
     }
     Ok(())
 }

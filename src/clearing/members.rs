@@ -9,7 +9,7 @@ use super::reads::EntryQuery;
 use super::receipt::Posted;
 use super::tokens::{DEFAULT_MEMBER_TOKEN_TTL_SECS, MAX_MEMBER_TOKEN_TTL_SECS, MEMBER_SCOPES};
 use super::write::{Caller, Work};
-use super::{AuthorizationRefused, Clearing, ClearingError, rules};
+use super::{AuthorizationRefused, BadAmount, Clearing, ClearingError, Invalid, rules};
 use crate::ledger::{
     Account, AccountKind, Amount, CommittedEntry, EntryDraft, EntryKind, EntryMeta, MemberId,
     PartnerId, Party, Posting, Scale, UnitCode, UnitKind,
@@ -89,9 +89,7 @@ fn points_unit(
         UnitKind::Points { issuer, value } if ctx.network.units.get(&unit).is_some() => {
             Ok((unit, def.scale, issuer.clone(), *value))
         }
-        _ => Err(ClearingError::UnknownUnit(format!(
-            "{unit} is not a point unit of the network"
-        ))),
+        _ => Err(ClearingError::NotPoints(unit)),
     }
 }
 
@@ -148,9 +146,7 @@ pub fn conversion(
         received -= step(to_scale);
     }
     if received <= Decimal::ZERO {
-        return Err(ClearingError::InvalidAmount(
-            "too few points to convert into one step of the target unit".into(),
-        ));
+        return Err(ClearingError::InvalidAmount(BadAmount::TooFewToConvert));
     }
     let cost = received * to_value;
     let mut spent = ceil_to(cost / from_value, offered.scale());
@@ -232,16 +228,15 @@ impl Clearing {
         let scopes =
             scopes.unwrap_or_else(|| MEMBER_SCOPES.iter().map(|s| (*s).to_owned()).collect());
         if let Some(bad) = scopes.iter().find(|s| !MEMBER_SCOPES.contains(&s.as_str())) {
-            return Err(ClearingError::InvalidRequest(format!(
-                "unknown scope {}; scopes are {}",
-                bad.chars().take(30).collect::<String>(),
-                MEMBER_SCOPES.join(", ")
-            )));
+            return Err(ClearingError::InvalidRequest(Invalid::Scope {
+                scope: bad.chars().take(30).collect(),
+                known: MEMBER_SCOPES.join(", "),
+            }));
         }
         let ttl = ttl_secs.unwrap_or(DEFAULT_MEMBER_TOKEN_TTL_SECS);
         if ttl == 0 || ttl > MAX_MEMBER_TOKEN_TTL_SECS {
-            return Err(ClearingError::InvalidRequest(format!(
-                "ttl_seconds must be 1 to {MAX_MEMBER_TOKEN_TTL_SECS}"
+            return Err(ClearingError::InvalidRequest(Invalid::Ttl(
+                MAX_MEMBER_TOKEN_TTL_SECS,
             )));
         }
         let partner = caller.partner.clone();
@@ -330,18 +325,17 @@ impl Clearing {
             .ok()
             .filter(|p| ctx.network.partner(p).is_some())
             .ok_or_else(|| {
-                ClearingError::InvalidRequest(format!(
-                    "unknown partner {}",
-                    partner.chars().take(32).collect::<String>()
+                ClearingError::InvalidRequest(Invalid::UnknownPartner(
+                    partner.chars().take(32).collect(),
                 ))
             })?;
         let (unit, scale, _, _) = points_unit(ctx, unit)?;
         let max = Amount::parse_positive(max_points, scale)
-            .map_err(|e| ClearingError::InvalidAmount(e.to_string()))?;
+            .map_err(|e| ClearingError::InvalidAmount(e.into()))?;
         let ttl = ttl_secs.unwrap_or(DEFAULT_AUTHORIZATION_TTL_SECS);
         if ttl == 0 || ttl > MAX_AUTHORIZATION_TTL_SECS {
-            return Err(ClearingError::InvalidRequest(format!(
-                "ttl_seconds must be 1 to {MAX_AUTHORIZATION_TTL_SECS}"
+            return Err(ClearingError::InvalidRequest(Invalid::Ttl(
+                MAX_AUTHORIZATION_TTL_SECS,
             )));
         }
         Ok(move |ctx: &Context, tx: &mut WriteTx<'_>| {
@@ -376,12 +370,10 @@ impl Clearing {
         let (from, from_scale, from_issuer, from_value) = points_unit(ctx, from)?;
         let (to, to_scale, to_issuer, to_value) = points_unit(ctx, to)?;
         if from == to {
-            return Err(ClearingError::InvalidRequest(
-                "from_unit and to_unit are the same".into(),
-            ));
+            return Err(ClearingError::InvalidRequest(Invalid::SameUnit));
         }
         let offered = Amount::parse_positive(points, from_scale)
-            .map_err(|e| ClearingError::InvalidAmount(e.to_string()))?;
+            .map_err(|e| ClearingError::InvalidAmount(e.into()))?;
         let c = conversion(
             offered,
             from_value,
@@ -445,23 +437,20 @@ impl Clearing {
             .ok()
             .filter(|p| ctx.network.partner(p).is_some_and(|p| p.charity))
             .ok_or_else(|| {
-                ClearingError::InvalidRequest(format!(
-                    "{} is not a charity of the network",
-                    charity.chars().take(32).collect::<String>()
+                ClearingError::InvalidRequest(Invalid::NotACharity(
+                    charity.chars().take(32).collect(),
                 ))
             })?;
         let (unit, scale, issuer, _) = points_unit(ctx, unit)?;
         let points = Amount::parse_positive(points, scale)
-            .map_err(|e| ClearingError::InvalidAmount(e.to_string()))?;
+            .map_err(|e| ClearingError::InvalidAmount(e.into()))?;
         let def = ctx
             .units
             .get(&unit)
             .ok_or_else(|| ClearingError::UnknownUnit(unit.to_string()))?;
         let value = rules::clearing_value(points, def, &ctx.network)?;
         if !value.is_positive() {
-            return Err(ClearingError::InvalidAmount(
-                "too few points to be worth anything to the charity".into(),
-            ));
+            return Err(ClearingError::InvalidAmount(BadAmount::TooFewToDonate));
         }
         let postings = vec![
             Posting::debit(

@@ -22,8 +22,8 @@ pub mod write;
 
 pub use context::Context;
 pub use error::{
-    AuthorizationRefused, BudgetShort, ClearingError, CouponRefusal, HoldState, Irreversible,
-    Missing,
+    AuthorizationRefused, BadAmount, BudgetShort, ClearingError, CouponRefusal, CsvProblem,
+    HoldState, Invalid, Irreversible, Missing,
 };
 
 use std::path::PathBuf;
@@ -230,15 +230,13 @@ impl Clearing {
             .scale_of(unit)
             .ok_or_else(|| ClearingError::UnknownUnit(unit.to_string()))?;
         if points.scale() != scale {
-            return Err(ClearingError::InvalidAmount(format!(
-                "{unit} counts in {} decimal places",
-                scale.places()
-            )));
+            return Err(ClearingError::InvalidAmount(BadAmount::Scale {
+                unit: unit.clone(),
+                places: scale.places(),
+            }));
         }
         if !points.is_positive() {
-            return Err(ClearingError::InvalidAmount(
-                "points must be greater than zero".into(),
-            ));
+            return Err(ClearingError::InvalidAmount(BadAmount::NotPositive));
         }
         Ok(points)
     }

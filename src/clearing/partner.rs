@@ -7,7 +7,10 @@ use super::context::{Context, op_amount};
 use super::input::{MAX_EXTERNAL_ID_CHARS, check_text, parse_member};
 use super::receipt::Posted;
 use super::write::{Caller, Work};
-use super::{AuthorizationRefused, Clearing, ClearingError, HoldState, Missing, rules, time};
+use super::{
+    AuthorizationRefused, BadAmount, Clearing, ClearingError, HoldState, Invalid, Missing, rules,
+    time,
+};
 use crate::ledger::{
     Amount, EntryId, EntryKind, EntryMeta, MemberId, PartnerId, Party, Unit, UnitCode,
 };
@@ -75,22 +78,17 @@ fn points_for_purchase(
     currency: &str,
 ) -> Result<(Amount, Amount), ClearingError> {
     if currency != ctx.network.settlement_currency.as_str() {
-        return Err(ClearingError::InvalidAmount(format!(
-            "purchases are in {}",
-            ctx.network.settlement_currency
+        return Err(ClearingError::InvalidAmount(BadAmount::PurchaseCurrency(
+            ctx.network.settlement_currency.clone(),
         )));
     }
     let spent = Amount::parse_positive(amount, ctx.network.currency_scale)
-        .map_err(|e| ClearingError::InvalidAmount(e.to_string()))?;
+        .map_err(|e| ClearingError::InvalidAmount(e.into()))?;
     let rate = ctx
         .network
         .partner(partner)
         .and_then(|p| p.earn_rate)
-        .ok_or_else(|| {
-            ClearingError::InvalidRequest(format!(
-                "partner {partner} has no earn rate: send points"
-            ))
-        })?;
+        .ok_or_else(|| ClearingError::InvalidRequest(Invalid::NoEarnRate(partner.clone())))?;
     let scale = ctx.scale(unit)?;
     let raw = spent
         .to_decimal()
@@ -99,9 +97,10 @@ fn points_for_purchase(
     let points = raw.round_dp_with_strategy(scale.places(), RoundingStrategy::ToZero);
     let points = Amount::from_decimal(points, scale).map_err(|_| ClearingError::AmountTooLarge)?;
     if !points.is_positive() {
-        return Err(ClearingError::InvalidAmount(format!(
-            "a purchase of {amount} earns no {unit}"
-        )));
+        return Err(ClearingError::InvalidAmount(BadAmount::EarnsNothing {
+            amount: amount.to_owned(),
+            unit: unit.clone(),
+        }));
     }
     Ok((points, spent))
 }
@@ -148,9 +147,9 @@ fn earned(
     };
     if let Some(at) = &input.occurred_at {
         if time::parse_rfc3339(at).is_none() {
-            return Err(ClearingError::InvalidRequest(
-                "occurred_at must be an RFC 3339 time".into(),
-            ));
+            return Err(ClearingError::InvalidRequest(Invalid::Time {
+                field: "occurred_at",
+            }));
         }
         memo["occurred_at"] = serde_json::Value::String(at.clone());
     }
@@ -372,9 +371,10 @@ impl Clearing {
                 None => held,
             };
             if captured.minor() > held.minor() {
-                return Err(ClearingError::InvalidAmount(format!(
-                    "{captured} is more than the {held} held"
-                )));
+                return Err(ClearingError::InvalidAmount(BadAmount::MoreThanHeld {
+                    captured,
+                    held,
+                }));
             }
             let mut meta = caller.meta(EntryKind::Capture, member, None);
             meta.memo = Some(serde_json::json!({ "hold": hold.to_string() }).to_string());

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use super::input::MAX_PAGE;
 use super::reads::EntryQuery;
 use super::receipt::Posted;
-use super::{Clearing, ClearingError, time};
+use super::{Clearing, ClearingError, CsvProblem, time};
 use crate::ledger::{AccountKind, Amount, CommittedEntry, EntryKind, PartnerId, format_minor};
 
 /// The most lines one reconciliation file may hold.
@@ -69,11 +69,8 @@ pub fn partner_amount(entry: &CommittedEntry) -> Option<(Amount, String)> {
     Some((amount, line.account.unit().to_string()))
 }
 
-fn bad(line: usize, why: impl std::fmt::Display) -> ClearingError {
-    ClearingError::InvalidCsv {
-        line,
-        why: why.to_string(),
-    }
+fn bad(line: usize, why: CsvProblem) -> ClearingError {
+    ClearingError::InvalidCsv { line, why }
 }
 
 impl Clearing {
@@ -96,19 +93,13 @@ impl Clearing {
     fn partner_sums(&self, csv: &str) -> Result<BTreeMap<Key, i128>, ClearingError> {
         let mut lines = csv.lines();
         if lines.next().map(str::trim) != Some(HEADER) {
-            return Err(bad(
-                1,
-                format!("the first line must be the header `{HEADER}`"),
-            ));
+            return Err(bad(1, CsvProblem::Header(HEADER)));
         }
         let mut theirs: BTreeMap<Key, i128> = BTreeMap::new();
         for (i, text) in lines.enumerate() {
             let n = i + 2;
             if n > MAX_RECONCILIATION_LINES + 1 {
-                return Err(bad(
-                    n,
-                    format!("more than {MAX_RECONCILIATION_LINES} lines"),
-                ));
+                return Err(bad(n, CsvProblem::TooManyLines(MAX_RECONCILIATION_LINES)));
             }
             if text.trim().is_empty() {
                 continue;
@@ -122,28 +113,25 @@ impl Clearing {
     /// Line `n` of the partner's file: its key and amount in minor units.
     fn partner_line(&self, n: usize, text: &str) -> Result<(Key, i64), ClearingError> {
         if text.contains('"') {
-            return Err(bad(
-                n,
-                "quoted fields are not accepted: references may not hold commas",
-            ));
+            return Err(bad(n, CsvProblem::Quoted));
         }
         let fields: Vec<&str> = text.split(',').map(str::trim).collect();
         let [reference, kind, amount, unit, occurred_at] = fields.as_slice() else {
-            return Err(bad(n, format!("expected 5 fields, found {}", fields.len())));
+            return Err(bad(n, CsvProblem::Fields(fields.len())));
         };
         let shown = |text: &str| text.chars().take(20).collect::<String>();
         kind.parse::<EntryKind>()
-            .map_err(|_| bad(n, format!("unknown kind `{}`", shown(kind))))?;
+            .map_err(|_| bad(n, CsvProblem::Kind(shown(kind))))?;
         let code = unit
             .parse()
-            .map_err(|_| bad(n, format!("unknown unit `{}`", shown(unit))))?;
+            .map_err(|_| bad(n, CsvProblem::Unit(shown(unit))))?;
         let scale = self
             .units()
             .scale_of(&code)
-            .ok_or_else(|| bad(n, format!("unknown unit {unit}")))?;
-        let amount = Amount::parse(amount, scale).map_err(|e| bad(n, e))?;
+            .ok_or_else(|| bad(n, CsvProblem::Unit(shown(unit))))?;
+        let amount = Amount::parse(amount, scale).map_err(|e| bad(n, e.into()))?;
         if !occurred_at.is_empty() && time::parse_rfc3339(occurred_at).is_none() {
-            return Err(bad(n, "occurred_at must be an RFC 3339 time or empty"));
+            return Err(bad(n, CsvProblem::Time));
         }
         let key = (
             (*reference).to_owned(),

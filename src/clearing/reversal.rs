@@ -6,7 +6,7 @@ use super::coupons::refund_coupon;
 use super::input::{MAX_REASON_CHARS, check_text};
 use super::receipt::Posted;
 use super::write::{Caller, Work};
-use super::{Clearing, ClearingError, Irreversible, Missing, rules};
+use super::{BadAmount, Clearing, ClearingError, Invalid, Irreversible, Missing, rules};
 use crate::ledger::{Amount, CommittedEntry, EntryId, EntryKind, EntryMeta};
 use crate::store::WriteTx;
 use crate::store::operations::{self, Operation};
@@ -37,9 +37,7 @@ impl Clearing {
             let id = input.entry_id.to_string();
             if let Some(coupon) = crate::store::coupons::coupon_by_redemption(tx, &id)? {
                 if input.points.is_some() {
-                    return Err(ClearingError::InvalidRequest(
-                        "a coupon redemption is refunded whole: leave out points".into(),
-                    ));
+                    return Err(ClearingError::InvalidRequest(Invalid::PartialCouponRefund));
                 }
                 let (reference, reason) = (input.reference, input.reason);
                 return refund_coupon(ctx, tx, &caller, coupon, reference, reason);
@@ -58,9 +56,10 @@ impl Clearing {
             };
             if points.minor() > left {
                 let left = Amount::from_minor(left, total.scale());
-                return Err(ClearingError::InvalidAmount(format!(
-                    "only {left} {unit} are left to reverse"
-                )));
+                return Err(ClearingError::InvalidAmount(BadAmount::MoreThanLeft {
+                    left,
+                    unit,
+                }));
             }
             let mut meta = caller.meta(EntryKind::Reversal, member, Some(input.reference));
             meta.memo = Some(serde_json::json!({ "reason": input.reason }).to_string());

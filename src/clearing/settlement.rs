@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use super::context::Context;
 use super::receipt::Posted;
 use super::write::Work;
-use super::{Clearing, ClearingError, Missing, time};
+use super::{Clearing, ClearingError, Invalid, Missing, time};
 use crate::ledger::{Account, Amount, EntryDraft, EntryKind, EntryMeta, NETWORK, Party, Posting};
 use crate::store::WriteTx;
 /// A closed cycle as the ledger keeps it: its row, every party's net position and the
@@ -281,14 +281,13 @@ impl Clearing {
     /// `POST /v1/settlements`: closes every entry up to `cutoff` not yet settled. The same
     /// cut-off again returns the same settlement; one in the future or before the last is refused.
     pub fn settle_work(cutoff: &str) -> Result<impl Work<Settled>, ClearingError> {
-        let cutoff_us = time::parse_rfc3339(cutoff).ok_or_else(|| {
-            ClearingError::InvalidRequest("cutoff must be an RFC 3339 time".into())
-        })?;
+        let cutoff_us =
+            time::parse_rfc3339(cutoff).ok_or(ClearingError::InvalidRequest(Invalid::Time {
+                field: "cutoff",
+            }))?;
         Ok(move |ctx: &Context, tx: &mut WriteTx<'_>| {
             if cutoff_us > tx.now_us() {
-                return Err(ClearingError::InvalidRequest(
-                    "the cutoff is in the future".into(),
-                ));
+                return Err(ClearingError::InvalidRequest(Invalid::FutureCutoff));
             }
             if let Some(existing) = store::by_cutoff_tx(tx, cutoff_us)? {
                 return Ok(Settled {
@@ -300,9 +299,8 @@ impl Clearing {
             if let Some(p) = &previous
                 && cutoff_us < p.cutoff_us
             {
-                return Err(ClearingError::InvalidRequest(format!(
-                    "the cutoff is before the last settlement's ({})",
-                    time::rfc3339(p.cutoff_us)
+                return Err(ClearingError::InvalidRequest(Invalid::CutoffBeforeLast(
+                    time::rfc3339(p.cutoff_us),
                 )));
             }
             let first_seq = previous.map_or(0, |p| p.last_seq);
@@ -339,30 +337,27 @@ impl Clearing {
             let not_found = || ClearingError::NotFound(Missing::Settlement(id.clone()));
             let s = store::by_id_tx(tx, &id)?.ok_or_else(not_found)?;
             if partner == NETWORK {
-                return Err(ClearingError::InvalidRequest(
-                    "the network's own position is settled through its bank account".into(),
-                ));
+                return Err(ClearingError::InvalidRequest(Invalid::NetworkPayment));
             }
             let position = s
                 .positions
                 .iter()
                 .find(|p| p.party == partner)
                 .ok_or_else(|| {
-                    ClearingError::InvalidRequest(format!(
-                        "{partner} has no position in this settlement"
-                    ))
+                    ClearingError::InvalidRequest(Invalid::NoPosition(partner.clone()))
                 })?;
             if bank_reference.is_empty()
                 || bank_reference.chars().count() > crate::ledger::entry::MAX_REFERENCE_CHARS
                 || bank_reference.chars().any(char::is_control)
             {
-                return Err(ClearingError::InvalidRequest(
-                    "bank_reference must be 1 to 128 printable characters".into(),
-                ));
+                return Err(ClearingError::InvalidRequest(Invalid::Text {
+                    field: "bank_reference",
+                    max_chars: crate::ledger::entry::MAX_REFERENCE_CHARS,
+                }));
             }
             let scale = ctx.network.currency_scale;
             let amount = Amount::parse_positive(&amount, scale)
-                .map_err(|e| ClearingError::InvalidAmount(e.to_string()))?;
+                .map_err(|e| ClearingError::InvalidAmount(e.into()))?;
             let left = position.net_minor.abs() - position.paid_minor;
             if amount.minor() > left {
                 return Err(ClearingError::Overpayment {

@@ -4,7 +4,7 @@
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
-use super::ClearingError;
+use super::{ClearingError, Invalid};
 use crate::crypto::SigningKey;
 use crate::ledger::{MemberId, PartnerId};
 
@@ -129,7 +129,7 @@ impl TokenKeys {
         let mut header = Header::new(Algorithm::EdDSA);
         header.kid = Some(self.kid.clone());
         jsonwebtoken::encode(&header, claims, &self.encoding)
-            .map_err(|e| ClearingError::InvalidRequest(format!("cannot sign a token: {e}")))
+            .map_err(|e| ClearingError::InvalidRequest(Invalid::TokenSigning(e.to_string())))
     }
 
     /// The claims of a token signed by the network for `audience`, unexpired at `now_secs` by

@@ -2,7 +2,7 @@
 //! looks the key up, runs the use case's work and leaves its response to be stored with it.
 
 use super::context::Context;
-use super::{Clearing, ClearingError};
+use super::{Clearing, ClearingError, Invalid};
 use crate::ledger::{EntryKind, EntryMeta, KeyId, MemberId, PartnerId};
 use crate::store::idempotency::{self, Recorded};
 use crate::store::{self, WriteTx};
@@ -64,8 +64,8 @@ impl Idempotency {
             || key.len() > MAX_IDEMPOTENCY_KEY_BYTES
             || !key.bytes().all(|b| (0x20..0x7f).contains(&b))
         {
-            return Err(ClearingError::InvalidRequest(format!(
-                "Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY_BYTES} printable ASCII characters"
+            return Err(ClearingError::InvalidRequest(Invalid::IdempotencyKey(
+                MAX_IDEMPOTENCY_KEY_BYTES,
             )));
         }
         let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
