@@ -7,14 +7,17 @@ use utoipa::ToSchema;
 use super::AppState;
 use super::auth::Signed;
 use super::codes::ErrorCode;
-use super::partner::{DecimalText, EntryView, empty_or, json, parse_member, respond};
+use super::partner::{DecimalText, empty_or, parse_member, respond};
 use super::problem::{ApiError, Problem};
-use crate::clearing::Context;
-use crate::clearing::campaigns::{Benefit, Campaign, CampaignInput};
+use crate::clearing::campaigns::{Benefit, CampaignInput};
 use crate::clearing::codes::display_code;
-use crate::clearing::coupons::{Coupon, Issued};
-use crate::clearing::{Clearing, time};
-use crate::ledger::{Amount, CampaignId};
+use crate::clearing::coupons::Coupon;
+use crate::clearing::views::coupons::{
+    BenefitView, CampaignView, CouponIssued, CouponRedemptionView, benefit_view, campaign_view,
+};
+use crate::clearing::views::entry::EntryView;
+use crate::clearing::{Clearing, time, views};
+use crate::ledger::CampaignId;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -60,87 +63,6 @@ pub struct CampaignRequest {
     pub trigger: Option<TriggerBody>,
 }
 
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct BenefitView {
-    pub kind: String,
-    pub value: String,
-    pub max_discount: Option<String>,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct TriggerView {
-    pub partner: String,
-    pub min_purchase: String,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct CouponCounts {
-    pub issued: i64,
-    pub redeemed: i64,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct CampaignView {
-    pub campaign_id: String,
-    pub sponsor: String,
-    pub name: String,
-    pub redeemable_at: Vec<String>,
-    pub benefit: BenefitView,
-    pub currency: String,
-    pub budget: String,
-    /// Held for coupons issued and not yet used, expired or voided.
-    pub reserved: String,
-    /// Discounts given.
-    pub used: String,
-    /// budget − reserved − used.
-    pub remaining: String,
-    pub valid_from: String,
-    pub valid_until: String,
-    pub per_member_limit: Option<u32>,
-    pub trigger: Option<TriggerView>,
-    pub coupons: CouponCounts,
-}
-
-fn benefit_view(b: &Benefit) -> BenefitView {
-    BenefitView {
-        kind: b.kind.clone(),
-        value: b.value.clone(),
-        max_discount: b.max_discount.clone(),
-    }
-}
-
-fn campaign_view(ctx: &Context, c: &Campaign) -> CampaignView {
-    let m = |minor: i64| Amount::from_minor(minor, ctx.network.currency_scale).to_string();
-    let r = &c.row;
-    CampaignView {
-        campaign_id: r.id.clone(),
-        sponsor: r.sponsor.clone(),
-        name: c.terms.name.clone(),
-        redeemable_at: c.terms.redeemable_at.clone(),
-        benefit: benefit_view(&c.terms.benefit),
-        currency: r.currency.clone(),
-        budget: m(r.budget_minor),
-        reserved: m(r.reserved_minor),
-        used: m(r.used_minor),
-        remaining: m(r.budget_minor - r.reserved_minor - r.used_minor),
-        valid_from: time::rfc3339(r.valid_from_us),
-        valid_until: time::rfc3339(r.valid_until_us),
-        per_member_limit: c.terms.per_member_limit,
-        trigger: r
-            .trigger_partner
-            .clone()
-            .zip(r.trigger_min_minor)
-            .map(|(partner, min)| TriggerView {
-                partner,
-                min_purchase: m(min),
-            }),
-        coupons: CouponCounts {
-            issued: r.issued_count,
-            redeemed: r.redeemed_count,
-        },
-    }
-}
-
 fn parse_campaign(text: &str) -> Result<CampaignId, ApiError> {
     text.parse()
         .map_err(|_| ApiError::new(ErrorCode::NotFound, "no such campaign"))
@@ -181,9 +103,7 @@ pub async fn create_campaign(
     let work = state.clearing.create_campaign_work(&req.caller, input)?;
     let reply = state
         .clearing
-        .once(&req.caller, idem, work, |ctx, c| {
-            json(201, &campaign_view(ctx, &c))
-        })
+        .once(&req.caller, idem, work, views::campaign_created)
         .await?;
     Ok(respond(reply))
 }
@@ -211,27 +131,6 @@ pub struct IssueRequest {
     pub member_id: Option<String>,
 }
 
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct CouponIssued {
-    /// The code to hand to the member, e.g. `7KQ2-M9XD-TPRH-4WNCZ`; case and hyphens do not matter.
-    pub code: String,
-    pub campaign_id: String,
-    pub member_id: Option<String>,
-    pub expires_at: String,
-    /// What the coupon holds back from the budget until it is used, expires or is voided.
-    pub reserved: String,
-}
-
-fn issued_view(ctx: &Context, row: &Issued) -> CouponIssued {
-    CouponIssued {
-        code: display_code(&row.code),
-        campaign_id: row.campaign_id.clone(),
-        member_id: row.member_id.clone(),
-        expires_at: time::rfc3339(row.expires_at_us),
-        reserved: Amount::from_minor(row.reserved_minor, ctx.network.currency_scale).to_string(),
-    }
-}
-
 /// Issue a coupon of the caller's campaign; its largest possible discount is reserved from the budget.
 #[utoipa::path(post, path = "/v1/campaigns/{campaign_id}/coupons", tag = "coupons", request_body = IssueRequest,
     params(("campaign_id" = String, Path), ("Idempotency-Key" = String, Header)),
@@ -253,9 +152,7 @@ pub async fn issue_coupon(
     let work = Clearing::issue_coupon_work(&req.caller, campaign_id, member);
     let reply = state
         .clearing
-        .once(&req.caller, idem, work, |ctx, row| {
-            json(201, &issued_view(ctx, &row))
-        })
+        .once(&req.caller, idem, work, views::coupon_issued)
         .await?;
     Ok(respond(reply))
 }
@@ -309,15 +206,6 @@ pub struct CouponRedemptionRequest {
     pub member_id: Option<String>,
 }
 
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct CouponRedemptionView {
-    /// The discount to give, never more than the purchase.
-    pub discount: String,
-    pub code: String,
-    /// The ledger entry: the sponsor owes the redeeming partner the discount.
-    pub receipt: EntryView,
-}
-
 /// Use a coupon at the caller: the discount on the purchase, paid by the sponsor.
 #[utoipa::path(post, path = "/v1/coupons/{code}/redemptions", tag = "coupons", request_body = CouponRedemptionRequest,
     params(("code" = String, Path), ("Idempotency-Key" = String, Header)),
@@ -345,26 +233,7 @@ pub async fn redeem_coupon(
     );
     let reply = state
         .clearing
-        .once(&req.caller, idem, work, |ctx, r| {
-            let code = r
-                .posted
-                .entry
-                .meta
-                .memo
-                .as_deref()
-                .and_then(|m| serde_json::from_str::<serde_json::Value>(m).ok());
-            let code = code
-                .and_then(|m| m["coupon"].as_str().map(str::to_owned))
-                .unwrap_or_default();
-            json(
-                201,
-                &CouponRedemptionView {
-                    discount: r.discount.to_string(),
-                    code,
-                    receipt: EntryView::new(ctx, &r.posted),
-                },
-            )
-        })
+        .once(&req.caller, idem, work, views::coupon_redeemed)
         .await?;
     Ok(respond(reply))
 }
@@ -383,9 +252,7 @@ pub async fn void_coupon(
     let work = Clearing::void_coupon_work(&req.caller, path.into_inner());
     let reply = state
         .clearing
-        .once(&req.caller, idem, work, |ctx, posted| {
-            json(200, &EntryView::new(ctx, &posted))
-        })
+        .once(&req.caller, idem, work, views::entry_closing)
         .await?;
     Ok(respond(reply))
 }

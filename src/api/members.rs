@@ -7,12 +7,14 @@ use utoipa::ToSchema;
 use super::AppState;
 use super::auth::{Member, Signed, body_json, optional_idempotency};
 use super::codes::ErrorCode;
-use super::partner::{DecimalText, EntriesPage, EntryView, json, respond};
+use super::partner::{DecimalText, EntriesPage, respond};
 use super::problem::{ApiError, Problem};
-use crate::clearing::codes::{display_auth_code, display_code};
+use crate::clearing::codes::display_code;
 use crate::clearing::input::{DEFAULT_PAGE, MAX_PAGE};
 use crate::clearing::members::reason;
-use crate::clearing::{Clearing, time};
+use crate::clearing::views::entry::EntryView;
+use crate::clearing::views::members::{AuthorizationView, ConsentView, TokenView};
+use crate::clearing::{Clearing, time, views};
 use crate::ledger::MemberId;
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -22,13 +24,6 @@ pub struct TokenRequest {
     pub scope: Option<Vec<String>>,
     /// At most 3600; 900 by default.
     pub ttl_seconds: Option<u64>,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct TokenView {
-    /// A JWT (EdDSA, `kid` in /.well-known/jwks.json) for `Authorization: Bearer`.
-    pub token: String,
-    pub expires_at: String,
 }
 
 /// Mint a member token for the partner's app; only a partner the member is enrolled with may.
@@ -49,15 +44,7 @@ pub async fn mint_token(
     let work = Clearing::member_token_work(&req.caller, member, body.scope, body.ttl_seconds)?;
     let reply = state
         .clearing
-        .once(&req.caller, idem, work, |_, (token, exp)| {
-            json(
-                201,
-                &TokenView {
-                    token,
-                    expires_at: time::rfc3339(exp * 1_000_000),
-                },
-            )
-        })
+        .once(&req.caller, idem, work, views::token)
         .await?;
     Ok(respond(reply))
 }
@@ -173,12 +160,6 @@ pub struct ConsentBody {
     pub share_balances: bool,
 }
 
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct ConsentView {
-    pub member_id: String,
-    pub share_balances: bool,
-}
-
 /// Share, or stop sharing, balances with brands other than the issuer.
 #[utoipa::path(put, path = "/v1/me/consent", tag = "member", request_body = ConsentBody,
     responses((status = 200, body = ConsentView), (status = 401, body = Problem, content_type = "application/problem+json")),
@@ -194,15 +175,7 @@ pub async fn consent(
     let work = Clearing::consent_work(member, c.share_balances);
     let reply = state
         .clearing
-        .once_as(format!("member:{member}"), None, work, move |_, share| {
-            json(
-                200,
-                &ConsentView {
-                    member_id: member.to_string(),
-                    share_balances: share,
-                },
-            )
-        })
+        .once_as(format!("member:{member}"), None, work, views::consent)
         .await?;
     Ok(respond(reply))
 }
@@ -218,16 +191,6 @@ pub struct AuthorizationRequest {
     pub max_points: DecimalText,
     /// At most a day; 10 minutes by default.
     pub ttl_seconds: Option<u64>,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct AuthorizationView {
-    /// What the partner passes as `authorization` in `POST /v1/redemptions`.
-    pub code: String,
-    pub partner: String,
-    pub unit: String,
-    pub max_points: String,
-    pub expires_at: String,
 }
 
 /// Let one partner spend up to `max_points` of one of the member's units, until it expires.
@@ -250,18 +213,7 @@ pub async fn authorize(
         .authorize_work(member, &a.partner, &a.unit, &max, a.ttl_seconds)?;
     let reply = state
         .clearing
-        .once_as(format!("member:{member}"), idem, work, move |_, row| {
-            json(
-                201,
-                &AuthorizationView {
-                    code: display_auth_code(&row.code),
-                    partner: row.partner,
-                    unit: row.unit,
-                    max_points: max,
-                    expires_at: time::rfc3339(row.expires_at_us),
-                },
-            )
-        })
+        .once_as(format!("member:{member}"), idem, work, views::authorization)
         .await?;
     Ok(respond(reply))
 }
@@ -295,9 +247,7 @@ pub async fn convert(
         .convert_work(member, &c.from_unit, &c.to_unit, &c.points.text()?)?;
     let reply = state
         .clearing
-        .once_as(format!("member:{member}"), idem, work, |ctx, p| {
-            json(201, &EntryView::new(ctx, &p))
-        })
+        .once_as(format!("member:{member}"), idem, work, views::entry_created)
         .await?;
     Ok(respond(reply))
 }
@@ -331,9 +281,7 @@ pub async fn donate(
         .donate_work(member, &d.unit, &d.points.text()?, &d.charity)?;
     let reply = state
         .clearing
-        .once_as(format!("member:{member}"), idem, work, |ctx, p| {
-            json(201, &EntryView::new(ctx, &p))
-        })
+        .once_as(format!("member:{member}"), idem, work, views::entry_created)
         .await?;
     Ok(respond(reply))
 }

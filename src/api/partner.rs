@@ -14,15 +14,14 @@ use super::AppState;
 use super::auth::Signed;
 use super::codes::ErrorCode;
 use super::problem::{ApiError, Problem};
-use crate::clearing::Context;
 use crate::clearing::input::{DEFAULT_PAGE, MAX_PAGE};
 use crate::clearing::partner::{EarnAmount, EarnInput, RedeemInput};
 use crate::clearing::reads::EntryQuery;
-use crate::clearing::receipt::{self, Posted, PostingClaim};
 use crate::clearing::reversal::ReverseInput;
+use crate::clearing::views::entry::{EntryView, MemberView};
 use crate::clearing::write::Reply;
-use crate::clearing::{Clearing, time};
-use crate::ledger::{AccountKind, EntryId, EntryKind, MemberId, UnitCode};
+use crate::clearing::{Clearing, time, views};
+use crate::ledger::{EntryId, EntryKind, MemberId, UnitCode};
 
 /// An amount on the wire: a decimal string. A JSON number is kept aside to be refused with
 /// `invalid_amount` (422) rather than a parse error.
@@ -102,11 +101,6 @@ pub(super) fn respond(reply: Reply) -> HttpResponse {
     response.body(reply.body)
 }
 
-pub(super) fn json<T: Serialize>(status: u16, value: &T) -> (u16, String) {
-    // Response structs hold strings and numbers only; serialising them cannot fail.
-    (status, serde_json::to_string(value).unwrap_or_default())
-}
-
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Consent {
@@ -120,12 +114,6 @@ pub struct EnrolRequest {
     /// The partner's own id for the member (1 to 128 characters).
     pub external_id: String,
     pub consent: Option<Consent>,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct MemberView {
-    pub member_id: String,
-    pub external_id: String,
 }
 
 /// Enrol a member, or find the one this partner already knows by `external_id` (200).
@@ -146,15 +134,7 @@ pub async fn enrol(state: web::Data<AppState>, req: Signed) -> Result<HttpRespon
     let work = Clearing::enrol_work(&req.caller, body.external_id, share)?;
     let reply = state
         .clearing
-        .once(&req.caller, idem, work, |_, (id, created, external_id)| {
-            json(
-                if created { 201 } else { 200 },
-                &MemberView {
-                    member_id: id.to_string(),
-                    external_id,
-                },
-            )
-        })
+        .once(&req.caller, idem, work, views::member)
         .await?;
     Ok(respond(reply))
 }
@@ -203,119 +183,6 @@ pub async fn balances(
             })
             .collect(),
     }))
-}
-
-/// One line of an entry: a signed amount (debit positive) as a decimal string.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct PostingView {
-    pub account: String,
-    pub unit: String,
-    pub amount: String,
-}
-
-/// An entry as partners see it; also the receipt of every write.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct EntryView {
-    /// UUIDv7.
-    pub entry_id: String,
-    pub seq: i64,
-    /// earn, redemption, hold, capture, void, expiry, reversal, ...
-    pub kind: String,
-    /// posted, captured, pending, voided, expired or reversed.
-    pub status: String,
-    pub partner: Option<String>,
-    pub member_id: Option<String>,
-    pub reference: Option<String>,
-    /// The entry this one reverses.
-    pub reverses: Option<String>,
-    pub created_at: String,
-    /// The points unit the member's balance moved in, and by how much.
-    pub unit: Option<String>,
-    pub points: Option<String>,
-    pub postings: Vec<PostingView>,
-    /// SHA-256 of the entry, chained to the previous entry's.
-    pub hash: String,
-    pub prev_hash: String,
-    /// Compact JWS (EdDSA) by the network key over the entry; `kid` is in /.well-known/jwks.json.
-    pub receipt: String,
-    /// In a member's own listing: what the entry meant for them.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-    /// On an earn: the coupons its purchase issued (campaigns triggered by this partner).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub coupons_issued: Option<Vec<CouponRef>>,
-}
-
-/// A coupon issued to the member by an earn.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct CouponRef {
-    pub code: String,
-    pub campaign_id: String,
-}
-
-impl EntryView {
-    pub fn new(ctx: &Context, posted: &Posted) -> Self {
-        let e = &posted.entry;
-        // The points the entry is about: a capture's are what it captured (the issuer's line);
-        // every other kind moves them on the member's account.
-        let points_kind = if e.meta.kind == EntryKind::Capture {
-            AccountKind::Issuer
-        } else {
-            AccountKind::Member
-        };
-        let points_line = e.postings.iter().find(|p| p.account.kind() == points_kind);
-        let postings = receipt::postings(e)
-            .into_iter()
-            .map(
-                |PostingClaim {
-                     account,
-                     unit,
-                     amount,
-                 }| PostingView {
-                    account,
-                    unit,
-                    amount,
-                },
-            )
-            .collect();
-        Self {
-            entry_id: e.id.to_string(),
-            seq: e.seq,
-            kind: e.meta.kind.to_string(),
-            status: posted.status.to_string(),
-            partner: e.meta.partner.as_ref().map(ToString::to_string),
-            member_id: e.meta.member.as_ref().map(ToString::to_string),
-            reference: e.meta.reference.clone(),
-            reverses: e.meta.reverses.as_ref().map(ToString::to_string),
-            created_at: time::rfc3339(e.created_at_us),
-            unit: points_line.map(|p| p.account.unit().to_string()),
-            points: points_line
-                .and_then(|p| {
-                    p.amount
-                        .checked_neg()
-                        .filter(|_| p.amount.minor() < 0)
-                        .or(Some(p.amount))
-                })
-                .map(|a| a.to_string()),
-            postings,
-            hash: e.hash.to_string(),
-            prev_hash: e.prev_hash.to_string(),
-            receipt: receipt::receipt(ctx, e, posted.status),
-            reason: None,
-            coupons_issued: posted.coupons_issued.as_ref().map(|list| {
-                list.iter()
-                    .map(|(code, campaign_id)| CouponRef {
-                        code: code.clone(),
-                        campaign_id: campaign_id.clone(),
-                    })
-                    .collect()
-            }),
-        }
-    }
-}
-
-fn receipt(status: u16) -> impl FnOnce(&Context, Posted) -> (u16, String) + Send + 'static {
-    move |ctx, posted| json(status, &EntryView::new(ctx, &posted))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -381,7 +248,7 @@ pub async fn earn(state: web::Data<AppState>, req: Signed) -> Result<HttpRespons
     Ok(respond(
         state
             .clearing
-            .once(&req.caller, idem, work, receipt(201))
+            .once(&req.caller, idem, work, views::entry_created)
             .await?,
     ))
 }
@@ -430,7 +297,7 @@ pub async fn redeem(state: web::Data<AppState>, req: Signed) -> Result<HttpRespo
     Ok(respond(
         state
             .clearing
-            .once(&req.caller, idem, work, receipt(201))
+            .once(&req.caller, idem, work, views::entry_created)
             .await?,
     ))
 }
@@ -475,7 +342,7 @@ pub async fn capture(
     Ok(respond(
         state
             .clearing
-            .once(&req.caller, idem, work, receipt(200))
+            .once(&req.caller, idem, work, views::entry_closing)
             .await?,
     ))
 }
@@ -505,7 +372,7 @@ pub async fn void(
     Ok(respond(
         state
             .clearing
-            .once(&req.caller, idem, work, receipt(200))
+            .once(&req.caller, idem, work, views::entry_closing)
             .await?,
     ))
 }
@@ -544,7 +411,7 @@ pub async fn reverse(state: web::Data<AppState>, req: Signed) -> Result<HttpResp
     Ok(respond(
         state
             .clearing
-            .once(&req.caller, idem, work, receipt(201))
+            .once(&req.caller, idem, work, views::entry_created)
             .await?,
     ))
 }

@@ -9,91 +9,22 @@ use utoipa::{IntoParams, ToSchema};
 use super::AppState;
 use super::auth::{Finance, body_json, optional_idempotency, read_body};
 use super::codes::ErrorCode;
-use super::partner::{EntryView, json, respond};
+use super::partner::respond;
 use super::problem::{ApiError, Problem};
 use crate::clearing::export::{Format, csv_field};
 use crate::clearing::reconcile::Report;
-use crate::clearing::settlement::Settlement;
 use crate::clearing::settlement::Statement;
-use crate::clearing::{Clearing, time};
+use crate::clearing::views::entry::EntryView;
+use crate::clearing::views::settlement::{SettlementView, money, view};
+use crate::clearing::{Clearing, time, views};
 use crate::crypto::jws;
-use crate::ledger::{Amount, NETWORK, PartnerId, Scale};
+use crate::ledger::{NETWORK, PartnerId, Scale};
 
 /// The largest reconciliation file, in bytes.
 pub const MAX_RECONCILIATION_BYTES: usize = 8 * 1024 * 1024;
 
 /// The most settlements one page lists.
 pub const MAX_SETTLEMENTS_PER_PAGE: i64 = 100;
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct PositionView {
-    /// A partner id, or `network` for the network's own position (units it issues, fees).
-    pub partner: String,
-    pub currency: String,
-    /// Above zero the network pays the partner; below zero the partner pays the network.
-    pub net: String,
-    pub paid: String,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct ObligationView {
-    pub from: String,
-    pub to: String,
-    pub amount: String,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct SettlementView {
-    pub settlement_id: String,
-    pub cutoff: String,
-    /// open, partially_paid or settled.
-    pub status: String,
-    pub currency: String,
-    /// The chain range the cycle closed: after `first_seq`, up to and including `last_seq`.
-    pub first_seq: i64,
-    pub last_seq: i64,
-    pub positions: Vec<PositionView>,
-    pub obligations: Vec<ObligationView>,
-}
-
-fn money(minor: i64, scale: Scale) -> String {
-    Amount::from_minor(minor, scale).to_string()
-}
-
-/// The settlement as `who` may see it: a partner's finance user sees its own position and the
-/// obligations it is part of.
-fn view(s: &Settlement, scale: Scale, who: Option<&PartnerId>) -> SettlementView {
-    let visible = |p: &str| who.is_none_or(|w| w.as_str() == p);
-    SettlementView {
-        settlement_id: s.row.id.clone(),
-        cutoff: time::rfc3339(s.row.cutoff_us),
-        status: s.row.status.to_string(),
-        currency: s.row.currency.clone(),
-        first_seq: s.row.first_seq,
-        last_seq: s.row.last_seq,
-        positions: s
-            .positions
-            .iter()
-            .filter(|p| visible(&p.party))
-            .map(|p| PositionView {
-                partner: p.party.clone(),
-                currency: s.row.currency.clone(),
-                net: money(p.net_minor, scale),
-                paid: money(p.paid_minor, scale),
-            })
-            .collect(),
-        obligations: s
-            .obligations
-            .iter()
-            .filter(|o| visible(&o.debtor) || visible(&o.creditor))
-            .map(|o| ObligationView {
-                from: o.debtor.clone(),
-                to: o.creditor.clone(),
-                amount: money(o.amount_minor, scale),
-            })
-            .collect(),
-    }
-}
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -121,12 +52,7 @@ pub async fn settle(
     let work = Clearing::settle_work(&r.cutoff)?;
     let reply = state
         .clearing
-        .once_as("finance".into(), idem, work, |ctx, s| {
-            json(
-                if s.created { 201 } else { 200 },
-                &view(&s.settlement, ctx.network.currency_scale, None),
-            )
-        })
+        .once_as("finance".into(), idem, work, views::settled)
         .await?;
     Ok(respond(reply))
 }
@@ -434,9 +360,7 @@ pub async fn pay(
     let work = Clearing::pay_work(path.into_inner(), p.partner, p.amount, p.bank_reference);
     let reply = state
         .clearing
-        .once_as("finance".into(), idem, work, |ctx, posted| {
-            json(201, &EntryView::new(ctx, &posted))
-        })
+        .once_as("finance".into(), idem, work, views::entry_created)
         .await?;
     Ok(respond(reply))
 }

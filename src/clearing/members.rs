@@ -300,12 +300,12 @@ impl Clearing {
     }
 
     /// `PUT /v1/me/consent`.
-    pub fn consent_work(member: MemberId, share_balances: bool) -> impl Work<bool> {
+    pub fn consent_work(member: MemberId, share_balances: bool) -> impl Work<(MemberId, bool)> {
         move |_: &Context, tx: &mut WriteTx<'_>| {
             if !members::set_consent(tx, &member.to_string(), share_balances)? {
                 return Err(ClearingError::UnknownMember(member.to_string()));
             }
-            Ok(share_balances)
+            Ok((member, share_balances))
         }
     }
 

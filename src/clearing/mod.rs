@@ -18,6 +18,7 @@ pub mod rules;
 pub mod settlement;
 pub mod time;
 pub mod tokens;
+pub mod views;
 pub mod write;
 
 pub use context::Context;

@@ -2,6 +2,7 @@
 //! looks the key up, runs the use case's work and leaves its response to be stored with it.
 
 use super::context::Context;
+use super::views::Render;
 use super::{Clearing, ClearingError, Invalid};
 use crate::ledger::{EntryKind, EntryMeta, KeyId, MemberId, PartnerId};
 use crate::store::idempotency::{self, Recorded};
@@ -120,19 +121,19 @@ enum Answer {
 
 impl Clearing {
     /// Runs `work` once per idempotency key: a retry gets the first response back, another
-    /// request under the same key is refused. `render` turns the result into the response,
-    /// which is stored with the write in the same transaction.
-    pub async fn once<T, W, R>(
+    /// request under the same key is refused. `render`, one of [`views`](super::views)'
+    /// renderers, turns the result into the response, which is stored with the write in the same
+    /// transaction.
+    pub async fn once<T, W>(
         &self,
         caller: &Caller,
         idem: Idempotency,
         work: W,
-        render: R,
+        render: Render<T>,
     ) -> Result<Reply, ClearingError>
     where
         T: Send + 'static,
         W: FnOnce(&Context, &mut WriteTx<'_>) -> Result<T, ClearingError> + Send + 'static,
-        R: FnOnce(&Context, T) -> (u16, String) + Send + 'static,
     {
         self.once_as(caller.partner.to_string(), Some(idem), work, render)
             .await
@@ -140,17 +141,16 @@ impl Clearing {
 
     /// [`Clearing::once`] for any owner of keys (`member:{id}` for members), with the key
     /// optional: without one the write simply runs.
-    pub async fn once_as<T, W, R>(
+    pub async fn once_as<T, W>(
         &self,
         owner: String,
         idem: Option<Idempotency>,
         work: W,
-        render: R,
+        render: Render<T>,
     ) -> Result<Reply, ClearingError>
     where
         T: Send + 'static,
         W: FnOnce(&Context, &mut WriteTx<'_>) -> Result<T, ClearingError> + Send + 'static,
-        R: FnOnce(&Context, T) -> (u16, String) + Send + 'static,
     {
         // The key is looked up inside the write only: a retry is rare, and the writer reads the
         // keys of a whole batch with one query.

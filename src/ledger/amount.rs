@@ -17,6 +17,9 @@ pub const MAX_INTEGER_DIGITS: usize = 18;
 pub struct Scale(u32);
 
 impl Scale {
+    /// Whole numbers only.
+    pub const ZERO: Scale = Scale(0);
+
     pub fn new(places: u32) -> Result<Self, AmountError> {
         if places <= MAX_SCALE {
             Ok(Self(places))
