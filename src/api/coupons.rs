@@ -9,7 +9,7 @@ use super::auth::Signed;
 use super::codes::ErrorCode;
 use super::partner::{DecimalText, empty_or, parse_member, respond};
 use super::problem::{ApiError, Problem};
-use crate::clearing::campaigns::{Benefit, CampaignInput};
+use crate::clearing::campaigns::{BenefitInput, CampaignInput};
 use crate::clearing::codes::display_code;
 use crate::clearing::coupons::Coupon;
 use crate::clearing::views::coupons::{
@@ -85,7 +85,7 @@ pub async fn create_campaign(
     let input = CampaignInput {
         name: body.name,
         redeemable_at: body.redeemable_at,
-        benefit: Benefit {
+        benefit: BenefitInput {
             kind: body.benefit.kind,
             value: body.benefit.value.text()?,
             max_discount: body.benefit.max_discount.map(|d| d.text()).transpose()?,

@@ -20,9 +20,34 @@ pub const MAX_PER_MEMBER_LIMIT: u32 = 10_000;
 /// The longest campaign name, in characters.
 pub const MAX_CAMPAIGN_NAME_CHARS: usize = 100;
 
-/// What a coupon gives.
+/// A fixed discount, or a percent of the purchase.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BenefitKind {
+    Amount,
+    Percent,
+}
+
+impl BenefitKind {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            BenefitKind::Amount => "amount",
+            BenefitKind::Percent => "percent",
+        }
+    }
+}
+
+/// What a coupon gives, checked (as the campaign's terms keep it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Benefit {
+    pub kind: BenefitKind,
+    pub value: String,
+    pub max_discount: Option<String>,
+}
+
+/// What a sponsor asks a coupon to give, as sent.
+#[derive(Debug, Clone)]
+pub struct BenefitInput {
     /// `amount` (a fixed discount) or `percent` (of the purchase).
     pub kind: String,
     pub value: String,
@@ -42,7 +67,7 @@ pub struct Terms {
 pub struct CampaignInput {
     pub name: String,
     pub redeemable_at: Vec<String>,
-    pub benefit: Benefit,
+    pub benefit: BenefitInput,
     pub currency: String,
     pub budget: String,
     pub valid_from: String,
@@ -87,7 +112,7 @@ impl Campaign {
     /// The most one coupon can cost: what issuing it reserves.
     pub fn max_discount(&self, ctx: &Context) -> Result<Amount, ClearingError> {
         let b = &self.terms.benefit;
-        let text = if b.kind == "amount" {
+        let text = if b.kind == BenefitKind::Amount {
             &b.value
         } else {
             b.max_discount.as_deref().unwrap_or("0")
@@ -99,7 +124,7 @@ impl Campaign {
     /// even to the currency's scale and capped at `max_discount`.
     pub fn discount(&self, ctx: &Context, purchase: Amount) -> Result<Amount, ClearingError> {
         let cap = self.max_discount(ctx)?;
-        let raw = if self.terms.benefit.kind == "amount" {
+        let raw = if self.terms.benefit.kind == BenefitKind::Amount {
             cap
         } else {
             let percent = Decimal::from_str(&self.terms.benefit.value)
@@ -138,6 +163,7 @@ pub(crate) fn money(ctx: &Context, text: &str) -> Result<Amount, ClearingError> 
 /// What `check_terms` derives from a campaign request.
 struct CheckedTerms {
     budget: Amount,
+    benefit: Benefit,
     from_us: i64,
     until_us: i64,
     /// The trigger partner and minimum purchase in minor units.
@@ -168,7 +194,7 @@ fn check_terms(ctx: &Context, input: &CampaignInput) -> Result<CheckedTerms, Cle
         }));
     }
     let budget = money(ctx, &input.budget)?;
-    check_benefit(ctx, &input.benefit)?;
+    let benefit = check_benefit(ctx, &input.benefit)?;
     let from = time::parse_rfc3339(&input.valid_from).ok_or(bad(Invalid::Time {
         field: "valid_from",
     }))?;
@@ -190,6 +216,7 @@ fn check_terms(ctx: &Context, input: &CampaignInput) -> Result<CheckedTerms, Cle
     };
     Ok(CheckedTerms {
         budget,
+        benefit,
         from_us: from,
         until_us: until,
         trigger,
@@ -204,14 +231,15 @@ fn is_partner(ctx: &Context, id: &str) -> bool {
 
 /// A fixed `amount` off, or a `percent` (above 0, at most 100, 4 decimals at most) of the
 /// purchase capped by `max_discount`.
-fn check_benefit(ctx: &Context, b: &Benefit) -> Result<(), ClearingError> {
+fn check_benefit(ctx: &Context, b: &BenefitInput) -> Result<Benefit, ClearingError> {
     let bad = ClearingError::InvalidRequest;
-    match b.kind.as_str() {
+    let kind = match b.kind.as_str() {
         "amount" => {
             money(ctx, &b.value)?;
             if b.max_discount.is_some() {
                 return Err(bad(Invalid::MaxDiscountForAmount));
             }
+            BenefitKind::Amount
         }
         "percent" => {
             Decimal::from_str(&b.value)
@@ -228,12 +256,17 @@ fn check_benefit(ctx: &Context, b: &Benefit) -> Result<(), ClearingError> {
                 .as_deref()
                 .ok_or(bad(Invalid::PercentNeedsMaxDiscount))?;
             money(ctx, cap)?;
+            BenefitKind::Percent
         }
         other => {
             return Err(bad(Invalid::BenefitKind(other.chars().take(20).collect())));
         }
-    }
-    Ok(())
+    };
+    Ok(Benefit {
+        kind,
+        value: b.value.clone(),
+        max_discount: b.max_discount.clone(),
+    })
 }
 
 /// A purchase of at least `min` at `partner` issues a coupon: the partner and `min` in minor
@@ -262,6 +295,7 @@ impl Clearing {
     ) -> Result<impl Work<Campaign>, ClearingError> {
         let CheckedTerms {
             budget,
+            benefit,
             from_us: from,
             until_us: until,
             trigger,
@@ -269,7 +303,7 @@ impl Clearing {
         let terms = Terms {
             name: input.name,
             redeemable_at: input.redeemable_at,
-            benefit: input.benefit,
+            benefit,
             per_member_limit: input.per_member_limit,
         };
         let campaign = Campaign {

@@ -53,7 +53,7 @@ pub struct CampaignView {
 
 pub fn benefit_view(b: &Benefit) -> BenefitView {
     BenefitView {
-        kind: b.kind.clone(),
+        kind: b.kind.as_str().to_owned(),
         value: b.value.clone(),
         max_discount: b.max_discount.clone(),
     }
