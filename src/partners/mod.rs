@@ -377,17 +377,8 @@ pub fn copy_with_generated_keys(
     fs::create_dir_all(dest).map_err(|e| io(dest, e))?;
     let network = source.join(NETWORK_FILE);
     fs::copy(&network, dest.join(NETWORK_FILE)).map_err(|e| io(&network, e))?;
-    let mut files: Vec<PathBuf> = fs::read_dir(source)
-        .map_err(|e| io(source, e))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.extension().is_some_and(|x| x == "toml")
-                && p.file_name().is_some_and(|n| n != NETWORK_FILE)
-        })
-        .collect();
-    files.sort();
     let mut keys = Vec::new();
-    for path in files {
+    for path in partner_files(source)? {
         let text = read_limited(&path)?;
         let mut table: toml::Table = parse_toml(&path, &text)?;
         let id: PartnerId = table

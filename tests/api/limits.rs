@@ -119,34 +119,22 @@ fn sigterm_lets_in_flight_requests_finish() {
         "m",
     );
     let member = enrolled.json()["member_id"].as_str().unwrap().to_owned();
-    let url = server.url("/v1/earn");
     let mut in_flight = Vec::new();
     for i in 0..IN_FLIGHT {
         let body = json!({ "member_id": member, "points": "1", "reference": format!("t-{i}") })
             .to_string();
-        let idem = format!("t-{i}");
-        let now = coalition::ledger::clock::Clock::system().now_secs();
-        let h = coalition::httpsig::sign_request_with(
-            &key.key,
-            key.key_id.as_str(),
-            "POST",
-            &url,
-            Some(body.as_bytes()),
-            Some(&idem),
-            now,
-        )
-        .unwrap();
+        let signature: String = server
+            .signed_post_headers(&key, "/v1/earn", &body, &format!("t-{i}"))
+            .iter()
+            .map(|(name, value)| format!("{name}: {value}\r\n"))
+            .collect();
         let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
         // A bound on a hung server, not a timing assumption: nothing here waits on a clock.
         s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
         let head = format!(
             "POST /v1/earn HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n\
-             Content-Length: {}\r\nExpect: 100-continue\r\nIdempotency-Key: {idem}\r\n\
-             Content-Digest: {}\r\nSignature-Input: {}\r\nSignature: {}\r\n\r\n",
+             Content-Length: {}\r\nExpect: 100-continue\r\n{signature}\r\n",
             body.len(),
-            h.content_digest.unwrap(),
-            h.signature_input,
-            h.signature
         );
         s.write_all(head.as_bytes()).unwrap();
         assert_eq!(

@@ -517,6 +517,33 @@ impl ServeProcess {
         format!("http://127.0.0.1:{}{path}", self.port)
     }
 
+    /// The headers that sign a POST of `body` to `path` by `key`, covering its Idempotency-Key.
+    pub fn signed_post_headers(
+        &self,
+        key: &coalition::partners::GeneratedKey,
+        path: &str,
+        body: &str,
+        idem: &str,
+    ) -> [(&'static str, String); 4] {
+        let now = coalition::ledger::clock::Clock::system().now_secs();
+        let h = coalition::httpsig::sign_request_with(
+            &key.key,
+            key.key_id.as_str(),
+            "POST",
+            &self.url(path),
+            Some(body.as_bytes()),
+            Some(idem),
+            now,
+        )
+        .unwrap();
+        [
+            ("signature-input", h.signature_input),
+            ("signature", h.signature),
+            ("content-digest", h.content_digest.unwrap()),
+            ("idempotency-key", idem.to_owned()),
+        ]
+    }
+
     /// A POST signed by `key`, covering its Idempotency-Key.
     pub fn post(
         &self,
@@ -525,29 +552,8 @@ impl ServeProcess {
         body: &str,
         idem: &str,
     ) -> Resp {
-        let url = self.url(path);
-        let now = coalition::ledger::clock::Clock::system().now_secs();
-        let h = coalition::httpsig::sign_request_with(
-            &key.key,
-            key.key_id.as_str(),
-            "POST",
-            &url,
-            Some(body.as_bytes()),
-            Some(idem),
-            now,
-        )
-        .unwrap();
-        send(
-            "POST",
-            &url,
-            &[
-                ("signature-input", h.signature_input),
-                ("signature", h.signature),
-                ("content-digest", h.content_digest.unwrap()),
-                ("idempotency-key", idem.to_owned()),
-            ],
-            Some(body.as_bytes()),
-        )
+        let headers = self.signed_post_headers(key, path, body, idem);
+        send("POST", &self.url(path), &headers, Some(body.as_bytes()))
     }
 }
 
