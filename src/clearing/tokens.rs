@@ -29,7 +29,9 @@ pub const MEMBER_SCOPES: [&str; 6] = [
     "donations",
 ];
 
+/// Every claim a member token may carry, and nothing else (an unknown claim is refused).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct MemberClaims {
     pub iss: String,
     pub aud: String,
@@ -39,22 +41,40 @@ pub struct MemberClaims {
     /// The partner whose app the token was minted for.
     pub partner: String,
     pub iat: i64,
+    /// Not before (optional): refused until then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<i64>,
     pub exp: i64,
     pub jti: String,
 }
 
+/// Every claim a finance or operator token may carry, and nothing else.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct FinanceClaims {
     pub iss: String,
     pub aud: String,
     pub sub: String,
     /// `finance` or `operator`.
     pub role: String,
-    /// A partner's own finance staff: limited to that partner.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// A partner's own finance staff: limited to that partner. Absent for network-wide staff;
+    /// `null` is refused, so that a malformed scope can never read as "every partner".
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present_string"
+    )]
     pub partner: Option<String>,
     pub iat: i64,
+    /// Not before (optional): refused until then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<i64>,
     pub exp: i64,
+}
+
+/// A claim that, when present, is a string (`null` is not "absent").
+fn present_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    String::deserialize(d).map(Some)
 }
 
 /// A verified member token.
@@ -92,20 +112,24 @@ pub enum TokenError {
     Invalid(String),
 }
 
-/// Claims that say when they expire.
-trait Expiring {
-    fn exp(&self) -> i64;
+/// Claims that say when they were issued, from when and until when they hold, and the longest
+/// lifetime their kind of token may have.
+trait Lifetime {
+    const MAX_LIFETIME_SECS: u64;
+    fn times(&self) -> (i64, Option<i64>, i64);
 }
 
-impl Expiring for MemberClaims {
-    fn exp(&self) -> i64 {
-        self.exp
+impl Lifetime for MemberClaims {
+    const MAX_LIFETIME_SECS: u64 = MAX_MEMBER_TOKEN_TTL_SECS;
+    fn times(&self) -> (i64, Option<i64>, i64) {
+        (self.iat, self.nbf, self.exp)
     }
 }
 
-impl Expiring for FinanceClaims {
-    fn exp(&self) -> i64 {
-        self.exp
+impl Lifetime for FinanceClaims {
+    const MAX_LIFETIME_SECS: u64 = MAX_FINANCE_TOKEN_TTL_SECS;
+    fn times(&self) -> (i64, Option<i64>, i64) {
+        (self.iat, self.nbf, self.exp)
     }
 }
 
@@ -132,9 +156,10 @@ impl TokenKeys {
             .map_err(|e| ClearingError::InvalidRequest(Invalid::TokenSigning(e.to_string())))
     }
 
-    /// The claims of a token signed by the network for `audience`, unexpired at `now_secs` by
-    /// the service's clock (not jsonwebtoken's own reading of the system's).
-    fn check<T: serde::de::DeserializeOwned + Expiring>(
+    /// The claims of a token signed by the network for `audience`, valid at `now_secs` by the
+    /// service's clock (not jsonwebtoken's own reading of the system's): issued and valid from
+    /// no later than now, unexpired, and living no longer than its kind of token may.
+    fn check<T: serde::de::DeserializeOwned + Lifetime>(
         &self,
         token: &str,
         audience: &str,
@@ -149,7 +174,17 @@ impl TokenKeys {
             .map(|d| d.claims)
             .map_err(|e| TokenError::Invalid(format!("{:?}", e.kind())))?;
         let leeway = i64::try_from(LEEWAY_SECS).unwrap_or(0);
-        if claims.exp().saturating_add(leeway) < now_secs {
+        let (iat, nbf, exp) = claims.times();
+        if iat.max(nbf.unwrap_or(iat)) > now_secs.saturating_add(leeway) {
+            return Err(TokenError::Invalid("the token is not valid yet".into()));
+        }
+        let longest = i64::try_from(T::MAX_LIFETIME_SECS).unwrap_or(i64::MAX);
+        if exp.saturating_sub(iat) > longest {
+            return Err(TokenError::Invalid(format!(
+                "the token lives longer than {longest} s"
+            )));
+        }
+        if exp.saturating_add(leeway) < now_secs {
             return Err(TokenError::Expired);
         }
         Ok(claims)
@@ -172,6 +207,7 @@ impl TokenKeys {
             scope: scopes.join(" "),
             partner: partner.to_string(),
             iat: now_secs,
+            nbf: None,
             exp,
             jti: uuid::Uuid::new_v4().to_string(),
         };
@@ -210,6 +246,7 @@ impl TokenKeys {
             role: role_name.into(),
             partner: partner.map(ToString::to_string),
             iat: now_secs,
+            nbf: None,
             exp: now_secs + i64::try_from(ttl_secs.min(MAX_FINANCE_TOKEN_TTL_SECS)).unwrap_or(0),
         };
         self.sign(&claims)
@@ -282,5 +319,68 @@ mod tests {
         let id = k.finance(&t, now).unwrap();
         assert_eq!(id.role, Role::Finance);
         assert_eq!(id.partner.as_ref().map(|p| p.as_str()), Some("books"));
+    }
+
+    /// Tokens signed by the network key but shaped or timed wrongly are refused: not valid yet,
+    /// living longer than their kind may, carrying an unknown claim, or scoped to a `null`
+    /// partner (which must never read as network-wide).
+    #[test]
+    fn tokens_out_of_shape_or_time_are_refused() {
+        let k = keys();
+        let now = crate::ledger::clock::Clock::system().now_secs();
+        let member = MemberId::random().to_string();
+        let member_claims = |extra: serde_json::Value| {
+            let mut c = serde_json::json!({ "iss": ISSUER, "aud": MEMBER_AUDIENCE, "sub": member,
+                "scope": "wallet", "partner": "aroma", "iat": now, "exp": now + 60, "jti": "j" });
+            for (key, value) in extra.as_object().unwrap() {
+                c[key] = value.clone();
+            }
+            k.sign(&c).unwrap()
+        };
+        assert!(k.member(&member_claims(serde_json::json!({})), now).is_ok());
+        let later = member_claims(serde_json::json!({ "nbf": now + 600, "exp": now + 900 }));
+        assert!(matches!(k.member(&later, now), Err(TokenError::Invalid(_))));
+        assert!(
+            k.member(&later, now + 600).is_ok(),
+            "valid once its time has come"
+        );
+        let issued_ahead = member_claims(serde_json::json!({ "iat": now + 600, "exp": now + 660 }));
+        assert!(matches!(
+            k.member(&issued_ahead, now),
+            Err(TokenError::Invalid(_))
+        ));
+        let ten_years = member_claims(serde_json::json!({ "exp": now + 10 * 365 * 86_400 }));
+        assert!(matches!(
+            k.member(&ten_years, now),
+            Err(TokenError::Invalid(_))
+        ));
+        let extra = member_claims(serde_json::json!({ "admin": true }));
+        assert!(matches!(k.member(&extra, now), Err(TokenError::Invalid(_))));
+        let finance = |partner: serde_json::Value| {
+            k.sign(
+                &serde_json::json!({ "iss": ISSUER, "aud": FINANCE_AUDIENCE, "sub": "finance@x",
+                "role": "finance", "partner": partner, "iat": now, "exp": now + 60 }),
+            )
+            .unwrap()
+        };
+        assert_eq!(
+            k.finance(&finance(serde_json::json!("aroma")), now)
+                .unwrap()
+                .partner
+                .map(|p| p.to_string()),
+            Some("aroma".to_owned())
+        );
+        assert!(matches!(
+            k.finance(&finance(serde_json::Value::Null), now),
+            Err(TokenError::Invalid(_))
+        ));
+        let finance_year = k
+            .sign(&serde_json::json!({ "iss": ISSUER, "aud": FINANCE_AUDIENCE, "sub": "finance@network",
+                "role": "finance", "iat": now, "exp": now + 365 * 86_400 }))
+            .unwrap();
+        assert!(matches!(
+            k.finance(&finance_year, now),
+            Err(TokenError::Invalid(_))
+        ));
     }
 }
