@@ -68,14 +68,36 @@ fn header<'a>(req: &'a HttpRequest, name: &str) -> Result<Option<&'a str>, ApiEr
     }
 }
 
+/// Every line of a header, joined with `, ` as one field value (RFC 9110 §5.3): a dictionary
+/// sent over two lines is read whole, never only its first line.
+fn header_lines(req: &HttpRequest, name: &str) -> Result<Option<String>, ApiError> {
+    let mut joined: Option<String> = None;
+    for value in req.headers().get_all(name) {
+        let text = value.to_str().map_err(|_| {
+            ApiError::new(
+                ErrorCode::InvalidHeader,
+                format!("{name} is not visible ASCII"),
+            )
+        })?;
+        match &mut joined {
+            Some(all) => {
+                all.push_str(", ");
+                all.push_str(text);
+            }
+            None => joined = Some(text.to_owned()),
+        }
+    }
+    Ok(joined)
+}
+
 /// Checks every signature on the request until one verifies; the first one's error otherwise.
 fn authenticate(req: &HttpRequest, state: &AppState, body: &[u8]) -> Result<Caller, ApiError> {
-    let input = header(req, "signature-input")?;
-    let signature = header(req, "signature")?;
+    let input = header_lines(req, "signature-input")?;
+    let signature = header_lines(req, "signature")?;
     let (Some(input), Some(signature)) = (input, signature) else {
         return Err(SigError::Missing.into());
     };
-    let sigs = httpsig::parse(input, signature)?;
+    let sigs = httpsig::parse(&input, &signature)?;
     let headers: Vec<(String, String)> = req
         .headers()
         .iter()
@@ -108,7 +130,7 @@ fn authenticate(req: &HttpRequest, state: &AppState, body: &[u8]) -> Result<Call
                 return Ok(Caller {
                     partner,
                     key_id,
-                    signature: signature.to_owned(),
+                    signature,
                 });
             }
             Err(e) => {

@@ -120,11 +120,13 @@ impl Signature {
     }
 }
 
-/// Every signature whose label appears in both headers, in `Signature-Input` order.
+/// Every signature whose label appears in both headers, in `Signature-Input` order. A label that
+/// appears twice in either (in one line, or across lines the caller joined) is refused: which of
+/// the two counts must never depend on a reader's choice.
 pub fn parse(signature_input: &str, signature: &str) -> Result<Vec<Signature>, SigError> {
     let bad = |e: sfv::SfError| SigError::Malformed(e.to_string());
-    let inputs = sfv::parse_dictionary(signature_input).map_err(bad)?;
-    let values = sfv::parse_dictionary(signature).map_err(bad)?;
+    let inputs = sfv::parse_dictionary_unique(signature_input).map_err(bad)?;
+    let values = sfv::parse_dictionary_unique(signature).map_err(bad)?;
     let mut out = Vec::new();
     for (label, member) in inputs {
         let Member::InnerList(components, params) = member else {

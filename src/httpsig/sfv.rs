@@ -249,6 +249,16 @@ impl<'a> Parser<'a> {
 
 /// Parses a dictionary field value. Keys appearing twice keep their last value (RFC 8941).
 pub fn parse_dictionary(text: &str) -> Result<Vec<(String, Member)>, SfError> {
+    dictionary(text, false)
+}
+
+/// Parses a dictionary field value, refusing a key that appears twice: for fields where a second
+/// value under one name is an attempt to have it read differently, not an update (signatures).
+pub fn parse_dictionary_unique(text: &str) -> Result<Vec<(String, Member)>, SfError> {
+    dictionary(text, true)
+}
+
+fn dictionary(text: &str, unique: bool) -> Result<Vec<(String, Member)>, SfError> {
     if text.len() > MAX_FIELD_BYTES {
         return Err(SfError {
             at: MAX_FIELD_BYTES,
@@ -274,7 +284,12 @@ pub fn parse_dictionary(text: &str) -> Result<Vec<(String, Member)>, SfError> {
                 params: p.params()?,
             })
         };
-        out.retain(|(k, _)| k != &key);
+        if out.iter().any(|(k, _)| k == &key) {
+            if unique {
+                return Err(p.err("a key appears twice"));
+            }
+            out.retain(|(k, _)| k != &key);
+        }
         if out.len() >= MAX_MEMBERS {
             return Err(p.err("too many members"));
         }
@@ -341,6 +356,22 @@ pub fn serialize_inner_list(items: &[Item], params: &Params) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_repeated_key_keeps_its_last_value_or_is_refused() {
+        let d = parse_dictionary("a=1, b=2, a=3").unwrap();
+        let a: Vec<&Member> = d.iter().filter(|(k, _)| k == "a").map(|(_, m)| m).collect();
+        assert_eq!(a.len(), 1);
+        assert!(matches!(
+            a[0],
+            Member::Item(Item {
+                bare: Bare::Integer(3),
+                ..
+            })
+        ));
+        assert!(parse_dictionary_unique("a=1, b=2, a=3").is_err());
+        assert_eq!(parse_dictionary_unique("a=1, b=2").unwrap().len(), 2);
+    }
 
     #[test]
     fn parses_signature_input() {

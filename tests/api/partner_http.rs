@@ -62,6 +62,56 @@ fn a_correctly_signed_request_is_accepted() {
     assert_eq!(api.balance("aroma", &member), "10");
 }
 
+/// A label given twice, over two `Signature` lines or twice in one, is refused whichever copy
+/// is the valid one: which signature counts must never depend on which line a reader takes.
+#[test]
+fn a_signature_label_given_twice_is_refused() {
+    let api = Api::start();
+    let member = api.member("aroma");
+    let k = api.key("aroma");
+    let p = prepared_earn(&api, &member, &k.key, k.key_id.as_str(), now());
+    let valid = p.headers[1].1.clone();
+    let label = valid.split('=').next().unwrap().to_owned();
+    let bogus = format!("{label}=:{}:", STANDARD.encode([7u8; 64]));
+    let with_signature = |lines: &[&str]| {
+        let mut headers: Vec<(&'static str, String)> = p
+            .headers
+            .iter()
+            .filter(|(n, _)| *n != "signature")
+            .cloned()
+            .collect();
+        headers.extend(lines.iter().map(|l| ("signature", (*l).to_owned())));
+        Prepared {
+            url: p.url.clone(),
+            body: p.body.clone(),
+            headers,
+        }
+    };
+    rejected(
+        &api,
+        &with_signature(&[&valid, &bogus]),
+        "signature_invalid",
+    );
+    rejected(
+        &api,
+        &with_signature(&[&bogus, &valid]),
+        "signature_invalid",
+    );
+    rejected(
+        &api,
+        &with_signature(&[&format!("{valid}, {bogus}")]),
+        "signature_invalid",
+    );
+    rejected(
+        &api,
+        &with_signature(&[&format!("{bogus}, {valid}")]),
+        "signature_invalid",
+    );
+    // The same request with its one signature goes through.
+    let r = send("POST", &p.url, &p.headers, Some(p.body.as_bytes()));
+    assert_eq!(r.status, 201, "{}", r.body);
+}
+
 #[test]
 fn bad_signatures_are_rejected_and_change_nothing() {
     let api = Api::start();
