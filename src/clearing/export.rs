@@ -36,12 +36,31 @@ impl Format {
     }
 }
 
-/// A CSV field, quoted when it must be.
+/// Characters that make a spreadsheet read a cell as a formula when they lead it (OWASP's CSV
+/// injection advice); a tab or carriage return can hide the one that follows.
+const FORMULA_LEADS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
+/// Bidirectional controls (U+202A–U+202E, U+2066–U+2069): they make a cell read differently
+/// from what it holds.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// A CSV field of free text (a partner's reference), made inert for whoever opens the file in a
+/// spreadsheet: bidi controls become U+FFFD, a leading formula character gets a `'` in front
+/// (which the cell then shows), and the field is quoted when it must be.
 pub fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
+    let mut text: String = s
+        .chars()
+        .map(|c| if is_bidi_control(c) { '\u{fffd}' } else { c })
+        .collect();
+    if text.starts_with(FORMULA_LEADS) {
+        text.insert(0, '\'');
+    }
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
     } else {
-        s.to_owned()
+        text
     }
 }
 
@@ -279,5 +298,26 @@ impl Clearing {
             &entries,
             self.network().settlement_currency.as_str(),
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::csv_field;
+
+    #[test]
+    fn free_text_is_made_inert_for_spreadsheets() {
+        assert_eq!(csv_field("pos-1"), "pos-1");
+        assert_eq!(csv_field("=1+2"), "'=1+2");
+        assert_eq!(csv_field("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(csv_field("+1"), "'+1");
+        assert_eq!(csv_field("-1"), "'-1");
+        assert_eq!(
+            csv_field("=HYPERLINK(\"http://x\",\"y\")"),
+            "\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\""
+        );
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("\u{202e}cod.exe"), "\u{fffd}cod.exe");
+        assert_eq!(csv_field("\tx"), "'\tx");
     }
 }

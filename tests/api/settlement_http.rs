@@ -628,6 +628,53 @@ fn tool(name: &str, args: &[&str]) -> Option<std::process::Output> {
     }
 }
 
+/// A partner's reference reaches the finance team's CSV files inert: a spreadsheet reads no
+/// formula from it and no bidi control reorders it (OWASP CSV injection), in the journal export
+/// and in a statement.
+#[test]
+fn references_reach_csv_files_inert() {
+    let api = Api::start();
+    let member = api.member("aroma");
+    let hostile = [
+        "=HYPERLINK(\"http://example.invalid\",\"x\")",
+        "@SUM(A1)",
+        "+1+1",
+        "-2",
+        "inv\u{202e}fdp.exe",
+    ];
+    for reference in hostile {
+        // Aroma points awarded at the bookstore: a money line, so the statement shows it too.
+        let r = api.post(
+            "books",
+            "/v1/earn",
+            &json!({ "member_id": member, "unit": "AROMA", "points": "1", "reference": reference }),
+        );
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+    let export = api.bearer(&finance(&api), "GET", "/v1/ledger/export?format=csv", None);
+    assert_eq!(export.status, 200, "{}", export.body);
+    let cutoff = coalition::ledger::clock::Clock::system().now_us();
+    let id = settle(&api, cutoff)["settlement_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let statement = statement(&api, &id, "books", "text/csv");
+    assert_eq!(statement.status, 200, "{}", statement.body);
+    for csv in [&export.body, &statement.body] {
+        assert!(!csv.contains('\u{202e}'), "a bidi control reached the file");
+        let cells: Vec<&str> = csv.lines().flat_map(|l| l.split(',')).collect();
+        for lead in ['=', '+', '@'] {
+            assert!(
+                !cells
+                    .iter()
+                    .any(|c| c.trim_start_matches('"').starts_with(lead)),
+                "a cell starts with {lead}: {csv}"
+            );
+        }
+        assert!(csv.contains("'=HYPERLINK") && csv.contains("'@SUM(A1)") && csv.contains("'-2"));
+    }
+}
+
 #[test]
 fn the_export_is_accepted_by_hledger_ledger_and_beancount() {
     let api = Api::start();
