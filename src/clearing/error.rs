@@ -222,6 +222,8 @@ pub enum Invalid {
     IdempotencyKey(usize),
     #[error("{field} must be an RFC 3339 time")]
     Time { field: &'static str },
+    #[error("occurred_at must be after 2000-01-01 and at most a day from now")]
+    OccurredAt,
     #[error("a coupon redemption is refunded whole: leave out points")]
     PartialCouponRefund,
     #[error("partner {0} has no earn rate: send points")]

@@ -10,6 +10,10 @@ pub const MAX_REASON_CHARS: usize = 500;
 /// Default and largest page of a listing.
 pub const DEFAULT_PAGE: i64 = 100;
 pub const MAX_PAGE: i64 = 1000;
+/// The earliest time a purchase may say it happened: 2000-01-01T00:00:00Z, in microseconds.
+pub const EARLIEST_OCCURRED_AT_US: i64 = 946_684_800_000_000;
+/// How far ahead of the service's clock a purchase may say it happened (clocks differ).
+pub const MAX_OCCURRED_AHEAD_SECS: i64 = 24 * 60 * 60;
 
 pub(crate) fn parse_member(text: &str) -> Result<MemberId, ClearingError> {
     text.parse()

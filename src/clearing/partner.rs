@@ -4,7 +4,10 @@
 use rust_decimal::RoundingStrategy;
 
 use super::context::{Context, op_amount};
-use super::input::{MAX_EXTERNAL_ID_CHARS, check_text, parse_member};
+use super::input::{
+    EARLIEST_OCCURRED_AT_US, MAX_EXTERNAL_ID_CHARS, MAX_OCCURRED_AHEAD_SECS, check_text,
+    parse_member,
+};
 use super::receipt::Posted;
 use super::write::{Caller, Work};
 use super::{
@@ -146,10 +149,16 @@ fn earned(
         }
     };
     if let Some(at) = &input.occurred_at {
-        if time::parse_rfc3339(at).is_none() {
-            return Err(ClearingError::InvalidRequest(Invalid::Time {
+        let at_us =
+            time::parse_rfc3339(at).ok_or(ClearingError::InvalidRequest(Invalid::Time {
                 field: "occurred_at",
-            }));
+            }))?;
+        let latest_us = ctx
+            .clock
+            .now_us()
+            .saturating_add(MAX_OCCURRED_AHEAD_SECS * 1_000_000);
+        if !(EARLIEST_OCCURRED_AT_US..=latest_us).contains(&at_us) {
+            return Err(ClearingError::InvalidRequest(Invalid::OccurredAt));
         }
         memo["occurred_at"] = serde_json::Value::String(at.clone());
     }

@@ -333,6 +333,35 @@ fn enrolling_twice_returns_the_same_member() {
     assert_eq!((bad.status, bad.code().as_str()), (422, "invalid_request"));
 }
 
+/// When a purchase happened is bounded: not before 2000, at most a day ahead of the service's
+/// clock (year 9999 was accepted). Refused earns post nothing.
+#[test]
+fn occurred_at_is_bounded() {
+    let api = Api::start();
+    let member = api.member("aroma");
+    let earn = |at: &str| {
+        api.post(
+            "aroma",
+            "/v1/earn",
+            &json!({ "member_id": member, "points": "3", "reference": format!("at-{at}"), "occurred_at": at }),
+        )
+    };
+    let before = api.entry_count();
+    for at in ["9999-12-31T00:00:00Z", "1999-12-31T23:59:59Z", "not a time"] {
+        let r = earn(at);
+        assert_eq!(
+            (r.status, r.code().as_str()),
+            (422, "invalid_request"),
+            "{at}: {}",
+            r.body
+        );
+    }
+    assert_eq!(api.entry_count(), before);
+    let now = coalition::clearing::time::rfc3339(api.now_secs() * 1_000_000);
+    assert_eq!(earn(&now).status, 201);
+    assert_eq!(earn("2001-02-03T04:05:06Z").status, 201);
+}
+
 #[test]
 fn earning_from_a_purchase_rounds_down() {
     let api = Api::start();
