@@ -20,11 +20,14 @@ pub struct Signed {
     pub body: Bytes,
     /// The `Idempotency-Key`, required on every POST.
     pub idempotency: Option<Idempotency>,
+    /// The body's `Content-Type`, as sent.
+    pub content_type: Option<String>,
 }
 
 impl Signed {
-    /// The body as `T`, or a 400 that says why not.
+    /// The body as `T`: sent as JSON, and what `T` takes, or an error that says why not.
     pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, ApiError> {
+        require_json(self.content_type.as_deref())?;
         body_json(&self.body)
     }
 
@@ -257,10 +260,12 @@ impl FromRequest for Signed {
                     "this signature was already used for another request: sign each request anew",
                 ));
             }
+            let content_type = header(&req, "content-type")?.map(str::to_owned);
             Ok(Signed {
                 caller,
                 body,
                 idempotency,
+                content_type,
             })
         })
     }
@@ -438,6 +443,34 @@ pub fn optional_idempotency(
 }
 
 /// A JSON body as `T`, or a 400 that says why not.
-pub fn body_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+/// Refuses a body that does not say it is JSON (`application/json`, or `application/…+json`,
+/// parameters allowed): a JSON body sent as `text/plain` was read all the same.
+pub fn require_json(content_type: Option<&str>) -> Result<(), ApiError> {
+    let media = content_type
+        .and_then(|ct| ct.split(';').next())
+        .map(|m| m.trim().to_ascii_lowercase());
+    match media.as_deref() {
+        Some("application/json") => Ok(()),
+        Some(m) if m.starts_with("application/") && m.ends_with("+json") => Ok(()),
+        other => Err(ApiError::new(
+            ErrorCode::UnsupportedMediaType,
+            format!(
+                "send the body as Content-Type: application/json, not {}",
+                other.unwrap_or("no Content-Type")
+            ),
+        )),
+    }
+}
+
+/// A JSON body of `req`: its Content-Type says JSON and it parses as `T`.
+pub fn json_body<T: serde::de::DeserializeOwned>(
+    req: &HttpRequest,
+    body: &[u8],
+) -> Result<T, ApiError> {
+    require_json(header(req, "content-type")?)?;
+    body_json(body)
+}
+
+fn body_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice(body).map_err(|e| ApiError::new(ErrorCode::InvalidJson, e.to_string()))
 }

@@ -60,6 +60,7 @@ error_codes! {
     Forbidden = "forbidden", 403, "Forbidden", "The caller may not act on this resource.";
     NotFound = "not_found", 404, "Not found", "No such route, or no such entry, hold, member, campaign or coupon of the caller's.";
     BodyTooLarge = "body_too_large", 413, "Body too large", "The body is over the size limit (64 KiB).";
+    UnsupportedMediaType = "unsupported_media_type", 415, "Unsupported media type", "A JSON body must be sent with `Content-Type: application/json`.";
     InvalidAmount = "invalid_amount", 422, "Unprocessable request", "An amount is not a decimal string at its unit's scale, not positive, or too large.";
     InsufficientBalance = "insufficient_balance", 422, "Unprocessable request", "The member holds fewer points than the request spends.";
     UnknownMember = "unknown_member", 422, "Unprocessable request", "The member is not enrolled in the network.";

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::AppState;
-use super::auth::{Member, Signed, body_json, optional_idempotency};
+use super::auth::{Member, Signed, json_body, optional_idempotency};
 use super::codes::ErrorCode;
 use super::partner::{DecimalText, EntriesPage, respond};
 use super::problem::{ApiError, Problem};
@@ -168,10 +168,11 @@ pub struct ConsentBody {
 pub async fn consent(
     state: web::Data<AppState>,
     me: Member,
+    req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let member = me.require("consent")?;
-    let c: ConsentBody = body_json(&body)?;
+    let c: ConsentBody = json_body(&req, &body)?;
     let work = Clearing::consent_work(member, c.share_balances);
     let reply = state
         .clearing
@@ -206,7 +207,7 @@ pub async fn authorize(
 ) -> Result<HttpResponse, ApiError> {
     let member = me.require("authorizations")?;
     let idem = optional_idempotency(&req, &body)?;
-    let a: AuthorizationRequest = body_json(&body)?;
+    let a: AuthorizationRequest = json_body(&req, &body)?;
     let max = a.max_points.text()?;
     let work = state
         .clearing
@@ -241,7 +242,7 @@ pub async fn convert(
 ) -> Result<HttpResponse, ApiError> {
     let member = me.require("conversions")?;
     let idem = optional_idempotency(&req, &body)?;
-    let c: ConversionRequest = body_json(&body)?;
+    let c: ConversionRequest = json_body(&req, &body)?;
     let work = state
         .clearing
         .convert_work(member, &c.from_unit, &c.to_unit, &c.points.text()?)?;
@@ -275,7 +276,7 @@ pub async fn donate(
 ) -> Result<HttpResponse, ApiError> {
     let member = me.require("donations")?;
     let idem = optional_idempotency(&req, &body)?;
-    let d: DonationRequest = body_json(&body)?;
+    let d: DonationRequest = json_body(&req, &body)?;
     let work = state
         .clearing
         .donate_work(member, &d.unit, &d.points.text()?, &d.charity)?;

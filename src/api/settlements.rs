@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
-use super::auth::{Finance, body_json, optional_idempotency, read_body};
+use super::auth::{Finance, json_body, optional_idempotency, read_body};
 use super::codes::ErrorCode;
 use super::partner::respond;
 use super::problem::{ApiError, Problem};
@@ -48,7 +48,7 @@ pub async fn settle(
 ) -> Result<HttpResponse, ApiError> {
     who.network_wide()?;
     let idem = optional_idempotency(&req, &body)?;
-    let r: SettleRequest = body_json(&body)?;
+    let r: SettleRequest = json_body(&req, &body)?;
     let work = Clearing::settle_work(&r.cutoff)?;
     let reply = state
         .clearing
@@ -356,7 +356,7 @@ pub async fn pay(
 ) -> Result<HttpResponse, ApiError> {
     who.network_wide()?;
     let idem = optional_idempotency(&req, &body)?;
-    let p: PaymentRequest = body_json(&body)?;
+    let p: PaymentRequest = json_body(&req, &body)?;
     let work = Clearing::pay_work(path.into_inner(), p.partner, p.amount, p.bank_reference);
     let reply = state
         .clearing

@@ -203,6 +203,10 @@ fn sign(
     if let Some(k) = &idempotency_key {
         println!("Idempotency-Key: {k}");
     }
+    if data.is_some() {
+        // The service reads JSON bodies only when they say they are JSON.
+        println!("Content-Type: application/json");
+    }
     if let Some(d) = signed.content_digest {
         println!("Content-Digest: {d}");
     }

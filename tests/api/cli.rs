@@ -320,6 +320,7 @@ fn sign_prints_headers_the_server_accepts() {
             let (n, v) = l.split_once(": ").unwrap();
             (
                 match n {
+                    "Content-Type" => "content-type",
                     "Content-Digest" => "content-digest",
                     "Signature-Input" => "signature-input",
                     "Signature" => "signature",
@@ -329,7 +330,11 @@ fn sign_prints_headers_the_server_accepts() {
             )
         })
         .collect();
-    assert_eq!(headers.len(), 3, "{printed}");
+    assert_eq!(headers.len(), 4, "{printed}");
+    assert!(
+        headers.contains(&("content-type", "application/json".to_owned())),
+        "{printed}"
+    );
     headers.push(("idempotency-key", "curl-1".into()));
     let r = crate::common::send("POST", &url, &headers, Some(body.as_bytes()));
     assert_eq!(r.status, 201, "{}", r.body);

@@ -54,6 +54,7 @@ fn earn(
         .header("signature", h.signature)
         .header("content-digest", h.content_digest?)
         .header("idempotency-key", idem)
+        .header("content-type", "application/json")
         .body(body.into_bytes())
         .ok()?;
     let mut r = agent.run(request).ok()?;

@@ -31,6 +31,7 @@ fn prepared_earn(api: &Api, member: &str, key: &SigningKey, keyid: &str, created
             ("signature", h.signature),
             ("content-digest", h.content_digest.unwrap()),
             ("idempotency-key", uuid::Uuid::new_v4().to_string()),
+            ("content-type", "application/json".to_owned()),
         ],
     }
 }
@@ -212,6 +213,7 @@ fn a_captured_request_cannot_be_sent_again_as_another() {
             ("signature", h.signature.clone()),
             ("content-digest", h.content_digest.clone().unwrap()),
             ("idempotency-key", idem.to_owned()),
+            ("content-type", "application/json".to_owned()),
         ]
     };
     let first = send("POST", &url, &headers("k-1"), Some(body.as_bytes()));
@@ -331,6 +333,62 @@ fn enrolling_twice_returns_the_same_member() {
     assert_ne!(first.json()["member_id"], elsewhere.json()["member_id"]);
     let bad = api.post("aroma", "/v1/members", &json!({ "external_id": "" }));
     assert_eq!((bad.status, bad.code().as_str()), (422, "invalid_request"));
+}
+
+/// A JSON body must say it is JSON: sent as `text/plain` (or with no type at all) it is refused
+/// with 415 and changes nothing, on a partner's signed call and on a member's.
+#[test]
+fn json_bodies_must_say_they_are_json() {
+    let api = Api::start();
+    let member = api.member("aroma");
+    let k = api.key("aroma");
+    let before = api.entry_count();
+    let types = [
+        Some("text/plain"),
+        Some("application/x-www-form-urlencoded"),
+        None,
+    ];
+    for (age_secs, content_type) in (1..).zip(types) {
+        // A signature per request (another `created`): the replay guard admits each once.
+        let mut p = prepared_earn(&api, &member, &k.key, k.key_id.as_str(), now() - age_secs);
+        p.headers.retain(|(n, _)| *n != "content-type");
+        if let Some(ct) = content_type {
+            p.headers.push(("content-type", ct.to_owned()));
+        }
+        let r = send("POST", &p.url, &p.headers, Some(p.body.as_bytes()));
+        assert_eq!(
+            (r.status, r.code().as_str()),
+            (415, "unsupported_media_type"),
+            "{content_type:?}: {}",
+            r.body
+        );
+    }
+    assert_eq!(api.entry_count(), before);
+    let mut p = prepared_earn(&api, &member, &k.key, k.key_id.as_str(), now());
+    p.headers.retain(|(n, _)| *n != "content-type");
+    p.headers
+        .push(("content-type", "application/json; charset=utf-8".to_owned()));
+    let r = send("POST", &p.url, &p.headers, Some(p.body.as_bytes()));
+    assert_eq!(r.status, 201, "{}", r.body);
+
+    let token = api.member_token("aroma", &member);
+    let consent = |content_type: &str| {
+        send(
+            "PUT",
+            &api.url("/v1/me/consent"),
+            &[
+                ("authorization", format!("Bearer {token}")),
+                ("content-type", content_type.to_owned()),
+            ],
+            Some(br#"{"share_balances":true}"#),
+        )
+    };
+    let r = consent("text/plain");
+    assert_eq!(
+        (r.status, r.code().as_str()),
+        (415, "unsupported_media_type")
+    );
+    assert_eq!(consent("application/json").status, 200);
 }
 
 /// When a purchase happened is bounded: not before 2000, at most a day ahead of the service's

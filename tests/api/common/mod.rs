@@ -524,7 +524,7 @@ impl ServeProcess {
         path: &str,
         body: &str,
         idem: &str,
-    ) -> [(&'static str, String); 4] {
+    ) -> [(&'static str, String); 5] {
         let now = coalition::ledger::clock::Clock::system().now_secs();
         let h = coalition::httpsig::sign_request_with(
             &key.key,
@@ -541,6 +541,7 @@ impl ServeProcess {
             ("signature", h.signature),
             ("content-digest", h.content_digest.unwrap()),
             ("idempotency-key", idem.to_owned()),
+            ("content-type", "application/json".to_owned()),
         ]
     }
 
