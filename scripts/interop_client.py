@@ -22,16 +22,20 @@ signer = HTTPMessageSigner(
     key_resolver=MappingKeyResolver(public_keys={}, private_keys={key_id: private_key}),
 )
 session = requests.Session()
+# The library's defaults (@method, @authority, @target-uri, and content-digest for a body) plus
+# the Idempotency-Key, which Coalition requires a POST's signature to cover.
+POST_COMPONENTS = ("@method", "@authority", "@target-uri", "idempotency-key")
 
 
 def call(method, path, body=None):
     data = None if body is None else json.dumps(body).encode()
     request = requests.Request(method, base + path, data=data, headers={"Content-Type": "application/json"})
     prepared = request.prepare()
+    covered = ("@method", "@authority", "@target-uri")
     if method == "POST":
         prepared.headers["Idempotency-Key"] = str(uuid.uuid4())
-    # The library's defaults: @method, @authority, @target-uri, plus content-digest for a body.
-    signer.sign(prepared, key_id=key_id, label="pyhms", body=data)
+        covered = POST_COMPONENTS
+    signer.sign(prepared, key_id=key_id, label="pyhms", body=data, covered_component_ids=covered)
     response = session.send(prepared)
     print(f"{method} {path} -> {response.status_code}")
     return response
@@ -50,9 +54,9 @@ balances = expect(call("GET", f"/v1/members/{member}/balances"), 200)["balances"
 assert balances[0]["balance"] == "42", balances
 # A tampered body must be refused even when the library signed the original.
 data = json.dumps({"member_id": member, "points": "1", "reference": "py-2"}).encode()
-req = requests.Request("POST", base + "/v1/earn", data=data).prepare()
+req = requests.Request("POST", base + "/v1/earn", data=data, headers={"Content-Type": "application/json"}).prepare()
 req.headers["Idempotency-Key"] = str(uuid.uuid4())
-signer.sign(req, key_id=key_id, label="pyhms", body=data)
+signer.sign(req, key_id=key_id, label="pyhms", body=data, covered_component_ids=POST_COMPONENTS)
 req.body = data.replace(b'"1"', b'"999"')
 req.headers["Content-Length"] = str(len(req.body))
 tampered = session.send(req)

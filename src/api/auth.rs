@@ -203,6 +203,14 @@ fn verify_one(
             SigError::Invalid("a request with a body must cover content-digest".into()).into(),
         );
     }
+    // An uncovered key could be swapped: a captured request sent again under another key would
+    // verify and post again, on any instance and after any restart.
+    if msg.field("idempotency-key").is_some() && !sig.covers("idempotency-key") {
+        return Err(SigError::Invalid(
+            "a request with an Idempotency-Key must cover idempotency-key".into(),
+        )
+        .into());
+    }
     httpsig::verify(msg, sig, &key.public_key)?;
     Ok((owner.clone(), key_id))
 }

@@ -311,6 +311,8 @@ fn sign_prints_headers_the_server_accepts() {
         &url,
         "-d",
         body,
+        "--idempotency-key",
+        "curl-1",
     ]));
     assert!(out.status.success(), "{}", text(&out.stderr));
     let printed = text(&out.stdout);
@@ -321,6 +323,7 @@ fn sign_prints_headers_the_server_accepts() {
             (
                 match n {
                     "Content-Type" => "content-type",
+                    "Idempotency-Key" => "idempotency-key",
                     "Content-Digest" => "content-digest",
                     "Signature-Input" => "signature-input",
                     "Signature" => "signature",
@@ -330,12 +333,11 @@ fn sign_prints_headers_the_server_accepts() {
             )
         })
         .collect();
-    assert_eq!(headers.len(), 4, "{printed}");
+    assert_eq!(headers.len(), 5, "{printed}");
     assert!(
         headers.contains(&("content-type", "application/json".to_owned())),
         "{printed}"
     );
-    headers.push(("idempotency-key", "curl-1".into()));
     let r = crate::common::send("POST", &url, &headers, Some(body.as_bytes()));
     assert_eq!(r.status, 201, "{}", r.body);
     // The entry-less enrolment aside, the ledger records who signed each entry.

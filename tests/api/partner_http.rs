@@ -21,8 +21,17 @@ struct Prepared {
 fn prepared_earn(api: &Api, member: &str, key: &SigningKey, keyid: &str, created: i64) -> Prepared {
     let url = api.url("/v1/earn");
     let body = json!({ "member_id": member, "points": "10", "reference": "pos-1" }).to_string();
-    let h =
-        httpsig::sign_request(key, keyid, "POST", &url, Some(body.as_bytes()), created).unwrap();
+    let idem = uuid::Uuid::new_v4().to_string();
+    let h = httpsig::sign_request_with(
+        key,
+        keyid,
+        "POST",
+        &url,
+        Some(body.as_bytes()),
+        Some(&idem),
+        created,
+    )
+    .unwrap();
     Prepared {
         url,
         body,
@@ -30,7 +39,7 @@ fn prepared_earn(api: &Api, member: &str, key: &SigningKey, keyid: &str, created
             ("signature-input", h.signature_input),
             ("signature", h.signature),
             ("content-digest", h.content_digest.unwrap()),
-            ("idempotency-key", uuid::Uuid::new_v4().to_string()),
+            ("idempotency-key", idem),
             ("content-type", "application/json".to_owned()),
         ],
     }
@@ -190,20 +199,47 @@ fn bad_signatures_are_rejected_and_change_nothing() {
     api.verify();
 }
 
+/// A POST's signature must cover its Idempotency-Key; then a captured request sent again under
+/// another key fails verification itself (`signature_invalid`), on any instance and after any
+/// restart, not only while one process remembers the signature.
 #[test]
 fn a_captured_request_cannot_be_sent_again_as_another() {
     let api = Api::start();
     let member = api.member("aroma");
     let k = api.key("aroma");
-    // A client that does not sign its Idempotency-Key (as many libraries do not by default).
     let url = api.url("/v1/earn");
     let body = json!({ "member_id": member, "points": "10", "reference": "pos-1" }).to_string();
-    let h = httpsig::sign_request(
+    // A client that does not sign its Idempotency-Key (as many libraries do not by default).
+    let uncovered = httpsig::sign_request(
         &k.key,
         k.key_id.as_str(),
         "POST",
         &url,
         Some(body.as_bytes()),
+        now(),
+    )
+    .unwrap();
+    let r = send(
+        "POST",
+        &url,
+        &[
+            ("signature-input", uncovered.signature_input),
+            ("signature", uncovered.signature),
+            ("content-digest", uncovered.content_digest.unwrap()),
+            ("idempotency-key", "k-0".to_owned()),
+            ("content-type", "application/json".to_owned()),
+        ],
+        Some(body.as_bytes()),
+    );
+    assert_eq!((r.status, r.code().as_str()), (401, "signature_invalid"));
+    assert!(r.body.contains("idempotency-key"), "{}", r.body);
+    let h = httpsig::sign_request_with(
+        &k.key,
+        k.key_id.as_str(),
+        "POST",
+        &url,
+        Some(body.as_bytes()),
+        Some("k-1"),
         now(),
     )
     .unwrap();
@@ -227,7 +263,7 @@ fn a_captured_request_cannot_be_sent_again_as_another() {
     let replay = send("POST", &url, &headers("k-2"), Some(body.as_bytes()));
     assert_eq!(
         (replay.status, replay.code().as_str()),
-        (401, "signature_replayed")
+        (401, "signature_invalid")
     );
     assert_eq!(api.balance("aroma", &member), "10", "posted once");
 }
