@@ -316,7 +316,7 @@ fn sign_prints_headers_the_server_accepts() {
     ]));
     assert!(out.status.success(), "{}", text(&out.stderr));
     let printed = text(&out.stdout);
-    let mut headers: Vec<(&str, String)> = printed
+    let headers: Vec<(&str, String)> = printed
         .lines()
         .map(|l| {
             let (n, v) = l.split_once(": ").unwrap();
