@@ -154,8 +154,13 @@ fn keygen(out: &Path) -> Result<()> {
         private.display(),
         public.display()
     );
+    // The key's id is the file's name (`--out aroma-dev` → `aroma-dev`), the id the docs use.
+    let id = out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     println!(
-        "\nAdd the public key to the partner's manifest:\n\n[[keys]]\nid = \"KEY-ID\"\npublic_key = \"\"\"\n{}\"\"\"",
+        "\nAdd the public key to the partner's manifest (key ids are unique across the network):\n\n[[keys]]\nid = \"{id}\"\npublic_key = \"\"\"\n{}\"\"\"",
         key.public_key().to_pem()
     );
     Ok(())

@@ -244,6 +244,10 @@ fn keygen_writes_a_key_pair() {
     let public = std::fs::read_to_string(dir.path().join("aroma-2027.pub.pem")).unwrap();
     let key = SigningKey::from_pem(&private).unwrap();
     assert_eq!(PublicKey::from_pem(&public).unwrap(), key.public_key());
+    // The printed manifest block names the key as the docs do, ready to paste.
+    let printed = text(&out.stdout);
+    assert!(printed.contains("id = \"aroma-2027\""), "{printed}");
+    assert!(printed.contains(public.trim()), "{printed}");
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
