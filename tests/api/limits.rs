@@ -123,6 +123,7 @@ fn sigterm_lets_in_flight_requests_finish() {
     for i in 0..IN_FLIGHT {
         let body = json!({ "member_id": member, "points": "1", "reference": format!("t-{i}") })
             .to_string();
+        // The signed headers (Content-Type among them), one line each.
         let signature: String = server
             .signed_post_headers(&key, "/v1/earn", &body, &format!("t-{i}"))
             .iter()
@@ -132,8 +133,8 @@ fn sigterm_lets_in_flight_requests_finish() {
         // A bound on a hung server, not a timing assumption: nothing here waits on a clock.
         s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
         let head = format!(
-            "POST /v1/earn HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n\
-             Content-Length: {}\r\nExpect: 100-continue\r\n{signature}\r\n",
+            "POST /v1/earn HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: {}\r\n\
+             Expect: 100-continue\r\n{signature}\r\n",
             body.len(),
         );
         s.write_all(head.as_bytes()).unwrap();
