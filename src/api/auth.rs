@@ -4,6 +4,7 @@
 use std::future::Future;
 use std::pin::Pin;
 
+use actix_web::http::header::HeaderValue;
 use actix_web::web::Bytes;
 use actix_web::{FromRequest, HttpRequest, dev, web};
 
@@ -60,37 +61,31 @@ impl From<SigError> for ApiError {
 }
 
 fn header<'a>(req: &'a HttpRequest, name: &str) -> Result<Option<&'a str>, ApiError> {
-    match req.headers().get(name) {
-        None => Ok(None),
-        Some(v) => v.to_str().map(Some).map_err(|_| {
-            ApiError::new(
-                ErrorCode::InvalidHeader,
-                format!("{name} is not visible ASCII"),
-            )
-        }),
-    }
+    req.headers()
+        .get(name)
+        .map(|v| visible_ascii(name, v))
+        .transpose()
+}
+
+/// A header line as text; anything but visible ASCII is refused.
+fn visible_ascii<'a>(name: &str, value: &'a HeaderValue) -> Result<&'a str, ApiError> {
+    value.to_str().map_err(|_| {
+        ApiError::new(
+            ErrorCode::InvalidHeader,
+            format!("{name} is not visible ASCII"),
+        )
+    })
 }
 
 /// Every line of a header, joined with `, ` as one field value (RFC 9110 §5.3): a dictionary
 /// sent over two lines is read whole, never only its first line.
 fn header_lines(req: &HttpRequest, name: &str) -> Result<Option<String>, ApiError> {
-    let mut joined: Option<String> = None;
-    for value in req.headers().get_all(name) {
-        let text = value.to_str().map_err(|_| {
-            ApiError::new(
-                ErrorCode::InvalidHeader,
-                format!("{name} is not visible ASCII"),
-            )
-        })?;
-        match &mut joined {
-            Some(all) => {
-                all.push_str(", ");
-                all.push_str(text);
-            }
-            None => joined = Some(text.to_owned()),
-        }
-    }
-    Ok(joined)
+    let lines = req
+        .headers()
+        .get_all(name)
+        .map(|v| visible_ascii(name, v))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((!lines.is_empty()).then(|| lines.join(", ")))
 }
 
 /// Checks every signature on the request until one verifies; the first one's error otherwise.
