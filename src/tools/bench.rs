@@ -208,14 +208,20 @@ pub(crate) fn peak_rss_mb(pid: u32) -> Option<f64> {
 }
 
 pub fn run(o: &Options) -> Result<()> {
-    let dir = std::env::temp_dir().join(format!("coalition-bench-{}", uuid::Uuid::new_v4()));
+    in_temp_dir("coalition-bench", |dir| bench(o, dir))
+}
+
+/// Runs `f` in a fresh folder under the system's temporary one, removed afterwards either way.
+pub(super) fn in_temp_dir(prefix: &str, f: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
+    let dir = std::env::temp_dir().join(format!("{prefix}-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&dir)?;
-    let outcome = bench(o, &dir);
+    let outcome = f(&dir);
     let _ = std::fs::remove_dir_all(&dir);
     outcome
 }
 
-fn say(o: &Options, line: &str) {
+/// A line of progress for a person (the `--json` run prints only its result).
+pub(super) fn say(o: &Options, line: &str) {
     if !o.json {
         eprintln!("{line}");
     }

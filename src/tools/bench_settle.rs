@@ -13,7 +13,7 @@ use crate::ledger::{Amount, EntryKind, EntryMeta, MemberId, PartnerId, UnitCode}
 use anyhow::{Result, bail};
 use serde_json::json;
 
-use super::bench::{FreshDb, Options, peak_rss_mb};
+use super::bench::{FreshDb, Options, in_temp_dir, peak_rss_mb, say};
 
 /// Entries in flight at once while filling the ledger (the writer batches them).
 const FILL_IN_FLIGHT: usize = 4096;
@@ -21,17 +21,7 @@ const FILL_IN_FLIGHT: usize = 4096;
 const MEMBERS: usize = 5000;
 
 pub fn run(o: &Options, entries: u64) -> Result<()> {
-    let dir = std::env::temp_dir().join(format!("coalition-settle-{}", uuid::Uuid::new_v4()));
-    std::fs::create_dir_all(&dir)?;
-    let outcome = settle(o, entries, &dir);
-    let _ = std::fs::remove_dir_all(&dir);
-    outcome
-}
-
-fn say(o: &Options, line: &str) {
-    if !o.json {
-        eprintln!("{line}");
-    }
+    in_temp_dir("coalition-settle", |dir| settle(o, entries, dir))
 }
 
 #[expect(
