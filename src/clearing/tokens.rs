@@ -142,6 +142,7 @@ pub struct TokenKeys {
 
 impl TokenKeys {
     pub fn new(key: &SigningKey, kid: &str) -> Self {
+        crate::crypto::jwt::install();
         Self {
             kid: kid.to_owned(),
             encoding: EncodingKey::from_ed_der(key.pkcs8_der()),

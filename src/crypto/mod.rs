@@ -2,6 +2,7 @@
 
 pub mod ed25519;
 pub mod jws;
+pub mod jwt;
 pub mod pem;
 
 pub use ed25519::{Jwk, KeyError, PublicKey, SigningKey};
