@@ -417,6 +417,24 @@ impl FromRequest for Finance {
     }
 }
 
+/// A JSON call's whole body, at most [`MAX_BODY_BYTES`]: actix's own `Bytes` extractor answers
+/// an over-long body with a plain-text 413, this one with the problem.
+pub struct Body(pub Bytes);
+
+impl FromRequest for Body {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut dev::Payload) -> Self::Future {
+        let payload = web::Payload::from_request(req, payload).into_inner();
+        Box::pin(async move {
+            let payload = payload
+                .map_err(|_| ApiError::new(ErrorCode::InvalidBody, "the body could not be read"))?;
+            read_body(payload, MAX_BODY_BYTES).await.map(Body)
+        })
+    }
+}
+
 /// Reads a whole body of at most `limit` bytes; `413 body_too_large` past it.
 pub async fn read_body(payload: web::Payload, limit: usize) -> Result<Bytes, ApiError> {
     match payload.to_bytes_limited(limit).await {

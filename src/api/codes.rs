@@ -59,6 +59,7 @@ error_codes! {
     AuthorizationRequired = "authorization_required", 403, "Authorization required", "Spending another brand's points needs the member's authorisation code.";
     Forbidden = "forbidden", 403, "Forbidden", "The caller may not act on this resource.";
     NotFound = "not_found", 404, "Not found", "No such route, or no such entry, hold, member, campaign or coupon of the caller's.";
+    MethodNotAllowed = "method_not_allowed", 405, "Method not allowed", "The path is served, but not with this method: `Allow` lists the ones it takes.";
     BodyTooLarge = "body_too_large", 413, "Body too large", "The body is over the size limit (64 KiB).";
     UnsupportedMediaType = "unsupported_media_type", 415, "Unsupported media type", "A JSON body must be sent with `Content-Type: application/json`.";
     InvalidAmount = "invalid_amount", 422, "Unprocessable request", "An amount is not a decimal string at its unit's scale, not positive, or too large.";

@@ -45,6 +45,8 @@ pub struct TriggerBody {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CampaignRequest {
+    /// 1 to 100 characters.
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
     /// Partners where the coupons can be used.
     pub redeemable_at: Vec<String>,
@@ -201,6 +203,8 @@ pub struct CouponRedemptionRequest {
     /// What the member is paying before the discount (settlement currency).
     #[schema(value_type = String, example = "80.00")]
     pub purchase_amount: DecimalText,
+    /// 1 to 128 characters.
+    #[schema(min_length = 1, max_length = 128)]
     pub reference: String,
     /// The member using the coupon; must be its holder when the coupon names one.
     pub member_id: Option<String>,

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::AppState;
-use super::auth::{Member, Signed, json_body, optional_idempotency};
+use super::auth::{Body, Member, Signed, json_body, optional_idempotency};
 use super::codes::ErrorCode;
 use super::partner::{DecimalText, EntriesPage, respond};
 use super::problem::{ApiError, Problem};
@@ -109,8 +109,12 @@ pub async fn wallet(
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct PageQuery {
+    /// Page size: 100 by default, at most 1000.
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
+    /// From a previous page's `next_cursor`.
     pub cursor: Option<String>,
 }
 
@@ -169,7 +173,7 @@ pub async fn consent(
     state: web::Data<AppState>,
     me: Member,
     req: HttpRequest,
-    body: web::Bytes,
+    Body(body): Body,
 ) -> Result<HttpResponse, ApiError> {
     let member = me.require("consent")?;
     let c: ConsentBody = json_body(&req, &body)?;
@@ -203,7 +207,7 @@ pub async fn authorize(
     state: web::Data<AppState>,
     me: Member,
     req: HttpRequest,
-    body: web::Bytes,
+    Body(body): Body,
 ) -> Result<HttpResponse, ApiError> {
     let member = me.require("authorizations")?;
     let idem = optional_idempotency(&req, &body)?;
@@ -238,7 +242,7 @@ pub async fn convert(
     state: web::Data<AppState>,
     me: Member,
     req: HttpRequest,
-    body: web::Bytes,
+    Body(body): Body,
 ) -> Result<HttpResponse, ApiError> {
     let member = me.require("conversions")?;
     let idem = optional_idempotency(&req, &body)?;
@@ -272,7 +276,7 @@ pub async fn donate(
     state: web::Data<AppState>,
     me: Member,
     req: HttpRequest,
-    body: web::Bytes,
+    Body(body): Body,
 ) -> Result<HttpResponse, ApiError> {
     let member = me.require("donations")?;
     let idem = optional_idempotency(&req, &body)?;

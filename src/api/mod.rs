@@ -8,6 +8,7 @@ pub mod docs;
 pub mod finance;
 pub mod members;
 pub mod metrics;
+pub mod openapi;
 pub mod partner;
 pub mod problem;
 pub mod public;
@@ -90,7 +91,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 /// Declares every route once: [`register`] adds them to the server, and [`RoutePaths`] documents
-/// the same list in the OpenAPI document (`docs.rs` merges it), so the two cannot drift apart.
+/// the same list in the OpenAPI document (`openapi.rs` merges it), so the two cannot drift apart.
 macro_rules! routes {
     ($($module:ident :: $handler:ident),+ $(,)?) => {
         /// Registers every route.
@@ -157,8 +158,23 @@ fn json_error(e: error::JsonPayloadError) -> ApiError {
     }
 }
 
-async fn not_found() -> Result<actix_web::HttpResponse, ApiError> {
-    Err(ApiError::new(ErrorCode::NotFound, "no such route"))
+/// No route matched: `405` with `Allow` when the path is one of the API's under another method,
+/// `404` otherwise.
+async fn not_found(req: actix_web::HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {
+    let allowed = openapi::methods_at(req.path());
+    if allowed.is_empty() {
+        return Err(ApiError::new(ErrorCode::NotFound, "no such route"));
+    }
+    let allow = allowed.join(", ");
+    Err(ApiError::new(
+        ErrorCode::MethodNotAllowed,
+        format!(
+            "{} is not served here; {} {allow}",
+            req.method(),
+            req.path()
+        ),
+    )
+    .allow(allow))
 }
 
 /// Builds the HTTP server on `listen` (e.g. `127.0.0.1:8080`, port 0 for any free port).

@@ -112,6 +112,7 @@ pub struct Consent {
 #[serde(deny_unknown_fields)]
 pub struct EnrolRequest {
     /// The partner's own id for the member (1 to 128 characters).
+    #[schema(min_length = 1, max_length = 128)]
     pub external_id: String,
     pub consent: Option<Consent>,
 }
@@ -205,9 +206,11 @@ pub struct EarnRequest {
     pub points: Option<DecimalText>,
     /// A purchase the partner's earn rate turns into points (rounded down to the unit's scale).
     pub purchase: Option<Purchase>,
-    /// The partner's own reference (receipt or order number).
+    /// The partner's own reference (receipt or order number), 1 to 128 characters.
+    #[schema(min_length = 1, max_length = 128)]
     pub reference: String,
-    /// When the purchase happened (RFC 3339).
+    /// When the purchase happened (RFC 3339), from 2000-01-01 to a day ahead of the service's clock.
+    #[schema(format = DateTime)]
     pub occurred_at: Option<String>,
 }
 
@@ -260,6 +263,8 @@ pub struct RedeemRequest {
     pub unit: String,
     #[schema(value_type = String, example = "50")]
     pub points: DecimalText,
+    /// 1 to 128 characters.
+    #[schema(min_length = 1, max_length = 128)]
     pub reference: String,
     /// The member's authorization code, needed to spend a unit another brand issues.
     pub authorization: Option<String>,
@@ -385,7 +390,11 @@ pub struct ReversalRequest {
     /// Points to reverse; all that is left when absent.
     #[schema(value_type = Option<String>)]
     pub points: Option<DecimalText>,
+    /// 1 to 128 characters.
+    #[schema(min_length = 1, max_length = 128)]
     pub reference: String,
+    /// Why, 1 to 500 characters.
+    #[schema(min_length = 1, max_length = 500)]
     pub reason: String,
 }
 
@@ -433,13 +442,16 @@ pub async fn entry(
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct EntriesQuery {
     /// Only entries created at or after this time (RFC 3339).
+    #[param(format = DateTime)]
     pub since: Option<String>,
     /// Only entries of this kind.
     pub kind: Option<String>,
     pub member_id: Option<String>,
     /// Page size: 100 by default, at most 1000.
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
     /// From a previous page's `next_cursor`.
     pub cursor: Option<String>,

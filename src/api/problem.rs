@@ -32,6 +32,8 @@ pub struct ApiError {
     pub detail: String,
     /// Seconds to send as `Retry-After` (rate limiting, unavailability).
     pub retry_after_secs: Option<u64>,
+    /// The methods to send as `Allow` (a 405).
+    pub allow: Option<String>,
 }
 
 impl ApiError {
@@ -41,6 +43,7 @@ impl ApiError {
             code,
             detail: detail.into(),
             retry_after_secs: None,
+            allow: None,
         }
     }
 
@@ -57,6 +60,11 @@ impl ApiError {
 
     pub fn retry_after(mut self, secs: u64) -> Self {
         self.retry_after_secs = Some(secs);
+        self
+    }
+
+    pub fn allow(mut self, methods: String) -> Self {
+        self.allow = Some(methods);
         self
     }
 
@@ -82,6 +90,9 @@ impl ResponseError for ApiError {
         let mut response = HttpResponse::build(self.status());
         if let Some(secs) = self.retry_after_secs {
             response.insert_header(("Retry-After", secs.to_string()));
+        }
+        if let Some(methods) = &self.allow {
+            response.insert_header(("Allow", methods.as_str()));
         }
         response.content_type(PROBLEM_JSON).body(body)
     }

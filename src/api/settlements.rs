@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
-use super::auth::{Finance, json_body, optional_idempotency, read_body};
+use super::auth::{Body, Finance, json_body, optional_idempotency, read_body};
 use super::codes::ErrorCode;
 use super::partner::respond;
 use super::problem::{ApiError, Problem};
@@ -30,6 +30,7 @@ pub const MAX_SETTLEMENTS_PER_PAGE: i64 = 100;
 #[serde(deny_unknown_fields)]
 pub struct SettleRequest {
     /// RFC 3339; not in the future, not before the last settlement's.
+    #[schema(format = DateTime)]
     pub cutoff: String,
 }
 
@@ -44,7 +45,7 @@ pub async fn settle(
     state: web::Data<AppState>,
     who: Finance,
     req: HttpRequest,
-    body: web::Bytes,
+    Body(body): Body,
 ) -> Result<HttpResponse, ApiError> {
     who.network_wide()?;
     let idem = optional_idempotency(&req, &body)?;
@@ -59,8 +60,10 @@ pub async fn settle(
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// 1 to 100; 100 by default.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
@@ -337,6 +340,8 @@ pub struct PaymentRequest {
     pub partner: String,
     /// Decimal string, at most what is left on the partner's position.
     pub amount: String,
+    /// 1 to 128 characters.
+    #[schema(min_length = 1, max_length = 128)]
     pub bank_reference: String,
 }
 
@@ -352,7 +357,7 @@ pub async fn pay(
     who: Finance,
     req: HttpRequest,
     path: web::Path<String>,
-    body: web::Bytes,
+    Body(body): Body,
 ) -> Result<HttpResponse, ApiError> {
     who.network_wide()?;
     let idem = optional_idempotency(&req, &body)?;
@@ -367,10 +372,13 @@ pub async fn pay(
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ReconcileQuery {
     pub partner: String,
     /// RFC 3339: the period the partner's file covers.
+    #[param(format = DateTime)]
     pub from: String,
+    #[param(format = DateTime)]
     pub to: String,
 }
 
@@ -454,12 +462,29 @@ pub async fn reconcile(
     }))
 }
 
+// The export formats, as the document names them (the handler reads the text and answers 422
+// for any other, as it did before the document listed them).
+#[derive(ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[expect(dead_code, reason = "named in the document only; never built")]
+enum ExportFormatName {
+    Csv,
+    Ledger,
+    Beancount,
+}
+
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ExportQuery {
     /// csv, ledger (ledger-cli and hledger) or beancount.
+    #[param(inline, value_type = ExportFormatName)]
     pub format: String,
+    /// Only entries created at or after this time (RFC 3339).
+    #[param(format = DateTime)]
     pub from: Option<String>,
+    /// Only entries created before this time (RFC 3339).
+    #[param(format = DateTime)]
     pub to: Option<String>,
 }
 

@@ -87,7 +87,8 @@ mod tests {
         let key = SigningKey::generate().unwrap();
         let encoding = EncodingKey::from_ed_der(key.pkcs8_der());
         let decoding = DecodingKey::from_ed_der(key.public_key().as_bytes());
-        let signature = jsonwebtoken::crypto::sign(b"payload", &encoding, Algorithm::EdDSA).unwrap();
+        let signature =
+            jsonwebtoken::crypto::sign(b"payload", &encoding, Algorithm::EdDSA).unwrap();
         assert!(
             jsonwebtoken::crypto::verify(&signature, b"payload", &decoding, Algorithm::EdDSA)
                 .unwrap()
@@ -99,8 +100,13 @@ mod tests {
         let other = SigningKey::generate().unwrap();
         let other_decoding = DecodingKey::from_ed_der(other.public_key().as_bytes());
         assert!(
-            !jsonwebtoken::crypto::verify(&signature, b"payload", &other_decoding, Algorithm::EdDSA)
-                .unwrap()
+            !jsonwebtoken::crypto::verify(
+                &signature,
+                b"payload",
+                &other_decoding,
+                Algorithm::EdDSA
+            )
+            .unwrap()
         );
         assert!(jsonwebtoken::crypto::sign(b"payload", &encoding, Algorithm::HS256).is_err());
         let secret = DecodingKey::from_secret(b"secret");

@@ -71,7 +71,7 @@ pub fn run(command: Command) -> Result<ExitCode> {
             return Ok(report(&checks, json));
         }
         Command::Partners { partners } => print_network(&Network::load(&partners.partners)?),
-        Command::Openapi => print!("{}", api::docs::openapi_json_text()),
+        Command::Openapi => print!("{}", api::openapi::openapi_json_text()),
         Command::Settle { cutoff, service } => settle(&cutoff, &service)?,
         Command::Export { format, service } => export(format, &service)?,
         Command::Demo { partners, keep } => demo::run(&partners.partners, keep)?,

@@ -17,6 +17,7 @@ mod ledger_store;
 mod limits;
 mod manifests;
 mod members_http;
+mod openapi_walk;
 mod outage;
 mod partner_http;
 mod rfc9421;
