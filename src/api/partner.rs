@@ -484,7 +484,8 @@ pub(super) fn encode_cursor(seq: i64) -> String {
 
 /// This partner's entries, oldest first, paginated.
 #[utoipa::path(get, path = "/v1/entries", tag = "partner", params(EntriesQuery),
-    responses((status = 200, body = EntriesPage), (status = 400, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = EntriesPage), (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`member_id` is not a member id", body = Problem, content_type = "application/problem+json")))]
 #[get("/v1/entries")]
 pub async fn entries(
     state: web::Data<AppState>,

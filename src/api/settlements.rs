@@ -287,9 +287,9 @@ fn statement_camt053(st: &Statement, scale: Scale, network: &str) -> String {
 #[utoipa::path(get, path = "/v1/settlements/{settlement_id}/statements/{partner}", tag = "finance",
     params(("settlement_id" = String, Path), ("partner" = String, Path, description = "a partner id, or network")),
     responses(
-        (status = 200, body = StatementView, headers(("Statement-Signature" = String, description = "detached compact JWS over the body"))),
-        (status = 200, description = "CSV, one line per entry", content_type = "text/csv"),
-        (status = 200, description = "ISO 20022 camt.053.001.08", content_type = "application/xml"),
+        (status = 200, description = "the statement: JSON, CSV with one line per entry, or ISO 20022 camt.053.001.08, as `Accept` asks",
+            content((StatementView = "application/json"), (String = "text/csv"), (String = "application/xml")),
+            headers(("Statement-Signature" = String, description = "detached compact JWS over the body"))),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("finance_token" = [])))]
@@ -490,8 +490,10 @@ pub struct ExportQuery {
 
 /// The journal as CSV, a ledger-cli/hledger journal or a beancount file.
 #[utoipa::path(get, path = "/v1/ledger/export", tag = "finance", params(ExportQuery),
-    responses((status = 200, description = "the journal", content_type = "text/plain"),
-        (status = 403, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, description = "the journal: CSV, or a ledger-cli/hledger or beancount text",
+            content((String = "text/csv"), (String = "text/plain"))),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "an unknown format", body = Problem, content_type = "application/problem+json")),
     security(("finance_token" = [])))]
 #[get("/v1/ledger/export")]
 pub async fn export(
