@@ -2,6 +2,8 @@
 //! camt.053), payments, reconciliation and the journal export.
 
 use actix_web::http::header;
+use actix_web::web::Bytes;
+use futures_util::StreamExt as _;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -512,11 +514,26 @@ pub async fn export(
             })
             .transpose()
     };
-    let text = state
-        .clearing
-        .export(format, at(&query.from)?, at(&query.to)?)
-        .await?;
+    let clearing = state.clearing.clone();
+    let mut export = clearing.export(format, at(&query.from)?, at(&query.to)?);
+    // The first page is read before answering: a database that fails now is still a 503.
+    let first = clearing.export_next(&mut export).await?.unwrap_or_default();
+    let rest = futures_util::stream::unfold(
+        (clearing, export),
+        |(clearing, mut export)| async move {
+            match clearing.export_next(&mut export).await {
+                Ok(Some(page)) => Some((Ok(Bytes::from(page)), (clearing, export))),
+                Ok(None) => None,
+                Err(e) => {
+                    // The status line is gone: the client sees the body cut short.
+                    tracing::error!(error = %e, "export failed while streaming; connection cut");
+                    Some((Err(ApiError::from(e)), (clearing, export)))
+                }
+            }
+        },
+    );
+    let body = futures_util::stream::once(std::future::ready(Ok(Bytes::from(first)))).chain(rest);
     Ok(HttpResponse::Ok()
         .content_type(format.content_type())
-        .body(text))
+        .streaming(body))
 }

@@ -1,6 +1,6 @@
 //! The journal as files other tools read: CSV, ledger-cli / hledger journal, and beancount.
 
-use std::collections::BTreeMap;
+use std::collections::HashSet;
 use std::fmt::Write as _;
 
 use super::{Clearing, ClearingError, Invalid, time};
@@ -131,19 +131,47 @@ pub fn beancount_account(account: &Account) -> String {
     format!("{root}:{}", parts.join(":"))
 }
 
-/// Renders entries (in chain order) in `format`.
-pub fn render(format: Format, entries: &[CommittedEntry], currency: &str) -> String {
-    let mut out = String::new();
-    match format {
-        Format::Csv => csv(&mut out, entries),
-        Format::Ledger => ledger(&mut out, entries),
-        Format::Beancount => beancount(&mut out, entries, currency),
+/// An export under way: the next call of [`Clearing::export_next`] renders the page after
+/// `after_seq`. It holds one page at a time, so an export of any size takes the same memory
+/// (beancount also keeps the names it has declared: one per account, not per entry).
+pub struct Export {
+    format: Format,
+    from_us: Option<i64>,
+    to_us: Option<i64>,
+    currency: String,
+    after_seq: i64,
+    started: bool,
+    done: bool,
+    declared: HashSet<String>,
+}
+
+impl Export {
+    fn header(&self) -> String {
+        match self.format {
+            Format::Csv => {
+                "seq,entry_id,created_at,kind,partner,member_id,reference,account,unit,amount\n"
+                    .into()
+            }
+            Format::Ledger => {
+                "; Coalition journal (ledger-cli / hledger). Amounts debit positive.\n\n".into()
+            }
+            Format::Beancount => format!(
+                "option \"title\" \"Coalition journal\"\noption \"operating_currency\" \"{}\"\n\n",
+                self.currency
+            ),
+        }
     }
-    out
+
+    fn render(&mut self, out: &mut String, entries: &[CommittedEntry]) {
+        match self.format {
+            Format::Csv => csv(out, entries),
+            Format::Ledger => ledger(out, entries),
+            Format::Beancount => beancount(out, entries, &mut self.declared),
+        }
+    }
 }
 
 fn csv(out: &mut String, entries: &[CommittedEntry]) {
-    out.push_str("seq,entry_id,created_at,kind,partner,member_id,reference,account,unit,amount\n");
     for e in entries {
         let partner = e.meta.partner.as_ref().map(ToString::to_string);
         let member = e.meta.member.as_ref().map(ToString::to_string);
@@ -176,7 +204,6 @@ fn party(e: &CommittedEntry) -> String {
 }
 
 fn ledger(out: &mut String, entries: &[CommittedEntry]) {
-    out.push_str("; Coalition journal (ledger-cli / hledger). Amounts debit positive.\n\n");
     for e in entries {
         let reference = e.meta.reference.as_deref().map(plain).unwrap_or_default();
         let _ = writeln!(
@@ -202,16 +229,27 @@ fn ledger(out: &mut String, entries: &[CommittedEntry]) {
     }
 }
 
-fn beancount(out: &mut String, entries: &[CommittedEntry], currency: &str) {
-    let _ = writeln!(out, "option \"title\" \"Coalition journal\"");
-    let _ = writeln!(out, "option \"operating_currency\" \"{currency}\"\n");
-    beancount_declarations(out, entries);
+/// Beancount wants every commodity declared and every account opened before it is used: each
+/// is declared, once, on the date of the entry that first uses it, just before that entry.
+fn beancount(out: &mut String, entries: &[CommittedEntry], declared: &mut HashSet<String>) {
     for e in entries {
+        let day = date(e.created_at_us);
+        for p in &e.postings {
+            let unit = p.account.unit().as_str();
+            if !declared.contains(unit) {
+                let _ = writeln!(out, "{day} commodity {unit}");
+                declared.insert(unit.to_owned());
+            }
+            let account = beancount_account(&p.account);
+            if !declared.contains(&account) {
+                let _ = writeln!(out, "{day} open {account}");
+                declared.insert(account);
+            }
+        }
         let reference = e.meta.reference.as_deref().map(plain).unwrap_or_default();
         let _ = writeln!(
             out,
-            "{} * \"{}\" \"{} {}\"",
-            date(e.created_at_us),
+            "{day} * \"{}\" \"{} {}\"",
             party(e),
             e.meta.kind,
             reference.trim()
@@ -230,74 +268,62 @@ fn beancount(out: &mut String, entries: &[CommittedEntry], currency: &str) {
     }
 }
 
-/// Beancount wants every commodity declared and every account opened before it is used: each
-/// commodity on the first entry's date, each account on the date of its first posting.
-fn beancount_declarations(out: &mut String, entries: &[CommittedEntry]) {
-    let mut opened: BTreeMap<String, String> = BTreeMap::new();
-    for e in entries {
-        for p in &e.postings {
-            opened
-                .entry(beancount_account(&p.account))
-                .or_insert_with(|| date(e.created_at_us));
+impl Clearing {
+    /// An export of the journal between `from_us` and `to_us` (created times, inclusive) in
+    /// `format`, to be read piece by piece with [`Clearing::export_next`].
+    pub fn export(&self, format: Format, from_us: Option<i64>, to_us: Option<i64>) -> Export {
+        Export {
+            format,
+            from_us,
+            to_us,
+            currency: self.network().settlement_currency.as_str().to_owned(),
+            after_seq: 0,
+            started: false,
+            done: false,
+            declared: HashSet::new(),
         }
     }
-    let mut commodities: Vec<&str> = entries
-        .iter()
-        .flat_map(|e| e.postings.iter().map(|p| p.account.unit().as_str()))
-        .collect();
-    commodities.sort_unstable();
-    commodities.dedup();
-    let first = entries
-        .first()
-        .map_or_else(|| "1970-01-01".to_owned(), |e| date(e.created_at_us));
-    for c in commodities {
-        let _ = writeln!(out, "{first} commodity {c}");
-    }
-    for (account, since) in &opened {
-        let _ = writeln!(out, "{since} open {account}");
-    }
-    out.push('\n');
-}
 
-impl Clearing {
-    /// The journal between `from_us` and `to_us` (created times, inclusive) in `format`.
-    pub async fn export(
-        &self,
-        format: Format,
-        from_us: Option<i64>,
-        to_us: Option<i64>,
-    ) -> Result<String, ClearingError> {
+    /// The next piece of `export`: the header with the first page, then a page of entries at a
+    /// time (empty when none of a page's entries is in the period); `None` once it is all out.
+    pub async fn export_next(&self, export: &mut Export) -> Result<Option<String>, ClearingError> {
+        if export.done {
+            return Ok(None);
+        }
         let units = self.units().clone();
-        let entries = self
+        let (after, from_us, to_us) = (export.after_seq, export.from_us, export.to_us);
+        let (entries, last) = self
             .store()
             .read(move |c| {
-                let mut out = Vec::new();
-                let mut after = 0;
-                loop {
-                    let page = store::ledger::raw_entries_after(
-                        c,
-                        after,
-                        store::ledger::MAX_ENTRIES_PER_PAGE,
-                    )?;
-                    let Some(last) = page.last() else { break };
-                    after = last.seq;
-                    for raw in &page {
-                        if from_us.is_some_and(|f| raw.created_at_us < f)
-                            || to_us.is_some_and(|t| raw.created_at_us > t)
-                        {
-                            continue;
-                        }
-                        out.push(CommittedEntry::from_raw(raw, &units)?);
+                let page = store::ledger::raw_entries_after(
+                    c,
+                    after,
+                    store::ledger::MAX_ENTRIES_PER_PAGE,
+                )?;
+                let last = page.last().map(|r| r.seq);
+                let mut out = Vec::with_capacity(page.len());
+                for raw in &page {
+                    if from_us.is_some_and(|f| raw.created_at_us < f)
+                        || to_us.is_some_and(|t| raw.created_at_us > t)
+                    {
+                        continue;
                     }
+                    out.push(CommittedEntry::from_raw(raw, &units)?);
                 }
-                Ok(out)
+                Ok((out, last))
             })
             .await?;
-        Ok(render(
-            format,
-            &entries,
-            self.network().settlement_currency.as_str(),
-        ))
+        let mut out = String::new();
+        if !export.started {
+            export.started = true;
+            out.push_str(&export.header());
+        }
+        export.render(&mut out, &entries);
+        match last {
+            Some(seq) => export.after_seq = seq,
+            None => export.done = true,
+        }
+        Ok(Some(out))
     }
 }
 

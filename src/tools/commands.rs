@@ -1,6 +1,7 @@
 //! What each `coalition` command does. `main.rs` only parses the arguments and calls [`run`].
 
 use std::path::{Path, PathBuf};
+use std::io::Write as _;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
@@ -282,10 +283,17 @@ fn export(format: FormatArg, service: &ServiceArgs) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let text = runtime.block_on(clearing.export(format.into(), None, None));
+    let mut export = clearing.export(format.into(), None, None);
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let written = runtime.block_on(async {
+        while let Some(page) = clearing.export_next(&mut export).await? {
+            out.write_all(page.as_bytes())?;
+        }
+        out.flush()?;
+        anyhow::Ok(())
+    });
     clearing.shutdown();
-    print!("{}", text?);
-    Ok(())
+    written
 }
 
 /// Prints each check; the exit code says whether all passed.
