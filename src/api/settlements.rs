@@ -1,10 +1,11 @@
 //! Routes for finance staff: settlement cycles, signed statements (JSON, CSV, ISO 20022
 //! camt.053), payments, reconciliation and the journal export.
 
+use actix_web::body::SizedStream;
 use actix_web::http::header;
 use actix_web::web::Bytes;
-use futures_util::StreamExt as _;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use futures_util::StreamExt as _;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -13,14 +14,13 @@ use super::auth::{Body, Finance, json_body, optional_idempotency, read_body};
 use super::codes::ErrorCode;
 use super::partner::respond;
 use super::problem::{ApiError, Problem};
-use crate::clearing::export::{Format, csv_field};
+use crate::clearing::export::Format;
 use crate::clearing::reconcile::Report;
-use crate::clearing::settlement::Statement;
 use crate::clearing::views::entry::EntryView;
-use crate::clearing::views::settlement::{SettlementView, money, view};
+use crate::clearing::views::settlement::{SettlementView, view};
+use crate::clearing::views::statement::{StatementFormat, StatementView};
 use crate::clearing::{Clearing, time, views};
-use crate::crypto::jws;
-use crate::ledger::{NETWORK, PartnerId, Scale};
+use crate::ledger::{NETWORK, PartnerId};
 
 /// The largest reconciliation file, in bytes.
 pub const MAX_RECONCILIATION_BYTES: usize = 8 * 1024 * 1024;
@@ -134,154 +134,8 @@ pub async fn one(
     )))
 }
 
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct StatementLine {
-    pub entry_id: String,
-    pub seq: i64,
-    pub created_at: String,
-    pub kind: String,
-    pub reference: Option<String>,
-    pub member_id: Option<String>,
-    pub account: String,
-    /// From the partner's side: above zero the network owes the partner.
-    pub amount: String,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct StatementView {
-    pub settlement_id: String,
-    pub partner: String,
-    pub currency: String,
-    pub cutoff: String,
-    /// Each cycle nets from zero.
-    pub opening_balance: String,
-    /// The net: the sum of the lines.
-    pub closing_balance: String,
-    pub net: String,
-    pub entries: Vec<StatementLine>,
-}
-
-fn statement_json(st: &Statement, scale: Scale) -> String {
-    let v = StatementView {
-        settlement_id: st.settlement.row.id.clone(),
-        partner: st.party.clone(),
-        currency: st.settlement.row.currency.clone(),
-        cutoff: time::rfc3339(st.settlement.row.cutoff_us),
-        opening_balance: money(0, scale),
-        closing_balance: money(st.net_minor, scale),
-        net: money(st.net_minor, scale),
-        entries: st
-            .lines
-            .iter()
-            .map(|l| StatementLine {
-                entry_id: l.entry_id.clone(),
-                seq: l.seq,
-                created_at: time::rfc3339(l.created_at_us),
-                kind: l.kind.clone(),
-                reference: l.reference.clone(),
-                member_id: l.member.clone(),
-                account: l.account.clone(),
-                amount: money(-l.amount_minor, scale),
-            })
-            .collect(),
-    };
-    serde_json::to_string_pretty(&v).unwrap_or_default()
-}
-
-fn statement_csv(st: &Statement, scale: Scale) -> String {
-    let mut out = String::from("entry_id,seq,created_at,kind,reference,member_id,account,amount\n");
-    for l in &st.lines {
-        out.push_str(&format!(
-            "{},{},{},{},{},{},{},{}\n",
-            l.entry_id,
-            l.seq,
-            time::rfc3339(l.created_at_us),
-            l.kind,
-            csv_field(l.reference.as_deref().unwrap_or("")),
-            l.member.as_deref().unwrap_or(""),
-            l.account,
-            money(-l.amount_minor, scale)
-        ));
-    }
-    out
-}
-
-fn xml_escape(s: &str) -> String {
-    s.chars()
-        .filter(|c| !c.is_control())
-        .map(|c| match c {
-            '&' => "&amp;".to_owned(),
-            '<' => "&lt;".to_owned(),
-            '>' => "&gt;".to_owned(),
-            '"' => "&quot;".to_owned(),
-            '\'' => "&apos;".to_owned(),
-            c => c.to_string(),
-        })
-        .collect()
-}
-
-/// ISO 20022 camt.053.001.08 (bank to customer statement): the partner's position as an account
-/// statement with opening and closing balances and one booked entry per line.
-fn statement_camt053(st: &Statement, scale: Scale, network: &str) -> String {
-    let ccy = xml_escape(&st.settlement.row.currency);
-    let now = time::rfc3339(st.settlement.row.created_at_us);
-    let date = time::rfc3339(st.settlement.row.cutoff_us)
-        .get(..10)
-        .unwrap_or("1970-01-01")
-        .to_owned();
-    let bal = |code: &str, minor: i64| {
-        let (ind, amt) = if minor < 0 {
-            ("DBIT", -minor)
-        } else {
-            ("CRDT", minor)
-        };
-        format!(
-            "      <Bal>\n        <Tp><CdOrPrtry><Cd>{code}</Cd></CdOrPrtry></Tp>\n        <Amt Ccy=\"{ccy}\">{}</Amt>\n        <CdtDbtInd>{ind}</CdtDbtInd>\n        <Dt><Dt>{date}</Dt></Dt>\n      </Bal>\n",
-            money(amt, scale)
-        )
-    };
-    let mut x = String::new();
-    x.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    x.push_str(
-        "<Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:camt.053.001.08\">\n  <BkToCstmrStmt>\n",
-    );
-    x.push_str(&format!(
-        "    <GrpHdr>\n      <MsgId>{}-{}</MsgId>\n      <CreDtTm>{now}</CreDtTm>\n    </GrpHdr>\n",
-        xml_escape(&st.settlement.row.id),
-        xml_escape(&st.party)
-    ));
-    x.push_str(&format!(
-        "    <Stmt>\n      <Id>{}</Id>\n      <CreDtTm>{now}</CreDtTm>\n      <Acct>\n        <Id><Othr><Id>settlement:{}:{ccy}</Id></Othr></Id>\n        <Ccy>{ccy}</Ccy>\n        <Svcr><FinInstnId><Nm>{}</Nm></FinInstnId></Svcr>\n      </Acct>\n",
-        xml_escape(&st.settlement.row.id),
-        xml_escape(&st.party),
-        xml_escape(network)
-    ));
-    x.push_str(&bal("OPBD", 0));
-    x.push_str(&bal("CLBD", st.net_minor));
-    for l in &st.lines {
-        let amount = -l.amount_minor;
-        let (ind, amt) = if amount < 0 {
-            ("DBIT", -amount)
-        } else {
-            ("CRDT", amount)
-        };
-        let day = time::rfc3339(l.created_at_us)
-            .get(..10)
-            .unwrap_or("1970-01-01")
-            .to_owned();
-        x.push_str(&format!(
-            "      <Ntry>\n        <NtryRef>{}</NtryRef>\n        <Amt Ccy=\"{ccy}\">{}</Amt>\n        <CdtDbtInd>{ind}</CdtDbtInd>\n        <Sts><Cd>BOOK</Cd></Sts>\n        <BookgDt><Dt>{day}</Dt></BookgDt>\n        <ValDt><Dt>{date}</Dt></ValDt>\n        <AcctSvcrRef>{}</AcctSvcrRef>\n        <BkTxCd><Prtry><Cd>{}</Cd></Prtry></BkTxCd>\n        <NtryDtls><TxDtls><Refs><EndToEndId>{}</EndToEndId></Refs><AddtlTxInf>{}</AddtlTxInf></TxDtls></NtryDtls>\n      </Ntry>\n",
-            l.seq,
-            money(amt, scale),
-            xml_escape(&l.entry_id),
-            xml_escape(&l.kind),
-            xml_escape(l.reference.as_deref().unwrap_or("NOTPROVIDED")),
-            xml_escape(&l.account)
-        ));
-    }
-    x.push_str("    </Stmt>\n  </BkToCstmrStmt>\n</Document>\n");
-    x
-}
+/// How much of a spooled statement is read and sent at a time.
+const STATEMENT_CHUNK_BYTES: usize = 64 * 1024;
 
 /// A partner's statement: every entry behind its net, signed (`Statement-Signature`: a detached
 /// JWS over the exact body, RFC 7515 appendix F). `Accept`: application/json (default),
@@ -311,29 +165,37 @@ pub async fn statement(
             .map_err(|_| ApiError::new(ErrorCode::NotFound, "no such partner"))?;
         who.for_partner(&p)?;
     }
-    let st = state.clearing.statement(&id, &party).await?;
-    let scale = state.clearing.network().currency_scale;
     let accept = req
         .headers()
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("application/json");
-    let (content_type, body) = if accept.contains("text/csv") {
-        ("text/csv; charset=utf-8", statement_csv(&st, scale))
-    } else if accept.contains("application/xml") || accept.contains("text/xml") {
-        (
-            "application/xml",
-            statement_camt053(&st, scale, &state.clearing.network().name),
-        )
-    } else {
-        ("application/json", statement_json(&st, scale))
-    };
-    let ctx = state.clearing.context();
-    let signature = jws::sign_detached(&ctx.key, &ctx.kid, body.as_bytes());
+    let format = StatementFormat::from_accept(accept);
+    let st = state.clearing.statement(&id, &party, format).await?;
+    let chunks = futures_util::stream::unfold(Some(st.body), |file| async move {
+        let mut file = file?;
+        let read = tokio::task::spawn_blocking(move || {
+            let mut chunk = vec![0u8; STATEMENT_CHUNK_BYTES];
+            let n = std::io::Read::read(&mut file, &mut chunk)?;
+            chunk.truncate(n);
+            Ok::<_, std::io::Error>((file, chunk))
+        })
+        .await
+        .map_err(std::io::Error::other)
+        .and_then(|r| r);
+        match read {
+            Ok((_, chunk)) if chunk.is_empty() => None,
+            Ok((file, chunk)) => Some((Ok(Bytes::from(chunk)), Some(file))),
+            Err(e) => {
+                tracing::error!(error = %e, "statement spool unreadable while sending; connection cut");
+                Some((Err(ApiError::internal()), None))
+            }
+        }
+    });
     Ok(HttpResponse::Ok()
-        .content_type(content_type)
-        .insert_header(("Statement-Signature", signature))
-        .body(body))
+        .content_type(st.format.content_type())
+        .insert_header(("Statement-Signature", st.signature))
+        .body(SizedStream::new(st.len_bytes, chunks)))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -518,9 +380,8 @@ pub async fn export(
     let mut export = clearing.export(format, at(&query.from)?, at(&query.to)?);
     // The first page is read before answering: a database that fails now is still a 503.
     let first = clearing.export_next(&mut export).await?.unwrap_or_default();
-    let rest = futures_util::stream::unfold(
-        (clearing, export),
-        |(clearing, mut export)| async move {
+    let rest =
+        futures_util::stream::unfold((clearing, export), |(clearing, mut export)| async move {
             match clearing.export_next(&mut export).await {
                 Ok(Some(page)) => Some((Ok(Bytes::from(page)), (clearing, export))),
                 Ok(None) => None,
@@ -530,8 +391,7 @@ pub async fn export(
                     Some((Err(ApiError::from(e)), (clearing, export)))
                 }
             }
-        },
-    );
+        });
     let body = futures_util::stream::once(std::future::ready(Ok(Bytes::from(first)))).chain(rest);
     Ok(HttpResponse::Ok()
         .content_type(format.content_type())

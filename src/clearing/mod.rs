@@ -16,6 +16,7 @@ pub mod reconcile;
 pub mod reversal;
 pub mod rules;
 pub mod settlement;
+pub mod statement;
 pub mod time;
 pub mod tokens;
 pub mod views;

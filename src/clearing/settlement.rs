@@ -120,16 +120,6 @@ pub struct Settled {
     pub created: bool,
 }
 
-/// What a statement shows: the settlement, the party, and every money line behind its net
-/// (amounts from the party's side: above zero the network owes the party).
-#[derive(Debug, Clone)]
-pub struct Statement {
-    pub settlement: Settlement,
-    pub party: String,
-    pub lines: Vec<MoneyLine>,
-    pub net_minor: i64,
-}
-
 /// Every money line of the chain between `first_seq` and `last_seq`, netted. Read a window of
 /// the chain at a time: memory stays flat however long the cycle. Windows split between
 /// entries, and netting matches lines within an entry only.
@@ -404,48 +394,6 @@ impl Clearing {
             .store()
             .read(move |c| store::list(c, after_cutoff_us, limit))
             .await?)
-    }
-
-    /// Every money line behind `party`'s net in settlement `id`.
-    pub async fn statement(&self, id: &str, party: &str) -> Result<Statement, ClearingError> {
-        let settlement = self.settlement(id).await?;
-        let position = settlement
-            .positions
-            .iter()
-            .find(|p| p.party == party)
-            .map_or(0, |p| p.net_minor);
-        let known = party == NETWORK
-            || party
-                .parse()
-                .ok()
-                .and_then(|p| self.network().partner(&p))
-                .is_some();
-        if !known {
-            return Err(ClearingError::NotFound(Missing::Partner(
-                party.chars().take(40).collect(),
-            )));
-        }
-        let currency = settlement.row.currency.clone();
-        let mut accounts = vec![format!("settlement:{party}:{currency}")];
-        if party == NETWORK {
-            accounts.push(format!("network:fees:{currency}"));
-        }
-        let (first, last) = (settlement.row.first_seq, settlement.row.last_seq);
-        let lines = self
-            .store()
-            .read(move |c| store::money_lines(c, first, last, &currency, Some(&accounts)))
-            .await?;
-        let net_minor: i64 = -lines.iter().map(|l| l.amount_minor).sum::<i64>();
-        assert_eq!(
-            net_minor, position,
-            "a statement's lines must add up to the position"
-        );
-        Ok(Statement {
-            settlement,
-            party: party.to_owned(),
-            lines,
-            net_minor,
-        })
     }
 }
 

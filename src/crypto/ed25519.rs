@@ -168,6 +168,18 @@ impl SigningKey {
         &self.pkcs8
     }
 
+    /// The 32-byte seed (RFC 8032's private key): the last bytes of the PKCS#8 v1 form every
+    /// key is kept in, checked against the public key by whoever derives one from it.
+    pub fn seed(&self) -> [u8; 32] {
+        let mut seed = [0u8; 32];
+        if let Some(bytes) = self.pkcs8.get(PKCS8_V1_PREFIX.len()..)
+            && bytes.len() == 32
+        {
+            seed.copy_from_slice(bytes);
+        }
+        seed
+    }
+
     pub fn public_key(&self) -> PublicKey {
         let mut bytes = [0u8; 32];
         bytes.copy_from_slice(self.pair.public_key().as_ref());

@@ -1,7 +1,7 @@
 //! What each `coalition` command does. `main.rs` only parses the arguments and calls [`run`].
 
-use std::path::{Path, PathBuf};
 use std::io::Write as _;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};

@@ -22,3 +22,4 @@ mod outage;
 mod partner_http;
 mod rfc9421;
 mod settlement_http;
+mod streaming;

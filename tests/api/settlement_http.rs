@@ -287,6 +287,14 @@ for n in stmt.findall("c:Ntry", ns):
     amt = int(n.find("c:Amt", ns).text.replace(".", ""))
     total += amt if n.find("c:CdtDbtInd", ns).text == "CRDT" else -amt
     assert n.find("c:Sts/c:Cd", ns).text == "BOOK"
+    # Identifiers are Max35Text, the free text Max500Text (ISO 20022).
+    for tag in ("c:NtryRef", "c:AcctSvcrRef", "c:NtryDtls/c:TxDtls/c:Refs/c:EndToEndId"):
+        assert 1 <= len(n.find(tag, ns).text) <= 35, (tag, n.find(tag, ns).text)
+    assert len(n.find("c:NtryDtls/c:TxDtls/c:AddtlTxInf", ns).text) <= 500
+for path, longest in (("c:BkToCstmrStmt/c:GrpHdr/c:MsgId", 35), ("c:BkToCstmrStmt/c:Stmt/c:Id", 35),
+                      ("c:BkToCstmrStmt/c:Stmt/c:Acct/c:Id/c:Othr/c:Id", 34)):
+    text = root.find(path, ns).text
+    assert 1 <= len(text) <= longest, (path, text)
 print(len(stmt.findall("c:Ntry", ns)), signed, total)
 "#;
     let out = std::process::Command::new("python3")

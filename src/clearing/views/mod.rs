@@ -7,6 +7,7 @@ pub mod coupons;
 pub mod entry;
 pub mod members;
 pub mod settlement;
+pub mod statement;
 
 use serde::Serialize;
 
