@@ -12,11 +12,12 @@ use clap::Parser;
 use coalition::tools::cli::Cli;
 use coalition::tools::commands;
 
-fn init_logging() {
+/// Logs to stderr at `RUST_LOG`'s level, or `default` when it is not set.
+fn init_logging(default: tracing_subscriber::filter::LevelFilter) {
     let level = std::env::var("RUST_LOG")
         .ok()
         .and_then(|l| l.parse::<tracing_subscriber::filter::LevelFilter>().ok())
-        .unwrap_or(tracing_subscriber::filter::LevelFilter::INFO);
+        .unwrap_or(default);
     tracing_subscriber::fmt()
         .with_max_level(level)
         .with_writer(std::io::stderr)
@@ -26,8 +27,14 @@ fn init_logging() {
 }
 
 fn main() -> ExitCode {
-    init_logging();
-    match commands::run(Cli::parse().command) {
+    let cli = Cli::parse();
+    // The demo tells a story on stdout; its server's request log would break it up.
+    init_logging(if cli.command.is_demo() {
+        tracing_subscriber::filter::LevelFilter::WARN
+    } else {
+        tracing_subscriber::filter::LevelFilter::INFO
+    });
+    match commands::run(cli.command) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");

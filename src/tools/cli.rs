@@ -238,3 +238,10 @@ pub enum Command {
         keep: bool,
     },
 }
+
+impl Command {
+    /// `coalition demo`, which logs only warnings unless `RUST_LOG` says otherwise.
+    pub fn is_demo(&self) -> bool {
+        matches!(self, Command::Demo { .. })
+    }
+}

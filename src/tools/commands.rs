@@ -226,27 +226,48 @@ fn print_network(network: &Network) {
         "{} — settles in {} (fee {} bps)",
         network.name, network.settlement_currency, network.fee_bps
     );
+    let mut units = vec![[
+        "unit".to_owned(),
+        "scale".to_owned(),
+        "issuer".to_owned(),
+        "worth".to_owned(),
+    ]];
     for unit in network.units.iter().filter(|u| u.is_points()) {
-        let issuer = unit.issuer().map(ToString::to_string).unwrap_or_default();
         if let UnitKind::Points { value, .. } = &unit.kind {
-            println!(
-                "  unit {:<8} scale {} issuer {:<14} worth {} {}",
-                unit.code,
-                unit.scale.places(),
-                issuer,
-                value,
-                network.settlement_currency
-            );
+            units.push([
+                unit.code.to_string(),
+                unit.scale.places().to_string(),
+                unit.issuer().map(ToString::to_string).unwrap_or_default(),
+                format!("{value} {}", network.settlement_currency),
+            ]);
         }
     }
+    println!();
+    print_table(&units);
+    let mut partners = vec![["partner".to_owned(), "name".to_owned(), "keys".to_owned()]];
     for p in network.partners.values() {
         let keys: Vec<String> = p.keys.iter().map(|k| k.id.to_string()).collect();
-        println!(
-            "  partner {:<14} {:<26} keys: {}",
-            p.id,
-            p.name,
-            keys.join(", ")
-        );
+        partners.push([p.id.to_string(), p.name.clone(), keys.join(", ")]);
+    }
+    println!();
+    print_table(&partners);
+}
+
+/// Rows in columns as wide as their widest cell (counted in characters), two spaces apart.
+fn print_table<const N: usize>(rows: &[[String; N]]) {
+    let mut widths = [0usize; N];
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    for row in rows {
+        let line: Vec<String> = row
+            .iter()
+            .zip(widths)
+            .map(|(cell, w)| format!("{cell:<w$}"))
+            .collect();
+        println!("  {}", line.join("  ").trim_end());
     }
 }
 
