@@ -63,23 +63,34 @@ fn operations(doc: &Value) -> String {
             if let Some(content) = op["requestBody"]["content"].as_object() {
                 out.push_str("<h4>Request body</h4><ul>");
                 for (media, body) in content {
-                    let _ = write!(out, "<li><code>{}</code> {}</li>", escape(media), type_text(&body["schema"]));
+                    let _ = write!(
+                        out,
+                        "<li><code>{}</code> {}</li>",
+                        escape(media),
+                        type_text(&body["schema"])
+                    );
                 }
                 out.push_str("</ul>");
             }
-            out.push_str("<h4>Responses</h4><table><tr><th>status</th><th>meaning</th><th>body</th></tr>");
+            out.push_str(
+                "<h4>Responses</h4><table><tr><th>status</th><th>meaning</th><th>body</th></tr>",
+            );
             for (status, response) in op["responses"].as_object().into_iter().flatten() {
                 let bodies: Vec<String> = response["content"]
                     .as_object()
                     .into_iter()
                     .flatten()
-                    .map(|(media, c)| format!("<code>{}</code> {}", escape(media), type_text(&c["schema"])))
+                    .map(|(media, c)| {
+                        format!("<code>{}</code> {}", escape(media), type_text(&c["schema"]))
+                    })
                     .collect();
                 let _ = write!(
                     out,
                     "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
                     escape(status),
-                    with_code_spans(&escape(response["description"].as_str().unwrap_or_default())),
+                    with_code_spans(&escape(
+                        response["description"].as_str().unwrap_or_default()
+                    )),
                     bodies.join("<br>")
                 );
             }
@@ -98,10 +109,10 @@ fn parameters(out: &mut String, op: &Value) {
         let required = if p["required"] == true { " *" } else { "" };
         let _ = write!(
             out,
-            "<tr><td><code>{}</code>{required}</td><td>{}</td><td><code>{}</code></td><td>{}</td></tr>",
+            "<tr><td><code>{}</code>{required}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             escape(p["name"].as_str().unwrap_or_default()),
             escape(p["in"].as_str().unwrap_or_default()),
-            escape(&p["schema"].to_string()),
+            type_text(&p["schema"]),
             with_code_spans(&escape(p["description"].as_str().unwrap_or_default())),
         );
     }
@@ -111,7 +122,11 @@ fn parameters(out: &mut String, op: &Value) {
 /// Every named schema as a table of its fields: name, type and meaning.
 fn schemas(doc: &Value) -> String {
     let mut out = String::new();
-    for (name, schema) in doc["components"]["schemas"].as_object().into_iter().flatten() {
+    for (name, schema) in doc["components"]["schemas"]
+        .as_object()
+        .into_iter()
+        .flatten()
+    {
         let _ = write!(
             out,
             "<details class=\"op\" id=\"schema-{0}\"><summary><span class=\"path\">{0}</span>\
@@ -129,7 +144,11 @@ fn schemas(doc: &Value) -> String {
             Some(properties) => {
                 out.push_str("<table><tr><th>field</th><th>type</th><th>meaning</th></tr>");
                 for (field, p) in properties {
-                    let mark = if required.contains(&field.as_str()) { " *" } else { "" };
+                    let mark = if required.contains(&field.as_str()) {
+                        " *"
+                    } else {
+                        ""
+                    };
                     let _ = write!(
                         out,
                         "<tr><td><code>{}</code>{mark}</td><td>{}</td><td>{}</td></tr>",
@@ -249,7 +268,10 @@ fn with_code_spans(text: &str) -> String {
 pub async fn docs_page() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
-        .insert_header(("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'"))
+        .insert_header((
+            "Content-Security-Policy",
+            "default-src 'none'; style-src 'unsafe-inline'",
+        ))
         .insert_header(("X-Frame-Options", "DENY"))
         .insert_header(("Referrer-Policy", "no-referrer"))
         .body(docs_html())

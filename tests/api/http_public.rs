@@ -173,15 +173,22 @@ fn docs_page_works_offline() {
     // Markdown code spans shown as code rather than as backticks.
     assert!(!html.contains("<script"), "the page runs no script");
     assert!(!csp.contains("script-src"), "{csp}");
-    let doc: serde_json::Value = serde_json::from_str(&coalition::api::openapi::openapi_json_text()).unwrap();
+    let doc: serde_json::Value =
+        serde_json::from_str(&coalition::api::openapi::openapi_json_text()).unwrap();
     for (path, item) in doc["paths"].as_object().unwrap() {
         for method in item.as_object().unwrap().keys() {
-            let anchor = format!("id=\"{method}-{}\"", path.replace(['/', '{', '}', '.'], "-"));
+            let anchor = format!(
+                "id=\"{method}-{}\"",
+                path.replace(['/', '{', '}', '.'], "-")
+            );
             assert!(html.contains(&anchor), "{method} {path} is on the page");
         }
     }
     for name in doc["components"]["schemas"].as_object().unwrap().keys() {
-        assert!(html.contains(&format!("id=\"schema-{name}\"")), "schema {name}");
+        assert!(
+            html.contains(&format!("id=\"schema-{name}\"")),
+            "schema {name}"
+        );
     }
     assert!(!html.contains('`'), "a Markdown backtick shows literally");
     assert!(html.contains("<code>Idempotency-Key</code>"));
