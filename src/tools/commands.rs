@@ -150,7 +150,7 @@ fn keygen(out: &Path) -> Result<()> {
         .with_context(|| format!("writing {} (it must not exist yet)", private.display()))?;
     std::fs::write(&public, key.public_key().to_pem())
         .with_context(|| format!("writing {}", public.display()))?;
-    println!(
+    eprintln!(
         "wrote {} (private, mode 0600) and {}",
         private.display(),
         public.display()
@@ -160,8 +160,13 @@ fn keygen(out: &Path) -> Result<()> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
+    eprintln!(
+        "the [[keys]] block for the partner's manifest is on stdout \
+         (`coalition keygen --out {id} >> partners/<partner>.toml`); key ids are unique across the network"
+    );
+    // Only the manifest block on stdout, so that it can be appended to a manifest as it is.
     println!(
-        "\nAdd the public key to the partner's manifest (key ids are unique across the network):\n\n[[keys]]\nid = \"{id}\"\npublic_key = \"\"\"\n{}\"\"\"",
+        "\n# added by coalition keygen\n[[keys]]\nid = \"{id}\"\npublic_key = \"\"\"\n{}\"\"\"",
         key.public_key().to_pem()
     );
     Ok(())

@@ -244,10 +244,15 @@ fn keygen_writes_a_key_pair() {
     let public = std::fs::read_to_string(dir.path().join("aroma-2027.pub.pem")).unwrap();
     let key = SigningKey::from_pem(&private).unwrap();
     assert_eq!(PublicKey::from_pem(&public).unwrap(), key.public_key());
-    // The printed manifest block names the key as the docs do, ready to paste.
+    // Standard output is the manifest block alone, naming the key as the docs do, so that
+    // `>> partners/aroma.toml` appends it as it is.
     let printed = text(&out.stdout);
-    assert!(printed.contains("id = \"aroma-2027\""), "{printed}");
-    assert!(printed.contains(public.trim()), "{printed}");
+    let block: toml::Value = toml::from_str(&printed).unwrap_or_else(|e| panic!("{e}: {printed}"));
+    let keys = block["keys"].as_array().unwrap();
+    assert_eq!(keys.len(), 1, "{printed}");
+    assert_eq!(keys[0]["id"].as_str(), Some("aroma-2027"));
+    assert_eq!(keys[0]["public_key"].as_str().map(str::trim), Some(public.trim()));
+    assert!(text(&out.stderr).contains("wrote "), "the note goes to stderr");
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
