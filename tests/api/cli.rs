@@ -251,8 +251,14 @@ fn keygen_writes_a_key_pair() {
     let keys = block["keys"].as_array().unwrap();
     assert_eq!(keys.len(), 1, "{printed}");
     assert_eq!(keys[0]["id"].as_str(), Some("aroma-2027"));
-    assert_eq!(keys[0]["public_key"].as_str().map(str::trim), Some(public.trim()));
-    assert!(text(&out.stderr).contains("wrote "), "the note goes to stderr");
+    assert_eq!(
+        keys[0]["public_key"].as_str().map(str::trim),
+        Some(public.trim())
+    );
+    assert!(
+        text(&out.stderr).contains("wrote "),
+        "the note goes to stderr"
+    );
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
