@@ -282,8 +282,8 @@ pub enum CsvProblem {
     Header(&'static str),
     #[error("more than {0} lines")]
     TooManyLines(usize),
-    #[error("quoted fields are not accepted: references may not hold commas")]
-    Quoted,
+    #[error("not CSV: {0}")]
+    Syntax(String),
     #[error("expected 5 fields, found {0}")]
     Fields(usize),
     #[error("unknown kind `{0}`")]

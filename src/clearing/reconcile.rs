@@ -89,33 +89,52 @@ impl Clearing {
     }
 
     /// The partner's file summed per key. Sums in i128: 100 000 lines of the largest amount
-    /// cannot overflow it.
+    /// cannot overflow it. Read with the `csv` crate: quoted fields (a reference with a comma, as
+    /// the journal export writes one) are read as CSV means them.
     fn partner_sums(&self, csv: &str) -> Result<BTreeMap<Key, i128>, ClearingError> {
-        let mut lines = csv.lines();
-        if lines.next().map(str::trim) != Some(HEADER) {
-            return Err(bad(1, CsvProblem::Header(HEADER)));
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .trim(csv::Trim::All)
+            .from_reader(csv.as_bytes());
+        let mut records = reader.records();
+        let syntax = |e: csv::Error| {
+            let line = e.position().map_or(0, |p| p.line());
+            bad(
+                usize::try_from(line).unwrap_or(usize::MAX),
+                CsvProblem::Syntax(e.to_string()),
+            )
+        };
+        match records.next().transpose().map_err(syntax)? {
+            Some(header) if header.iter().eq(HEADER.split(',')) => {}
+            _ => return Err(bad(1, CsvProblem::Header(HEADER))),
         }
         let mut theirs: BTreeMap<Key, i128> = BTreeMap::new();
-        for (i, text) in lines.enumerate() {
-            let n = i + 2;
+        for record in records {
+            let record = record.map_err(syntax)?;
+            let n = record
+                .position()
+                .and_then(|p| usize::try_from(p.line()).ok())
+                .unwrap_or(usize::MAX);
             if n > MAX_RECONCILIATION_LINES + 1 {
                 return Err(bad(n, CsvProblem::TooManyLines(MAX_RECONCILIATION_LINES)));
             }
-            if text.trim().is_empty() {
+            if record.iter().all(str::is_empty) {
                 continue;
             }
-            let (key, minor) = self.partner_line(n, text)?;
+            let (key, minor) = self.partner_line(n, &record)?;
             *theirs.entry(key).or_insert(0) += i128::from(minor);
         }
         Ok(theirs)
     }
 
     /// Line `n` of the partner's file: its key and amount in minor units.
-    fn partner_line(&self, n: usize, text: &str) -> Result<(Key, i64), ClearingError> {
-        if text.contains('"') {
-            return Err(bad(n, CsvProblem::Quoted));
-        }
-        let fields: Vec<&str> = text.split(',').map(str::trim).collect();
+    fn partner_line(
+        &self,
+        n: usize,
+        record: &csv::StringRecord,
+    ) -> Result<(Key, i64), ClearingError> {
+        let fields: Vec<&str> = record.iter().collect();
         let [reference, kind, amount, unit, occurred_at] = fields.as_slice() else {
             return Err(bad(n, CsvProblem::Fields(fields.len())));
         };

@@ -98,15 +98,44 @@ fn read_limited(path: &Path) -> Result<String, ManifestError> {
     fs::read_to_string(path).map_err(|e| ManifestError::file(path, e.to_string()))
 }
 
+/// Parses a manifest; an error names its key by the path serde was at when it failed
+/// (`serde_path_to_error`), or for a syntax error the key at its position.
 fn parse_toml<T: serde::de::DeserializeOwned>(path: &Path, text: &str) -> Result<T, ManifestError> {
-    toml::from_str(text).map_err(|e| {
-        let (key, message) = describe_toml_error(text, &e);
+    let failed = |key: Option<String>, e: &toml::de::Error| {
+        let (key_at_span, message) = describe_toml_error(text, e);
+        ManifestError {
+            file: shown(path),
+            key: key.or(key_at_span),
+            message,
+        }
+    };
+    let document = toml::Deserializer::parse(text).map_err(|e| failed(None, &e))?;
+    serde_path_to_error::deserialize(document).map_err(|e| {
+        let key = key_of(e.path(), e.inner());
+        let (_, message) = describe_toml_error(text, e.inner());
         ManifestError {
             file: shown(path),
             key,
             message,
         }
     })
+}
+
+/// The key a deserialisation error names: where serde was — for an unknown field that is the
+/// field itself, for a missing one the table it is missing from, so the field is added.
+fn key_of(at: &serde_path_to_error::Path, e: &toml::de::Error) -> Option<String> {
+    let at = Some(at.to_string()).filter(|p| p != ".");
+    let named = |prefix: &str| {
+        e.message()
+            .strip_prefix(prefix)
+            .and_then(|rest| rest.split_once('`'))
+            .map(|(field, _)| field.to_owned())
+    };
+    match (at, named("unknown field `"), named("missing field `")) {
+        (Some(p), _, Some(missing)) => Some(format!("{p}.{missing}")),
+        (None, unknown, missing) => unknown.or(missing),
+        (p, _, None) => p,
+    }
 }
 
 /// A positive decimal with at most [`MAX_RATE_PLACES`] places.

@@ -53,6 +53,11 @@ fn unknown_keys_are_named() {
     expect_error("aroma.toml", &aroma, "unit.symbol", "unknown field");
     let net = demo_file("network.toml").replace("fee_bps = 0", "fee_bps = 0\nfees = 3");
     expect_error("network.toml", &net, "fees", "unknown field");
+    // Named by where serde was, not by the text around the error's position.
+    let net = format!("bogus = 1\n{}", demo_file("network.toml"));
+    expect_error("network.toml", &net, "bogus", "unknown field");
+    let net = demo_file("network.toml").replacen("[[units]]", "[[units]]\nextra = true", 2);
+    expect_error("network.toml", &net, "units[0].extra", "unknown field");
 }
 
 #[test]
@@ -167,4 +172,30 @@ fn migration_trees_match() {
             }
         }
     }
+}
+
+/// The key an error names comes from where the parser was, so it is right in an array of tables
+/// and for a missing field too (the text around the error's position named `scale` for the
+/// network's first unit, and the first unit for the second).
+#[test]
+fn keys_are_named_by_their_path() {
+    let net = demo_file("network.toml");
+    expect_error(
+        "network.toml",
+        &net.replace("scale = 0", "scale = \"x\""),
+        "units[0].scale",
+        "invalid type",
+    );
+    expect_error(
+        "network.toml",
+        &format!("{net}\n[[units]]\ncode = \"X\"\n"),
+        "units[1].code",
+        "not a valid unit code",
+    );
+    expect_error(
+        "network.toml",
+        &net.replace("name = \"Demo Coalition\"", ""),
+        "name",
+        "missing field",
+    );
 }

@@ -538,6 +538,14 @@ fn reconciliation_finds_planted_differences() {
         assert_eq!(r.status, 201);
         lines.push(format!("pos-{i},earn,{},AROMA,", 10 + i));
     }
+    // A reference with a comma: the export quotes it, and so may the partner's file.
+    let r = api.post(
+        "aroma",
+        "/v1/earn",
+        &json!({ "member_id": dana, "points": "7", "reference": "order 17, table 4" }),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    lines.push("\"order 17, table 4\",earn,7,AROMA,".into());
     let to = time::rfc3339(coalition::ledger::clock::Clock::system().now_us() + 1_000_000);
     // Plant: pos-1 changed, pos-2 missing from the partner's file, pos-99 unknown to the network.
     lines[2] = "pos-1,earn,999,AROMA,".into();
@@ -569,7 +577,7 @@ fn reconciliation_finds_planted_differences() {
     let r = post(&csv, &token);
     assert_eq!(r.status, 200, "{}", r.body);
     let rep = r.json();
-    assert_eq!(rep["matched"], 4);
+    assert_eq!(rep["matched"], 5, "{}", r.body);
     assert_eq!(rep["mismatched"].as_array().unwrap().len(), 1);
     assert_eq!(rep["mismatched"][0]["reference"], "pos-1");
     assert_eq!(
@@ -616,6 +624,20 @@ fn reconciliation_finds_planted_differences() {
             .starts_with("line 2:"),
         "{}",
         bad.body
+    );
+    // A quote left open is not CSV: refused, naming the line.
+    let open = post(
+        &format!(
+            "{}\n\"pos-1,earn,10,AROMA,\n",
+            coalition::clearing::reconcile::HEADER
+        ),
+        &token,
+    );
+    assert_eq!(
+        (open.status, open.code().as_str()),
+        (422, "invalid_csv"),
+        "{}",
+        open.body
     );
     // Another partner's finance user may not reconcile Aroma.
     assert_eq!(
