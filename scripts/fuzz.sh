@@ -20,26 +20,9 @@ if ! "$work/venv/bin/pip" install -q "schemathesis==4.32.5" "http-message-signat
     exit 3
 fi
 
-cargo build -q
-bin=target/debug/coalition
-cp -r partners "$work/partners"
-"$bin" keygen --out "$work/aroma-fuzz" >/dev/null
-{
-    printf '\n[[keys]]\nid = "aroma-fuzz"\npublic_key = """\n'
-    cat "$work/aroma-fuzz.pub.pem"
-    printf '"""\n'
-} >>"$work/partners/aroma.toml"
-
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-base="http://127.0.0.1:$port"
 # The rate limit is the one thing raised: the fuzz is one partner sending as fast as it can.
-RUST_LOG=error "$bin" serve --database "sqlite://$work/fuzz.db" --partners "$work/partners" \
-    --listen "127.0.0.1:$port" --network-key "$work/network.pem" --rate-per-sec 100000 &
-server=$!
-for _ in $(seq 1 100); do
-    curl -fs "$base/readyz" >/dev/null 2>&1 && break
-    sleep 0.1
-done
+. scripts/lib.sh
+RUST_LOG=error serve_with_key aroma-fuzz --rate-per-sec 100000
 
 export COALITION_FUZZ_KEY_ID=aroma-fuzz COALITION_FUZZ_KEY="$work/aroma-fuzz.pem"
 COALITION_FUZZ_FINANCE_TOKEN=$("$bin" token --role operator --network-key "$work/network.pem")

@@ -16,22 +16,6 @@ if ! "$work/venv/bin/pip" install -q "http-message-signatures==3.0.0" "requests>
     exit 3
 fi
 
-cargo build -q
-bin=target/debug/coalition
-cp -r partners "$work/partners"
-"$bin" keygen --out "$work/aroma-python" >/dev/null
-{
-    printf '\n[[keys]]\nid = "aroma-python"\npublic_key = """\n'
-    cat "$work/aroma-python.pub.pem"
-    printf '"""\n'
-} >>"$work/partners/aroma.toml"
-
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-RUST_LOG=warn "$bin" serve --database "sqlite://$work/interop.db" --partners "$work/partners" \
-    --listen "127.0.0.1:$port" --network-key "$work/network.pem" &
-server=$!
-for _ in $(seq 1 100); do
-    curl -fs "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break
-    sleep 0.1
-done
-"$work/venv/bin/python" scripts/interop_client.py "http://127.0.0.1:$port" aroma-python "$work/aroma-python.pem"
+. scripts/lib.sh
+serve_with_key aroma-python
+"$work/venv/bin/python" scripts/interop_client.py "$base" aroma-python "$work/aroma-python.pem"
