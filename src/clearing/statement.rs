@@ -39,11 +39,13 @@ fn io_error(e: std::io::Error) -> StoreError {
 fn spool_file() -> std::io::Result<File> {
     let path: PathBuf =
         std::env::temp_dir().join(format!("coalition-statement-{}", uuid::Uuid::new_v4()));
-    let file = File::options()
-        .read(true)
-        .write(true)
-        .create_new(true)
-        .open(&path)?;
+    let mut options = File::options();
+    options.read(true).write(true).create_new(true);
+    // The statement is the partner's money: no other user of the machine may open it in the
+    // moment before it is unlinked.
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let file = options.open(&path)?;
     std::fs::remove_file(&path)?;
     Ok(file)
 }
