@@ -64,7 +64,7 @@ error_codes! {
     UnsupportedMediaType = "unsupported_media_type", 415, "Unsupported media type", "A JSON body must be sent with `Content-Type: application/json`.";
     InvalidAmount = "invalid_amount", 422, "Unprocessable request", "An amount is not a decimal string at its unit's scale, not positive, or too large.";
     InsufficientBalance = "insufficient_balance", 422, "Unprocessable request", "The member holds fewer points than the request spends.";
-    UnknownMember = "unknown_member", 422, "Unprocessable request", "The member is not enrolled in the network.";
+    InvalidLinkCode = "invalid_link_code", 422, "Unprocessable request", "The link code is wrong, used, expired, or for another brand.";
     UnknownUnit = "unknown_unit", 422, "Unprocessable request", "The unit is not one of the network's, or not points where points are needed.";
     InvalidRequest = "invalid_request", 422, "Unprocessable request", "The request is well-formed but breaks a rule the detail names.";
     HoldNotPending = "hold_not_pending", 422, "Unprocessable request", "The hold was captured, voided or has expired.";

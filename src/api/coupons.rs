@@ -139,7 +139,7 @@ pub struct IssueRequest {
     responses(
         (status = 201, body = CouponIssued),
         (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "budget_exhausted, per_member_limit, campaign_ended, unknown_member", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "budget_exhausted, per_member_limit, campaign_ended", body = Problem, content_type = "application/problem+json"),
     ))]
 #[post("/v1/campaigns/{campaign_id}/coupons")]
 pub async fn issue_coupon(

@@ -6,6 +6,7 @@ pub mod codes;
 pub mod coupons;
 pub mod docs;
 pub mod finance;
+pub mod links;
 pub mod members;
 pub mod metrics;
 pub mod openapi;
@@ -134,6 +135,9 @@ routes! {
     members::authorize,
     members::convert,
     members::donate,
+    links::create,
+    links::list,
+    links::leave,
     finance::trial_balance,
     finance::verify,
     settlements::settle,

@@ -125,7 +125,10 @@ fn shared_problems(op: &Operation) -> Vec<(u16, &'static str)> {
                 "over the partner's request rate: retry after Retry-After seconds",
             ));
         }
-        Caller::Member => out.push((401, "no member token, or not a valid one")),
+        Caller::Member => {
+            out.push((401, "no member token, or not a valid one"));
+            out.push((403, "the token does not carry the scope this call needs"));
+        }
         Caller::Finance => {
             out.push((401, "no finance token, or not a valid one"));
             out.push((

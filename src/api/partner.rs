@@ -67,7 +67,7 @@ impl<'de> Deserialize<'de> for DecimalText {
 pub(super) fn parse_member(text: &str) -> Result<MemberId, ApiError> {
     text.parse().map_err(|_| {
         ApiError::new(
-            ErrorCode::UnknownMember,
+            ErrorCode::InvalidRequest,
             format!(
                 "`{}` is not a member id",
                 text.chars().take(40).collect::<String>()
@@ -114,7 +114,11 @@ pub struct EnrolRequest {
     /// The partner's own id for the member (1 to 128 characters).
     #[schema(min_length = 1, max_length = 128)]
     pub external_id: String,
+    /// The member's choice on the brand's sign-up form; not read with `link_code`.
     pub consent: Option<Consent>,
+    /// A code the member made in their wallet (`POST /v1/me/links`): enrols the member they
+    /// already are at another brand (201, `linked: true`) instead of a new one.
+    pub link_code: Option<String>,
 }
 
 /// Enrol a member, or find the one this partner already knows by `external_id` (200).
@@ -131,12 +135,21 @@ pub struct EnrolRequest {
 pub async fn enrol(state: web::Data<AppState>, req: Signed) -> Result<HttpResponse, ApiError> {
     let idem = req.idempotency()?;
     let body: EnrolRequest = req.json()?;
-    let share = body.consent.is_some_and(|c| c.share_balances);
-    let work = Clearing::enrol_work(&req.caller, body.external_id, share)?;
-    let reply = state
-        .clearing
-        .once(&req.caller, idem, work, views::member)
-        .await?;
+    let reply = match &body.link_code {
+        Some(code) => {
+            let work = Clearing::enrol_linked_work(&req.caller, body.external_id, code)?;
+            let render = views::links::linked_member;
+            state.clearing.once(&req.caller, idem, work, render).await?
+        }
+        None => {
+            let share = body.consent.is_some_and(|c| c.share_balances);
+            let work = Clearing::enrol_work(&req.caller, body.external_id, share)?;
+            state
+                .clearing
+                .once(&req.caller, idem, work, views::member)
+                .await?
+        }
+    };
     Ok(respond(reply))
 }
 

@@ -151,14 +151,13 @@ impl From<ClearingError> for ApiError {
             ClearingError::Balance(b) => return b.clone().into(),
             ClearingError::Store(_) => return store_failure(&e),
             ClearingError::UnknownPartner(_) | ClearingError::NotFound(_) => ErrorCode::NotFound,
-            ClearingError::NotEnrolled { .. } => ErrorCode::Forbidden,
             ClearingError::UnknownUnit(_)
             | ClearingError::NotPoints(_)
             | ClearingError::NoOwnUnit(_) => ErrorCode::UnknownUnit,
             ClearingError::AmountTooLarge | ClearingError::InvalidAmount(_) => {
                 ErrorCode::InvalidAmount
             }
-            ClearingError::UnknownMember(_) => ErrorCode::UnknownMember,
+            ClearingError::InvalidLinkCode => ErrorCode::InvalidLinkCode,
             ClearingError::AuthorizationRequired(_) => ErrorCode::AuthorizationRequired,
             ClearingError::HoldNotPending { .. } => ErrorCode::HoldNotPending,
             ClearingError::NotReversible(_) => ErrorCode::NotReversible,

@@ -38,7 +38,9 @@ impl Context {
         Amount::parse_positive(text, self.scale(unit)?)
             .map_err(|e| ClearingError::InvalidAmount(e.into()))
     }
-    /// Refuses a member the network does not know.
+    /// Refuses a member the network does not know (`404`, worded as for one not linked to the
+    /// caller). For calls where the member acts: their own token, their authorisation code,
+    /// their coupon at the till; a partner acting for a member needs `require_linked`.
     pub(crate) fn require_member(
         &self,
         tx: &mut WriteTx<'_>,
@@ -47,7 +49,7 @@ impl Context {
         if members::exists_tx(tx, &member.to_string())? {
             Ok(())
         } else {
-            Err(ClearingError::UnknownMember(member.to_string()))
+            Err(ClearingError::NotFound(super::Missing::Member(member)))
         }
     }
 

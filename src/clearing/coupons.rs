@@ -346,6 +346,10 @@ impl Clearing {
                 .ok_or_else(|| {
                     ClearingError::NotFound(Missing::CampaignOfPartner(campaign.to_string()))
                 })?;
+            // The sponsor gives a member a coupon as a partner acting for them: through a link.
+            if let Some(m) = member {
+                ctx.require_linked(tx, &caller.partner, m)?;
+            }
             issue(ctx, tx, &Campaign::from_row(row)?, member).map(Issued::from)
         }
     }

@@ -28,8 +28,8 @@ pub enum ClearingError {
     Balance(BalanceError),
     #[error(transparent)]
     Store(StoreError),
-    #[error("member {0} is not enrolled in the network")]
-    UnknownMember(String),
+    #[error("the link code is not one of this partner's, or was used, or has expired")]
+    InvalidLinkCode,
     #[error("{0}")]
     AuthorizationRequired(AuthorizationRefused),
     #[error("{0}")]
@@ -55,11 +55,6 @@ pub enum ClearingError {
     },
     #[error("campaign {0} has ended")]
     CampaignEnded(String),
-    #[error("member {member} is not enrolled with {partner}")]
-    NotEnrolled {
-        member: MemberId,
-        partner: PartnerId,
-    },
     #[error("{left} is left to pay on {partner}'s position")]
     Overpayment { left: Amount, partner: String },
     #[error("line {line}: {why}")]
@@ -106,13 +101,12 @@ pub enum Missing {
     CouponOfPartner,
     #[error("no such coupon redemption of this partner")]
     CouponRedemption,
-    #[error("unknown member {0}")]
+    /// A member that does not exist, or that the caller is not linked to: worded alike, so
+    /// that no partner learns which member ids exist.
+    #[error("no member {0} of this partner")]
     Member(MemberId),
-    #[error("member {member} is not enrolled with {partner}")]
-    Enrolment {
-        member: MemberId,
-        partner: PartnerId,
-    },
+    #[error("no link to {0}")]
+    Link(String),
     #[error("no settlement {0}")]
     Settlement(String),
     #[error("no partner {0}")]
@@ -273,6 +267,10 @@ pub enum Invalid {
     NoPosition(String),
     #[error("reference is too long")]
     ReferenceTooLong,
+    #[error("this partner already uses that external_id for another member")]
+    ExternalIdTaken,
+    #[error("`{0}` is not a member id")]
+    MemberId(String),
 }
 
 /// What is wrong with a line of a reconciliation file.

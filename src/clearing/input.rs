@@ -16,8 +16,9 @@ pub const EARLIEST_OCCURRED_AT_US: i64 = 946_684_800_000_000;
 pub const MAX_OCCURRED_AHEAD_SECS: i64 = 24 * 60 * 60;
 
 pub(crate) fn parse_member(text: &str) -> Result<MemberId, ClearingError> {
-    text.parse()
-        .map_err(|_| ClearingError::UnknownMember(text.chars().take(40).collect()))
+    text.parse().map_err(|_| {
+        ClearingError::InvalidRequest(Invalid::MemberId(text.chars().take(40).collect()))
+    })
 }
 
 pub(crate) fn check_text(

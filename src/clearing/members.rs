@@ -7,7 +7,9 @@ use super::codes::{AUTH_CODE_CHARS, normalize_auth_code, random_code};
 use super::context::Context;
 use super::reads::EntryQuery;
 use super::receipt::Posted;
-use super::tokens::{DEFAULT_MEMBER_TOKEN_TTL_SECS, MAX_MEMBER_TOKEN_TTL_SECS, MEMBER_SCOPES};
+use super::tokens::{
+    DEFAULT_MEMBER_TOKEN_TTL_SECS, MAX_MEMBER_TOKEN_TTL_SECS, MEMBER_SCOPES, OPT_IN_SCOPES,
+};
 use super::write::{Caller, Work};
 use super::{AuthorizationRefused, BadAmount, Clearing, ClearingError, Invalid, rules};
 use crate::ledger::{
@@ -225,8 +227,13 @@ impl Clearing {
         scopes: Option<Vec<String>>,
         ttl_secs: Option<u64>,
     ) -> Result<impl Work<(String, i64)>, ClearingError> {
-        let scopes =
-            scopes.unwrap_or_else(|| MEMBER_SCOPES.iter().map(|s| (*s).to_owned()).collect());
+        let scopes = scopes.unwrap_or_else(|| {
+            MEMBER_SCOPES
+                .iter()
+                .filter(|s| !OPT_IN_SCOPES.contains(s))
+                .map(|s| (*s).to_owned())
+                .collect()
+        });
         if let Some(bad) = scopes.iter().find(|s| !MEMBER_SCOPES.contains(&s.as_str())) {
             return Err(ClearingError::InvalidRequest(Invalid::Scope {
                 scope: bad.chars().take(30).collect(),
@@ -241,12 +248,7 @@ impl Clearing {
         }
         let partner = caller.partner.clone();
         Ok(move |ctx: &Context, tx: &mut WriteTx<'_>| {
-            if !members::linked_tx(tx, partner.as_str(), &member.to_string())? {
-                return Err(ClearingError::NotEnrolled {
-                    member,
-                    partner: partner.clone(),
-                });
-            }
+            ctx.require_linked(tx, &partner, member)?;
             ctx.tokens
                 .mint_member(member, &partner, &scopes, ttl, ctx.clock.now_secs())
         })
@@ -303,7 +305,7 @@ impl Clearing {
     pub fn consent_work(member: MemberId, share_balances: bool) -> impl Work<(MemberId, bool)> {
         move |_: &Context, tx: &mut WriteTx<'_>| {
             if !members::set_consent(tx, &member.to_string(), share_balances)? {
-                return Err(ClearingError::UnknownMember(member.to_string()));
+                return Err(ClearingError::NotFound(super::Missing::Member(member)));
             }
             Ok((member, share_balances))
         }

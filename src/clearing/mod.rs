@@ -8,6 +8,7 @@ pub mod coupons;
 mod error;
 pub mod export;
 pub mod input;
+pub mod links;
 pub mod members;
 pub mod partner;
 pub mod reads;

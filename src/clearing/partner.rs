@@ -282,7 +282,7 @@ impl Clearing {
         meta.memo = memo;
         let caller = caller.clone();
         Ok(move |ctx: &Context, tx: &mut WriteTx<'_>| {
-            ctx.require_member(tx, input.member)?;
+            ctx.require_linked(tx, &caller.partner, input.member)?;
             let entry = rules::earn(
                 &ctx.network,
                 &caller.partner,
@@ -343,7 +343,13 @@ impl Clearing {
             .unwrap_or(i64::MAX / 2_000_000)
             .saturating_mul(1_000_000);
         Ok(move |ctx: &Context, tx: &mut WriteTx<'_>| {
-            ctx.require_member(tx, input.member)?;
+            // Under the member's authorisation code the member acts, and no link is needed;
+            // otherwise the partner acts for the member, through a link.
+            if authorization.is_some() {
+                ctx.require_member(tx, input.member)?;
+            } else {
+                ctx.require_linked(tx, &caller.partner, input.member)?;
+            }
             if let Some(code) = &authorization {
                 super::members::spend_authorization(
                     tx,

@@ -123,13 +123,10 @@ impl Clearing {
                 ))
             })
             .await?;
-        let row = row.ok_or(ClearingError::NotFound(Missing::Member(member)))?;
-        if link.is_none() {
-            return Err(ClearingError::NotFound(Missing::Enrolment {
-                member,
-                partner: partner.clone(),
-            }));
-        }
+        // Not linked is answered as not existing.
+        let (Some(row), Some(_)) = (row, link) else {
+            return Err(ClearingError::NotFound(Missing::Member(member)));
+        };
         let own = self
             .ctx
             .network

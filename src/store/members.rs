@@ -2,7 +2,7 @@
 
 use diesel::prelude::*;
 
-use super::schema::{member_links, members};
+use super::schema::{link_codes, member_links, members};
 use super::tx::WriteTx;
 use super::{DbConn, StoreError};
 
@@ -110,7 +110,140 @@ pub fn set_consent(
     Ok(changed == 1)
 }
 
-/// Whether the partner knows the member, inside a write.
+/// The writer's cache key of a link (member ids are UUIDs: the separator cannot occur in them).
+fn link_key(partner: &str, member_id: &str) -> String {
+    format!("{member_id}\u{1f}{partner}")
+}
+
+/// Whether the partner knows the member, inside a write. The writer remembers the links it has
+/// seen (with the members), and forgets one when it is removed.
 pub fn linked_tx(tx: &mut WriteTx<'_>, partner: &str, member_id: &str) -> Result<bool, StoreError> {
-    Ok(link(tx.conn_unsynced(), partner, member_id)?.is_some())
+    let key = link_key(partner, member_id);
+    if tx.state.knows_member(&key) {
+        return Ok(true);
+    }
+    let found = link(tx.conn_unsynced(), partner, member_id)?.is_some();
+    if found {
+        tx.state.remember_member(&key);
+    }
+    Ok(found)
+}
+
+/// Stores a link code the member asked for.
+pub fn create_link_code(
+    tx: &mut WriteTx<'_>,
+    code: &str,
+    member_id: &str,
+    partner: &str,
+    expires_at_us: i64,
+) -> Result<(), StoreError> {
+    let now = tx.now_us();
+    diesel::insert_into(link_codes::table)
+        .values((
+            link_codes::code.eq(code),
+            link_codes::member_id.eq(member_id),
+            link_codes::partner.eq(partner),
+            link_codes::expires_at_us.eq(expires_at_us),
+            link_codes::created_at_us.eq(now),
+        ))
+        .execute(tx.db()?)?;
+    Ok(())
+}
+
+/// Uses a link code for `partner`: the member it names, when it is `partner`'s, unused and
+/// unexpired. Used once: a second use finds nothing.
+pub fn take_link_code(
+    tx: &mut WriteTx<'_>,
+    code: &str,
+    partner: &str,
+) -> Result<Option<String>, StoreError> {
+    let now = tx.now_us();
+    let taken = diesel::update(
+        link_codes::table
+            .filter(link_codes::code.eq(code))
+            .filter(link_codes::partner.eq(partner))
+            .filter(link_codes::used_at_us.is_null())
+            .filter(link_codes::expires_at_us.gt(now)),
+    )
+    .set(link_codes::used_at_us.eq(now))
+    .execute(tx.db()?)?;
+    if taken != 1 {
+        return Ok(None);
+    }
+    Ok(link_codes::table
+        .find(code)
+        .select(link_codes::member_id)
+        .first(tx.db()?)
+        .optional()?)
+}
+
+/// What linking a member to a partner under an `external_id` came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Linked {
+    /// Linked now.
+    New,
+    /// The partner already knew this member (under the external id it holds).
+    Already(String),
+    /// The partner uses `external_id` for another member.
+    ExternalIdTaken,
+}
+
+/// Links an existing member to a partner under the partner's own id for them.
+pub fn link_member(
+    tx: &mut WriteTx<'_>,
+    partner: &str,
+    external_id: &str,
+    member_id: &str,
+) -> Result<Linked, StoreError> {
+    let holder: Option<String> = member_links::table
+        .find((partner, external_id))
+        .select(member_links::member_id)
+        .first(tx.db()?)
+        .optional()?;
+    match holder {
+        Some(m) if m == member_id => return Ok(Linked::Already(external_id.to_owned())),
+        Some(_) => return Ok(Linked::ExternalIdTaken),
+        None => {}
+    }
+    if let Some(existing) = link(tx.db()?, partner, member_id)? {
+        return Ok(Linked::Already(existing));
+    }
+    let now = tx.now_us();
+    diesel::insert_into(member_links::table)
+        .values((
+            member_links::partner.eq(partner),
+            member_links::external_id.eq(external_id),
+            member_links::member_id.eq(member_id),
+            member_links::created_at_us.eq(now),
+        ))
+        .execute(tx.db()?)?;
+    Ok(Linked::New)
+}
+
+/// A member's links: (partner, the partner's id for them, linked at), by partner.
+pub fn links_of(
+    conn: &mut DbConn,
+    member_id: &str,
+) -> Result<Vec<(String, String, i64)>, StoreError> {
+    Ok(member_links::table
+        .filter(member_links::member_id.eq(member_id))
+        .order(member_links::partner)
+        .select((
+            member_links::partner,
+            member_links::external_id,
+            member_links::created_at_us,
+        ))
+        .load(conn)?)
+}
+
+/// Removes the member's link to `partner`; whether there was one.
+pub fn unlink(tx: &mut WriteTx<'_>, partner: &str, member_id: &str) -> Result<bool, StoreError> {
+    let removed = diesel::delete(
+        member_links::table
+            .filter(member_links::partner.eq(partner))
+            .filter(member_links::member_id.eq(member_id)),
+    )
+    .execute(tx.db()?)?;
+    tx.state.forget_member(&link_key(partner, member_id));
+    Ok(removed == 1)
 }

@@ -178,7 +178,19 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    link_codes (code) {
+        code -> Text,
+        member_id -> Text,
+        partner -> Text,
+        expires_at_us -> BigInt,
+        used_at_us -> Nullable<BigInt>,
+        created_at_us -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
+    link_codes,
     units,
     partners,
     entries,

@@ -1,5 +1,5 @@
-//! The writer's memory: balances, authorisations and members it already knows, and the rows a
-//! batch has produced but not yet written, which go out as one multi-row statement per table.
+//! The writer's memory: balances, authorisations, members and their links it already knows,
+//! and the rows a batch has produced but not yet written, which go out as one multi-row statement per table.
 //!
 //! Why: a round trip per row made the writer, not the database, the bottleneck. What it may
 //! cache is what only the writer changes, and only while nothing else has written: account
@@ -579,5 +579,11 @@ impl WriterState {
         if self.members.insert(id.to_owned()) {
             self.job.members.push(id.to_owned());
         }
+    }
+
+    /// Forgets a remembered key (a link removed). Not undone with its job: a key missing from
+    /// the cache is only read again.
+    pub(super) fn forget_member(&mut self, id: &str) {
+        self.members.remove(id);
     }
 }

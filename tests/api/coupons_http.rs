@@ -288,6 +288,9 @@ fn coupons_that_may_not_be_used_are_refused_and_change_nothing() {
     let avi = api.member("books");
     let c = campaign(&api, "threads", &["books"], amount(), "100.00", json!({}));
     let id = c["campaign_id"].as_str().unwrap();
+    // The sponsor gives a coupon to a member only through a link.
+    assert_eq!(issue(&api, "threads", id, Some(&dana)).status, 404);
+    api.link(&dana, "books", "threads");
     let code = issued(&api, "threads", id, Some(&dana));
     let voided = issued(&api, "threads", id, None);
     assert_eq!(

@@ -15,6 +15,7 @@ mod error_codes;
 mod http_public;
 mod ledger_store;
 mod limits;
+mod links_http;
 mod manifests;
 mod members_http;
 mod openapi_walk;

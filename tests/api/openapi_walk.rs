@@ -200,9 +200,17 @@ fn what_the_server_answers_to_shared_problems_is_declared_by_every_operation() {
     let api = Api::start();
     let doc = send("GET", &api.url("/openapi.json"), &[], None).json();
     let member = api.member("aroma");
+    // A token with every scope, so that each member call gets past its scope check.
+    let all_scopes: Vec<&str> = coalition::clearing::tokens::MEMBER_SCOPES.to_vec();
+    let minted = api.post(
+        "aroma",
+        &format!("/v1/members/{member}/tokens"),
+        &serde_json::json!({ "scope": all_scopes }),
+    );
+    assert_eq!(minted.status, 201, "{}", minted.body);
     let caller = Caller {
         api: &api,
-        member_token: api.member_token("aroma", &member),
+        member_token: minted.json()["token"].as_str().unwrap().to_owned(),
         operator_token: api.finance_token(Role::Operator, None),
     };
     let mut walked = 0;

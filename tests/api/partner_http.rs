@@ -875,7 +875,7 @@ fn amounts_must_be_exact_decimal_strings() {
     );
     assert_eq!(
         (unknown.status, unknown.code().as_str()),
-        (422, "unknown_member")
+        (404, "not_found")
     );
     let typo = api.post(
         "fuelup",

@@ -122,6 +122,10 @@ fn traffic(api: &Api, seed: u64, rounds: usize, tag: &str) -> BTreeMap<String, i
     let members: Vec<(String, String)> = (0..3)
         .map(|_| {
             let id = api.member("aroma");
+            // Every brand acts for the member: they joined each with a link code.
+            for brand in ["books", "threads", "fuelup"] {
+                api.link(&id, "aroma", brand);
+            }
             let token = api.member_token("aroma", &id);
             (id, token)
         })
@@ -665,6 +669,7 @@ fn tool(name: &str, args: &[&str]) -> Option<std::process::Output> {
 fn references_reach_csv_files_inert() {
     let api = Api::start();
     let member = api.member("aroma");
+    api.link(&member, "aroma", "books");
     let hostile = [
         "=HYPERLINK(\"http://example.invalid\",\"x\")",
         "@SUM(A1)",

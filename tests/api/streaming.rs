@@ -124,6 +124,7 @@ fn a_large_export_is_on_the_wire_a_page_at_a_time() {
 fn a_statement_of_many_windows_arrives_whole_and_signed() {
     let api = Api::start();
     let member = api.member("books");
+    api.link(&member, "books", "aroma");
     let token = api.member_token("books", &member);
     // Cross-brand spends put lines on Aroma's and the bookstore's positions.
     api.earn("aroma", &member, "5000");

@@ -12,6 +12,10 @@ use crate::ledger::{AccountKind, EntryKind};
 pub struct MemberView {
     pub member_id: String,
     pub external_id: String,
+    /// `true` when the member was enrolled under a link code: the member they already were at
+    /// another brand.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub linked: Option<bool>,
 }
 
 /// One line of an entry: a signed amount (debit positive) as a decimal string.

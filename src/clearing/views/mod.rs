@@ -5,6 +5,7 @@
 
 pub mod coupons;
 pub mod entry;
+pub mod links;
 pub mod members;
 pub mod settlement;
 pub mod statement;
@@ -47,6 +48,7 @@ pub fn member(_: &Context, (id, created, external_id): (MemberId, bool, String))
     let view = MemberView {
         member_id: id.to_string(),
         external_id,
+        linked: None,
     };
     json(if created { 201 } else { 200 }, &view)
 }

@@ -373,6 +373,35 @@ impl Api {
         r.json()["member_id"].as_str().unwrap().to_owned()
     }
 
+    /// Links `member`, enrolled with `via`, to `to` as well, the way the member does it: a
+    /// token from `via` with the `links` scope asks for a link code, and `to` enrols with it.
+    pub fn link(&self, member: &str, via: &str, to: &str) {
+        let r = self.post(
+            via,
+            &format!("/v1/members/{member}/tokens"),
+            &serde_json::json!({ "scope": ["links"] }),
+        );
+        assert_eq!(r.status, 201, "{}", r.body);
+        let token = r.json()["token"].as_str().unwrap().to_owned();
+        let code = self.bearer(
+            &token,
+            "POST",
+            "/v1/me/links",
+            Some(&serde_json::json!({ "partner": to })),
+        );
+        assert_eq!(code.status, 201, "{}", code.body);
+        let linked = self.post(
+            to,
+            "/v1/members",
+            &serde_json::json!({
+                "external_id": format!("{to}-{member}"),
+                "link_code": code.json()["code"],
+            }),
+        );
+        assert_eq!(linked.status, 201, "{}", linked.body);
+        assert_eq!(linked.json()["member_id"], member, "the same member");
+    }
+
     pub fn earn(&self, partner: &str, member: &str, points: &str) -> serde_json::Value {
         let r = self.post(
             partner,

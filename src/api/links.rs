@@ -1,0 +1,87 @@
+//! Routes for a member's links to brands (a member token with the `links` scope).
+
+use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::AppState;
+use super::auth::{Body, Member, json_body, optional_idempotency};
+use super::partner::respond;
+use super::problem::{ApiError, Problem};
+use crate::clearing::views::links::{LinkCodeView, LinksView};
+use crate::clearing::{Clearing, views};
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LinkCodeRequest {
+    /// The brand the member wants to join as the member they already are.
+    pub partner: String,
+}
+
+/// A single-use code (10 minutes) the member gives another brand, which enrols them with it as
+/// the same member (`POST /v1/members {external_id, link_code}`).
+#[utoipa::path(post, path = "/v1/me/links", tag = "member", request_body = LinkCodeRequest,
+    responses((status = 201, body = LinkCodeView),
+        (status = 403, description = "the token lacks the `links` scope", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")),
+    security(("member_token" = [])))]
+#[post("/v1/me/links")]
+pub async fn create(
+    state: web::Data<AppState>,
+    me: Member,
+    req: HttpRequest,
+    Body(body): Body,
+) -> Result<HttpResponse, ApiError> {
+    let member = me.require("links")?;
+    let idem = optional_idempotency(&req, &body)?;
+    let asked: LinkCodeRequest = json_body(&req, &body)?;
+    let work = state.clearing.link_code_work(member, &asked.partner)?;
+    let reply = state
+        .clearing
+        .once_as(
+            format!("member:{member}"),
+            idem,
+            work,
+            views::links::link_code,
+        )
+        .await?;
+    Ok(respond(reply))
+}
+
+/// The brands the member is linked to, with each brand's own id for them.
+#[utoipa::path(get, path = "/v1/me/links", tag = "member",
+    responses((status = 200, body = LinksView),
+        (status = 403, description = "the token lacks the `links` scope", body = Problem, content_type = "application/problem+json")),
+    security(("member_token" = [])))]
+#[get("/v1/me/links")]
+pub async fn list(
+    state: web::Data<AppState>,
+    me: Member,
+) -> Result<web::Json<LinksView>, ApiError> {
+    let member = me.require("links")?;
+    Ok(web::Json(views::links::links(
+        state.clearing.links(member).await?,
+    )))
+}
+
+/// Leave a brand: it can no longer act for the member. The points stay where they are.
+#[utoipa::path(delete, path = "/v1/me/links/{partner}", tag = "member",
+    params(("partner" = String, Path, description = "the brand to leave")),
+    responses((status = 204, description = "the link is gone"),
+        (status = 403, description = "the token lacks the `links` scope", body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("member_token" = [])))]
+#[delete("/v1/me/links/{partner}")]
+pub async fn leave(
+    state: web::Data<AppState>,
+    me: Member,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let member = me.require("links")?;
+    let work = Clearing::leave_work(member, path.into_inner());
+    state
+        .clearing
+        .once_as(format!("member:{member}"), None, work, views::links::left)
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,157 @@
+//! One member across brands: the link code a member hands to another brand, enrolment under it
+//! (the same member, no second wallet), the member's list of links and leaving a brand; and the
+//! trust rule that a partner acts for a member only through a link.
+
+use super::codes::{AUTH_CODE_CHARS, normalize_auth_code, random_code};
+use super::context::Context;
+use super::input::{MAX_EXTERNAL_ID_CHARS, check_text, parse_member};
+use super::write::{Caller, Work};
+use super::{Clearing, ClearingError, Invalid, Missing};
+use crate::ledger::{MemberId, PartnerId};
+use crate::store::{WriteTx, members};
+
+/// How long a link code is good for, in seconds.
+pub const LINK_CODE_TTL_SECS: i64 = 10 * 60;
+
+/// A link code as the member gets it.
+#[derive(Debug, Clone)]
+pub struct LinkCode {
+    pub code: String,
+    pub partner: PartnerId,
+    pub expires_at_us: i64,
+}
+
+/// A brand the member is linked to.
+#[derive(Debug, Clone)]
+pub struct Link {
+    pub partner: String,
+    /// The brand's own id for the member.
+    pub external_id: String,
+    pub linked_at_us: i64,
+}
+
+/// What an enrolment under a link code came to: the member, and the external id the brand
+/// holds for them (the one it sent, or the one it already had).
+#[derive(Debug, Clone)]
+pub struct LinkedMember {
+    pub member: MemberId,
+    pub external_id: String,
+}
+
+impl Context {
+    /// Refuses a member `partner` is not linked to exactly as one that does not exist, so that
+    /// no partner learns which member ids exist.
+    pub(crate) fn require_linked(
+        &self,
+        tx: &mut WriteTx<'_>,
+        partner: &PartnerId,
+        member: MemberId,
+    ) -> Result<(), ClearingError> {
+        if members::linked_tx(tx, partner.as_str(), &member.to_string())? {
+            Ok(())
+        } else {
+            Err(ClearingError::NotFound(Missing::Member(member)))
+        }
+    }
+}
+
+fn known_partner(ctx: &Context, partner: &str) -> Result<PartnerId, ClearingError> {
+    partner
+        .parse()
+        .ok()
+        .filter(|p| ctx.network.partner(p).is_some())
+        .ok_or_else(|| {
+            ClearingError::InvalidRequest(Invalid::UnknownPartner(
+                partner.chars().take(32).collect(),
+            ))
+        })
+}
+
+impl Clearing {
+    /// `POST /v1/me/links`: a single-use code with which `partner` can enrol the member as the
+    /// member they already are, for [`LINK_CODE_TTL_SECS`].
+    pub fn link_code_work(
+        &self,
+        member: MemberId,
+        partner: &str,
+    ) -> Result<impl Work<LinkCode>, ClearingError> {
+        let partner = known_partner(self.context(), partner)?;
+        Ok(move |ctx: &Context, tx: &mut WriteTx<'_>| {
+            ctx.require_member(tx, member)?;
+            let code = random_code(AUTH_CODE_CHARS)?;
+            let expires_at_us = tx
+                .now_us()
+                .saturating_add(LINK_CODE_TTL_SECS.saturating_mul(1_000_000));
+            members::create_link_code(
+                tx,
+                &code,
+                &member.to_string(),
+                partner.as_str(),
+                expires_at_us,
+            )?;
+            Ok(LinkCode {
+                code,
+                partner,
+                expires_at_us,
+            })
+        })
+    }
+
+    /// `POST /v1/members {external_id, link_code}`: the member the code names, linked to the
+    /// calling partner under `external_id`. Consent in the body is not read: the link starts
+    /// from the member's own choice.
+    pub fn enrol_linked_work(
+        caller: &Caller,
+        external_id: String,
+        link_code: &str,
+    ) -> Result<impl Work<LinkedMember>, ClearingError> {
+        check_text("external_id", &external_id, MAX_EXTERNAL_ID_CHARS)?;
+        let code = normalize_auth_code(link_code).ok_or(ClearingError::InvalidLinkCode)?;
+        let partner = caller.partner.to_string();
+        Ok(move |_: &Context, tx: &mut WriteTx<'_>| {
+            let member = members::take_link_code(tx, &code, &partner)?
+                .ok_or(ClearingError::InvalidLinkCode)?;
+            let external_id = match members::link_member(tx, &partner, &external_id, &member)? {
+                members::Linked::New => external_id,
+                members::Linked::Already(held) => held,
+                members::Linked::ExternalIdTaken => {
+                    return Err(ClearingError::InvalidRequest(Invalid::ExternalIdTaken));
+                }
+            };
+            Ok(LinkedMember {
+                member: parse_member(&member)?,
+                external_id,
+            })
+        })
+    }
+
+    /// `GET /v1/me/links`: the brands the member is linked to.
+    pub async fn links(&self, member: MemberId) -> Result<Vec<Link>, ClearingError> {
+        let rows = self
+            .store()
+            .read(move |c| members::links_of(c, &member.to_string()))
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(partner, external_id, linked_at_us)| Link {
+                partner,
+                external_id,
+                linked_at_us,
+            })
+            .collect())
+    }
+
+    /// `DELETE /v1/me/links/{partner}`: the brand can no longer act for the member; the points
+    /// stay where they are.
+    pub fn leave_work(member: MemberId, partner: String) -> impl Work<()> {
+        move |_: &Context, tx: &mut WriteTx<'_>| {
+            if members::unlink(tx, &partner, &member.to_string())? {
+                Ok(())
+            } else {
+                Err(ClearingError::NotFound(Missing::Link(
+                    partner.chars().take(32).collect(),
+                )))
+            }
+        }
+    }
+}
