@@ -213,9 +213,14 @@ pub async fn authorize(
     let idem = optional_idempotency(&req, &body)?;
     let a: AuthorizationRequest = json_body(&req, &body)?;
     let max = a.max_points.text()?;
-    let work = state
-        .clearing
-        .authorize_work(member, &a.partner, &a.unit, &max, a.ttl_seconds)?;
+    let work = state.clearing.authorize_work(
+        member,
+        &me.0.azp,
+        &a.partner,
+        &a.unit,
+        &max,
+        a.ttl_seconds,
+    )?;
     let reply = state
         .clearing
         .once_as(format!("member:{member}"), idem, work, views::authorization)
@@ -247,9 +252,13 @@ pub async fn convert(
     let member = me.require("conversions")?;
     let idem = optional_idempotency(&req, &body)?;
     let c: ConversionRequest = json_body(&req, &body)?;
-    let work = state
-        .clearing
-        .convert_work(member, &c.from_unit, &c.to_unit, &c.points.text()?)?;
+    let work = state.clearing.convert_work(
+        member,
+        &me.0.azp,
+        &c.from_unit,
+        &c.to_unit,
+        &c.points.text()?,
+    )?;
     let reply = state
         .clearing
         .once_as(format!("member:{member}"), idem, work, views::entry_created)
@@ -281,9 +290,10 @@ pub async fn donate(
     let member = me.require("donations")?;
     let idem = optional_idempotency(&req, &body)?;
     let d: DonationRequest = json_body(&req, &body)?;
-    let work = state
-        .clearing
-        .donate_work(member, &d.unit, &d.points.text()?, &d.charity)?;
+    let work =
+        state
+            .clearing
+            .donate_work(member, &me.0.azp, &d.unit, &d.points.text()?, &d.charity)?;
     let reply = state
         .clearing
         .once_as(format!("member:{member}"), idem, work, views::entry_created)

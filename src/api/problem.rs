@@ -158,6 +158,7 @@ impl From<ClearingError> for ApiError {
                 ErrorCode::InvalidAmount
             }
             ClearingError::InvalidLinkCode => ErrorCode::InvalidLinkCode,
+            ClearingError::TokenBound { .. } => ErrorCode::Forbidden,
             ClearingError::AuthorizationRequired(_) => ErrorCode::AuthorizationRequired,
             ClearingError::HoldNotPending { .. } => ErrorCode::HoldNotPending,
             ClearingError::NotReversible(_) => ErrorCode::NotReversible,

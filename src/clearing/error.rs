@@ -30,6 +30,8 @@ pub enum ClearingError {
     Store(StoreError),
     #[error("the link code is not one of this partner's, or was used, or has expired")]
     InvalidLinkCode,
+    #[error("a token minted by {azp} cannot move {unit}: only its issuer's tokens can")]
+    TokenBound { azp: PartnerId, unit: UnitCode },
     #[error("{0}")]
     AuthorizationRequired(AuthorizationRefused),
     #[error("{0}")]

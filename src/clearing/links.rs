@@ -1,6 +1,5 @@
 //! One member across brands: the link code a member hands to another brand, enrolment under it
-//! (the same member, no second wallet), the member's list of links and leaving a brand; and the
-//! trust rule that a partner acts for a member only through a link.
+//! (the same member, no second wallet), the member's list of links and leaving a brand.
 
 use super::codes::{AUTH_CODE_CHARS, normalize_auth_code, random_code};
 use super::context::Context;
@@ -36,23 +35,6 @@ pub struct Link {
 pub struct LinkedMember {
     pub member: MemberId,
     pub external_id: String,
-}
-
-impl Context {
-    /// Refuses a member `partner` is not linked to exactly as one that does not exist, so that
-    /// no partner learns which member ids exist.
-    pub(crate) fn require_linked(
-        &self,
-        tx: &mut WriteTx<'_>,
-        partner: &PartnerId,
-        member: MemberId,
-    ) -> Result<(), ClearingError> {
-        if members::linked_tx(tx, partner.as_str(), &member.to_string())? {
-            Ok(())
-        } else {
-            Err(ClearingError::NotFound(Missing::Member(member)))
-        }
-    }
 }
 
 fn known_partner(ctx: &Context, partner: &str) -> Result<PartnerId, ClearingError> {

@@ -10,6 +10,7 @@ use super::receipt::Posted;
 use super::tokens::{
     DEFAULT_MEMBER_TOKEN_TTL_SECS, MAX_MEMBER_TOKEN_TTL_SECS, MEMBER_SCOPES, OPT_IN_SCOPES,
 };
+use super::trust::token_may_move;
 use super::write::{Caller, Work};
 use super::{AuthorizationRefused, BadAmount, Clearing, ClearingError, Invalid, rules};
 use crate::ledger::{
@@ -316,6 +317,7 @@ impl Clearing {
     pub fn authorize_work(
         &self,
         member: MemberId,
+        azp: &PartnerId,
         partner: &str,
         unit: &str,
         max_points: &str,
@@ -331,7 +333,8 @@ impl Clearing {
                     partner.chars().take(32).collect(),
                 ))
             })?;
-        let (unit, scale, _, _) = points_unit(ctx, unit)?;
+        let (unit, scale, issuer, _) = points_unit(ctx, unit)?;
+        token_may_move(azp, &unit, &issuer, Some(&partner))?;
         let max = Amount::parse_positive(max_points, scale)
             .map_err(|e| ClearingError::InvalidAmount(e.into()))?;
         let ttl = ttl_secs.unwrap_or(DEFAULT_AUTHORIZATION_TTL_SECS);
@@ -364,6 +367,7 @@ impl Clearing {
     pub fn convert_work(
         &self,
         member: MemberId,
+        azp: &PartnerId,
         from: &str,
         to: &str,
         points: &str,
@@ -371,6 +375,11 @@ impl Clearing {
         let ctx = self.context();
         let (from, from_scale, from_issuer, from_value) = points_unit(ctx, from)?;
         let (to, to_scale, to_issuer, to_value) = points_unit(ctx, to)?;
+        let receiver = match &to_issuer {
+            Party::Partner(p) => Some(p),
+            Party::Network => None,
+        };
+        token_may_move(azp, &from, &from_issuer, receiver)?;
         if from == to {
             return Err(ClearingError::InvalidRequest(Invalid::SameUnit));
         }
@@ -429,6 +438,7 @@ impl Clearing {
     pub fn donate_work(
         &self,
         member: MemberId,
+        azp: &PartnerId,
         unit: &str,
         points: &str,
         charity: &str,
@@ -444,6 +454,7 @@ impl Clearing {
                 ))
             })?;
         let (unit, scale, issuer, _) = points_unit(ctx, unit)?;
+        token_may_move(azp, &unit, &issuer, Some(&charity))?;
         let points = Amount::parse_positive(points, scale)
             .map_err(|e| ClearingError::InvalidAmount(e.into()))?;
         let def = ctx

@@ -20,6 +20,7 @@ pub mod settlement;
 pub mod statement;
 pub mod time;
 pub mod tokens;
+pub mod trust;
 pub mod views;
 pub mod write;
 

@@ -42,8 +42,9 @@ pub struct MemberClaims {
     pub sub: String,
     /// Space-separated scopes (RFC 8693 style).
     pub scope: String,
-    /// The partner whose app the token was minted for.
-    pub partner: String,
+    /// The authorised party (OIDC `azp`): the partner that minted the token for its app. It
+    /// bounds what the token may move (`trust::token_may_move`).
+    pub azp: String,
     pub iat: i64,
     /// Not before (optional): refused until then.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -86,6 +87,8 @@ fn present_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Strin
 pub struct MemberIdentity {
     pub member: MemberId,
     pub scopes: Vec<String>,
+    /// The partner that minted the token.
+    pub azp: PartnerId,
 }
 
 impl MemberIdentity {
@@ -210,7 +213,7 @@ impl TokenKeys {
             aud: MEMBER_AUDIENCE.into(),
             sub: member.to_string(),
             scope: scopes.join(" "),
-            partner: partner.to_string(),
+            azp: partner.to_string(),
             iat: now_secs,
             nbf: None,
             exp,
@@ -226,7 +229,15 @@ impl TokenKeys {
             .parse()
             .map_err(|_| TokenError::Invalid("sub is not a member id".into()))?;
         let scopes = claims.scope.split_whitespace().map(str::to_owned).collect();
-        Ok(MemberIdentity { member, scopes })
+        let azp = claims
+            .azp
+            .parse()
+            .map_err(|_| TokenError::Invalid("azp is not a partner id".into()))?;
+        Ok(MemberIdentity {
+            member,
+            scopes,
+            azp,
+        })
     }
 
     /// A finance (`partner` set: that partner's own staff) or operator token.
@@ -336,7 +347,7 @@ mod tests {
         let member = MemberId::random().to_string();
         let member_claims = |extra: serde_json::Value| {
             let mut c = serde_json::json!({ "iss": ISSUER, "aud": MEMBER_AUDIENCE, "sub": member,
-                "scope": "wallet", "partner": "aroma", "iat": now, "exp": now + 60, "jti": "j" });
+                "scope": "wallet", "azp": "aroma", "iat": now, "exp": now + 60, "jti": "j" });
             for (key, value) in extra.as_object().unwrap() {
                 c[key] = value.clone();
             }

@@ -214,3 +214,53 @@ fn one_link_code_links_once_when_tried_concurrently() {
     let links = api.bearer(&wallet, "GET", "/v1/me/links", None).json();
     assert_eq!(links["items"].as_array().unwrap().len(), 2, "{links}");
 }
+
+/// Tried as an attacker would: a brand mints a token for a member it shares with another brand,
+/// authorises itself to spend the other brand's points and redeems them, so that the other brand
+/// pays. A token moves value out of a unit only for the unit's issuer.
+#[test]
+fn a_token_moves_value_only_out_of_its_minters_units() {
+    let api = Api::start();
+    let dana = api.member("aroma");
+    api.link(&dana, "aroma", "books");
+    api.earn("aroma", &dana, "100");
+    let before = api.entry_count();
+    let by_books = token(
+        &api,
+        "books",
+        &dana,
+        &["authorizations", "conversions", "donations"],
+    );
+    let attempts = [
+        (
+            "/v1/me/authorizations",
+            json!({ "partner": "books", "unit": "AROMA", "max_points": "100" }),
+        ),
+        (
+            "/v1/me/conversions",
+            json!({ "from_unit": "AROMA", "to_unit": "PAGES", "points": "100" }),
+        ),
+        (
+            "/v1/me/donations",
+            json!({ "unit": "AROMA", "points": "10", "charity": "hope-kitchen" }),
+        ),
+    ];
+    for (path, body) in &attempts {
+        let r = api.bearer(&by_books, "POST", path, Some(body));
+        assert_eq!(
+            (r.status, r.code().as_str()),
+            (403, "forbidden"),
+            "{path}: {}",
+            r.body
+        );
+    }
+    assert_eq!(api.entry_count(), before, "nothing moved");
+    assert_eq!(api.balance("aroma", &dana), "100");
+    // Aroma's own token may: the member's choice in Aroma's app.
+    let by_aroma = token(&api, "aroma", &dana, &["authorizations", "donations"]);
+    let r = api.bearer(&by_aroma, "POST", attempts[0].0, Some(&attempts[0].1));
+    assert_eq!(r.status, 201, "{}", r.body);
+    let r = api.bearer(&by_aroma, "POST", attempts[2].0, Some(&attempts[2].1));
+    assert_eq!(r.status, 201, "{}", r.body);
+    api.verify();
+}

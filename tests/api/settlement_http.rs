@@ -119,15 +119,19 @@ fn traffic(api: &Api, seed: u64, rounds: usize, tag: &str) -> BTreeMap<String, i
     let mut m = Model {
         net: BTreeMap::new(),
     };
-    let members: Vec<(String, String)> = (0..3)
+    // Each member joined every brand with a link code, and holds a token of each: a token moves
+    // value out of a unit only for the unit's issuer (the network's: for anyone but the receiver).
+    let members: Vec<(String, BTreeMap<&str, String>)> = (0..3)
         .map(|_| {
             let id = api.member("aroma");
-            // Every brand acts for the member: they joined each with a link code.
             for brand in ["books", "threads", "fuelup"] {
                 api.link(&id, "aroma", brand);
             }
-            let token = api.member_token("aroma", &id);
-            (id, token)
+            let tokens = ["aroma", "books", "threads", "fuelup"]
+                .into_iter()
+                .map(|b| (b, api.member_token(b, &id)))
+                .collect();
+            (id, tokens)
         })
         .collect();
     let mut held: BTreeMap<(usize, &str), i64> = BTreeMap::new();
@@ -142,7 +146,19 @@ fn traffic(api: &Api, seed: u64, rounds: usize, tag: &str) -> BTreeMap<String, i
     };
     for i in 0..rounds {
         let who = next(3) as usize;
-        let (member, token) = &members[who];
+        let (member, tokens) = &members[who];
+        // The issuer's token for its units; for the network's, one not of the receiver's.
+        let token_for = |issuer: &str, receiver: &str| -> &String {
+            let brand = if issuer == "network" {
+                ["aroma", "books"]
+                    .into_iter()
+                    .find(|b| *b != receiver)
+                    .unwrap()
+            } else {
+                issuer
+            };
+            &tokens[brand]
+        };
         let reference = format!("{tag}-{i}");
         match next(7) {
             // Earn any unit at any brand: the awarding brand owes the issuer the value.
@@ -177,7 +193,7 @@ fn traffic(api: &Api, seed: u64, rounds: usize, tag: &str) -> BTreeMap<String, i
                     continue;
                 }
                 let minor = 1 + next(have as u64) as i64;
-                let auth = ok(api.bearer(token, "POST", "/v1/me/authorizations", Some(&json!({ "partner": at, "unit": unit, "max_points": amount_text(minor, scale) }))), "authorize");
+                let auth = ok(api.bearer(token_for(issuer, at), "POST", "/v1/me/authorizations", Some(&json!({ "partner": at, "unit": unit, "max_points": amount_text(minor, scale) }))), "authorize");
                 let body = json!({ "member_id": member, "unit": unit, "points": amount_text(minor, scale), "reference": reference, "authorization": auth["code"] });
                 ok(api.post(at, "/v1/redemptions", &body), "redemption");
                 m.owes(issuer, at, value_cents(minor, per));
@@ -190,7 +206,7 @@ fn traffic(api: &Api, seed: u64, rounds: usize, tag: &str) -> BTreeMap<String, i
                     continue;
                 }
                 let offered = 5 * (1 + next((have / 5) as u64) as i64);
-                ok(api.bearer(token, "POST", "/v1/me/conversions", Some(&json!({ "from_unit": "AROMA", "to_unit": "STYLE", "points": offered.to_string() }))), "convert");
+                ok(api.bearer(token_for("aroma", "threads"), "POST", "/v1/me/conversions", Some(&json!({ "from_unit": "AROMA", "to_unit": "STYLE", "points": offered.to_string() }))), "convert");
                 let received = offered * 40_000 / 100_000;
                 m.owes("aroma", "threads", value_cents(received, 100_000));
                 *held.get_mut(&(who, "AROMA")).unwrap() -= offered;
@@ -203,7 +219,7 @@ fn traffic(api: &Api, seed: u64, rounds: usize, tag: &str) -> BTreeMap<String, i
                     continue;
                 }
                 let minor = 1 + next(have as u64) as i64;
-                ok(api.bearer(token, "POST", "/v1/me/donations", Some(&json!({ "unit": "PAGES", "points": minor.to_string(), "charity": "hope-kitchen" }))), "donate");
+                ok(api.bearer(token_for("books", "hope-kitchen"), "POST", "/v1/me/donations", Some(&json!({ "unit": "PAGES", "points": minor.to_string(), "charity": "hope-kitchen" }))), "donate");
                 m.owes("books", "hope-kitchen", value_cents(minor, 50_000));
                 *held.get_mut(&(who, "PAGES")).unwrap() -= minor;
             }

@@ -125,7 +125,8 @@ fn a_statement_of_many_windows_arrives_whole_and_signed() {
     let api = Api::start();
     let member = api.member("books");
     api.link(&member, "books", "aroma");
-    let token = api.member_token("books", &member);
+    // Aroma's token: only the issuer's token lets another brand spend its points.
+    let token = api.member_token("aroma", &member);
     // Cross-brand spends put lines on Aroma's and the bookstore's positions.
     api.earn("aroma", &member, "5000");
     let code = api.bearer(
