@@ -60,10 +60,13 @@ error_codes! {
     Forbidden = "forbidden", 403, "Forbidden", "The caller may not act on this resource.";
     NotFound = "not_found", 404, "Not found", "No such route, or no such entry, hold, member, campaign or coupon of the caller's.";
     MethodNotAllowed = "method_not_allowed", 405, "Method not allowed", "The path is served, but not with this method: `Allow` lists the ones it takes.";
+    UnknownCard = "unknown_card", 404, "Unknown card", "No member card has this number.";
+    CardRevoked = "card_revoked", 410, "Card replaced", "The card was replaced: the member has a new number.";
     BodyTooLarge = "body_too_large", 413, "Body too large", "The body is over the size limit (64 KiB).";
     UnsupportedMediaType = "unsupported_media_type", 415, "Unsupported media type", "A JSON body must be sent with `Content-Type: application/json`.";
     InvalidAmount = "invalid_amount", 422, "Unprocessable request", "An amount is not a decimal string at its unit's scale, not positive, or too large.";
     InsufficientBalance = "insufficient_balance", 422, "Unprocessable request", "The member holds fewer points than the request spends.";
+    InvalidCard = "invalid_card", 422, "Unprocessable request", "A card number is 16 digits with a right Luhn check digit.";
     InvalidLinkCode = "invalid_link_code", 422, "Unprocessable request", "The link code is wrong, used, expired, or for another brand.";
     UnknownUnit = "unknown_unit", 422, "Unprocessable request", "The unit is not one of the network's, or not points where points are needed.";
     InvalidRequest = "invalid_request", 422, "Unprocessable request", "The request is well-formed but breaks a rule the detail names.";

@@ -1,4 +1,4 @@
-//! Routes for a member's links to brands (a member token with the `links` scope).
+//! Routes for a member's links to brands (a member token with the `links` scope) and their card.
 
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
 use serde::Deserialize;
@@ -8,7 +8,7 @@ use super::AppState;
 use super::auth::{Body, Member, json_body, optional_idempotency};
 use super::partner::respond;
 use super::problem::{ApiError, Problem};
-use crate::clearing::views::links::{LinkCodeView, LinksView};
+use crate::clearing::views::links::{CardView, LinkCodeView, LinksView};
 use crate::clearing::{Clearing, views};
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -84,4 +84,26 @@ pub async fn leave(
         .once_as(format!("member:{member}"), None, work, views::links::left)
         .await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// Replace a lost card: a new number, the old one revoked.
+#[utoipa::path(post, path = "/v1/me/card/replace", tag = "member",
+    responses((status = 201, body = CardView),
+        (status = 403, description = "the token lacks the `card` scope", body = Problem, content_type = "application/problem+json")),
+    security(("member_token" = [])))]
+#[post("/v1/me/card/replace")]
+pub async fn replace_card(
+    state: web::Data<AppState>,
+    me: Member,
+    req: HttpRequest,
+    Body(body): Body,
+) -> Result<HttpResponse, ApiError> {
+    let member = me.require("card")?;
+    let idem = optional_idempotency(&req, &body)?;
+    let work = Clearing::replace_card_work(member);
+    let reply = state
+        .clearing
+        .once_as(format!("member:{member}"), idem, work, views::links::card)
+        .await?;
+    Ok(respond(reply))
 }

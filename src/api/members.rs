@@ -69,6 +69,8 @@ pub struct WalletCoupon {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct WalletView {
     pub member_id: String,
+    /// The member's card: 16 digits, shown at the till instead of the member id.
+    pub card_number: Option<String>,
     pub balances: Vec<WalletBalance>,
     pub coupons: Vec<WalletCoupon>,
 }
@@ -85,6 +87,7 @@ pub async fn wallet(
     let w = state.clearing.wallet(member).await?;
     Ok(web::Json(WalletView {
         member_id: member.to_string(),
+        card_number: w.card_number,
         balances: w
             .lines
             .into_iter()

@@ -50,6 +50,8 @@ pub struct AppState {
     pub http: metrics::HttpStats,
     /// Each partner's request budget.
     pub limits: ratelimit::RateLimiter,
+    /// Each partner's budget of failed card look-ups, apart from its requests'.
+    pub card_failures: ratelimit::RateLimiter,
 }
 
 /// How the HTTP server runs.
@@ -138,6 +140,7 @@ routes! {
     links::create,
     links::list,
     links::leave,
+    links::replace_card,
     finance::trial_balance,
     finance::verify,
     settlements::settle,
@@ -214,6 +217,7 @@ pub fn server(
         replays: replay::ReplayGuard::default(),
         http: metrics::HttpStats::default(),
         limits: ratelimit::RateLimiter::new(options.rate_per_sec),
+        card_failures: ratelimit::RateLimiter::new(ratelimit::CARD_FAILURES_PER_SEC),
     });
     let http = HttpServer::new(move || {
         App::new()

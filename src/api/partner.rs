@@ -14,14 +14,15 @@ use super::AppState;
 use super::auth::Signed;
 use super::codes::ErrorCode;
 use super::problem::{ApiError, Problem};
+use crate::clearing::cards::MemberRef;
 use crate::clearing::input::{DEFAULT_PAGE, MAX_PAGE};
 use crate::clearing::partner::{EarnAmount, EarnInput, RedeemInput};
 use crate::clearing::reads::EntryQuery;
 use crate::clearing::reversal::ReverseInput;
 use crate::clearing::views::entry::{EntryView, MemberView};
-use crate::clearing::write::Reply;
+use crate::clearing::write::{Idempotency, Reply};
 use crate::clearing::{Clearing, time, views};
-use crate::ledger::{EntryId, EntryKind, MemberId, UnitCode};
+use crate::ledger::{CardNumber, EntryId, EntryKind, MemberId, UnitCode};
 
 /// An amount on the wire: a decimal string. A JSON number is kept aside to be refused with
 /// `invalid_amount` (422) rather than a parse error.
@@ -74,6 +75,54 @@ pub(super) fn parse_member(text: &str) -> Result<MemberId, ApiError> {
             ),
         )
     })
+}
+
+/// Runs `call`, which looks a card up when `card`: while the partner is over its budget of failed
+/// card look-ups it is refused (`429`) without looking, and a failed look-up spends from it.
+async fn card_guarded<T>(
+    state: &AppState,
+    req: &Signed,
+    card: bool,
+    call: impl std::future::Future<Output = Result<T, ApiError>>,
+) -> Result<T, ApiError> {
+    let partner = req.caller.partner.as_str();
+    if card && let Err(retry_after_secs) = state.card_failures.check(partner) {
+        return Err(ApiError::new(
+            ErrorCode::RateLimited,
+            format!("too many failed card look-ups; retry in {retry_after_secs} s"),
+        )
+        .retry_after(retry_after_secs));
+    }
+    let result = call.await;
+    if let Err(e) = &result
+        && card
+        && matches!(
+            e.code,
+            ErrorCode::UnknownCard | ErrorCode::CardRevoked | ErrorCode::InvalidCard
+        )
+    {
+        // Spent, not checked: this request already had its answer.
+        let _ = state.card_failures.take(partner);
+    }
+    result
+}
+
+/// The member a body names: by `member_id` or by `card_number`, exactly one of them.
+pub(super) fn member_ref(id: Option<&str>, card: Option<&str>) -> Result<MemberRef, ApiError> {
+    match (id, card) {
+        (Some(id), None) => Ok(MemberRef::Id(parse_member(id)?)),
+        (None, Some(card)) => parse_card(card).map(MemberRef::Card),
+        _ => Err(ApiError::new(
+            ErrorCode::InvalidRequest,
+            "name the member by member_id or by card_number: one of them",
+        )),
+    }
+}
+
+/// A card number as typed: 16 digits with a right Luhn check digit (`422 invalid_card`).
+pub(super) fn parse_card(text: &str) -> Result<CardNumber, ApiError> {
+    text.parse()
+        .map_err(|e: crate::ledger::CardError| ApiError::new(ErrorCode::InvalidCard, e.to_string()))
 }
 
 fn parse_unit(text: &str) -> Result<UnitCode, ApiError> {
@@ -168,9 +217,11 @@ pub struct BalancesView {
 
 /// A member's balances: the partner's own unit always, other units only with the member's consent.
 #[utoipa::path(get, path = "/v1/members/{member_id}/balances", tag = "partner",
-    params(("member_id" = String, Path, description = "member id (UUID)")),
+    params(("member_id" = String, Path, description = "member id (UUID), or the member's card number (16 digits)")),
     responses(
         (status = 200, body = BalancesView),
+        (status = 410, description = "the card was replaced", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "16 digits that are no card number (Luhn)", body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
     ))]
@@ -180,9 +231,13 @@ pub async fn balances(
     req: Signed,
     path: web::Path<String>,
 ) -> Result<web::Json<BalancesView>, ApiError> {
-    let member: MemberId = path
-        .parse()
-        .map_err(|_| ApiError::new(ErrorCode::NotFound, "no such member"))?;
+    let member = if CardNumber::looks_like(&path) {
+        let looked_up = async { Ok(state.clearing.card_member(&parse_card(&path)?).await?) };
+        card_guarded(&state, &req, true, looked_up).await?
+    } else {
+        path.parse()
+            .map_err(|_| ApiError::new(ErrorCode::NotFound, "no such member"))?
+    };
     let list = state
         .clearing
         .balances_for(&req.caller.partner, member)
@@ -211,7 +266,11 @@ pub struct Purchase {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EarnRequest {
-    pub member_id: String,
+    /// The member's id; or give `card_number` instead.
+    pub member_id: Option<String>,
+    /// The card the member presents (16 digits): stands for `member_id`, and links your brand
+    /// to the member if it was not.
+    pub card_number: Option<String>,
     /// Defaults to the partner's own unit.
     pub unit: Option<String>,
     /// Points to award, a decimal string; or give `purchase` instead.
@@ -240,6 +299,16 @@ pub struct EarnRequest {
 pub async fn earn(state: web::Data<AppState>, req: Signed) -> Result<HttpResponse, ApiError> {
     let idem = req.idempotency()?;
     let body: EarnRequest = req.json()?;
+    let card = body.card_number.is_some();
+    card_guarded(&state, &req, card, earn_with(&state, &req, idem, body)).await
+}
+
+async fn earn_with(
+    state: &AppState,
+    req: &Signed,
+    idem: Idempotency,
+    body: EarnRequest,
+) -> Result<HttpResponse, ApiError> {
     let amount = match (body.points, body.purchase) {
         (Some(p), None) => EarnAmount::Points(p.text()?),
         (None, Some(p)) => EarnAmount::Purchase {
@@ -254,7 +323,7 @@ pub async fn earn(state: web::Data<AppState>, req: Signed) -> Result<HttpRespons
         }
     };
     let input = EarnInput {
-        member: parse_member(&body.member_id)?,
+        member: member_ref(body.member_id.as_deref(), body.card_number.as_deref())?,
         unit: body.unit.as_deref().map(parse_unit).transpose()?,
         amount,
         reference: body.reference,
@@ -272,7 +341,10 @@ pub async fn earn(state: web::Data<AppState>, req: Signed) -> Result<HttpRespons
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RedeemRequest {
-    pub member_id: String,
+    /// The member's id; or give `card_number` instead.
+    pub member_id: Option<String>,
+    /// The card the member presents (16 digits).
+    pub card_number: Option<String>,
     pub unit: String,
     #[schema(value_type = String, example = "50")]
     pub points: DecimalText,
@@ -303,8 +375,18 @@ fn yes() -> bool {
 pub async fn redeem(state: web::Data<AppState>, req: Signed) -> Result<HttpResponse, ApiError> {
     let idem = req.idempotency()?;
     let body: RedeemRequest = req.json()?;
+    let card = body.card_number.is_some();
+    card_guarded(&state, &req, card, redeem_with(&state, &req, idem, body)).await
+}
+
+async fn redeem_with(
+    state: &AppState,
+    req: &Signed,
+    idem: Idempotency,
+    body: RedeemRequest,
+) -> Result<HttpResponse, ApiError> {
     let input = RedeemInput {
-        member: parse_member(&body.member_id)?,
+        member: member_ref(body.member_id.as_deref(), body.card_number.as_deref())?,
         unit: parse_unit(&body.unit)?,
         points: body.points.text()?,
         reference: body.reference,

@@ -159,6 +159,8 @@ impl From<ClearingError> for ApiError {
             }
             ClearingError::InvalidLinkCode => ErrorCode::InvalidLinkCode,
             ClearingError::TokenBound { .. } => ErrorCode::Forbidden,
+            ClearingError::UnknownCard(_) => ErrorCode::UnknownCard,
+            ClearingError::CardRevoked(_) => ErrorCode::CardRevoked,
             ClearingError::AuthorizationRequired(_) => ErrorCode::AuthorizationRequired,
             ClearingError::HoldNotPending { .. } => ErrorCode::HoldNotPending,
             ClearingError::NotReversible(_) => ErrorCode::NotReversible,

@@ -30,6 +30,10 @@ pub enum ClearingError {
     Store(StoreError),
     #[error("the link code is not one of this partner's, or was used, or has expired")]
     InvalidLinkCode,
+    #[error("no card {0}")]
+    UnknownCard(crate::ledger::CardNumber),
+    #[error("card {0} was replaced: use the member's new card")]
+    CardRevoked(crate::ledger::CardNumber),
     #[error("a token minted by {azp} cannot move {unit}: only its issuer's tokens can")]
     TokenBound { azp: PartnerId, unit: UnitCode },
     #[error("{0}")]

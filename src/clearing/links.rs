@@ -35,6 +35,7 @@ pub struct Link {
 pub struct LinkedMember {
     pub member: MemberId,
     pub external_id: String,
+    pub card_number: Option<String>,
 }
 
 fn known_partner(ctx: &Context, partner: &str) -> Result<PartnerId, ClearingError> {
@@ -100,9 +101,11 @@ impl Clearing {
                     return Err(ClearingError::InvalidRequest(Invalid::ExternalIdTaken));
                 }
             };
+            let member = parse_member(&member)?;
             Ok(LinkedMember {
-                member: parse_member(&member)?,
+                member,
                 external_id,
+                card_number: super::cards::card_of(tx, member)?,
             })
         })
     }

@@ -38,6 +38,8 @@ pub struct WalletLine {
 #[derive(Debug, Clone)]
 pub struct Wallet {
     pub member: MemberId,
+    /// The member's card in use.
+    pub card_number: Option<String>,
     pub lines: Vec<WalletLine>,
     pub coupons: Vec<CouponRow>,
 }
@@ -260,12 +262,13 @@ impl Clearing {
         let m = member.to_string();
         let accounts = self.member_accounts(member);
         let now = self.context().clock.now_us();
-        let (balances, coupons) = self
+        let (balances, coupons, card) = self
             .store()
             .read(move |c| {
                 Ok((
                     store::ledger::member_balances(c, &accounts)?,
                     coupon_store::open_for_member(c, &m, now)?,
+                    store::cards::active_for(c, &m)?,
                 ))
             })
             .await?;
@@ -283,6 +286,7 @@ impl Clearing {
         }
         Ok(Wallet {
             member,
+            card_number: card,
             lines,
             coupons,
         })

@@ -2,6 +2,7 @@
 //! network, the store and the network's signing key, and turns requests into ledger entries.
 
 pub mod campaigns;
+pub mod cards;
 pub mod codes;
 mod context;
 pub mod coupons;
@@ -136,6 +137,13 @@ impl Clearing {
             .collect();
         let units =
             store.write_blocking(move |tx| store::network::sync(tx, &configured, &partners))?;
+        let carded = cards::issue_missing_cards(&store, &network.card_prefix)?;
+        if carded > 0 {
+            tracing::info!(
+                members = carded,
+                "issued cards to members enrolled before cards"
+            );
+        }
         let key_path = settings.network_key_path();
         let (key, created) = SigningKey::load_or_create(&key_path)?;
         if created {

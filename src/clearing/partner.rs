@@ -3,6 +3,7 @@
 
 use rust_decimal::RoundingStrategy;
 
+use super::cards::MemberRef;
 use super::context::{Context, op_amount};
 use super::input::{
     EARLIEST_OCCURRED_AT_US, MAX_EXTERNAL_ID_CHARS, MAX_OCCURRED_AHEAD_SECS, check_text,
@@ -30,16 +31,26 @@ pub enum EarnAmount {
 
 #[derive(Debug, Clone)]
 pub struct EarnInput {
-    pub member: MemberId,
+    pub member: MemberRef,
     pub unit: Option<UnitCode>,
     pub amount: EarnAmount,
     pub reference: String,
     pub occurred_at: Option<String>,
 }
 
+/// A member enrolled (or found) by a partner.
+#[derive(Debug, Clone)]
+pub struct Enrolled {
+    pub member: MemberId,
+    /// Enrolled now (201), not found (200).
+    pub created: bool,
+    pub external_id: String,
+    pub card_number: Option<String>,
+}
+
 #[derive(Debug, Clone)]
 pub struct RedeemInput {
-    pub member: MemberId,
+    pub member: MemberRef,
     pub unit: UnitCode,
     pub points: String,
     pub reference: String,
@@ -248,10 +259,10 @@ impl Clearing {
         caller: &Caller,
         external_id: String,
         share_balances: bool,
-    ) -> Result<impl Work<(MemberId, bool, String)>, ClearingError> {
+    ) -> Result<impl Work<Enrolled>, ClearingError> {
         check_text("external_id", &external_id, MAX_EXTERNAL_ID_CHARS)?;
         let partner = caller.partner.to_string();
-        Ok(move |_: &Context, tx: &mut WriteTx<'_>| {
+        Ok(move |ctx: &Context, tx: &mut WriteTx<'_>| {
             let fresh = MemberId::random();
             let (id, created) = members::enrol(
                 tx,
@@ -260,7 +271,19 @@ impl Clearing {
                 &fresh.to_string(),
                 share_balances,
             )?;
-            Ok((parse_member(&id)?, created, external_id))
+            let member = parse_member(&id)?;
+            // A new member gets a card in the write that enrols them.
+            let card = if created {
+                Some(super::cards::issue_card(ctx, tx, member)?.to_string())
+            } else {
+                super::cards::card_of(tx, member)?
+            };
+            Ok(Enrolled {
+                member,
+                created,
+                external_id,
+                card_number: card,
+            })
         })
     }
 
@@ -278,20 +301,13 @@ impl Clearing {
             crate::ledger::entry::MAX_REFERENCE_CHARS,
         )?;
         let (points, purchase, memo) = earned(ctx, &caller.partner, &unit, &input)?;
-        let mut meta = caller.meta(EntryKind::Earn, input.member, Some(input.reference));
-        meta.memo = memo;
         let caller = caller.clone();
         Ok(move |ctx: &Context, tx: &mut WriteTx<'_>| {
-            ctx.require_linked(tx, &caller.partner, input.member)?;
-            let entry = rules::earn(
-                &ctx.network,
-                &caller.partner,
-                input.member,
-                &unit,
-                points,
-                meta,
-            )?
-            .balance(&ctx.units)?;
+            let member = ctx.member_for(tx, &caller.partner, &input.member)?;
+            let mut meta = caller.meta(EntryKind::Earn, member, Some(input.reference));
+            meta.memo = memo;
+            let entry = rules::earn(&ctx.network, &caller.partner, member, &unit, points, meta)?
+                .balance(&ctx.units)?;
             let entry = tx.post(entry)?;
             ctx.operation(
                 tx,
@@ -302,13 +318,9 @@ impl Clearing {
                 None,
             )?;
             let coupons = match purchase {
-                Some(spent) => super::coupons::triggered_coupons(
-                    ctx,
-                    tx,
-                    &caller.partner,
-                    input.member,
-                    spent,
-                )?,
+                Some(spent) => {
+                    super::coupons::triggered_coupons(ctx, tx, &caller.partner, member, spent)?
+                }
                 None => Vec::new(),
             };
             Ok(Posted {
@@ -345,27 +357,27 @@ impl Clearing {
         Ok(move |ctx: &Context, tx: &mut WriteTx<'_>| {
             // Under the member's authorisation code the member acts, and no link is needed;
             // otherwise the partner acts for the member, through a link.
-            if authorization.is_some() {
-                ctx.require_member(tx, input.member)?;
+            let member = if authorization.is_some() {
+                ctx.member_acting(tx, &caller.partner, &input.member)?
             } else {
-                ctx.require_linked(tx, &caller.partner, input.member)?;
-            }
+                ctx.member_for(tx, &caller.partner, &input.member)?
+            };
             if let Some(code) = &authorization {
                 super::members::spend_authorization(
                     tx,
                     code,
                     &caller.partner,
-                    input.member,
+                    member,
                     &input.unit,
                     points,
                 )?;
             }
-            let spend = (input.member, &input.unit, points);
+            let spend = (member, &input.unit, points);
             if input.capture {
-                let meta = caller.meta(EntryKind::Redemption, input.member, Some(input.reference));
+                let meta = caller.meta(EntryKind::Redemption, member, Some(input.reference));
                 redeem_now(ctx, tx, &caller.partner, spend, meta)
             } else {
-                let meta = caller.meta(EntryKind::Hold, input.member, Some(input.reference));
+                let meta = caller.meta(EntryKind::Hold, member, Some(input.reference));
                 hold(ctx, tx, &caller.partner, spend, meta, ttl_us)
             }
         })

@@ -374,6 +374,7 @@ mod tests {
             settlement_currency: ils.clone(),
             currency_scale: Scale::new(2).unwrap(),
             fee_bps,
+            card_prefix: crate::ledger::CardPrefix::default(),
             units: Units::new([
                 Unit {
                     code: ils,

@@ -20,13 +20,14 @@ pub const MAX_FINANCE_TOKEN_TTL_SECS: u64 = 30 * 24 * 60 * 60;
 /// Seconds of clock difference tolerated on `exp`.
 pub const LEEWAY_SECS: u64 = 5;
 /// What a member token may be used for.
-pub const MEMBER_SCOPES: [&str; 7] = [
+pub const MEMBER_SCOPES: [&str; 8] = [
     "wallet",
     "entries",
     "consent",
     "authorizations",
     "conversions",
     "donations",
+    "card",
     "links",
 ];
 /// Scopes a token carries only when they are asked for by name (the contract's rule: what

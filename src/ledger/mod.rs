@@ -6,6 +6,7 @@
 pub mod account;
 pub mod amount;
 pub mod balance;
+pub mod card;
 pub mod chain;
 pub mod clock;
 pub mod entry;
@@ -16,6 +17,7 @@ pub mod unit;
 pub use account::{Account, AccountKind};
 pub use amount::{Amount, AmountError, Scale, format_minor};
 pub use balance::{BalanceError, apply_posting};
+pub use card::{CardError, CardNumber, CardPrefix};
 pub use chain::{ChainHash, RawEntry, RawPosting};
 pub use entry::{
     BalancedEntry, CommittedEntry, CorruptEntryError, EntryDraft, EntryError, EntryKind, EntryMeta,

@@ -16,6 +16,9 @@ pub struct NetworkFile {
     pub settlement_scale: u32,
     #[serde(default)]
     pub fee_bps: u32,
+    /// The first digits of every member card number: 2 to 6 digits ("6001" when omitted).
+    #[serde(default)]
+    pub card_prefix: Option<String>,
     #[serde(default)]
     pub units: Vec<UnitFile>,
 }

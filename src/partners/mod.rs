@@ -11,7 +11,9 @@ use std::str::FromStr;
 use rust_decimal::Decimal;
 
 use crate::crypto::PublicKey;
-use crate::ledger::{KeyId, PartnerId, Party, Scale, Unit, UnitCode, UnitKind, Units};
+use crate::ledger::{
+    CardError, CardPrefix, KeyId, PartnerId, Party, Scale, Unit, UnitCode, UnitKind, Units,
+};
 use manifest::{NetworkFile, PartnerFile, UnitFile, describe_toml_error, shown};
 
 /// The file in the partners folder that holds the network's own settings.
@@ -81,6 +83,8 @@ pub struct Network {
     pub settlement_currency: UnitCode,
     pub currency_scale: Scale,
     pub fee_bps: u32,
+    /// What every member card number begins with.
+    pub card_prefix: CardPrefix,
     pub units: Units,
     pub partners: BTreeMap<PartnerId, Partner>,
     /// Which partner owns each key id (key ids are unique across the network).
@@ -201,6 +205,12 @@ impl Network {
     pub fn load(dir: &Path) -> Result<Self, ManifestError> {
         let network_path = dir.join(NETWORK_FILE);
         let (net, currency_scale) = load_network_file(&network_path)?;
+        let card_prefix = match &net.card_prefix {
+            Some(p) => p.parse().map_err(|e: CardError| {
+                ManifestError::at(&network_path, "card_prefix", e.to_string())
+            })?,
+            None => CardPrefix::default(),
+        };
         let mut units = UnitRegistry::default();
         units.add(
             &network_path,
@@ -226,6 +236,7 @@ impl Network {
             settlement_currency: net.settlement_currency,
             currency_scale,
             fee_bps: net.fee_bps,
+            card_prefix,
             units: Units::new(units.defined.into_values().map(|(_, u)| u)),
             partners,
             key_owners,

@@ -3,6 +3,7 @@
 
 pub mod authorizations;
 mod bulk;
+pub mod cards;
 mod checkpoint;
 pub mod conn;
 pub mod coupons;

@@ -179,6 +179,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    cards (number) {
+        number -> Text,
+        member_id -> Text,
+        issued_at_us -> BigInt,
+        revoked_at_us -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
     link_codes (code) {
         code -> Text,
         member_id -> Text,
@@ -190,6 +199,7 @@ diesel::table! {
 }
 
 diesel::allow_tables_to_appear_in_same_query!(
+    cards,
     link_codes,
     units,
     partners,

@@ -12,6 +12,9 @@ use crate::ledger::{AccountKind, EntryKind};
 pub struct MemberView {
     pub member_id: String,
     pub external_id: String,
+    /// The member's card number: 16 digits, accepted wherever `member_id` is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub card_number: Option<String>,
     /// `true` when the member was enrolled under a link code: the member they already were at
     /// another brand.
     #[serde(default, skip_serializing_if = "Option::is_none")]

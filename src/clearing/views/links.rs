@@ -50,7 +50,24 @@ pub fn linked_member(_: &Context, linked: LinkedMember) -> (u16, String) {
         &MemberView {
             member_id: linked.member.to_string(),
             external_id: linked.external_id,
+            card_number: linked.card_number,
             linked: Some(true),
+        },
+    )
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CardView {
+    /// The member's new card number; the old one is refused from now on (`410 card_revoked`).
+    pub card_number: String,
+}
+
+/// A new card (201).
+pub fn card(_: &Context, number: crate::ledger::CardNumber) -> (u16, String) {
+    json(
+        201,
+        &CardView {
+            card_number: number.to_string(),
         },
     )
 }

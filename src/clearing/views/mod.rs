@@ -14,6 +14,7 @@ use serde::Serialize;
 
 use super::campaigns::Campaign;
 use super::coupons::{Issued, Redeemed};
+use super::partner::Enrolled;
 use super::receipt::Posted;
 use super::settlement::Settled;
 use super::{Context, time};
@@ -44,13 +45,14 @@ pub fn entry_closing(ctx: &Context, posted: Posted) -> (u16, String) {
 }
 
 /// A member enrolled (201) or found (200).
-pub fn member(_: &Context, (id, created, external_id): (MemberId, bool, String)) -> (u16, String) {
+pub fn member(_: &Context, enrolled: Enrolled) -> (u16, String) {
     let view = MemberView {
-        member_id: id.to_string(),
-        external_id,
+        member_id: enrolled.member.to_string(),
+        external_id: enrolled.external_id,
+        card_number: enrolled.card_number,
         linked: None,
     };
-    json(if created { 201 } else { 200 }, &view)
+    json(if enrolled.created { 201 } else { 200 }, &view)
 }
 
 pub fn campaign_created(ctx: &Context, campaign: Campaign) -> (u16, String) {
