@@ -258,8 +258,9 @@ fn story(clearing: &Clearing, server: &RunningServer, keys: &[GeneratedKey]) -> 
         json!({ "external_id": "dana-0542", "consent": { "share_balances": true } }),
         201,
     )?;
+    let card = dana["card_number"].as_str().unwrap_or("").to_owned();
     let dana = dana["member_id"].as_str().context("member id")?.to_owned();
-    println!("    member {dana}");
+    println!("    member {dana}, card {card}");
 
     println!("\n5. Dana buys coffee for 120.00 ILS: Aroma's earn rate gives 120 AROMA.");
     let earn = json!({ "member_id": dana, "purchase": { "amount": "120.00", "currency": "ILS" }, "reference": "aroma-pos-1001" });
@@ -384,7 +385,7 @@ fn story(clearing: &Clearing, server: &RunningServer, keys: &[GeneratedKey]) -> 
         json!({ "member_id": dana, "unit": "AROMA", "points": "10", "reference": "x" }),
     )?;
     println!(
-        "    The bookstore tries to spend Dana's AROMA without her authorization: {} {}",
+        "    The bookstore, which Dana has not joined, tries to spend her AROMA: {} {} (to it she is a stranger)",
         foreign.status,
         foreign.body["code"].as_str().unwrap_or("")
     );
@@ -421,7 +422,41 @@ fn story(clearing: &Clearing, server: &RunningServer, keys: &[GeneratedKey]) -> 
         over.body["code"].as_str().unwrap_or("")
     );
 
-    println!("\n12. Balances as Aroma sees them (Dana shares her balances):");
+    println!("\n12. One member across brands:");
+    let at_books = books.expect(
+        "/v1/earn",
+        json!({ "card_number": card, "points": "30", "reference": "books-pos-92" }),
+        201,
+    )?;
+    println!(
+        "    Dana shows her card at the bookstore: 30 PAGES to the same member {} — showing the card made Books one of her brands.",
+        at_books["member_id"].as_str().unwrap_or("")
+    );
+    let wallet_token = aroma.expect(
+        &format!("/v1/members/{dana}/tokens"),
+        json!({ "scope": ["links"], "ttl_seconds": 300 }),
+        201,
+    )?;
+    let wallet_token = wallet_token["token"].as_str().context("member token")?;
+    let link: Value = agent
+        .post(&server.url("/v1/me/links"))
+        .header("Authorization", &format!("Bearer {wallet_token}"))
+        .send_json(json!({ "partner": "threads" }))?
+        .body_mut()
+        .read_json()?;
+    let joined = threads.expect(
+        "/v1/members",
+        json!({ "external_id": "th-dana", "link_code": link["code"] }),
+        201,
+    )?;
+    println!(
+        "    She joins Threads with link code {} from her wallet: member {} (linked: {}), no second wallet.",
+        link["code"].as_str().unwrap_or(""),
+        joined["member_id"].as_str().unwrap_or(""),
+        joined["linked"]
+    );
+
+    println!("\n13. Balances as Aroma sees them (Dana shares her balances):");
     let balances = aroma.send("GET", &format!("/v1/members/{dana}/balances"), None, None)?;
     for b in balances.body["balances"].as_array().into_iter().flatten() {
         println!(
@@ -432,7 +467,7 @@ fn story(clearing: &Clearing, server: &RunningServer, keys: &[GeneratedKey]) -> 
     }
 
     println!(
-        "\n13. Month end: the network's finance team settles (coalition token --role finance, POST /v1/settlements)."
+        "\n14. Month end: the network's finance team settles (coalition token --role finance, POST /v1/settlements)."
     );
     let finance = clearing.context().tokens.mint_finance(
         crate::clearing::tokens::Role::Finance,
@@ -531,7 +566,7 @@ fn story(clearing: &Clearing, server: &RunningServer, keys: &[GeneratedKey]) -> 
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    println!("\n14. coalition verify — every invariant over the whole ledger:");
+    println!("\n15. coalition verify — every invariant over the whole ledger:");
     let checks = runtime.block_on(clearing.verify())?;
     for c in &checks {
         println!(
