@@ -26,9 +26,23 @@ pub struct HttpStats {
     latency: [AtomicU64; LATENCY_BUCKETS_SECS.len()],
     latency_sum_us: AtomicU64,
     count: AtomicU64,
+    /// Card look-ups: found, failed (unknown, replaced, malformed), refused over the budget.
+    cards: [AtomicU64; 3],
+}
+
+/// What a card look-up came to, for `/metrics`.
+#[derive(Debug, Clone, Copy)]
+pub enum CardLookup {
+    Found = 0,
+    Failed = 1,
+    Limited = 2,
 }
 
 impl HttpStats {
+    pub fn card_lookup(&self, outcome: CardLookup) {
+        self.cards[outcome as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
     fn record(&self, status: u16, elapsed_us: u64) {
         let class = usize::from(status / 100).clamp(1, 5) - 1;
         self.by_class[class].fetch_add(1, Ordering::Relaxed);
@@ -133,6 +147,14 @@ fn http_metrics(out: &mut String, h: &HttpStats) {
         h.latency_sum_us.load(Ordering::Relaxed) as f64 / 1e6
     );
     let _ = writeln!(out, "coalition_http_request_duration_seconds_count {count}");
+    out.push_str("# HELP coalition_card_lookups_total Partner calls naming a member by card, by outcome.\n# TYPE coalition_card_lookups_total counter\n");
+    for (name, c) in ["found", "failed", "limited"].iter().zip(&h.cards) {
+        let _ = writeln!(
+            out,
+            "coalition_card_lookups_total{{result=\"{name}\"}} {}",
+            c.load(Ordering::Relaxed)
+        );
+    }
 }
 
 /// The writer's batches by outcome and size, and the SQLite log's syncs.

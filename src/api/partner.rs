@@ -13,6 +13,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::AppState;
 use super::auth::Signed;
 use super::codes::ErrorCode;
+use super::metrics::CardLookup;
 use super::problem::{ApiError, Problem};
 use crate::clearing::cards::MemberRef;
 use crate::clearing::input::{DEFAULT_PAGE, MAX_PAGE};
@@ -87,6 +88,7 @@ async fn card_guarded<T>(
 ) -> Result<T, ApiError> {
     let partner = req.caller.partner.as_str();
     if card && let Err(retry_after_secs) = state.card_failures.check(partner) {
+        state.http.card_lookup(CardLookup::Limited);
         return Err(ApiError::new(
             ErrorCode::RateLimited,
             format!("too many failed card look-ups; retry in {retry_after_secs} s"),
@@ -94,15 +96,21 @@ async fn card_guarded<T>(
         .retry_after(retry_after_secs));
     }
     let result = call.await;
-    if let Err(e) = &result
-        && card
-        && matches!(
+    if !card {
+        return result;
+    }
+    let failed = result.as_ref().err().is_some_and(|e| {
+        matches!(
             e.code,
             ErrorCode::UnknownCard | ErrorCode::CardRevoked | ErrorCode::InvalidCard
         )
-    {
+    });
+    if failed {
+        state.http.card_lookup(CardLookup::Failed);
         // Spent, not checked: this request already had its answer.
         let _ = state.card_failures.take(partner);
+    } else {
+        state.http.card_lookup(CardLookup::Found);
     }
     result
 }

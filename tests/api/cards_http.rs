@@ -164,6 +164,19 @@ fn a_sweep_through_card_numbers_meets_429_early() {
         let_through <= most,
         "{let_through} misses answered in {secs:.2} s: {answers:?}"
     );
+    // Counted in /metrics as they were answered.
+    let metrics = crate::common::send("GET", &api.url("/metrics"), &[], None).body;
+    let count = |result: &str| -> usize {
+        let line = format!("coalition_card_lookups_total{{result=\"{result}\"}} ");
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(&line))
+            .unwrap_or_else(|| panic!("no {line} in /metrics"))
+            .parse()
+            .unwrap()
+    };
+    assert_eq!(count("failed"), let_through);
+    assert_eq!(count("limited"), sweep as usize - let_through);
     // A call without a card is not held back by the card budget.
     let member = dana["member_id"].as_str().unwrap();
     assert_eq!(
