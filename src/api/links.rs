@@ -1,6 +1,6 @@
 //! Routes for a member's links to brands (a member token with the `links` scope) and their card.
 
-use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
+use actix_web::{HttpRequest, HttpResponse, delete, get, post, put, web};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -8,7 +8,7 @@ use super::AppState;
 use super::auth::{Body, Member, json_body, optional_idempotency};
 use super::partner::respond;
 use super::problem::{ApiError, Problem};
-use crate::clearing::views::links::{CardView, LinkCodeView, LinksView};
+use crate::clearing::views::links::{CardView, LinkCodeView, LinkView, LinksView};
 use crate::clearing::{Clearing, views};
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -104,6 +104,47 @@ pub async fn replace_card(
     let reply = state
         .clearing
         .once_as(format!("member:{member}"), idem, work, views::links::card)
+        .await?;
+    Ok(respond(reply))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LinkConsentRequest {
+    /// Whether this brand may see the member's balances at the other brands.
+    pub share_balances: Option<bool>,
+    /// Whether this brand may see the member's profile rows at the other brands.
+    pub share_profile: Option<bool>,
+}
+
+/// What one brand may see of the member's other brands. A token never widens what its own brand
+/// sees (`403`).
+#[utoipa::path(put, path = "/v1/me/links/{partner}", tag = "member", request_body = LinkConsentRequest,
+    params(("partner" = String, Path, description = "the brand")),
+    responses((status = 200, body = LinkView),
+        (status = 403, description = "the token lacks the `consent` scope, or would widen its own brand's view", body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("member_token" = [])))]
+#[put("/v1/me/links/{partner}")]
+pub async fn consent(
+    state: web::Data<AppState>,
+    me: Member,
+    req: HttpRequest,
+    path: web::Path<String>,
+    Body(body): Body,
+) -> Result<HttpResponse, ApiError> {
+    let member = me.require("consent")?;
+    let asked: LinkConsentRequest = json_body(&req, &body)?;
+    let work = Clearing::link_consent_work(
+        member,
+        me.0.azp.clone(),
+        path.into_inner(),
+        asked.share_balances,
+        asked.share_profile,
+    );
+    let reply = state
+        .clearing
+        .once_as(format!("member:{member}"), None, work, views::links::link)
         .await?;
     Ok(respond(reply))
 }

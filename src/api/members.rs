@@ -163,11 +163,15 @@ pub async fn my_entries(
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConsentBody {
-    /// Whether brands other than the issuer may see this member's balances.
+    /// Whether each brand may see the member's balances at the other brands: the default for
+    /// links made from now on, and every existing link.
     pub share_balances: bool,
+    /// Likewise for the member's profile rows at the other brands.
+    pub share_profile: Option<bool>,
 }
 
-/// Share, or stop sharing, balances with brands other than the issuer.
+/// Share, or stop sharing, with every brand at once. A token never widens what its own brand
+/// sees (`403`): that is asked in another brand's app, or per brand with `PUT /v1/me/links/{partner}`.
 #[utoipa::path(put, path = "/v1/me/consent", tag = "member", request_body = ConsentBody,
     responses((status = 200, body = ConsentView), (status = 401, body = Problem, content_type = "application/problem+json")),
     security(("member_token" = [])))]
@@ -180,7 +184,7 @@ pub async fn consent(
 ) -> Result<HttpResponse, ApiError> {
     let member = me.require("consent")?;
     let c: ConsentBody = json_body(&req, &body)?;
-    let work = Clearing::consent_work(member, c.share_balances);
+    let work = Clearing::consent_work(member, me.0.azp.clone(), c.share_balances, c.share_profile);
     let reply = state
         .clearing
         .once_as(format!("member:{member}"), None, work, views::consent)

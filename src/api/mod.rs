@@ -140,6 +140,7 @@ routes! {
     links::create,
     links::list,
     links::leave,
+    links::consent,
     links::replace_card,
     finance::trial_balance,
     finance::verify,

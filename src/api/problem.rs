@@ -158,7 +158,9 @@ impl From<ClearingError> for ApiError {
                 ErrorCode::InvalidAmount
             }
             ClearingError::InvalidLinkCode => ErrorCode::InvalidLinkCode,
-            ClearingError::TokenBound { .. } => ErrorCode::Forbidden,
+            ClearingError::TokenBound { .. } | ClearingError::OwnViewRaised(_) => {
+                ErrorCode::Forbidden
+            }
             ClearingError::UnknownCard(_) => ErrorCode::UnknownCard,
             ClearingError::CardRevoked(_) => ErrorCode::CardRevoked,
             ClearingError::AuthorizationRequired(_) => ErrorCode::AuthorizationRequired,

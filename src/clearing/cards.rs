@@ -128,7 +128,8 @@ impl Context {
         if !members::linked_tx(tx, partner.as_str(), &row.member_id)? {
             // The partner holds no id of its own for the member yet: the card stands for one.
             let external_id = format!("card:{card}");
-            members::link_member(tx, partner.as_str(), &external_id, &row.member_id)?;
+            let nothing = members::Sharing::default();
+            members::link_member(tx, partner.as_str(), &external_id, &row.member_id, nothing)?;
         }
         Ok(member)
     }

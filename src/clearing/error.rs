@@ -30,6 +30,10 @@ pub enum ClearingError {
     Store(StoreError),
     #[error("the link code is not one of this partner's, or was used, or has expired")]
     InvalidLinkCode,
+    #[error(
+        "a token minted by {0} cannot widen what {0} sees of the member: ask in another brand's app"
+    )]
+    OwnViewRaised(PartnerId),
     #[error("no card {0}")]
     UnknownCard(crate::ledger::CardNumber),
     #[error("card {0} was replaced: use the member's new card")]

@@ -7,6 +7,7 @@ use super::input::{MAX_EXTERNAL_ID_CHARS, check_text, parse_member};
 use super::write::{Caller, Work};
 use super::{Clearing, ClearingError, Invalid, Missing};
 use crate::ledger::{MemberId, PartnerId};
+use crate::store::members::Sharing;
 use crate::store::{WriteTx, members};
 
 /// How long a link code is good for, in seconds.
@@ -27,6 +28,8 @@ pub struct Link {
     /// The brand's own id for the member.
     pub external_id: String,
     pub linked_at_us: i64,
+    /// What this brand may see of the member's other brands.
+    pub sharing: Sharing,
 }
 
 /// What an enrolment under a link code came to: the member, and the external id the brand
@@ -94,7 +97,10 @@ impl Clearing {
         Ok(move |_: &Context, tx: &mut WriteTx<'_>| {
             let member = members::take_link_code(tx, &code, &partner)?
                 .ok_or(ClearingError::InvalidLinkCode)?;
-            let external_id = match members::link_member(tx, &partner, &external_id, &member)? {
+            // A new link starts from the member's own default, whatever the brand's form said.
+            let sharing = members::default_sharing(tx, &member)?;
+            let linked = members::link_member(tx, &partner, &external_id, &member, sharing)?;
+            let external_id = match linked {
                 members::Linked::New => external_id,
                 members::Linked::Already(held) => held,
                 members::Linked::ExternalIdTaken => {
@@ -118,10 +124,11 @@ impl Clearing {
             .await?;
         Ok(rows
             .into_iter()
-            .map(|(partner, external_id, linked_at_us)| Link {
-                partner,
-                external_id,
-                linked_at_us,
+            .map(|r| Link {
+                partner: r.partner,
+                external_id: r.external_id,
+                linked_at_us: r.linked_at_us,
+                sharing: r.sharing,
             })
             .collect())
     }
@@ -138,5 +145,71 @@ impl Clearing {
                 )))
             }
         }
+    }
+
+    /// `PUT /v1/me/consent`: the member's default and every link at once. A token never raises
+    /// what its own brand may see (`403`, nothing changed).
+    pub fn consent_work(
+        member: MemberId,
+        azp: PartnerId,
+        balances: bool,
+        profile: Option<bool>,
+    ) -> impl Work<(MemberId, bool)> {
+        move |_: &Context, tx: &mut WriteTx<'_>| {
+            let own = members::link_sharing_tx(tx, azp.as_str(), &member.to_string())?
+                .unwrap_or_default();
+            refuse_raising(&azp, own, Some(balances), profile)?;
+            if !members::set_consent(tx, &member.to_string(), balances, profile)? {
+                return Err(ClearingError::NotFound(Missing::Member(member)));
+            }
+            Ok((member, balances))
+        }
+    }
+
+    /// `PUT /v1/me/links/{partner}`: what that brand may see of the member's other brands.
+    pub fn link_consent_work(
+        member: MemberId,
+        azp: PartnerId,
+        partner: String,
+        balances: Option<bool>,
+        profile: Option<bool>,
+    ) -> impl Work<Link> {
+        move |_: &Context, tx: &mut WriteTx<'_>| {
+            let not_linked =
+                || ClearingError::NotFound(Missing::Link(partner.chars().take(32).collect()));
+            let m = member.to_string();
+            let current = members::link_sharing_tx(tx, &partner, &m)?.ok_or_else(not_linked)?;
+            if partner == azp.as_str() {
+                refuse_raising(&azp, current, balances, profile)?;
+            }
+            members::set_link_sharing(tx, &partner, &m, balances, profile)?;
+            let row = members::links_of_tx(tx, &m)?
+                .into_iter()
+                .find(|l| l.partner == partner)
+                .ok_or_else(not_linked)?;
+            Ok(Link {
+                partner: row.partner,
+                external_id: row.external_id,
+                linked_at_us: row.linked_at_us,
+                sharing: row.sharing,
+            })
+        }
+    }
+}
+
+/// Refuses a change that would let `azp` see more than it does: a brand's own token may lower
+/// its view, never raise it.
+fn refuse_raising(
+    azp: &PartnerId,
+    now: Sharing,
+    balances: Option<bool>,
+    profile: Option<bool>,
+) -> Result<(), ClearingError> {
+    let raises =
+        (balances == Some(true) && !now.balances) || (profile == Some(true) && !now.profile);
+    if raises {
+        Err(ClearingError::OwnViewRaised(azp.clone()))
+    } else {
+        Ok(())
     }
 }

@@ -20,7 +20,7 @@ use crate::ledger::{
 use crate::store::authorizations::{self, AuthorizationRow};
 use crate::store::coupons::{self as coupon_store, CouponRow};
 use crate::store::status::EntryStatus;
-use crate::store::{self, WriteTx, members};
+use crate::store::{self, WriteTx};
 
 /// Authorisations last 10 minutes unless asked otherwise, at most a day.
 pub const DEFAULT_AUTHORIZATION_TTL_SECS: u64 = 10 * 60;
@@ -304,16 +304,6 @@ impl Clearing {
             ..EntryQuery::default()
         };
         self.entries_for(query, after_seq, limit).await
-    }
-
-    /// `PUT /v1/me/consent`.
-    pub fn consent_work(member: MemberId, share_balances: bool) -> impl Work<(MemberId, bool)> {
-        move |_: &Context, tx: &mut WriteTx<'_>| {
-            if !members::set_consent(tx, &member.to_string(), share_balances)? {
-                return Err(ClearingError::NotFound(super::Missing::Member(member)));
-            }
-            Ok((member, share_balances))
-        }
     }
 
     /// `POST /v1/me/authorizations`: a code `partner` can pass to spend up to `max_points` of

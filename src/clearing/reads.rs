@@ -104,7 +104,7 @@ impl Clearing {
     }
 
     /// A member's balances as this partner may see them: its own unit always, other units only
-    /// when the member shares them.
+    /// when the member shares them with this partner (its link's consent).
     pub async fn balances_for(
         &self,
         partner: &PartnerId,
@@ -113,18 +113,17 @@ impl Clearing {
         let p = partner.to_string();
         let m = member.to_string();
         let accounts = self.member_accounts(member);
-        let (row, link, balances) = self
+        let (sharing, balances) = self
             .store
             .read(move |c| {
                 Ok((
-                    members::get(c, &m)?,
-                    members::link(c, &p, &m)?,
+                    members::link_sharing(c, &p, &m)?,
                     store::ledger::member_balances(c, &accounts)?,
                 ))
             })
             .await?;
         // Not linked is answered as not existing.
-        let (Some(row), Some(_)) = (row, link) else {
+        let Some(sharing) = sharing else {
             return Err(ClearingError::NotFound(Missing::Member(member)));
         };
         let own = self
@@ -140,7 +139,7 @@ impl Clearing {
                 .map_or(0, |(_, b)| *b);
             out.push((own.clone(), Amount::from_minor(-held, self.ctx.scale(own)?)));
         }
-        if row.share_balances {
+        if sharing.balances {
             for (unit, balance) in &balances {
                 let Ok(code) = UnitCode::from_str(unit) else {
                     continue;

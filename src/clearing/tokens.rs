@@ -32,7 +32,7 @@ pub const MEMBER_SCOPES: [&str; 8] = [
 ];
 /// Scopes a token carries only when they are asked for by name (the contract's rule: what
 /// widens who may act for the member is never granted by default).
-pub const OPT_IN_SCOPES: [&str; 1] = ["links"];
+pub const OPT_IN_SCOPES: [&str; 2] = ["consent", "links"];
 
 /// Every claim a member token may carry, and nothing else (an unknown claim is refused).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

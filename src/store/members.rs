@@ -44,6 +44,7 @@ pub fn enrol(
             member_links::external_id.eq(external_id),
             member_links::member_id.eq(new_id),
             member_links::created_at_us.eq(now),
+            member_links::share_balances.eq(i32::from(share_balances)),
         ))
         .execute(tx.db()?)?;
     Ok((new_id.to_owned(), true))
@@ -98,15 +99,28 @@ pub fn link(
         .optional()?)
 }
 
-/// Sets whether other brands may see the member's balances.
+/// Sets the member's default sharing and every link's (each part when given); whether the
+/// member exists.
 pub fn set_consent(
     tx: &mut WriteTx<'_>,
     id: &str,
-    share_balances: bool,
+    balances: bool,
+    profile: Option<bool>,
 ) -> Result<bool, StoreError> {
     let changed = diesel::update(members::table.find(id))
-        .set(members::share_balances.eq(i32::from(share_balances)))
+        .set(members::share_balances.eq(i32::from(balances)))
         .execute(tx.db()?)?;
+    diesel::update(member_links::table.filter(member_links::member_id.eq(id)))
+        .set(member_links::share_balances.eq(i32::from(balances)))
+        .execute(tx.db()?)?;
+    if let Some(p) = profile {
+        diesel::update(members::table.find(id))
+            .set(members::share_profile.eq(i32::from(p)))
+            .execute(tx.db()?)?;
+        diesel::update(member_links::table.filter(member_links::member_id.eq(id)))
+            .set(member_links::share_profile.eq(i32::from(p)))
+            .execute(tx.db()?)?;
+    }
     Ok(changed == 1)
 }
 
@@ -194,6 +208,7 @@ pub fn link_member(
     partner: &str,
     external_id: &str,
     member_id: &str,
+    sharing: Sharing,
 ) -> Result<Linked, StoreError> {
     let holder: Option<String> = member_links::table
         .find((partner, external_id))
@@ -215,25 +230,127 @@ pub fn link_member(
             member_links::external_id.eq(external_id),
             member_links::member_id.eq(member_id),
             member_links::created_at_us.eq(now),
+            member_links::share_balances.eq(i32::from(sharing.balances)),
+            member_links::share_profile.eq(i32::from(sharing.profile)),
         ))
         .execute(tx.db()?)?;
     Ok(Linked::New)
 }
 
-/// A member's links: (partner, the partner's id for them, linked at), by partner.
-pub fn links_of(
-    conn: &mut DbConn,
-    member_id: &str,
-) -> Result<Vec<(String, String, i64)>, StoreError> {
-    Ok(member_links::table
+/// A member's link to a partner as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkRow {
+    pub partner: String,
+    pub external_id: String,
+    pub linked_at_us: i64,
+    pub sharing: Sharing,
+}
+
+/// What a brand may see of the member's other brands.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Sharing {
+    pub balances: bool,
+    pub profile: bool,
+}
+
+/// A member's links, by partner.
+pub fn links_of(conn: &mut DbConn, member_id: &str) -> Result<Vec<LinkRow>, StoreError> {
+    let rows: Vec<(String, String, i64, i32, i32)> = member_links::table
         .filter(member_links::member_id.eq(member_id))
         .order(member_links::partner)
         .select((
             member_links::partner,
             member_links::external_id,
             member_links::created_at_us,
+            member_links::share_balances,
+            member_links::share_profile,
         ))
-        .load(conn)?)
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(partner, external_id, linked_at_us, b, p)| LinkRow {
+            partner,
+            external_id,
+            linked_at_us,
+            sharing: Sharing {
+                balances: b == 1,
+                profile: p == 1,
+            },
+        })
+        .collect())
+}
+
+/// What `partner` may see of the member's other brands, when it is linked to the member.
+pub fn link_sharing(
+    conn: &mut DbConn,
+    partner: &str,
+    member_id: &str,
+) -> Result<Option<Sharing>, StoreError> {
+    let row: Option<(i32, i32)> = member_links::table
+        .filter(member_links::partner.eq(partner))
+        .filter(member_links::member_id.eq(member_id))
+        .select((member_links::share_balances, member_links::share_profile))
+        .first(conn)
+        .optional()?;
+    Ok(row.map(|(b, p)| Sharing {
+        balances: b == 1,
+        profile: p == 1,
+    }))
+}
+
+/// [`link_sharing`] inside a write.
+pub fn link_sharing_tx(
+    tx: &mut WriteTx<'_>,
+    partner: &str,
+    member_id: &str,
+) -> Result<Option<Sharing>, StoreError> {
+    link_sharing(tx.conn_unsynced(), partner, member_id)
+}
+
+/// [`links_of`] inside a write.
+pub fn links_of_tx(tx: &mut WriteTx<'_>, member_id: &str) -> Result<Vec<LinkRow>, StoreError> {
+    links_of(tx.conn_unsynced(), member_id)
+}
+
+/// The member's default sharing: what a link made from now on starts with.
+pub fn default_sharing(tx: &mut WriteTx<'_>, member_id: &str) -> Result<Sharing, StoreError> {
+    let row: Option<(i32, i32)> = members::table
+        .find(member_id)
+        .select((members::share_balances, members::share_profile))
+        .first(tx.db()?)
+        .optional()?;
+    Ok(row.map_or_else(Sharing::default, |(b, p)| Sharing {
+        balances: b == 1,
+        profile: p == 1,
+    }))
+}
+
+/// Sets what `partner` may see (each part when given); whether the member is linked to it.
+pub fn set_link_sharing(
+    tx: &mut WriteTx<'_>,
+    partner: &str,
+    member_id: &str,
+    balances: Option<bool>,
+    profile: Option<bool>,
+) -> Result<bool, StoreError> {
+    let target = member_links::table
+        .filter(member_links::partner.eq(partner))
+        .filter(member_links::member_id.eq(member_id));
+    let mut changed = 0;
+    if let Some(b) = balances {
+        changed = diesel::update(target)
+            .set(member_links::share_balances.eq(i32::from(b)))
+            .execute(tx.db()?)?;
+    }
+    if let Some(p) = profile {
+        changed = diesel::update(target)
+            .set(member_links::share_profile.eq(i32::from(p)))
+            .execute(tx.db()?)?;
+    }
+    if balances.is_none() && profile.is_none() {
+        return Ok(link(tx.db()?, partner, member_id)?.is_some());
+    }
+    Ok(changed == 1)
 }
 
 /// Removes the member's link to `partner`; whether there was one.

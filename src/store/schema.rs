@@ -61,6 +61,7 @@ diesel::table! {
         id -> Text,
         share_balances -> Integer,
         created_at_us -> BigInt,
+        share_profile -> Integer,
     }
 }
 
@@ -70,6 +71,8 @@ diesel::table! {
         external_id -> Text,
         member_id -> Text,
         created_at_us -> BigInt,
+        share_balances -> Integer,
+        share_profile -> Integer,
     }
 }
 

@@ -264,3 +264,50 @@ fn a_token_moves_value_only_out_of_its_minters_units() {
     assert_eq!(r.status, 201, "{}", r.body);
     api.verify();
 }
+
+/// A new link starts from the member's own default (what they chose at their first brand), not
+/// from what a later brand's form says; a link made by showing the card shares nothing.
+#[test]
+fn new_links_start_from_the_members_choice_and_a_card_shares_nothing() {
+    let api = Api::start();
+    let r = api.post(
+        "aroma",
+        "/v1/members",
+        &json!({ "external_id": "dana", "consent": { "share_balances": true } }),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let (dana, card) = (
+        r.json()["member_id"].as_str().unwrap().to_owned(),
+        r.json()["card_number"].as_str().unwrap().to_owned(),
+    );
+    let wallet = token(&api, "aroma", &dana, &["links"]);
+    let code = link_code(&api, &wallet, "books").json()["code"].clone();
+    let r = api.post(
+        "books",
+        "/v1/members",
+        &json!({ "external_id": "b-dana", "link_code": code, "consent": { "share_balances": false } }),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let r = api.post(
+        "threads",
+        "/v1/earn",
+        &json!({ "card_number": card, "points": "1", "reference": "t-1" }),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let links = api.bearer(&wallet, "GET", "/v1/me/links", None).json();
+    let shares: Vec<(&str, bool)> = links["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (
+                l["partner"].as_str().unwrap(),
+                l["share_balances"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        shares,
+        [("aroma", true), ("books", true), ("threads", false)]
+    );
+}

@@ -347,6 +347,7 @@ fn donations_reach_the_charity() {
 fn consent_hides_and_shows_other_brands_balances() {
     let api = Api::start();
     let dana = api.member("aroma");
+    api.link(&dana, "aroma", "books");
     api.earn("aroma", &dana, "10");
     let r = api.post(
         "aroma",
@@ -364,22 +365,68 @@ fn consent_hides_and_shows_other_brands_balances() {
             .collect()
     };
     assert_eq!(units(), ["AROMA"]);
-    let token = api.member_token("aroma", &dana);
+    let consent_token = |partner: &str| {
+        let r = api.post(
+            partner,
+            &format!("/v1/members/{dana}/tokens"),
+            &json!({ "scope": ["consent", "links"] }),
+        );
+        r.json()["token"].as_str().unwrap().to_owned()
+    };
+    let (in_aroma, in_books) = (consent_token("aroma"), consent_token("books"));
+    // Aroma's own app cannot widen what Aroma sees, member-wide or per link.
+    for (method, path, body) in [
+        ("PUT", "/v1/me/consent", json!({ "share_balances": true })),
+        (
+            "PUT",
+            "/v1/me/links/aroma",
+            json!({ "share_balances": true }),
+        ),
+    ] {
+        let r = api.bearer(&in_aroma, method, path, Some(&body));
+        assert_eq!((r.status, r.code().as_str()), (403, "forbidden"), "{path}");
+    }
+    assert_eq!(units(), ["AROMA"], "nothing changed");
+    // In the bookstore's app Dana lets Aroma see her other brands.
     let r = api.bearer(
-        &token,
+        &in_books,
         "PUT",
-        "/v1/me/consent",
+        "/v1/me/links/aroma",
         Some(&json!({ "share_balances": true })),
     );
     assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["share_balances"], true);
     assert_eq!(units(), ["AROMA", "COAL"]);
-    api.bearer(
-        &token,
+    let links = api.bearer(&in_books, "GET", "/v1/me/links", None).json();
+    let shares: Vec<(&str, bool)> = links["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (
+                l["partner"].as_str().unwrap(),
+                l["share_balances"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(shares, [("aroma", true), ("books", false)], "per brand");
+    // Any app may narrow, Aroma's own included; member-wide narrowing reaches every link.
+    let r = api.bearer(
+        &in_aroma,
         "PUT",
         "/v1/me/consent",
         Some(&json!({ "share_balances": false })),
     );
+    assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(units(), ["AROMA"]);
+    // A brand the member is not linked to has no link to set.
+    let r = api.bearer(
+        &in_books,
+        "PUT",
+        "/v1/me/links/threads",
+        Some(&json!({ "share_balances": true })),
+    );
+    assert_eq!((r.status, r.code().as_str()), (404, "not_found"));
 }
 
 #[test]

@@ -407,7 +407,14 @@ fn json_bodies_must_say_they_are_json() {
     let r = send("POST", &p.url, &p.headers, Some(p.body.as_bytes()));
     assert_eq!(r.status, 201, "{}", r.body);
 
-    let token = api.member_token("aroma", &member);
+    let token = {
+        let r = api.post(
+            "aroma",
+            &format!("/v1/members/{member}/tokens"),
+            &json!({ "scope": ["consent"] }),
+        );
+        r.json()["token"].as_str().unwrap().to_owned()
+    };
     let consent = |content_type: &str| {
         send(
             "PUT",
@@ -416,7 +423,7 @@ fn json_bodies_must_say_they_are_json() {
                 ("authorization", format!("Bearer {token}")),
                 ("content-type", content_type.to_owned()),
             ],
-            Some(br#"{"share_balances":true}"#),
+            Some(br#"{"share_balances":false}"#),
         )
     };
     let r = consent("text/plain");

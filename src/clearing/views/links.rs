@@ -24,6 +24,10 @@ pub struct LinkView {
     /// The brand's own id for the member.
     pub external_id: String,
     pub linked_at: String,
+    /// Whether this brand may see the member's balances at the other brands.
+    pub share_balances: bool,
+    /// Whether this brand may see the member's profile rows at the other brands.
+    pub share_profile: bool,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -77,15 +81,23 @@ pub fn left(_: &Context, (): ()) -> (u16, String) {
     (204, String::new())
 }
 
+fn link_view(l: Link) -> LinkView {
+    LinkView {
+        partner: l.partner,
+        external_id: l.external_id,
+        linked_at: time::rfc3339(l.linked_at_us),
+        share_balances: l.sharing.balances,
+        share_profile: l.sharing.profile,
+    }
+}
+
 pub fn links(links: Vec<Link>) -> LinksView {
     LinksView {
-        items: links
-            .into_iter()
-            .map(|l| LinkView {
-                partner: l.partner,
-                external_id: l.external_id,
-                linked_at: time::rfc3339(l.linked_at_us),
-            })
-            .collect(),
+        items: links.into_iter().map(link_view).collect(),
     }
+}
+
+/// A link's consent changed (200).
+pub fn link(_: &Context, link: Link) -> (u16, String) {
+    json(200, &link_view(link))
 }
