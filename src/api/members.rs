@@ -9,13 +9,14 @@ use super::auth::{Body, Member, Signed, json_body, optional_idempotency};
 use super::codes::ErrorCode;
 use super::partner::{DecimalText, EntriesPage, respond};
 use super::problem::{ApiError, Problem};
+use crate::clearing::cards::MemberRef;
 use crate::clearing::codes::display_code;
 use crate::clearing::input::{DEFAULT_PAGE, MAX_PAGE};
 use crate::clearing::members::reason;
 use crate::clearing::views::entry::EntryView;
 use crate::clearing::views::members::{AuthorizationView, ConsentView, TokenView};
 use crate::clearing::{Clearing, time, views};
-use crate::ledger::MemberId;
+use crate::ledger::CardNumber;
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -28,8 +29,9 @@ pub struct TokenRequest {
 
 /// Mint a member token for the partner's app; only a partner the member is enrolled with may.
 #[utoipa::path(post, path = "/v1/members/{member_id}/tokens", tag = "partner", request_body = TokenRequest,
-    params(("member_id" = String, Path), ("Idempotency-Key" = String, Header)),
-    responses((status = 201, body = TokenView), (status = 403, body = Problem, content_type = "application/problem+json")))]
+    params(("member_id" = String, Path, description = "member id (UUID), or the member's card number (16 digits)"), ("Idempotency-Key" = String, Header)),
+    responses((status = 201, body = TokenView),
+        (status = 410, description = "the card was replaced", body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json")))]
 #[post("/v1/members/{member_id}/tokens")]
 pub async fn mint_token(
     state: web::Data<AppState>,
@@ -37,16 +39,25 @@ pub async fn mint_token(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let idem = req.idempotency()?;
-    let member: MemberId = path
-        .parse()
-        .map_err(|_| ApiError::new(ErrorCode::NotFound, "no such member"))?;
     let body: TokenRequest = super::partner::empty_or(&req)?;
-    let work = Clearing::member_token_work(&req.caller, member, body.scope, body.ttl_seconds)?;
-    let reply = state
-        .clearing
-        .once(&req.caller, idem, work, views::token)
-        .await?;
-    Ok(respond(reply))
+    let card = CardNumber::looks_like(&path);
+    let mint = async {
+        let member = if card {
+            MemberRef::Card(super::partner::parse_card(&path)?)
+        } else {
+            MemberRef::Id(
+                path.parse()
+                    .map_err(|_| ApiError::new(ErrorCode::NotFound, "no such member"))?,
+            )
+        };
+        let work = Clearing::member_token_work(&req.caller, member, body.scope, body.ttl_seconds)?;
+        let reply = state
+            .clearing
+            .once(&req.caller, idem, work, views::token)
+            .await?;
+        Ok(respond(reply))
+    };
+    super::partner::card_guarded(&state, &req, card, mint).await
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

@@ -80,7 +80,7 @@ pub(super) fn parse_member(text: &str) -> Result<MemberId, ApiError> {
 
 /// Runs `call`, which looks a card up when `card`: while the partner is over its budget of failed
 /// card look-ups it is refused (`429`) without looking, and a failed look-up spends from it.
-async fn card_guarded<T>(
+pub(super) async fn card_guarded<T>(
     state: &AppState,
     req: &Signed,
     card: bool,

@@ -3,6 +3,7 @@
 
 use rust_decimal::{Decimal, RoundingStrategy};
 
+use super::cards::MemberRef;
 use super::codes::{AUTH_CODE_CHARS, normalize_auth_code, random_code};
 use super::context::Context;
 use super::reads::EntryQuery;
@@ -226,7 +227,7 @@ impl Clearing {
     /// `POST /v1/members/{id}/tokens`: only a partner the member is enrolled with.
     pub fn member_token_work(
         caller: &Caller,
-        member: MemberId,
+        member: MemberRef,
         scopes: Option<Vec<String>>,
         ttl_secs: Option<u64>,
     ) -> Result<impl Work<(String, i64)>, ClearingError> {
@@ -251,7 +252,7 @@ impl Clearing {
         }
         let partner = caller.partner.clone();
         Ok(move |ctx: &Context, tx: &mut WriteTx<'_>| {
-            ctx.require_linked(tx, &partner, member)?;
+            let member = ctx.member_for(tx, &partner, &member)?;
             ctx.tokens
                 .mint_member(member, &partner, &scopes, ttl, ctx.clock.now_secs())
         })

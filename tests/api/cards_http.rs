@@ -66,6 +66,10 @@ fn a_card_is_issued_at_enrolment_and_stands_for_the_member() {
     );
     assert_eq!(r.status, 201, "{}", r.body);
     assert_eq!(api.balance("books", &member), "5");
+    // A partner's app may mint the member's token by card: showing it links that brand too.
+    let r = api.post("threads", &format!("/v1/members/{card}/tokens"), &json!({}));
+    assert_eq!(r.status, 201, "{}", r.body);
+    api.earn("threads", &member, "3");
     // The wallet shows the card.
     let token = api.member_token("aroma", &member);
     let wallet = api.bearer(&token, "GET", "/v1/me/wallet", None).json();
