@@ -7,9 +7,10 @@ use utoipa::ToSchema;
 use super::AppState;
 use super::auth::Signed;
 use super::codes::ErrorCode;
-use super::partner::{DecimalText, empty_or, parse_member, respond};
+use super::partner::{DecimalText, card_guarded, empty_or, member_ref, respond};
 use super::problem::{ApiError, Problem};
 use crate::clearing::campaigns::{BenefitInput, CampaignInput};
+use crate::clearing::cards::MemberRef;
 use crate::clearing::codes::display_code;
 use crate::clearing::coupons::Coupon;
 use crate::clearing::views::coupons::{
@@ -131,6 +132,8 @@ pub async fn campaign(
 pub struct IssueRequest {
     /// Only this member may use the coupon (when the redeeming partner names a member).
     pub member_id: Option<String>,
+    /// The member by the card they show, instead of `member_id`.
+    pub card_number: Option<String>,
 }
 
 /// Issue a coupon of the caller's campaign; its largest possible discount is reserved from the budget.
@@ -150,13 +153,17 @@ pub async fn issue_coupon(
     let idem = req.idempotency()?;
     let campaign_id = parse_campaign(&path)?;
     let body: IssueRequest = empty_or(&req)?;
-    let member = body.member_id.as_deref().map(parse_member).transpose()?;
-    let work = Clearing::issue_coupon_work(&req.caller, campaign_id, member);
-    let reply = state
-        .clearing
-        .once(&req.caller, idem, work, views::coupon_issued)
-        .await?;
-    Ok(respond(reply))
+    let card = body.card_number.is_some();
+    let issue = async {
+        let member = named(body.member_id.as_deref(), body.card_number.as_deref())?;
+        let work = Clearing::issue_coupon_work(&req.caller, campaign_id, member);
+        let reply = state
+            .clearing
+            .once(&req.caller, idem, work, views::coupon_issued)
+            .await?;
+        Ok(respond(reply))
+    };
+    card_guarded(&state, &req, card, issue).await
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -208,6 +215,8 @@ pub struct CouponRedemptionRequest {
     pub reference: String,
     /// The member using the coupon; must be its holder when the coupon names one.
     pub member_id: Option<String>,
+    /// The member by the card they show, instead of `member_id`.
+    pub card_number: Option<String>,
 }
 
 /// Use a coupon at the caller: the discount on the purchase, paid by the sponsor.
@@ -226,20 +235,23 @@ pub async fn redeem_coupon(
 ) -> Result<HttpResponse, ApiError> {
     let idem = req.idempotency()?;
     let body: CouponRedemptionRequest = req.json()?;
-    let member = body.member_id.as_deref().map(parse_member).transpose()?;
-    let code = path.into_inner();
-    let work = Clearing::redeem_coupon_work(
-        &req.caller,
-        code,
-        body.purchase_amount.text()?,
-        body.reference,
-        member,
-    );
-    let reply = state
-        .clearing
-        .once(&req.caller, idem, work, views::coupon_redeemed)
-        .await?;
-    Ok(respond(reply))
+    let card = body.card_number.is_some();
+    let redeem = async {
+        let member = named(body.member_id.as_deref(), body.card_number.as_deref())?;
+        let work = Clearing::redeem_coupon_work(
+            &req.caller,
+            path.into_inner(),
+            body.purchase_amount.text()?,
+            body.reference,
+            member,
+        );
+        let reply = state
+            .clearing
+            .once(&req.caller, idem, work, views::coupon_redeemed)
+            .await?;
+        Ok(respond(reply))
+    };
+    card_guarded(&state, &req, card, redeem).await
 }
 
 /// Void an unused coupon (sponsor only): its reservation goes back to the budget.
@@ -259,4 +271,12 @@ pub async fn void_coupon(
         .once(&req.caller, idem, work, views::entry_closing)
         .await?;
     Ok(respond(reply))
+}
+
+/// The member a coupon call names, if any: by `member_id` or by `card_number`, not both.
+fn named(id: Option<&str>, card: Option<&str>) -> Result<Option<MemberRef>, ApiError> {
+    match (id, card) {
+        (None, None) => Ok(None),
+        (id, card) => member_ref(id, card).map(Some),
+    }
 }

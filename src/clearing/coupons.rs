@@ -8,6 +8,7 @@
 //! budget (the table's CHECK enforces it too).
 
 use super::campaigns::{Campaign, money};
+use super::cards::MemberRef;
 use super::codes::{display_code, new_code, normalize_code};
 use super::context::Context;
 use super::receipt::Posted;
@@ -337,7 +338,7 @@ impl Clearing {
     pub fn issue_coupon_work(
         caller: &Caller,
         campaign: CampaignId,
-        member: Option<MemberId>,
+        member: Option<MemberRef>,
     ) -> impl Work<Issued> {
         let caller = caller.clone();
         move |ctx: &Context, tx: &mut WriteTx<'_>| {
@@ -346,10 +347,12 @@ impl Clearing {
                 .ok_or_else(|| {
                     ClearingError::NotFound(Missing::CampaignOfPartner(campaign.to_string()))
                 })?;
-            // The sponsor gives a member a coupon as a partner acting for them: through a link.
-            if let Some(m) = member {
-                ctx.require_linked(tx, &caller.partner, m)?;
-            }
+            // The sponsor gives a member a coupon as a partner acting for them: through a link
+            // (or the card the member shows).
+            let member = match &member {
+                Some(named) => Some(ctx.member_for(tx, &caller.partner, named)?),
+                None => None,
+            };
             issue(ctx, tx, &Campaign::from_row(row)?, member).map(Issued::from)
         }
     }
@@ -394,12 +397,17 @@ impl Clearing {
         code: String,
         purchase: String,
         reference: String,
-        member: Option<MemberId>,
+        member: Option<MemberRef>,
     ) -> impl Work<Redeemed> {
         let caller = caller.clone();
         move |ctx: &Context, tx: &mut WriteTx<'_>| {
             let coupon = load_coupon(tx, &code)?;
             check_redeemable(&coupon, &caller.partner, tx.now_us())?;
+            // The member presents the coupon (or their card with it): no link is needed.
+            let member = match &member {
+                Some(named) => Some(ctx.member_acting(tx, &caller.partner, named)?),
+                None => None,
+            };
             let holder = holder(&coupon, member)?;
             if let Some(m) = holder {
                 ctx.require_member(tx, m)?;

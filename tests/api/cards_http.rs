@@ -253,3 +253,51 @@ fn members_without_a_card_get_one_when_the_service_starts() {
     assert_eq!(cards(&mut conn).len(), 3, "a second start issues none");
     drop(third);
 }
+
+/// A sponsor gives a coupon to the member whose card it is shown, and the bookstore takes the
+/// coupon with the card: the card stands for the member in coupon calls too.
+#[test]
+fn coupons_go_by_card_as_well() {
+    let api = Api::start();
+    let dana = enrol(&api, "aroma", "dana");
+    let (card, member) = (
+        dana["card_number"].as_str().unwrap().to_owned(),
+        dana["member_id"].as_str().unwrap().to_owned(),
+    );
+    let now = coalition::ledger::clock::Clock::system().now_us();
+    let campaign = api.post(
+        "threads",
+        "/v1/campaigns",
+        &json!({ "name": "card offer", "redeemable_at": ["books"],
+            "benefit": { "kind": "amount", "value": "5.00" }, "currency": "ILS", "budget": "50.00",
+            "valid_from": coalition::clearing::time::rfc3339(now - 60_000_000),
+            "valid_until": coalition::clearing::time::rfc3339(now + 86_400_000_000) }),
+    );
+    assert_eq!(campaign.status, 201, "{}", campaign.body);
+    let id = campaign.json()["campaign_id"].as_str().unwrap().to_owned();
+    let issued = api.post(
+        "threads",
+        &format!("/v1/campaigns/{id}/coupons"),
+        &json!({ "card_number": card }),
+    );
+    assert_eq!(issued.status, 201, "{}", issued.body);
+    assert_eq!(
+        issued.json()["member_id"],
+        member.as_str(),
+        "bound to the card's member"
+    );
+    let code = issued.json()["code"].as_str().unwrap().to_owned();
+    let used = api.post(
+        "books",
+        &format!("/v1/coupons/{code}/redemptions"),
+        &json!({ "purchase_amount": "20.00", "reference": "b-1", "card_number": card }),
+    );
+    assert_eq!(used.status, 201, "{}", used.body);
+    let wrong = api.post(
+        "threads",
+        &format!("/v1/campaigns/{id}/coupons"),
+        &json!({ "card_number": unissued(7) }),
+    );
+    assert_eq!((wrong.status, wrong.code().as_str()), (404, "unknown_card"));
+    api.verify();
+}
