@@ -38,7 +38,9 @@ def post(path, body):
     return r.json()
 member = post("/v1/members", {"external_id": "fuzz"})["member_id"]
 post("/v1/earn", {"member_id": member, "points": "500", "reference": "fuzz"})
-print(post(f"/v1/members/{member}/tokens", {})["token"])
+# Every scope, those asked for by name included, so that every member call is reachable.
+scopes = ["wallet", "entries", "consent", "authorizations", "conversions", "donations", "card", "links"]
+print(post(f"/v1/members/{member}/tokens", {"scope": scopes})["token"])
 ' "$base")
 export COALITION_FUZZ_FINANCE_TOKEN COALITION_FUZZ_MEMBER_TOKEN
 

@@ -143,6 +143,7 @@ pub struct IssueRequest {
         (status = 201, body = CouponIssued),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "budget_exhausted, per_member_limit, campaign_ended", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "card_revoked: the card was replaced", body = Problem, content_type = "application/problem+json"),
     ))]
 #[post("/v1/campaigns/{campaign_id}/coupons")]
 pub async fn issue_coupon(
@@ -226,6 +227,7 @@ pub struct CouponRedemptionRequest {
         (status = 201, body = CouponRedemptionView),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "coupon_not_redeemable, invalid_amount, per_member_limit", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "card_revoked: the card was replaced", body = Problem, content_type = "application/problem+json"),
     ))]
 #[post("/v1/coupons/{code}/redemptions")]
 pub async fn redeem_coupon(

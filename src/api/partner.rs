@@ -302,6 +302,8 @@ pub struct EarnRequest {
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "unknown_card (a card nobody holds), or not_found", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "card_revoked: the card was replaced", body = Problem, content_type = "application/problem+json"),
     ))]
 #[post("/v1/earn")]
 pub async fn earn(state: web::Data<AppState>, req: Signed) -> Result<HttpResponse, ApiError> {
@@ -378,6 +380,8 @@ fn yes() -> bool {
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "authorization_required", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "insufficient_balance, invalid_amount, ...", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "unknown_card (a card nobody holds), or not_found", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "card_revoked: the card was replaced", body = Problem, content_type = "application/problem+json"),
     ))]
 #[post("/v1/redemptions")]
 pub async fn redeem(state: web::Data<AppState>, req: Signed) -> Result<HttpResponse, ApiError> {
