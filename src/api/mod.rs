@@ -52,6 +52,8 @@ pub struct AppState {
     pub limits: ratelimit::RateLimiter,
     /// Each partner's budget of failed card look-ups, apart from its requests'.
     pub card_failures: ratelimit::RateLimiter,
+    /// Each partner's budget of failed link codes.
+    pub link_failures: ratelimit::RateLimiter,
 }
 
 /// How the HTTP server runs.
@@ -219,6 +221,7 @@ pub fn server(
         http: metrics::HttpStats::default(),
         limits: ratelimit::RateLimiter::new(options.rate_per_sec),
         card_failures: ratelimit::RateLimiter::new(ratelimit::CARD_FAILURES_PER_SEC),
+        link_failures: ratelimit::RateLimiter::new(ratelimit::LINK_CODE_FAILURES_PER_SEC),
     });
     let http = HttpServer::new(move || {
         App::new()

@@ -194,9 +194,27 @@ pub async fn enrol(state: web::Data<AppState>, req: Signed) -> Result<HttpRespon
     let body: EnrolRequest = req.json()?;
     let reply = match &body.link_code {
         Some(code) => {
-            let work = Clearing::enrol_linked_work(&req.caller, body.external_id, code)?;
-            let render = views::links::linked_member;
-            state.clearing.once(&req.caller, idem, work, render).await?
+            let partner = req.caller.partner.as_str();
+            // Guessing link codes meets 429 early, as guessing card numbers does.
+            if let Err(retry_after_secs) = state.link_failures.check(partner) {
+                return Err(ApiError::new(
+                    ErrorCode::RateLimited,
+                    format!("too many failed link codes; retry in {retry_after_secs} s"),
+                )
+                .retry_after(retry_after_secs));
+            }
+            let linked = async {
+                let work = Clearing::enrol_linked_work(&req.caller, body.external_id, code)?;
+                let render = views::links::linked_member;
+                Ok::<_, ApiError>(state.clearing.once(&req.caller, idem, work, render).await?)
+            };
+            match linked.await {
+                Err(e) if e.code == ErrorCode::InvalidLinkCode => {
+                    let _ = state.link_failures.take(partner);
+                    return Err(e);
+                }
+                other => other?,
+            }
         }
         None => {
             let share = body.consent.is_some_and(|c| c.share_balances);

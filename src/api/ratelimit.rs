@@ -11,6 +11,8 @@ pub const BURST_SECS: u32 = 2;
 /// Failed card look-ups (unknown, replaced or malformed numbers) a partner may make per second,
 /// sustained: a sweep through card numbers meets `429` after a few dozen misses.
 pub const CARD_FAILURES_PER_SEC: u32 = 5;
+/// Failed link codes (wrong, used, expired, another brand's) a partner may send per second.
+pub const LINK_CODE_FAILURES_PER_SEC: u32 = 5;
 
 pub struct RateLimiter {
     per_sec: f64,

@@ -311,3 +311,39 @@ fn new_links_start_from_the_members_choice_and_a_card_shares_nothing() {
         [("aroma", true), ("books", true), ("threads", false)]
     );
 }
+
+/// Guessing link codes meets 429 after the burst, as guessing card numbers does; the bound
+/// follows how long the sweep took rather than assuming a speed.
+#[test]
+fn a_sweep_through_link_codes_meets_429_early() {
+    let api = Api::start();
+    let sweep = 30;
+    let started = std::time::Instant::now();
+    let answers: Vec<u16> = (0..sweep)
+        .map(|i| {
+            enrol_linked(
+                &api,
+                "books",
+                &format!("guess-{i}"),
+                &json!(format!("2345-6789-{i:04}")),
+            )
+            .status
+        })
+        .collect();
+    let secs = started.elapsed().as_secs_f64();
+    assert!(
+        answers.iter().all(|s| *s == 422 || *s == 429),
+        "{answers:?}"
+    );
+    assert_eq!(answers[0], 422);
+    let per_sec = f64::from(coalition::api::ratelimit::LINK_CODE_FAILURES_PER_SEC);
+    let answered = answers.iter().filter(|s| **s == 422).count();
+    let most = (2.0 * per_sec + per_sec * secs).ceil() as usize + 1;
+    assert!(
+        answered <= most,
+        "{answered} guesses answered in {secs:.2} s: {answers:?}"
+    );
+    // Enrolling without a code is not held back.
+    let r = api.post("books", "/v1/members", &json!({ "external_id": "plain" }));
+    assert_eq!(r.status, 201, "{}", r.body);
+}
