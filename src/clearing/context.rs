@@ -38,6 +38,21 @@ impl Context {
         Amount::parse_positive(text, self.scale(unit)?)
             .map_err(|e| ClearingError::InvalidAmount(e.into()))
     }
+    /// The network's partner named `text`, or `422 invalid_request` naming what was sent.
+    pub(crate) fn partner_named(
+        &self,
+        text: &str,
+    ) -> Result<crate::ledger::PartnerId, ClearingError> {
+        text.parse()
+            .ok()
+            .filter(|p| self.network.partner(p).is_some())
+            .ok_or_else(|| {
+                ClearingError::InvalidRequest(super::Invalid::UnknownPartner(
+                    text.chars().take(32).collect(),
+                ))
+            })
+    }
+
     /// Refuses a member the network does not know (`404`, worded as for one not linked to the
     /// caller). For calls where the member acts: their own token, their authorisation code,
     /// their coupon at the till; a partner acting for a member needs `require_linked`.

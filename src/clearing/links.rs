@@ -41,18 +41,6 @@ pub struct LinkedMember {
     pub card_number: Option<String>,
 }
 
-fn known_partner(ctx: &Context, partner: &str) -> Result<PartnerId, ClearingError> {
-    partner
-        .parse()
-        .ok()
-        .filter(|p| ctx.network.partner(p).is_some())
-        .ok_or_else(|| {
-            ClearingError::InvalidRequest(Invalid::UnknownPartner(
-                partner.chars().take(32).collect(),
-            ))
-        })
-}
-
 impl Clearing {
     /// `POST /v1/me/links`: a single-use code with which `partner` can enrol the member as the
     /// member they already are, for [`LINK_CODE_TTL_SECS`].
@@ -61,7 +49,7 @@ impl Clearing {
         member: MemberId,
         partner: &str,
     ) -> Result<impl Work<LinkCode>, ClearingError> {
-        let partner = known_partner(self.context(), partner)?;
+        let partner = self.context().partner_named(partner)?;
         Ok(move |ctx: &Context, tx: &mut WriteTx<'_>| {
             ctx.require_member(tx, member)?;
             let code = random_code(AUTH_CODE_CHARS)?;

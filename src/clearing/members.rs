@@ -319,15 +319,7 @@ impl Clearing {
         ttl_secs: Option<u64>,
     ) -> Result<impl Work<AuthorizationRow>, ClearingError> {
         let ctx = self.context();
-        let partner: PartnerId = partner
-            .parse()
-            .ok()
-            .filter(|p| ctx.network.partner(p).is_some())
-            .ok_or_else(|| {
-                ClearingError::InvalidRequest(Invalid::UnknownPartner(
-                    partner.chars().take(32).collect(),
-                ))
-            })?;
+        let partner = ctx.partner_named(partner)?;
         let (unit, scale, issuer, _) = points_unit(ctx, unit)?;
         token_may_move(azp, &unit, &issuer, Some(&partner))?;
         let max = Amount::parse_positive(max_points, scale)

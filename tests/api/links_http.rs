@@ -294,22 +294,9 @@ fn new_links_start_from_the_members_choice_and_a_card_shares_nothing() {
         &json!({ "card_number": card, "points": "1", "reference": "t-1" }),
     );
     assert_eq!(r.status, 201, "{}", r.body);
-    let links = api.bearer(&wallet, "GET", "/v1/me/links", None).json();
-    let shares: Vec<(&str, bool)> = links["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| {
-            (
-                l["partner"].as_str().unwrap(),
-                l["share_balances"].as_bool().unwrap(),
-            )
-        })
-        .collect();
-    assert_eq!(
-        shares,
-        [("aroma", true), ("books", true), ("threads", false)]
-    );
+    let shares = api.link_shares(&wallet);
+    let expected = [("aroma", true), ("books", true), ("threads", false)];
+    assert_eq!(shares, expected.map(|(p, s)| (p.to_owned(), s)));
 }
 
 /// Guessing link codes meets 429 after the burst, as guessing card numbers does; the bound

@@ -397,19 +397,9 @@ fn consent_hides_and_shows_other_brands_balances() {
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.json()["share_balances"], true);
     assert_eq!(units(), ["AROMA", "COAL"]);
-    let links = api.bearer(&in_books, "GET", "/v1/me/links", None).json();
-    let shares: Vec<(&str, bool)> = links["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| {
-            (
-                l["partner"].as_str().unwrap(),
-                l["share_balances"].as_bool().unwrap(),
-            )
-        })
-        .collect();
-    assert_eq!(shares, [("aroma", true), ("books", false)], "per brand");
+    let shares = api.link_shares(&in_books);
+    let expected = [("aroma", true), ("books", false)].map(|(p, s)| (p.to_owned(), s));
+    assert_eq!(shares, expected, "per brand");
     // Any app may narrow, Aroma's own included; member-wide narrowing reaches every link.
     let r = api.bearer(
         &in_aroma,

@@ -402,6 +402,23 @@ impl Api {
         assert_eq!(linked.json()["member_id"], member, "the same member");
     }
 
+    /// Each linked brand and whether it may see the member's other balances, as the member's
+    /// `GET /v1/me/links` lists them.
+    pub fn link_shares(&self, token: &str) -> Vec<(String, bool)> {
+        let links = self.bearer(token, "GET", "/v1/me/links", None).json();
+        links["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| {
+                (
+                    l["partner"].as_str().unwrap().to_owned(),
+                    l["share_balances"].as_bool().unwrap(),
+                )
+            })
+            .collect()
+    }
+
     pub fn earn(&self, partner: &str, member: &str, points: &str) -> serde_json::Value {
         let r = self.post(
             partner,
