@@ -15,6 +15,7 @@ use super::auth::Signed;
 use super::codes::ErrorCode;
 use super::metrics::CardLookup;
 use super::problem::{ApiError, Problem};
+use super::ratelimit::RateLimiter;
 use crate::clearing::cards::MemberRef;
 use crate::clearing::input::{DEFAULT_PAGE, MAX_PAGE};
 use crate::clearing::partner::{EarnAmount, EarnInput, RedeemInput};
@@ -78,40 +79,66 @@ pub(super) fn parse_member(text: &str) -> Result<MemberId, ApiError> {
     })
 }
 
-/// Runs `call`, which looks a card up when `card`: while the partner is over its budget of failed
-/// card look-ups it is refused (`429`) without looking, and a failed look-up spends from it.
+/// Runs `call` against a partner's budget of failures (`budget`): while the partner is over it
+/// the call is refused (`429`) without running, and an answer with one of `failures` spends from
+/// it. `Some(failed)` tells whether it was one; `None` that the budget refused the call.
+async fn within_budget<T>(
+    budget: &RateLimiter,
+    partner: &str,
+    what: &str,
+    failures: &[ErrorCode],
+    call: impl std::future::Future<Output = Result<T, ApiError>>,
+) -> (Result<T, ApiError>, Option<bool>) {
+    if let Err(retry_after_secs) = budget.check(partner) {
+        let refused = ApiError::new(
+            ErrorCode::RateLimited,
+            format!("too many failed {what}; retry in {retry_after_secs} s"),
+        )
+        .retry_after(retry_after_secs);
+        return (Err(refused), None);
+    }
+    let result = call.await;
+    let failed = result
+        .as_ref()
+        .err()
+        .is_some_and(|e| failures.contains(&e.code));
+    if failed {
+        // Spent, not checked: this request already had its answer.
+        let _ = budget.take(partner);
+    }
+    (result, Some(failed))
+}
+
+/// Runs `call`, which looks a card up when `card`, within the partner's budget of failed card
+/// look-ups, counting each look-up in `/metrics`.
 pub(super) async fn card_guarded<T>(
     state: &AppState,
     req: &Signed,
     card: bool,
     call: impl std::future::Future<Output = Result<T, ApiError>>,
 ) -> Result<T, ApiError> {
-    let partner = req.caller.partner.as_str();
-    if card && let Err(retry_after_secs) = state.card_failures.check(partner) {
-        state.http.card_lookup(CardLookup::Limited);
-        return Err(ApiError::new(
-            ErrorCode::RateLimited,
-            format!("too many failed card look-ups; retry in {retry_after_secs} s"),
-        )
-        .retry_after(retry_after_secs));
-    }
-    let result = call.await;
     if !card {
-        return result;
+        return call.await;
     }
-    let failed = result.as_ref().err().is_some_and(|e| {
-        matches!(
-            e.code,
-            ErrorCode::UnknownCard | ErrorCode::CardRevoked | ErrorCode::InvalidCard
-        )
+    let failures = [
+        ErrorCode::UnknownCard,
+        ErrorCode::CardRevoked,
+        ErrorCode::InvalidCard,
+    ];
+    let partner = req.caller.partner.as_str();
+    let (result, failed) = within_budget(
+        &state.card_failures,
+        partner,
+        "card look-ups",
+        &failures,
+        call,
+    )
+    .await;
+    state.http.card_lookup(match failed {
+        None => CardLookup::Limited,
+        Some(true) => CardLookup::Failed,
+        Some(false) => CardLookup::Found,
     });
-    if failed {
-        state.http.card_lookup(CardLookup::Failed);
-        // Spent, not checked: this request already had its answer.
-        let _ = state.card_failures.take(partner);
-    } else {
-        state.http.card_lookup(CardLookup::Found);
-    }
     result
 }
 
@@ -194,27 +221,23 @@ pub async fn enrol(state: web::Data<AppState>, req: Signed) -> Result<HttpRespon
     let body: EnrolRequest = req.json()?;
     let reply = match &body.link_code {
         Some(code) => {
-            let partner = req.caller.partner.as_str();
             // Guessing link codes meets 429 early, as guessing card numbers does.
-            if let Err(retry_after_secs) = state.link_failures.check(partner) {
-                return Err(ApiError::new(
-                    ErrorCode::RateLimited,
-                    format!("too many failed link codes; retry in {retry_after_secs} s"),
-                )
-                .retry_after(retry_after_secs));
-            }
             let linked = async {
                 let work = Clearing::enrol_linked_work(&req.caller, body.external_id, code)?;
                 let render = views::links::linked_member;
                 Ok::<_, ApiError>(state.clearing.once(&req.caller, idem, work, render).await?)
             };
-            match linked.await {
-                Err(e) if e.code == ErrorCode::InvalidLinkCode => {
-                    let _ = state.link_failures.take(partner);
-                    return Err(e);
-                }
-                other => other?,
-            }
+            let partner = req.caller.partner.as_str();
+            let failures = [ErrorCode::InvalidLinkCode];
+            within_budget(
+                &state.link_failures,
+                partner,
+                "link codes",
+                &failures,
+                linked,
+            )
+            .await
+            .0?
         }
         None => {
             let share = body.consent.is_some_and(|c| c.share_balances);

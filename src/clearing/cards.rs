@@ -4,7 +4,7 @@
 
 use super::context::Context;
 use super::write::Work;
-use super::{Clearing, ClearingError, Invalid, input::parse_member};
+use super::{Clearing, ClearingError, input::parse_member};
 use crate::ledger::{CardNumber, CardPrefix, MemberId, PartnerId};
 use crate::store::{Store, StoreError, WriteTx, cards, members};
 
@@ -18,27 +18,27 @@ pub enum MemberRef {
 /// Members given a card per write when the cards of members enrolled before cards are issued.
 const BACKFILL_BATCH: i64 = 500;
 
-/// A number not issued before: random, and checked against every number ever issued (11 random
-/// digits meet an earlier one now and then in a network of millions).
-fn fresh_number(tx: &mut WriteTx<'_>, prefix: &CardPrefix) -> Result<CardNumber, ClearingError> {
-    loop {
-        let number = CardNumber::random(prefix)
-            .map_err(|_| ClearingError::InvalidRequest(Invalid::Randomness))?;
-        if cards::lookup_tx(tx, number.as_str())?.is_none() {
-            return Ok(number);
-        }
-    }
-}
-
 /// Issues the member a new card, inside the write that enrols them (or replaces their card).
 pub(crate) fn issue_card(
     ctx: &Context,
     tx: &mut WriteTx<'_>,
     member: MemberId,
 ) -> Result<CardNumber, ClearingError> {
-    let number = fresh_number(tx, &ctx.network.card_prefix)?;
-    cards::issue(tx, &member.to_string(), number.as_str())?;
-    Ok(number)
+    Ok(cards::issue_fresh(
+        tx,
+        &member.to_string(),
+        &ctx.network.card_prefix,
+    )?)
+}
+
+/// The member a looked-up card names: `404 unknown_card` for a number nobody holds,
+/// `410 card_revoked` for a replaced one.
+fn holder(row: Option<cards::CardRow>, card: &CardNumber) -> Result<MemberId, ClearingError> {
+    let row = row.ok_or_else(|| ClearingError::UnknownCard(card.clone()))?;
+    if row.revoked {
+        return Err(ClearingError::CardRevoked(card.clone()));
+    }
+    parse_member(&row.member_id)
 }
 
 /// The member's card in use, inside a write.
@@ -62,14 +62,7 @@ pub(crate) fn issue_missing_cards(store: &Store, prefix: &CardPrefix) -> Result<
         let n = waiting.len();
         store.write_blocking(move |tx| {
             for member in &waiting {
-                let number = loop {
-                    let n = CardNumber::random(&prefix)
-                        .map_err(|e| StoreError::Database(e.to_string()))?;
-                    if cards::lookup_tx(tx, n.as_str())?.is_none() {
-                        break n;
-                    }
-                };
-                cards::issue(tx, member, number.as_str())?;
+                cards::issue_fresh(tx, member, &prefix)?;
             }
             Ok::<(), StoreError>(())
         })?;
@@ -119,17 +112,13 @@ impl Context {
         partner: &PartnerId,
         card: &CardNumber,
     ) -> Result<MemberId, ClearingError> {
-        let row = cards::lookup_tx(tx, card.as_str())?
-            .ok_or_else(|| ClearingError::UnknownCard(card.clone()))?;
-        if row.revoked {
-            return Err(ClearingError::CardRevoked(card.clone()));
-        }
-        let member = parse_member(&row.member_id)?;
-        if !members::linked_tx(tx, partner.as_str(), &row.member_id)? {
+        let member = holder(cards::lookup_tx(tx, card.as_str())?, card)?;
+        let id = member.to_string();
+        if !members::linked_tx(tx, partner.as_str(), &id)? {
             // The partner holds no id of its own for the member yet: the card stands for one.
             let external_id = format!("card:{card}");
             let nothing = members::Sharing::default();
-            members::link_member(tx, partner.as_str(), &external_id, &row.member_id, nothing)?;
+            members::link_member(tx, partner.as_str(), &external_id, &id, nothing)?;
         }
         Ok(member)
     }
@@ -143,12 +132,8 @@ impl Clearing {
         let row = self
             .store()
             .read(move |c| cards::lookup(c, &number))
-            .await?
-            .ok_or_else(|| ClearingError::UnknownCard(card.clone()))?;
-        if row.revoked {
-            return Err(ClearingError::CardRevoked(card.clone()));
-        }
-        parse_member(&row.member_id)
+            .await?;
+        holder(row, card)
     }
 
     /// `POST /v1/me/card/replace`: a new number for a lost card; the old one is refused from

@@ -144,7 +144,8 @@ impl Clearing {
         profile: Option<bool>,
     ) -> impl Work<(MemberId, bool)> {
         move |_: &Context, tx: &mut WriteTx<'_>| {
-            let own = members::link_sharing_tx(tx, azp.as_str(), &member.to_string())?
+            let own = members::link_to_tx(tx, azp.as_str(), &member.to_string())?
+                .map(|l| l.sharing)
                 .unwrap_or_default();
             refuse_raising(&azp, own, Some(balances), profile)?;
             if !members::set_consent(tx, &member.to_string(), balances, profile)? {
@@ -166,20 +167,21 @@ impl Clearing {
             let not_linked =
                 || ClearingError::NotFound(Missing::Link(partner.chars().take(32).collect()));
             let m = member.to_string();
-            let current = members::link_sharing_tx(tx, &partner, &m)?.ok_or_else(not_linked)?;
+            let row = members::link_to_tx(tx, &partner, &m)?.ok_or_else(not_linked)?;
             if partner == azp.as_str() {
-                refuse_raising(&azp, current, balances, profile)?;
+                refuse_raising(&azp, row.sharing, balances, profile)?;
             }
             members::set_link_sharing(tx, &partner, &m, balances, profile)?;
-            let row = members::links_of_tx(tx, &m)?
-                .into_iter()
-                .find(|l| l.partner == partner)
-                .ok_or_else(not_linked)?;
+            // What the link holds now: what was asked, the rest as it was.
+            let sharing = Sharing {
+                balances: balances.unwrap_or(row.sharing.balances),
+                profile: profile.unwrap_or(row.sharing.profile),
+            };
             Ok(Link {
                 partner: row.partner,
                 external_id: row.external_id,
                 linked_at_us: row.linked_at_us,
-                sharing: row.sharing,
+                sharing,
             })
         }
     }

@@ -117,7 +117,7 @@ impl Clearing {
             .store
             .read(move |c| {
                 Ok((
-                    members::link_sharing(c, &p, &m)?,
+                    members::link_to(c, &p, &m)?.map(|l| l.sharing),
                     store::ledger::member_balances(c, &accounts)?,
                 ))
             })

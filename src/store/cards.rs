@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use super::schema::{cards, members};
 use super::tx::WriteTx;
 use super::{DbConn, StoreError};
+use crate::ledger::{CardNumber, CardPrefix};
 
 /// What a card number names.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,6 +26,24 @@ pub fn issue(tx: &mut WriteTx<'_>, member_id: &str, number: &str) -> Result<(), 
         ))
         .execute(tx.db()?)?;
     Ok(())
+}
+
+/// Issues the member a card with a fresh number under `prefix`, inside a write: random, and
+/// checked against every number ever issued (11 random digits meet an earlier one now and then
+/// in a network of millions).
+pub fn issue_fresh(
+    tx: &mut WriteTx<'_>,
+    member_id: &str,
+    prefix: &CardPrefix,
+) -> Result<CardNumber, StoreError> {
+    let number = loop {
+        let number = CardNumber::random(prefix).map_err(|e| StoreError::Database(e.to_string()))?;
+        if lookup_tx(tx, number.as_str())?.is_none() {
+            break number;
+        }
+    };
+    issue(tx, member_id, number.as_str())?;
+    Ok(number)
 }
 
 /// The member's card in use.

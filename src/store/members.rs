@@ -253,63 +253,66 @@ pub struct Sharing {
     pub profile: bool,
 }
 
-/// A member's links, by partner.
-pub fn links_of(conn: &mut DbConn, member_id: &str) -> Result<Vec<LinkRow>, StoreError> {
-    let rows: Vec<(String, String, i64, i32, i32)> = member_links::table
-        .filter(member_links::member_id.eq(member_id))
-        .order(member_links::partner)
-        .select((
-            member_links::partner,
-            member_links::external_id,
-            member_links::created_at_us,
-            member_links::share_balances,
-            member_links::share_profile,
-        ))
-        .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(|(partner, external_id, linked_at_us, b, p)| LinkRow {
-            partner,
-            external_id,
-            linked_at_us,
-            sharing: Sharing {
-                balances: b == 1,
-                profile: p == 1,
-            },
-        })
-        .collect())
+type LinkColumns = (String, String, i64, i32, i32);
+
+fn link_row((partner, external_id, linked_at_us, b, p): LinkColumns) -> LinkRow {
+    LinkRow {
+        partner,
+        external_id,
+        linked_at_us,
+        sharing: Sharing {
+            balances: b == 1,
+            profile: p == 1,
+        },
+    }
 }
 
-/// What `partner` may see of the member's other brands, when it is linked to the member.
-pub fn link_sharing(
+const LINK_COLUMNS: (
+    member_links::partner,
+    member_links::external_id,
+    member_links::created_at_us,
+    member_links::share_balances,
+    member_links::share_profile,
+) = (
+    member_links::partner,
+    member_links::external_id,
+    member_links::created_at_us,
+    member_links::share_balances,
+    member_links::share_profile,
+);
+
+/// A member's links, by partner.
+pub fn links_of(conn: &mut DbConn, member_id: &str) -> Result<Vec<LinkRow>, StoreError> {
+    let rows: Vec<LinkColumns> = member_links::table
+        .filter(member_links::member_id.eq(member_id))
+        .order(member_links::partner)
+        .select(LINK_COLUMNS)
+        .load(conn)?;
+    Ok(rows.into_iter().map(link_row).collect())
+}
+
+/// The member's link to `partner` (with what that brand may see), when there is one.
+pub fn link_to(
     conn: &mut DbConn,
     partner: &str,
     member_id: &str,
-) -> Result<Option<Sharing>, StoreError> {
-    let row: Option<(i32, i32)> = member_links::table
+) -> Result<Option<LinkRow>, StoreError> {
+    let row: Option<LinkColumns> = member_links::table
         .filter(member_links::partner.eq(partner))
         .filter(member_links::member_id.eq(member_id))
-        .select((member_links::share_balances, member_links::share_profile))
+        .select(LINK_COLUMNS)
         .first(conn)
         .optional()?;
-    Ok(row.map(|(b, p)| Sharing {
-        balances: b == 1,
-        profile: p == 1,
-    }))
+    Ok(row.map(link_row))
 }
 
-/// [`link_sharing`] inside a write.
-pub fn link_sharing_tx(
+/// [`link_to`] inside a write.
+pub fn link_to_tx(
     tx: &mut WriteTx<'_>,
     partner: &str,
     member_id: &str,
-) -> Result<Option<Sharing>, StoreError> {
-    link_sharing(tx.conn_unsynced(), partner, member_id)
-}
-
-/// [`links_of`] inside a write.
-pub fn links_of_tx(tx: &mut WriteTx<'_>, member_id: &str) -> Result<Vec<LinkRow>, StoreError> {
-    links_of(tx.conn_unsynced(), member_id)
+) -> Result<Option<LinkRow>, StoreError> {
+    link_to(tx.conn_unsynced(), partner, member_id)
 }
 
 /// The member's default sharing: what a link made from now on starts with.
@@ -325,32 +328,28 @@ pub fn default_sharing(tx: &mut WriteTx<'_>, member_id: &str) -> Result<Sharing,
     }))
 }
 
-/// Sets what `partner` may see (each part when given); whether the member is linked to it.
+/// Sets what `partner` may see of the member (each part when given).
 pub fn set_link_sharing(
     tx: &mut WriteTx<'_>,
     partner: &str,
     member_id: &str,
     balances: Option<bool>,
     profile: Option<bool>,
-) -> Result<bool, StoreError> {
+) -> Result<(), StoreError> {
     let target = member_links::table
         .filter(member_links::partner.eq(partner))
         .filter(member_links::member_id.eq(member_id));
-    let mut changed = 0;
     if let Some(b) = balances {
-        changed = diesel::update(target)
+        diesel::update(target)
             .set(member_links::share_balances.eq(i32::from(b)))
             .execute(tx.db()?)?;
     }
     if let Some(p) = profile {
-        changed = diesel::update(target)
+        diesel::update(target)
             .set(member_links::share_profile.eq(i32::from(p)))
             .execute(tx.db()?)?;
     }
-    if balances.is_none() && profile.is_none() {
-        return Ok(link(tx.db()?, partner, member_id)?.is_some());
-    }
-    Ok(changed == 1)
+    Ok(())
 }
 
 /// Removes the member's link to `partner`; whether there was one.
