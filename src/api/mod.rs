@@ -12,6 +12,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod partner;
 pub mod problem;
+pub mod profile;
 pub mod public;
 pub mod ratelimit;
 pub mod replay;
@@ -144,6 +145,8 @@ routes! {
     links::leave,
     links::consent,
     links::replace_card,
+    profile::mine,
+    profile::of_member,
     finance::trial_balance,
     finance::verify,
     settlements::settle,

@@ -142,6 +142,22 @@ pub(super) async fn card_guarded<T>(
     result
 }
 
+/// The member a path names (`/v1/members/{member_id}/…`): by id, or by the 16 digits of their
+/// card, looked up within the partner's budget of failed card look-ups.
+pub(super) async fn path_member(
+    state: &AppState,
+    req: &Signed,
+    path: &str,
+) -> Result<MemberId, ApiError> {
+    if CardNumber::looks_like(path) {
+        let looked_up = async { Ok(state.clearing.card_member(&parse_card(path)?).await?) };
+        card_guarded(state, req, true, looked_up).await
+    } else {
+        path.parse()
+            .map_err(|_| ApiError::new(ErrorCode::NotFound, "no such member"))
+    }
+}
+
 /// The member a body names: by `member_id` or by `card_number`, exactly one of them.
 pub(super) fn member_ref(id: Option<&str>, card: Option<&str>) -> Result<MemberRef, ApiError> {
     match (id, card) {
@@ -280,13 +296,7 @@ pub async fn balances(
     req: Signed,
     path: web::Path<String>,
 ) -> Result<web::Json<BalancesView>, ApiError> {
-    let member = if CardNumber::looks_like(&path) {
-        let looked_up = async { Ok(state.clearing.card_member(&parse_card(&path)?).await?) };
-        card_guarded(&state, &req, true, looked_up).await?
-    } else {
-        path.parse()
-            .map_err(|_| ApiError::new(ErrorCode::NotFound, "no such member"))?
-    };
+    let member = path_member(&state, &req, &path).await?;
     let list = state
         .clearing
         .balances_for(&req.caller.partner, member)

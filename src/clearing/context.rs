@@ -33,6 +33,24 @@ impl Context {
             .ok_or_else(|| ClearingError::UnknownUnit(unit.to_string()))
     }
 
+    /// What `points` of `unit` are worth now in the settlement currency, as an entry's memo
+    /// records it for the profile (`profile::VALUE_KEY`).
+    pub(crate) fn value_memo(
+        &self,
+        unit: &UnitCode,
+        points: Amount,
+    ) -> Result<serde_json::Value, ClearingError> {
+        let u = self
+            .units
+            .get(unit)
+            .ok_or_else(|| ClearingError::UnknownUnit(unit.to_string()))?;
+        let value = super::rules::clearing_value(points, u, &self.network)?;
+        Ok(super::profile::money(
+            value,
+            &self.network.settlement_currency,
+        ))
+    }
+
     /// Parses a positive points amount at the unit's scale.
     pub(crate) fn points(&self, unit: &UnitCode, text: &str) -> Result<Amount, ClearingError> {
         Amount::parse_positive(text, self.scale(unit)?)
@@ -61,7 +79,9 @@ impl Context {
         tx: &mut WriteTx<'_>,
         member: MemberId,
     ) -> Result<(), ClearingError> {
-        if members::exists_tx(tx, &member.to_string())? {
+        let id = member.to_string();
+        if members::exists_tx(tx, &id)? {
+            tx.acting_for(&id);
             Ok(())
         } else {
             Err(ClearingError::NotFound(super::Missing::Member(member)))

@@ -12,6 +12,7 @@ pub mod input;
 pub mod links;
 pub mod members;
 pub mod partner;
+pub mod profile;
 pub mod reads;
 pub mod receipt;
 pub mod reconcile;
@@ -115,6 +116,8 @@ pub enum StartError {
     Store(#[from] StoreError),
     #[error("network key: {0}")]
     Key(#[from] KeyError),
+    #[error("building the member profiles: {0}")]
+    Profile(ClearingError),
 }
 
 /// The running service.
@@ -128,7 +131,11 @@ impl Clearing {
     /// creates the network key. Blocking: call before serving.
     pub fn start(settings: &Settings) -> Result<Arc<Self>, StartError> {
         let network = Network::load(&settings.partners_dir)?;
-        let store = Store::open(&settings.database, settings.clock.clone())?;
+        let store = Store::open_observed(
+            &settings.database,
+            settings.clock.clone(),
+            Some(profile::observer(&network)),
+        )?;
         let configured = network.units.clone();
         let partners: Vec<(String, String)> = network
             .partners
@@ -144,6 +151,7 @@ impl Clearing {
                 "issued cards to members enrolled before cards"
             );
         }
+        profile::build_if_missing(&store, &network).map_err(StartError::Profile)?;
         let key_path = settings.network_key_path();
         let (key, created) = SigningKey::load_or_create(&key_path)?;
         if created {

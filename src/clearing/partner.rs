@@ -9,6 +9,7 @@ use super::input::{
     EARLIEST_OCCURRED_AT_US, MAX_EXTERNAL_ID_CHARS, MAX_OCCURRED_AHEAD_SECS, check_text,
     parse_member,
 };
+use super::profile;
 use super::receipt::Posted;
 use super::write::{Caller, Work};
 use super::{
@@ -143,7 +144,7 @@ fn earn_unit(
 }
 
 /// The points an earn gives, the purchase behind them (when it names one), and the entry's memo
-/// (the purchase and `occurred_at`, when given).
+/// (the points' clearing value; the purchase and `occurred_at`, when given).
 fn earned(
     ctx: &Context,
     partner: &PartnerId,
@@ -154,11 +155,12 @@ fn earned(
         EarnAmount::Points(p) => (ctx.points(unit, p)?, None, serde_json::json!({})),
         EarnAmount::Purchase { amount, currency } => {
             let (points, spent) = points_for_purchase(ctx, partner, unit, amount, currency)?;
-            let memo =
-                serde_json::json!({ "purchase": { "amount": amount, "currency": currency } });
+            let memo = serde_json::json!({ profile::PURCHASE_KEY: { "amount": amount, "currency": currency } });
             (points, Some(spent), memo)
         }
     };
+    // What the points are worth now: the profile counts the earn at this value.
+    memo[profile::VALUE_KEY] = ctx.value_memo(unit, points)?;
     if let Some(at) = &input.occurred_at {
         let at_us =
             time::parse_rfc3339(at).ok_or(ClearingError::InvalidRequest(Invalid::Time {
@@ -173,11 +175,7 @@ fn earned(
         }
         memo["occurred_at"] = serde_json::Value::String(at.clone());
     }
-    let memo = memo
-        .as_object()
-        .is_some_and(|m| !m.is_empty())
-        .then(|| memo.to_string());
-    Ok((points, purchase, memo))
+    Ok((points, purchase, Some(memo.to_string())))
 }
 
 /// The member's authorisation code a redemption must spend: spending another brand's points
@@ -207,8 +205,10 @@ fn redeem_now(
     tx: &mut WriteTx<'_>,
     partner: &PartnerId,
     (member, unit, points): (MemberId, &UnitCode, Amount),
-    meta: EntryMeta,
+    mut meta: EntryMeta,
 ) -> Result<Posted, ClearingError> {
+    meta.memo =
+        Some(serde_json::json!({ profile::VALUE_KEY: ctx.value_memo(unit, points)? }).to_string());
     let draft = rules::redeem(&ctx.network, partner, member, unit, points, meta)?;
     let entry = tx.post(draft.balance(&ctx.units)?)?;
     ctx.operation(
@@ -272,6 +272,7 @@ impl Clearing {
                 share_balances,
             )?;
             let member = parse_member(&id)?;
+            tx.acting_for(&id);
             // A new member gets a card in the write that enrols them.
             let card = if created {
                 Some(super::cards::issue_card(ctx, tx, member)?.to_string())
@@ -404,7 +405,10 @@ impl Clearing {
                 }));
             }
             let mut meta = caller.meta(EntryKind::Capture, member, None);
-            meta.memo = Some(serde_json::json!({ "hold": hold.to_string() }).to_string());
+            meta.memo = Some(
+                serde_json::json!({ "hold": hold.to_string(), profile::VALUE_KEY: ctx.value_memo(&unit, captured)? })
+                    .to_string(),
+            );
             let draft = rules::capture(
                 &ctx.network,
                 &caller.partner,

@@ -128,6 +128,21 @@ fn post_reversal(
     let original = tx.entry(original_id, &ctx.units)?.ok_or_else(not_found)?;
     let reversed = tx.reversed_sums(original_id)?;
     meta.reverses = Some(original_id);
+    // What the reversal takes back of the profile's value and purchase, recorded with it.
+    let mut memo: serde_json::Value = meta
+        .memo
+        .as_deref()
+        .and_then(|m| serde_json::from_str(m).ok())
+        .unwrap_or_else(|| serde_json::json!({}));
+    let done = total.minor() - left;
+    let raw = original.to_raw();
+    super::profile::reversed_memo(
+        &ctx.network,
+        &raw,
+        (done, points.minor(), total.minor()),
+        &mut memo,
+    );
+    meta.memo = Some(memo.to_string());
     let earned = op.kind == OperationKind::Earn;
     let draft = rules::reversal(
         &original,

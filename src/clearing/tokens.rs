@@ -20,7 +20,7 @@ pub const MAX_FINANCE_TOKEN_TTL_SECS: u64 = 30 * 24 * 60 * 60;
 /// Seconds of clock difference tolerated on `exp`.
 pub const LEEWAY_SECS: u64 = 5;
 /// What a member token may be used for.
-pub const MEMBER_SCOPES: [&str; 8] = [
+pub const MEMBER_SCOPES: [&str; 13] = [
     "wallet",
     "entries",
     "consent",
@@ -29,10 +29,15 @@ pub const MEMBER_SCOPES: [&str; 8] = [
     "donations",
     "card",
     "links",
+    "profile",
+    "rewards",
+    "offers",
+    "export",
+    "erase",
 ];
 /// Scopes a token carries only when they are asked for by name (the contract's rule: what
 /// widens who may act for the member is never granted by default).
-pub const OPT_IN_SCOPES: [&str; 2] = ["consent", "links"];
+pub const OPT_IN_SCOPES: [&str; 4] = ["consent", "links", "export", "erase"];
 
 /// Every claim a member token may carry, and nothing else (an unknown claim is refused).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

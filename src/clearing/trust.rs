@@ -17,7 +17,9 @@ impl Context {
         partner: &PartnerId,
         member: MemberId,
     ) -> Result<(), ClearingError> {
-        if members::linked_tx(tx, partner.as_str(), &member.to_string())? {
+        let id = member.to_string();
+        if members::linked_tx(tx, partner.as_str(), &id)? {
+            tx.acting_for(&id);
             Ok(())
         } else {
             Err(ClearingError::NotFound(Missing::Member(member)))

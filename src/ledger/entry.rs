@@ -14,8 +14,9 @@ use super::unit::Units;
 pub const MAX_POSTINGS_PER_ENTRY: usize = 32;
 /// The longest partner reference (their receipt or order number), in characters.
 pub const MAX_REFERENCE_CHARS: usize = 128;
-/// The longest memo, in bytes.
-pub const MAX_MEMO_BYTES: usize = 2048;
+/// The longest memo, in bytes: a reversal's reason (500 characters, up to 2 000 bytes) with
+/// the values it takes back.
+pub const MAX_MEMO_BYTES: usize = 4096;
 /// The longest stored request signature, in bytes.
 pub const MAX_SIGNATURE_BYTES: usize = 4096;
 

@@ -156,6 +156,8 @@ pub(super) struct IdempotencyRecord {
     pub key: String,
     pub recorded: Recorded,
     pub created_at_us: i64,
+    /// The member the answer concerns, when the job said (erasure removes the record).
+    pub member_id: Option<String>,
 }
 
 impl BulkRow for IdempotencyRecord {
@@ -167,6 +169,7 @@ impl BulkRow for IdempotencyRecord {
         "status",
         "body",
         "created_at_us",
+        "member_id",
     ];
     fn values<'a>(&'a self, out: &mut Vec<Value<'a>>) {
         out.extend([
@@ -176,6 +179,7 @@ impl BulkRow for IdempotencyRecord {
             Value::Int32(i32::from(self.recorded.status)),
             Value::Text(&self.recorded.body),
             Value::Int(self.created_at_us),
+            Value::OptText(self.member_id.as_deref()),
         ]);
     }
 }

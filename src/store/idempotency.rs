@@ -59,6 +59,19 @@ pub fn record(
             "idempotency key {key} recorded twice in one batch"
         )));
     }
-    tx.state.push_idempotency(partner, key, response);
+    let member = tx.state.job_member().map(str::to_owned);
+    tx.state.push_idempotency(partner, key, response, member);
     Ok(())
+}
+
+/// Removes the records of answers that named `member_id` (erasure). By the partial index.
+pub fn erase_member(tx: &mut WriteTx<'_>, member_id: &str) -> Result<usize, StoreError> {
+    let owner = format!("member:{member_id}");
+    let conn = tx.db()?;
+    let named =
+        diesel::delete(idempotency_keys::table.filter(idempotency_keys::member_id.eq(member_id)))
+            .execute(&mut *conn)?;
+    let own = diesel::delete(idempotency_keys::table.filter(idempotency_keys::partner.eq(owner)))
+        .execute(conn)?;
+    Ok(named + own)
 }

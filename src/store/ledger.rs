@@ -187,6 +187,15 @@ pub fn raw_entries_after(
     with_postings(conn, rows)
 }
 
+/// [`raw_entries_after`] inside a write: what the batch wrote so far included.
+pub fn raw_entries_after_tx(
+    tx: &mut WriteTx<'_>,
+    after_seq: i64,
+    limit: i64,
+) -> Result<Vec<RawEntry>, StoreError> {
+    raw_entries_after(tx.db_read()?, after_seq, limit)
+}
+
 /// One entry by id, checked as it is read back.
 pub fn entry_by_id(
     conn: &mut DbConn,

@@ -53,6 +53,7 @@ pub fn enrol(
 fn find(conn: &mut DbConn, id: &str) -> Result<Option<MemberRow>, StoreError> {
     let row: Option<(String, i32)> = members::table
         .find(id)
+        .filter(members::erased_at_us.is_null())
         .select((members::id, members::share_balances))
         .first(conn)
         .optional()?;
@@ -60,6 +61,16 @@ fn find(conn: &mut DbConn, id: &str) -> Result<Option<MemberRow>, StoreError> {
         id,
         share_balances: share == 1,
     }))
+}
+
+/// When a member joined the network; `None` for one that does not exist or was erased.
+pub fn joined_at(conn: &mut DbConn, id: &str) -> Result<Option<i64>, StoreError> {
+    Ok(members::table
+        .find(id)
+        .filter(members::erased_at_us.is_null())
+        .select(members::created_at_us)
+        .first(conn)
+        .optional()?)
 }
 
 /// A member by id.

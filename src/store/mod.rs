@@ -1,6 +1,7 @@
 //! Persistence: diesel schema and queries for SQLite and PostgreSQL, the pool, migrations, and
 //! the sequencer through which every write goes.
 
+mod activity;
 pub mod authorizations;
 mod bulk;
 pub mod cards;
@@ -14,6 +15,7 @@ pub mod members;
 pub mod network;
 pub mod operations;
 mod prefetch;
+pub mod profiles;
 mod replies;
 mod rows;
 mod schema;
@@ -123,6 +125,16 @@ pub struct Store {
 impl Store {
     /// Migrates the database and starts the writer, which stamps what it writes with `clock`.
     pub fn open(url: &DatabaseUrl, clock: Clock) -> Result<Arc<Self>, StoreError> {
+        Self::open_observed(url, clock, None)
+    }
+
+    /// [`Store::open`], with the writer adding what `observer` makes of each entry it posts to
+    /// the behaviour profile (the service's rule, `clearing::profile`).
+    pub fn open_observed(
+        url: &DatabaseUrl,
+        clock: Clock,
+        observer: Option<profiles::EntryObserver>,
+    ) -> Result<Arc<Self>, StoreError> {
         let applied = url.migrate()?;
         if applied > 0 {
             tracing::info!(database = %url, migrations = applied, "database migrated");
@@ -142,6 +154,7 @@ impl Store {
                 url.clone(),
                 restart_log.clone(),
                 clock.clone(),
+                observer,
             )?,
             clock,
             _checkpointer: if url.is_sqlite() {

@@ -19,9 +19,14 @@ pub type ResponseSlot = Arc<Mutex<Option<(u16, String)>>>;
 /// An idempotency key and the hash of the request that came with it.
 pub(super) type KeyedRequest = (OwnerKey, String);
 
+/// A rendered response to keep: its key, the record, the member it names.
+pub(super) type RenderedRecord = (OwnerKey, Recorded, Option<String>);
+
 /// A response to render, and the key to keep it under.
 struct Deferred {
     record: Option<KeyedRequest>,
+    /// The member the job acted for: the record is removed when they are erased.
+    member: Option<String>,
     render: Render,
     slot: ResponseSlot,
 }
@@ -46,13 +51,19 @@ impl Replies {
     }
 
     /// Leaves a response to render; with a key, it is kept under it in the same transaction.
-    pub fn defer(&mut self, record: Option<KeyedRequest>, render: Render) -> ResponseSlot {
+    pub fn defer(
+        &mut self,
+        record: Option<KeyedRequest>,
+        member: Option<String>,
+        render: Render,
+    ) -> ResponseSlot {
         if let Some((key, _)) = &record {
             self.reserved.insert(key.clone());
         }
         let slot: ResponseSlot = Arc::default();
         self.deferred.push(Deferred {
             record,
+            member,
             render,
             slot: slot.clone(),
         });
@@ -75,7 +86,7 @@ impl Replies {
 
     /// Renders every deferred response into its slot and returns the records to keep. A render
     /// that panics fails the batch: its entry must not commit without the response it promised.
-    pub fn render_all(&mut self) -> Result<Vec<(OwnerKey, Recorded)>, StoreError> {
+    pub fn render_all(&mut self) -> Result<Vec<RenderedRecord>, StoreError> {
         let deferred = std::mem::take(&mut self.deferred);
         self.reserved.clear();
         let mut records = Vec::with_capacity(deferred.len());
@@ -95,6 +106,7 @@ impl Replies {
                         status,
                         body,
                     },
+                    d.member,
                 ));
             }
         }

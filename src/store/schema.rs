@@ -62,6 +62,7 @@ diesel::table! {
         share_balances -> Integer,
         created_at_us -> BigInt,
         share_profile -> Integer,
+        erased_at_us -> Nullable<BigInt>,
     }
 }
 
@@ -84,6 +85,7 @@ diesel::table! {
         status -> Integer,
         body -> Text,
         created_at_us -> BigInt,
+        member_id -> Nullable<Text>,
     }
 }
 
@@ -201,7 +203,43 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    member_profiles (member_id, partner) {
+        member_id -> Text,
+        partner -> Text,
+        visits -> BigInt,
+        spend_minor -> BigInt,
+        earned_minor -> BigInt,
+        redeemed_minor -> BigInt,
+        first_seen_us -> BigInt,
+        last_seen_us -> BigInt,
+    }
+}
+
+diesel::table! {
+    member_profile_days (member_id, partner, day) {
+        member_id -> Text,
+        partner -> Text,
+        day -> Integer,
+        visits -> BigInt,
+        spend_minor -> BigInt,
+        earned_minor -> BigInt,
+        redeemed_minor -> BigInt,
+    }
+}
+
+diesel::table! {
+    aggregate_builds (name) {
+        name -> Text,
+        built_at_us -> BigInt,
+        entries -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
+    member_profiles,
+    member_profile_days,
+    aggregate_builds,
     cards,
     link_codes,
     units,

@@ -17,6 +17,7 @@ use std::thread::JoinHandle;
 use diesel::connection::SimpleConnection;
 use tokio::sync::{mpsc, oneshot};
 
+use super::activity::EntryObserver;
 use super::conn::{DatabaseUrl, DbConn};
 use super::syncer::{Completion, SyncCounts, Syncer};
 use super::tx::WriteTx;
@@ -101,19 +102,21 @@ where
 }
 
 impl Sequencer {
-    /// Starts the writer on `url`, stamping rows with `clock`. `restart_log` (SQLite): raised by
-    /// the checkpointer when the writer should restart the log between two batches.
+    /// Starts the writer on `url`, stamping rows with `clock` and adding what `observer` makes
+    /// of each entry to the profile. `restart_log` (SQLite): raised by the checkpointer when the
+    /// writer should restart the log between two batches.
     pub fn start(
         url: DatabaseUrl,
         restart_log: Arc<AtomicBool>,
         clock: Clock,
+        observer: Option<EntryObserver>,
     ) -> Result<Self, StoreError> {
         let (queue, jobs) = mpsc::channel(QUEUE_CAPACITY);
         let stats = Arc::new(BatchStats::default());
         let writer_stats = stats.clone();
         let thread = std::thread::Builder::new()
             .name("sequencer".into())
-            .spawn(move || run(url, jobs, &writer_stats, &restart_log, clock))
+            .spawn(move || run(url, jobs, &writer_stats, &restart_log, (clock, observer)))
             .map_err(|e| StoreError::Unavailable(format!("cannot start the writer thread: {e}")))?;
         Ok(Self {
             queue: RwLock::new(Some(queue)),
@@ -193,7 +196,7 @@ fn run(
     mut jobs: mpsc::Receiver<Job>,
     stats: &BatchStats,
     restart_log: &AtomicBool,
-    clock: Clock,
+    (clock, observer): (Clock, Option<EntryObserver>),
 ) {
     // SQLite: commits skip the fsync and a syncer thread answers callers after one (see
     // `syncer.rs` for why nothing acknowledged can be lost). Without it, commits fsync.
@@ -206,7 +209,7 @@ fn run(
         DatabaseUrl::Postgres(_) => None,
     };
     let mut conn: Option<DbConn> = None;
-    let mut state = WriterState::new(clock);
+    let mut state = WriterState::new(clock, observer);
     // Jobs put off to the next batch because an earlier job of theirs held the same key.
     let mut carried: Vec<Job> = Vec::new();
     while let Some(batch) = next_batch(&mut jobs, &mut carried) {

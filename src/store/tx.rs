@@ -43,6 +43,12 @@ impl<'a> WriteTx<'a> {
         self.conn
     }
 
+    /// Says that this job acts for `member_id`: its idempotency record names the member, so
+    /// that erasing them removes it.
+    pub fn acting_for(&mut self, member_id: &str) {
+        self.state.acting_for(member_id);
+    }
+
     /// Leaves the job's response to be rendered after every job of the batch has run and,
     /// with `record`, kept under its idempotency key
     /// `((owner, key), request_hash)` in the same transaction. The slot holds the response by

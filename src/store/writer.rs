@@ -15,6 +15,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use super::activity::{self, Activity, EntryObserver};
 use super::bulk::{AccountRecord, AuthorizationUse, IdempotencyRecord, PostingLine, insert_rows};
 use super::conn::DbConn;
 use super::replies::{KeyedRequest, Render, Replies, ResponseSlot};
@@ -72,6 +73,8 @@ struct Pending {
     /// Entries with their postings.
     entries: Vec<RawEntry>,
     operations: Vec<Operation>,
+    /// What the entries add to the behaviour profile.
+    activities: Vec<Activity>,
     idempotency: Vec<IdempotencyRecord>,
     /// `(owner, key)` → index into `idempotency`.
     idempotency_index: HashMap<(String, String), usize>,
@@ -94,6 +97,7 @@ struct Marks {
     deferred: usize,
     entries: usize,
     operations: usize,
+    activities: usize,
     idempotency: usize,
 }
 
@@ -126,6 +130,7 @@ impl JobLog {
             || !self.authorizations.is_empty()
             || pending.entries.len() > self.marks.entries
             || pending.operations.len() > self.marks.operations
+            || pending.activities.len() > self.marks.activities
             || pending.idempotency.len() > self.marks.idempotency
     }
 }
@@ -151,10 +156,14 @@ pub struct WriterState {
     broken: bool,
     /// What stamps the rows the writer creates.
     pub(super) clock: Clock,
+    /// What each posted entry adds to the behaviour profile.
+    observer: Option<EntryObserver>,
+    /// The member the current job acts for, if it said: its idempotency record names them.
+    job_member: Option<String>,
 }
 
 impl WriterState {
-    pub(super) fn new(clock: Clock) -> Self {
+    pub(super) fn new(clock: Clock, observer: Option<EntryObserver>) -> Self {
         Self {
             head: Head::EMPTY,
             committed_head: None,
@@ -169,6 +178,8 @@ impl WriterState {
             job: JobLog::default(),
             broken: false,
             clock,
+            observer,
+            job_member: None,
         }
     }
 
@@ -212,15 +223,17 @@ impl WriterState {
 
     /// The batch failed: nothing cached can be trusted.
     pub(super) fn batch_failed(&mut self) {
-        *self = Self::new(self.clock.clone());
+        *self = Self::new(self.clock.clone(), self.observer.take());
     }
 
     pub(super) fn begin_job(&mut self) {
+        self.job_member = None;
         self.job = JobLog {
             marks: Marks {
                 deferred: self.replies.len(),
                 entries: self.pending.entries.len(),
                 operations: self.pending.operations.len(),
+                activities: self.pending.activities.len(),
                 idempotency: self.pending.idempotency.len(),
             },
             head: Some(self.head),
@@ -265,6 +278,7 @@ impl WriterState {
         let p = &mut self.pending;
         p.entries.truncate(job.marks.entries);
         p.operations.truncate(job.marks.operations);
+        p.activities.truncate(job.marks.activities);
         for r in p.idempotency.drain(job.marks.idempotency..) {
             p.idempotency_index.remove(&(r.owner, r.key));
         }
@@ -332,9 +346,11 @@ impl WriterState {
         insert_rows(conn, &p.entries[..m.entries])?;
         insert_rows(conn, &PostingLine::of(&p.entries[..m.entries]))?;
         insert_rows(conn, &p.operations[..m.operations])?;
+        activity::add(conn, &p.activities[..m.activities])?;
         insert_rows(conn, &p.idempotency[..m.idempotency])?;
         p.entries.drain(..m.entries);
         p.operations.drain(..m.operations);
+        p.activities.drain(..m.activities);
         for r in p.idempotency.drain(..m.idempotency) {
             p.idempotency_index.remove(&(r.owner, r.key));
         }
@@ -363,6 +379,7 @@ impl WriterState {
         insert_rows(conn, &p.entries)?;
         insert_rows(conn, &PostingLine::of(&p.entries))?;
         insert_rows(conn, &p.operations)?;
+        activity::add(conn, &p.activities)?;
         insert_rows(conn, &p.idempotency)?;
         self.write_authorizations(conn, &auths)?;
         self.job.marks = self.job.marks.after_flush();
@@ -444,7 +461,11 @@ impl WriterState {
 
     // --- rows ---
 
+    /// Adds a posted entry, and what it adds to the behaviour profile, to the batch.
     pub(super) fn push_entry(&mut self, entry: RawEntry) {
+        if let Some(activity) = self.observer.as_ref().and_then(|observe| observe(&entry)) {
+            self.pending.activities.push(activity);
+        }
         self.pending.entries.push(entry);
     }
 
@@ -452,7 +473,13 @@ impl WriterState {
         self.pending.operations.push(op);
     }
 
-    pub(super) fn push_idempotency(&mut self, owner: &str, key: &str, recorded: Recorded) {
+    pub(super) fn push_idempotency(
+        &mut self,
+        owner: &str,
+        key: &str,
+        recorded: Recorded,
+        member_id: Option<String>,
+    ) {
         self.read_ahead
             .idempotency
             .remove(&(owner.to_owned(), key.to_owned()));
@@ -465,6 +492,7 @@ impl WriterState {
             key: key.to_owned(),
             recorded,
             created_at_us: self.clock.now_us(),
+            member_id,
         });
     }
 
@@ -514,7 +542,17 @@ impl WriterState {
         record: Option<KeyedRequest>,
         render: Render,
     ) -> ResponseSlot {
-        self.replies.defer(record, render)
+        self.replies.defer(record, self.job_member.clone(), render)
+    }
+
+    /// The member the current job said it acts for.
+    pub(super) fn job_member(&self) -> Option<&str> {
+        self.job_member.as_deref()
+    }
+
+    /// The current job acts for `member_id`: its idempotency record will name them.
+    pub(super) fn acting_for(&mut self, member_id: &str) {
+        self.job_member = Some(member_id.to_owned());
     }
 
     /// Whether a job of this batch holds `key` with its response still to render.
@@ -527,8 +565,8 @@ impl WriterState {
     pub(super) fn render_deferred(&mut self) -> Result<(), StoreError> {
         let records = self.replies.render_all();
         self.broken |= records.is_err();
-        for ((owner, key), recorded) in records? {
-            self.push_idempotency(&owner, &key, recorded);
+        for ((owner, key), recorded, member) in records? {
+            self.push_idempotency(&owner, &key, recorded, member);
         }
         Ok(())
     }

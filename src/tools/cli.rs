@@ -190,6 +190,12 @@ pub enum Command {
         #[command(flatten)]
         service: ServiceArgs,
     },
+    /// Recompute the member profiles from the journal, in one write (writes wait meanwhile).
+    /// Progress goes to stderr; the count of entries read to stdout.
+    RebuildAggregates {
+        #[command(flatten)]
+        service: ServiceArgs,
+    },
     /// Check every ledger invariant; exits non-zero if any fails.
     Verify {
         #[command(flatten)]

@@ -74,6 +74,7 @@ pub fn run(command: Command) -> Result<ExitCode> {
         Command::Partners { partners } => print_network(&Network::load(&partners.partners)?),
         Command::Openapi => print!("{}", api::openapi::openapi_json_text()),
         Command::Settle { cutoff, service } => settle(&cutoff, &service)?,
+        Command::RebuildAggregates { service } => rebuild_aggregates(&service)?,
         Command::Export { format, service } => export(format, &service)?,
         Command::Demo { partners, keep } => demo::run(&partners.partners, keep)?,
         Command::Bench {
@@ -274,6 +275,21 @@ fn print_table<const N: usize>(rows: &[[String; N]]) {
             .collect();
         println!("  {}", line.join("  ").trim_end());
     }
+}
+
+fn rebuild_aggregates(service: &ServiceArgs) -> Result<()> {
+    let clearing = Clearing::start(&service.settings()?)?;
+    let progress = |read: i64| {
+        if read % 100_000 == 0 {
+            eprintln!("{read} entries read");
+        }
+    };
+    let rebuilt = clearing.rebuild_aggregates(&progress);
+    clearing.shutdown();
+    let read = rebuilt?;
+    eprintln!("rebuilt the member profiles from {read} entries");
+    println!("{read}");
+    Ok(())
 }
 
 fn settle(cutoff: &str, service: &ServiceArgs) -> Result<()> {
