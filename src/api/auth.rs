@@ -330,19 +330,26 @@ impl Member {
 
 impl FromRequest for Member {
     type Error = ApiError;
-    type Future = std::future::Ready<Result<Self, ApiError>>;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
+    /// A valid token of a member who still exists: an erased member's tokens are refused as the
+    /// member is, `404 not_found`.
     fn from_request(req: &HttpRequest, _: &mut dev::Payload) -> Self::Future {
-        let identity = state_of(req).and_then(|state| {
+        let checked = state_of(req).and_then(|state| {
             let token = bearer(req)?;
-            state
+            let identity = state
                 .clearing
                 .context()
                 .tokens
                 .member(&token, state.clearing.clock().now_secs())
-                .map_err(token_error)
+                .map_err(token_error)?;
+            Ok((state, identity))
         });
-        std::future::ready(identity.map(Member))
+        Box::pin(async move {
+            let (state, identity) = checked?;
+            state.clearing.require_member(identity.member).await?;
+            Ok(Member(identity))
+        })
     }
 }
 

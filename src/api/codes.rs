@@ -67,6 +67,7 @@ error_codes! {
     InvalidAmount = "invalid_amount", 422, "Unprocessable request", "An amount is not a decimal string at its unit's scale, not positive, or too large.";
     InsufficientBalance = "insufficient_balance", 422, "Unprocessable request", "The member holds fewer points than the request spends.";
     InvalidCard = "invalid_card", 422, "Unprocessable request", "A card number is 16 digits with a right Luhn check digit.";
+    ConfirmationRequired = "confirmation_required", 422, "Unprocessable request", "Erasure forfeits every point: the body must say `{\"confirm\": \"forfeit-balances\"}`.";
     InvalidLinkCode = "invalid_link_code", 422, "Unprocessable request", "The link code is wrong, used, expired, or for another brand.";
     UnknownUnit = "unknown_unit", 422, "Unprocessable request", "The unit is not one of the network's, or not points where points are needed.";
     InvalidRequest = "invalid_request", 422, "Unprocessable request", "The request is well-formed but breaks a rule the detail names.";

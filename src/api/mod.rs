@@ -11,6 +11,7 @@ pub mod members;
 pub mod metrics;
 pub mod openapi;
 pub mod partner;
+pub mod privacy;
 pub mod problem;
 pub mod profile;
 pub mod public;
@@ -147,6 +148,8 @@ routes! {
     links::replace_card,
     profile::mine,
     profile::of_member,
+    privacy::export,
+    privacy::erase,
     finance::trial_balance,
     finance::verify,
     settlements::settle,

@@ -128,6 +128,7 @@ fn shared_problems(op: &Operation) -> Vec<(u16, &'static str)> {
         Caller::Member => {
             out.push((401, "no member token, or not a valid one"));
             out.push((403, "the token does not carry the scope this call needs"));
+            out.push((404, "the token's member was erased"));
         }
         Caller::Finance => {
             out.push((401, "no finance token, or not a valid one"));

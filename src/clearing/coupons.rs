@@ -502,6 +502,22 @@ impl Clearing {
     }
 }
 
+/// Cancels a member's coupon still issued (erasure): its reservation goes back to the sponsor.
+pub(crate) fn cancel_coupon(
+    ctx: &Context,
+    tx: &mut WriteTx<'_>,
+    code: &str,
+) -> Result<Posted, ClearingError> {
+    let coupon = load_coupon(tx, code)?;
+    release(
+        ctx,
+        tx,
+        &coupon,
+        EntryKind::CouponRelease,
+        CouponStatus::Voided,
+    )
+}
+
 /// Issues the coupons a purchase earns: one per campaign whose trigger is this partner and
 /// whose minimum the purchase reaches. A campaign that cannot issue (ended, over budget, over
 /// the member's limit) is passed over; the earn stands either way.

@@ -206,6 +206,7 @@ pub fn reason(ctx: &Context, entry: &CommittedEntry) -> String {
         EntryKind::Donation => format!("Donated {moved} to {at}"),
         EntryKind::CouponReserve => format!("Coupon from {at}"),
         EntryKind::CouponRedemption => format!("Coupon used at {at}"),
+        EntryKind::Forfeiture => format!("Forfeited {moved} to {at} at erasure"),
         other => other.to_string(),
     }
 }

@@ -12,6 +12,7 @@ pub mod input;
 pub mod links;
 pub mod members;
 pub mod partner;
+pub mod privacy;
 pub mod profile;
 pub mod reads;
 pub mod receipt;

@@ -36,6 +36,10 @@ impl Clearing {
         Ok(move |ctx: &Context, tx: &mut WriteTx<'_>| {
             let id = input.entry_id.to_string();
             if let Some(coupon) = crate::store::coupons::coupon_by_redemption(tx, &id)? {
+                // An erased member's coupon is not given back to them.
+                if let Some(member) = coupon.member_id.as_deref() {
+                    ctx.require_member(tx, super::input::parse_member(member)?)?;
+                }
                 if input.points.is_some() {
                     return Err(ClearingError::InvalidRequest(Invalid::PartialCouponRefund));
                 }
@@ -44,6 +48,8 @@ impl Clearing {
             }
             let op = reversible(ctx, tx, &caller, input.entry_id)?;
             let (unit, total, member) = op_amount(ctx, &op)?;
+            // Nothing moves to or from an erased member (`404`, as for any member gone).
+            ctx.require_member(tx, member)?;
             let left = op.points_minor - op.reversed_minor;
             if left <= 0 {
                 return Err(ClearingError::NotReversible(Irreversible::FullyReversed(

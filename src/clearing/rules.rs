@@ -139,6 +139,21 @@ pub fn earn(
     Ok(EntryDraft::new(meta, moved.postings))
 }
 
+/// An erased member's `points` of `unit` go back to the unit's issuer: `member:m:U n dr`,
+/// `issuer:I:U n cr`. The liability is released and nobody owes anybody: no settlement lines.
+pub fn forfeit(
+    network: &Network,
+    member: MemberId,
+    unit: &UnitCode,
+    points: Amount,
+    meta: EntryMeta,
+) -> Result<EntryDraft, ClearingError> {
+    Ok(EntryDraft::new(
+        meta,
+        points_move(network, unit, points, member, false)?.postings,
+    ))
+}
+
 /// `member` spends `points` of `unit` at partner `partner`. The issuer's liability shrinks; when
 /// the accepting partner is not the issuer, the issuer owes it the clearing value, less the
 /// network's fee.

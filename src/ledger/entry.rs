@@ -38,10 +38,12 @@ pub enum EntryKind {
     Settlement,
     Payment,
     Adjustment,
+    /// An erased member's remaining points, back to their issuer: the liability released.
+    Forfeiture,
 }
 
 impl EntryKind {
-    pub const ALL: [EntryKind; 15] = [
+    pub const ALL: [EntryKind; 16] = [
         EntryKind::Earn,
         EntryKind::Redemption,
         EntryKind::Hold,
@@ -57,6 +59,7 @@ impl EntryKind {
         EntryKind::Settlement,
         EntryKind::Payment,
         EntryKind::Adjustment,
+        EntryKind::Forfeiture,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -76,6 +79,7 @@ impl EntryKind {
             EntryKind::Settlement => "settlement",
             EntryKind::Payment => "payment",
             EntryKind::Adjustment => "adjustment",
+            EntryKind::Forfeiture => "forfeiture",
         }
     }
 }

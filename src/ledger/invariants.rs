@@ -76,6 +76,7 @@ pub struct Verifier<'a> {
     prev_hash: String,
     chain: Findings,
     balanced: Findings,
+    forfeitures: Findings,
     posted: BTreeMap<String, (String, i128)>,
 }
 
@@ -88,6 +89,7 @@ impl<'a> Verifier<'a> {
             prev_hash: ChainHash::GENESIS.to_string(),
             chain: Findings::default(),
             balanced: Findings::default(),
+            forfeitures: Findings::default(),
             posted: BTreeMap::new(),
         }
     }
@@ -132,6 +134,9 @@ impl<'a> Verifier<'a> {
             self.balanced
                 .add(|| format!("entry {} is off by {sum} minor units of {unit}", e.id));
         }
+        if e.kind == "forfeiture" {
+            self.forfeiture(e);
+        }
         for p in &e.postings {
             let parsed = p.account.parse::<Account>();
             match parsed {
@@ -151,6 +156,29 @@ impl<'a> Verifier<'a> {
         }
     }
 
+    /// A forfeiture only gives the entry's member's points back to their issuer: member lines
+    /// debited, issuer lines credited, nothing else (no settlement effect).
+    fn forfeiture(&mut self, e: &RawEntry) {
+        let member = e.member.as_deref().unwrap_or_default();
+        for p in &e.postings {
+            let fits = match p.account.parse::<Account>() {
+                Ok(Account::Member { member: m, .. }) => {
+                    m.to_string() == member && p.amount_minor > 0
+                }
+                Ok(Account::Issuer { .. }) => p.amount_minor < 0,
+                _ => false,
+            };
+            if !fits {
+                self.forfeitures.add(|| {
+                    format!(
+                        "forfeiture {} moves {} on {}, which is not its member's points back to their issuer",
+                        e.id, p.amount_minor, p.account
+                    )
+                });
+            }
+        }
+    }
+
     /// Feeds every stored balance and reports all checks.
     pub fn finish(self, balances: &[RawBalance]) -> Vec<Check> {
         let Verifier {
@@ -158,6 +186,7 @@ impl<'a> Verifier<'a> {
             entries,
             chain,
             balanced,
+            forfeitures,
             mut posted,
             ..
         } = self;
@@ -169,6 +198,10 @@ impl<'a> Verifier<'a> {
         checks.push(balanced.into_check(
             "entries_balance",
             format!("{entries} entries balance per unit"),
+        ));
+        checks.push(forfeitures.into_check(
+            "forfeitures_release_liability",
+            "forfeitures move members' points back to their issuers only".into(),
         ));
         let mut sums = Sums::default();
         for b in balances {
@@ -401,7 +434,7 @@ mod tests {
     #[test]
     fn a_sound_ledger_passes_every_check() {
         let checks = run(&chain(3), &balances(3));
-        assert_eq!(checks.len(), 7);
+        assert_eq!(checks.len(), 8);
         assert!(failed(&checks).is_empty(), "{checks:?}");
     }
 
@@ -423,6 +456,50 @@ mod tests {
         let mut entries = chain(3);
         entries.remove(1);
         assert_eq!(failed(&run(&entries, &balances(2))), ["hash_chain"]);
+    }
+
+    /// A forfeiture gives the member's points back to their issuer and does nothing else: one
+    /// that also moves money, or takes points from another member, is found.
+    #[test]
+    fn forfeitures_only_release_liability() {
+        let forfeit = |postings: Vec<(&str, &str, i64)>| -> Vec<RawEntry> {
+            let mut entries = chain(2);
+            let last = &mut entries[1];
+            last.kind = "forfeiture".into();
+            last.member = Some("0190f7a4-0000-7000-8000-000000000001".into());
+            last.postings = postings
+                .into_iter()
+                .map(|(account, unit, amount_minor)| RawPosting {
+                    account: account.into(),
+                    unit: unit.into(),
+                    amount_minor,
+                })
+                .collect();
+            last.hash = last.compute_hash().to_string();
+            entries
+        };
+        let sound = forfeit(vec![
+            (MEMBER, "AROMA", 10),
+            ("issuer:aroma:AROMA", "AROMA", -10),
+        ]);
+        let names = |entries: &[RawEntry]| -> Vec<String> {
+            let checks = run(entries, &balances(0));
+            failed(&checks).iter().map(|s| (*s).to_owned()).collect()
+        };
+        assert!(!names(&sound).contains(&"forfeitures_release_liability".to_owned()));
+        let with_money = forfeit(vec![
+            (MEMBER, "AROMA", 10),
+            ("issuer:aroma:AROMA", "AROMA", -10),
+            ("settlement:aroma:ILS", "ILS", 40),
+            ("settlement:books:ILS", "ILS", -40),
+        ]);
+        assert!(names(&with_money).contains(&"forfeitures_release_liability".to_owned()));
+        let other = "member:0190f7a4-0000-7000-8000-000000000002:AROMA";
+        let someone_else = forfeit(vec![
+            (other, "AROMA", 10),
+            ("issuer:aroma:AROMA", "AROMA", -10),
+        ]);
+        assert!(names(&someone_else).contains(&"forfeitures_release_liability".to_owned()));
     }
 
     #[test]

@@ -39,3 +39,32 @@ pub fn use_points(tx: &mut WriteTx<'_>, code: &str, points_minor: i64) -> Result
     }
     Ok(())
 }
+
+/// Ends every authorisation of `member_id` still open (erasure); the writer forgets the ones it
+/// held. Returns how many ended.
+pub fn revoke_all(tx: &mut WriteTx<'_>, member_id: &str) -> Result<usize, StoreError> {
+    let now = tx.now_us();
+    let ended = diesel::update(
+        authorizations::table
+            .filter(authorizations::member_id.eq(member_id))
+            .filter(authorizations::expires_at_us.gt(now)),
+    )
+    .set(authorizations::expires_at_us.eq(now))
+    .execute(tx.db()?)?;
+    tx.state.forget_authorizations_of(member_id);
+    Ok(ended)
+}
+
+/// A member's authorisations, newest first, at most `limit` (the member's export).
+pub fn of_member(
+    conn: &mut super::DbConn,
+    member_id: &str,
+    limit: i64,
+) -> Result<Vec<AuthorizationRow>, StoreError> {
+    Ok(authorizations::table
+        .filter(authorizations::member_id.eq(member_id))
+        .order(authorizations::created_at_us.desc())
+        .limit(limit)
+        .select(AuthorizationRow::as_select())
+        .load(conn)?)
+}

@@ -92,6 +92,18 @@ pub fn revoke(tx: &mut WriteTx<'_>, member_id: &str) -> Result<bool, StoreError>
     Ok(revoked == 1)
 }
 
+/// Every card a member was issued, in use or replaced: `(number, issued_at_us, revoked_at_us)`.
+pub fn history_of(
+    conn: &mut DbConn,
+    member_id: &str,
+) -> Result<Vec<(String, i64, Option<i64>)>, StoreError> {
+    Ok(cards::table
+        .filter(cards::member_id.eq(member_id))
+        .order(cards::issued_at_us)
+        .select((cards::number, cards::issued_at_us, cards::revoked_at_us))
+        .load(conn)?)
+}
+
 /// Members without a card in use, at most `limit` of them: the ones enrolled before cards.
 pub fn members_without(conn: &mut DbConn, limit: i64) -> Result<Vec<String>, StoreError> {
     let with_card = cards::table

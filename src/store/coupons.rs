@@ -168,6 +168,36 @@ pub fn due_coupons(conn: &mut DbConn, now_us: i64) -> Result<Vec<String>, StoreE
 }
 
 /// A member's coupons that can still be used.
+/// A member's coupons still issued, expired or not, at most `limit` of them (erasure cancels
+/// them).
+pub fn issued_coupons_of(
+    tx: &mut WriteTx<'_>,
+    member: &str,
+    limit: i64,
+) -> Result<Vec<String>, StoreError> {
+    Ok(coupons::table
+        .filter(coupons::member_id.eq(member))
+        .filter(coupons::status.eq(CouponStatus::Issued.as_str()))
+        .order(coupons::code)
+        .limit(limit)
+        .select(coupons::code)
+        .load(tx.db_read()?)?)
+}
+
+/// Every coupon ever issued to a member, newest first, at most `limit` (the member's export).
+pub fn all_of_member(
+    conn: &mut DbConn,
+    member: &str,
+    limit: i64,
+) -> Result<Vec<CouponRow>, StoreError> {
+    Ok(coupons::table
+        .filter(coupons::member_id.eq(member))
+        .order(coupons::created_at_us.desc())
+        .limit(limit)
+        .select(CouponRow::as_select())
+        .load(conn)?)
+}
+
 pub fn open_for_member(
     conn: &mut DbConn,
     member: &str,

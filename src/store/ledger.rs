@@ -116,6 +116,11 @@ impl WriteTx<'_> {
         Ok(committed)
     }
 
+    /// An account's balance, signed (debit positive), with this batch's postings.
+    pub fn balance(&mut self, account: &Account) -> Result<i64, StoreError> {
+        self.balance_for_update(&account.to_string(), account)
+    }
+
     /// An account's balance as the writer knows it, read from the database the first time.
     fn balance_for_update(&mut self, name: &str, account: &Account) -> Result<i64, StoreError> {
         if let Some(cached) = self.state.cached_account(name) {

@@ -374,3 +374,57 @@ pub fn unlink(tx: &mut WriteTx<'_>, partner: &str, member_id: &str) -> Result<bo
     tx.state.forget_member(&link_key(partner, member_id));
     Ok(removed == 1)
 }
+
+/// Removes every link code of a member (erasure). Returns how many were still open (unused and
+/// unexpired): the ones revoked.
+pub fn revoke_link_codes(tx: &mut WriteTx<'_>, member_id: &str) -> Result<usize, StoreError> {
+    let now = tx.now_us();
+    let open = diesel::delete(
+        link_codes::table
+            .filter(link_codes::member_id.eq(member_id))
+            .filter(link_codes::used_at_us.is_null())
+            .filter(link_codes::expires_at_us.gt(now)),
+    )
+    .execute(tx.db()?)?;
+    diesel::delete(link_codes::table.filter(link_codes::member_id.eq(member_id)))
+        .execute(tx.db()?)?;
+    Ok(open)
+}
+
+/// The member's own choice of what brands may see, the default of new links.
+pub fn sharing_default(conn: &mut DbConn, member_id: &str) -> Result<Sharing, StoreError> {
+    let row: Option<(i32, i32)> = members::table
+        .find(member_id)
+        .select((members::share_balances, members::share_profile))
+        .first(conn)
+        .optional()?;
+    Ok(row.map_or_else(Sharing::default, |(b, p)| Sharing {
+        balances: b == 1,
+        profile: p == 1,
+    }))
+}
+
+/// Erases the person behind `member_id`: every link (the partners' ids for them) goes, and the
+/// member's row stays, marked erased, with nothing personal (the journal still
+/// names its UUID). Returns the partners the member was linked to.
+pub fn erase(tx: &mut WriteTx<'_>, member_id: &str) -> Result<Vec<String>, StoreError> {
+    let now = tx.now_us();
+    let partners: Vec<String> = member_links::table
+        .filter(member_links::member_id.eq(member_id))
+        .select(member_links::partner)
+        .load(tx.db()?)?;
+    diesel::delete(member_links::table.filter(member_links::member_id.eq(member_id)))
+        .execute(tx.db()?)?;
+    diesel::update(members::table.find(member_id))
+        .set((
+            members::erased_at_us.eq(now),
+            members::share_balances.eq(0),
+            members::share_profile.eq(0),
+        ))
+        .execute(tx.db()?)?;
+    for partner in &partners {
+        tx.state.forget_member(&link_key(partner, member_id));
+    }
+    tx.state.forget_member(member_id);
+    Ok(partners)
+}

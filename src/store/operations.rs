@@ -73,6 +73,21 @@ pub fn due_holds(conn: &mut DbConn, now_us: i64) -> Result<Vec<String>, StoreErr
         .load(conn)?)
 }
 
+/// A member's holds still open (pending), at most `limit` of them (erasure voids them).
+pub fn open_holds_of(
+    tx: &mut WriteTx<'_>,
+    member_id: &str,
+    limit: i64,
+) -> Result<Vec<Operation>, StoreError> {
+    Ok(operations::table
+        .filter(operations::member_id.eq(member_id))
+        .filter(operations::status.eq(OperationStatus::Pending.as_str()))
+        .order(operations::entry_id)
+        .limit(limit)
+        .select(Operation::as_select())
+        .load(tx.db_read()?)?)
+}
+
 /// The status of each of `entry_ids` that has one.
 pub fn statuses(
     conn: &mut DbConn,

@@ -596,6 +596,13 @@ impl WriterState {
         );
     }
 
+    /// Forgets the cached authorisations of `member_id` (they were ended in the database; the
+    /// pending ones were written before, by the direct access that ended them).
+    pub(super) fn forget_authorizations_of(&mut self, member_id: &str) {
+        self.authorizations
+            .retain(|_, a| a.row.member_id != member_id);
+    }
+
     /// Adds used points to a cached authorisation for this job.
     pub(super) fn use_authorization(&mut self, code: &str, points_minor: i64) -> bool {
         let Some(a) = self.authorizations.get_mut(code) else {

@@ -22,6 +22,7 @@ mod members_http;
 mod openapi_walk;
 mod outage;
 mod partner_http;
+mod privacy_http;
 mod profile_http;
 mod rfc9421;
 mod settlement_http;

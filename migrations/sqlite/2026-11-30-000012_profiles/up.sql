@@ -41,3 +41,6 @@ ALTER TABLE members ADD COLUMN erased_at_us BIGINT;
 -- number): erasure removes them by this column.
 ALTER TABLE idempotency_keys ADD COLUMN member_id TEXT;
 CREATE INDEX idempotency_by_member ON idempotency_keys (member_id) WHERE member_id IS NOT NULL;
+-- What erasure finds of a member without scanning: their open holds and their coupons.
+CREATE INDEX operations_pending_by_member ON operations (member_id) WHERE status = 'pending';
+CREATE INDEX coupons_by_member ON coupons (member_id) WHERE member_id IS NOT NULL;

@@ -7,6 +7,7 @@ pub mod coupons;
 pub mod entry;
 pub mod links;
 pub mod members;
+pub mod privacy;
 pub mod profile;
 pub mod settlement;
 pub mod statement;
