@@ -120,7 +120,6 @@ impl Context {
             let nothing = members::Sharing::default();
             members::link_member(tx, partner.as_str(), &external_id, &id, nothing)?;
         }
-        tx.acting_for(&id);
         Ok(member)
     }
 }

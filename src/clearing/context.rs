@@ -79,9 +79,7 @@ impl Context {
         tx: &mut WriteTx<'_>,
         member: MemberId,
     ) -> Result<(), ClearingError> {
-        let id = member.to_string();
-        if members::exists_tx(tx, &id)? {
-            tx.acting_for(&id);
+        if members::exists_tx(tx, &member.to_string())? {
             Ok(())
         } else {
             Err(ClearingError::NotFound(super::Missing::Member(member)))

@@ -85,7 +85,7 @@ impl Clearing {
         Ok(move |_: &Context, tx: &mut WriteTx<'_>| {
             let member = members::take_link_code(tx, &code, &partner)?
                 .ok_or(ClearingError::InvalidLinkCode)?;
-            tx.acting_for(&member);
+            tx.answer_names(&member);
             // A new link starts from the member's own default, whatever the brand's form said.
             let sharing = members::default_sharing(tx, &member)?;
             let linked = members::link_member(tx, &partner, &external_id, &member, sharing)?;

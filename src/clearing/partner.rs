@@ -272,7 +272,8 @@ impl Clearing {
                 share_balances,
             )?;
             let member = parse_member(&id)?;
-            tx.acting_for(&id);
+            // The answer holds the brand's id for the member and their card: personal data.
+            tx.answer_names(&id);
             // A new member gets a card in the write that enrols them.
             let card = if created {
                 Some(super::cards::issue_card(ctx, tx, member)?.to_string())

@@ -41,6 +41,30 @@ pub(crate) fn share(total: i64, done: i64, taken: i64, n: i64) -> i64 {
     i64::try_from(part).unwrap_or(0)
 }
 
+/// The money fields of an entry's memo the profile reads (the rest is skipped unparsed).
+#[derive(Debug, Default, serde::Deserialize)]
+struct MemoMoney<'a> {
+    #[serde(borrow, default)]
+    value: Option<MemoAmount<'a>>,
+    #[serde(borrow, default)]
+    purchase: Option<MemoAmount<'a>>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct MemoAmount<'a> {
+    #[serde(borrow)]
+    amount: std::borrow::Cow<'a, str>,
+}
+
+impl<'a> MemoMoney<'a> {
+    fn of(raw: &'a RawEntry) -> Self {
+        raw.memo
+            .as_deref()
+            .and_then(|m| serde_json::from_str(m).ok())
+            .unwrap_or_default()
+    }
+}
+
 /// What the rule needs of the network: the settlement currency's scale, and the units' values
 /// for entries posted before entries recorded theirs.
 struct Rule<'a> {
@@ -49,9 +73,8 @@ struct Rule<'a> {
 
 impl Rule<'_> {
     /// A money field of the memo, in minor units of the settlement currency.
-    fn memo_money(&self, memo: &Value, key: &str) -> Option<i64> {
-        let amount = memo.get(key)?.get("amount")?.as_str()?;
-        Amount::parse(amount, self.network.currency_scale)
+    fn minor(&self, amount: Option<&MemoAmount<'_>>) -> Option<i64> {
+        Amount::parse(&amount?.amount, self.network.currency_scale)
             .ok()
             .map(Amount::minor)
     }
@@ -73,8 +96,8 @@ impl Rule<'_> {
 
     /// The clearing value the entry recorded; for one posted before entries recorded it, its
     /// points at the unit's value now.
-    fn value(&self, raw: &RawEntry, memo: &Value) -> i64 {
-        self.memo_money(memo, VALUE_KEY)
+    fn value(&self, raw: &RawEntry, memo: &MemoMoney<'_>) -> i64 {
+        self.minor(memo.value.as_ref())
             .or_else(|| self.issuer_line(raw).map(|(_, v)| v))
             .unwrap_or(0)
     }
@@ -82,17 +105,23 @@ impl Rule<'_> {
     /// What `raw` adds to its member's row at its brand, if anything.
     fn activity(&self, raw: &RawEntry) -> Option<Activity> {
         let kind: EntryKind = raw.kind.parse().ok()?;
-        let memo: Value = raw
-            .memo
-            .as_deref()
-            .and_then(|m| serde_json::from_str(m).ok())
-            .unwrap_or(Value::Null);
+        let counts = matches!(
+            kind,
+            EntryKind::Earn
+                | EntryKind::Redemption
+                | EntryKind::Capture
+                | EntryKind::CouponRedemption
+                | EntryKind::Reversal
+        );
+        if !counts {
+            return None;
+        }
+        let memo = MemoMoney::of(raw);
         let value = || self.value(raw, &memo);
-        let spend = self.memo_money(&memo, PURCHASE_KEY).unwrap_or(0);
+        let spend = self.minor(memo.purchase.as_ref()).unwrap_or(0);
         let (visits, spend_minor, earned_minor, redeemed_minor) = match kind {
             EntryKind::Earn => (1, spend, value(), 0),
             EntryKind::Redemption | EntryKind::Capture => (1, 0, 0, value()),
-            EntryKind::CouponRedemption => (1, 0, 0, 0),
             EntryKind::Reversal => {
                 // The issuer's line says what is reversed: credited back, an earn; debited
                 // again, a redemption. A coupon refund moves no points and counts for nothing.
@@ -103,7 +132,7 @@ impl Rule<'_> {
                     (0, -spend, -value(), 0)
                 }
             }
-            _ => return None,
+            _ => (1, 0, 0, 0),
         };
         Some(Activity {
             member_id: raw.member.clone()?,
@@ -133,16 +162,12 @@ pub(crate) fn reversed_memo(
     memo: &mut Value,
 ) {
     let rule = Rule { network };
-    let recorded: Value = original
-        .memo
-        .as_deref()
-        .and_then(|m| serde_json::from_str(m).ok())
-        .unwrap_or(Value::Null);
+    let recorded = MemoMoney::of(original);
     let scale = network.currency_scale;
     let currency = &network.settlement_currency;
     let value = share(rule.value(original, &recorded), done, taken, n);
     memo[VALUE_KEY] = money(Amount::from_minor(value, scale), currency);
-    if let Some(spent) = rule.memo_money(&recorded, PURCHASE_KEY) {
+    if let Some(spent) = rule.minor(recorded.purchase.as_ref()) {
         let back = share(spent, done, taken, n);
         memo[PURCHASE_KEY] = money(Amount::from_minor(back, scale), currency);
     }

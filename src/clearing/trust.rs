@@ -17,9 +17,7 @@ impl Context {
         partner: &PartnerId,
         member: MemberId,
     ) -> Result<(), ClearingError> {
-        let id = member.to_string();
-        if members::linked_tx(tx, partner.as_str(), &id)? {
-            tx.acting_for(&id);
+        if members::linked_tx(tx, partner.as_str(), &member.to_string())? {
             Ok(())
         } else {
             Err(ClearingError::NotFound(Missing::Member(member)))

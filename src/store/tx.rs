@@ -43,10 +43,11 @@ impl<'a> WriteTx<'a> {
         self.conn
     }
 
-    /// Says that this job acts for `member_id`: its idempotency record names the member, so
-    /// that erasing them removes it.
-    pub fn acting_for(&mut self, member_id: &str) {
-        self.state.acting_for(member_id);
+    /// Says that this job's answer holds personal data of `member_id` (a brand's id for them,
+    /// their card): its idempotency record names the member, so that erasing them removes it.
+    /// Answers that hold only ids the journal keeps anyway (an earn's receipt) are not named.
+    pub fn answer_names(&mut self, member_id: &str) {
+        self.state.answer_names(member_id);
     }
 
     /// Leaves the job's response to be rendered after every job of the batch has run and,

@@ -158,7 +158,8 @@ pub struct WriterState {
     pub(super) clock: Clock,
     /// What each posted entry adds to the behaviour profile.
     observer: Option<EntryObserver>,
-    /// The member the current job acts for, if it said: its idempotency record names them.
+    /// The member whose personal data the current job's answer holds, if it said: its
+    /// idempotency record names them.
     job_member: Option<String>,
 }
 
@@ -545,13 +546,13 @@ impl WriterState {
         self.replies.defer(record, self.job_member.clone(), render)
     }
 
-    /// The member the current job said it acts for.
+    /// The member whose personal data the current job's answer holds.
     pub(super) fn job_member(&self) -> Option<&str> {
         self.job_member.as_deref()
     }
 
-    /// The current job acts for `member_id`: its idempotency record will name them.
-    pub(super) fn acting_for(&mut self, member_id: &str) {
+    /// The current job's answer holds personal data of `member_id`: its record will name them.
+    pub(super) fn answer_names(&mut self, member_id: &str) {
         self.job_member = Some(member_id.to_owned());
     }
 

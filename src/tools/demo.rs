@@ -434,7 +434,7 @@ fn story(clearing: &Clearing, server: &RunningServer, keys: &[GeneratedKey]) -> 
     );
     let wallet_token = aroma.expect(
         &format!("/v1/members/{dana}/tokens"),
-        json!({ "scope": ["links"], "ttl_seconds": 300 }),
+        json!({ "scope": ["links", "profile"], "ttl_seconds": 300 }),
         201,
     )?;
     let wallet_token = wallet_token["token"].as_str().context("member token")?;
@@ -455,6 +455,23 @@ fn story(clearing: &Clearing, server: &RunningServer, keys: &[GeneratedKey]) -> 
         joined["member_id"].as_str().unwrap_or(""),
         joined["linked"]
     );
+
+    let profile: Value = agent
+        .get(&server.url("/v1/me/profile"))
+        .header("Authorization", &format!("Bearer {wallet_token}"))
+        .call()?
+        .body_mut()
+        .read_json()?;
+    println!("    Her profile (GET /v1/me/profile), valued in ILS when each entry was posted:");
+    for b in profile["brands"].as_array().into_iter().flatten() {
+        let f = |k: &str| b[k].as_str().unwrap_or("").to_owned();
+        let (visits, spend) = (&b["visits"], f("spend"));
+        let (earned, redeemed) = (f("earned"), f("redeemed"));
+        println!(
+            "     {:<8} {visits} visits, spent {spend:>6}, earned {earned:>5}, redeemed {redeemed:>5}",
+            f("partner")
+        );
+    }
 
     println!("\n13. Balances as Aroma sees them (Dana shares her balances):");
     let balances = aroma.send("GET", &format!("/v1/members/{dana}/balances"), None, None)?;

@@ -2,7 +2,8 @@
 -- of each entry that counts (earns, redemptions, captures, coupon redemptions, reversals), so
 -- reads never scan the journal. Money is in minor units of the settlement currency, valued when
 -- each entry was posted (the entry's memo records that value; `coalition rebuild-aggregates`
--- recomputes these tables from the journal).
+-- recomputes these tables from the journal). PostgreSQL: pages left 30 % free, so that the
+-- writer's upserts (which change no key) stay on their page as heap-only updates.
 CREATE TABLE member_profiles (
     member_id TEXT NOT NULL,
     partner TEXT NOT NULL,
@@ -13,7 +14,7 @@ CREATE TABLE member_profiles (
     first_seen_us BIGINT NOT NULL,
     last_seen_us BIGINT NOT NULL,
     PRIMARY KEY (member_id, partner)
-);
+) WITH (fillfactor = 70);
 -- The same, per UTC day: the rolling windows (30, 90, 365 days) later read sums of these.
 CREATE TABLE member_profile_days (
     member_id TEXT NOT NULL,
@@ -24,7 +25,7 @@ CREATE TABLE member_profile_days (
     earned_minor BIGINT NOT NULL,
     redeemed_minor BIGINT NOT NULL,
     PRIMARY KEY (member_id, partner, day)
-);
+) WITH (fillfactor = 70);
 -- Which aggregates have been built from the journal. A database with entries from before the
 -- profile starts without a row: the service builds the profile from the journal once, at start.
 CREATE TABLE aggregate_builds (
