@@ -293,6 +293,89 @@ impl Clearing {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ledger::RawPosting;
+
+    fn demo() -> Network {
+        Network::load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("partners")).unwrap()
+    }
+
+    fn entry(kind: &str, memo: Option<Value>, issuer_minor: i64) -> RawEntry {
+        RawEntry {
+            id: "e".into(),
+            seq: 1,
+            kind: kind.into(),
+            created_at_us: 7,
+            partner: Some("aroma".into()),
+            member: Some("0190f7a4-0000-7000-8000-000000000001".into()),
+            reference: None,
+            reverses: None,
+            key_id: None,
+            signature: None,
+            memo: memo.map(|m| m.to_string()),
+            postings: vec![
+                RawPosting {
+                    account: "issuer:aroma:AROMA".into(),
+                    unit: "AROMA".into(),
+                    amount_minor: issuer_minor,
+                },
+                RawPosting {
+                    account: "member:0190f7a4-0000-7000-8000-000000000001:AROMA".into(),
+                    unit: "AROMA".into(),
+                    amount_minor: -issuer_minor,
+                },
+            ],
+            prev_hash: String::new(),
+            hash: String::new(),
+        }
+    }
+
+    /// What each kind of entry adds, read from the memo the use cases write (the keys they
+    /// write are the keys read), and for entries from before the values were recorded, from
+    /// the points at the unit's value.
+    #[test]
+    fn each_kind_adds_what_it_recorded() {
+        let network = demo();
+        let ils: UnitCode = "ILS".parse().unwrap();
+        let scale = network.currency_scale;
+        let m = |s: &str| money(Amount::parse(s, scale).unwrap(), &ils);
+        let rule = Rule { network: &network };
+        let figures = |e: &RawEntry| {
+            rule.activity(e)
+                .map(|a| (a.visits, a.spend_minor, a.earned_minor, a.redeemed_minor))
+        };
+        let earn = entry(
+            "earn",
+            Some(serde_json::json!({ PURCHASE_KEY: m("120.00"), VALUE_KEY: m("4.80") })),
+            120,
+        );
+        assert_eq!(figures(&earn), Some((1, 12_000, 480, 0)));
+        let redeemed = entry(
+            "redemption",
+            Some(serde_json::json!({ VALUE_KEY: m("2.00") })),
+            -50,
+        );
+        assert_eq!(figures(&redeemed), Some((1, 0, 0, 200)));
+        // Posted before values were recorded: 50 AROMA at 0.04 ILS now.
+        assert_eq!(figures(&entry("earn", None, 50)), Some((1, 0, 200, 0)));
+        let refund = entry(
+            "reversal",
+            Some(
+                serde_json::json!({ "reason": "r", PURCHASE_KEY: m("40.00"), VALUE_KEY: m("1.60") }),
+            ),
+            -40,
+        );
+        assert_eq!(figures(&refund), Some((0, -4_000, -160, 0)));
+        let unredeemed = entry(
+            "reversal",
+            Some(serde_json::json!({ VALUE_KEY: m("0.40") })),
+            10,
+        );
+        assert_eq!(figures(&unredeemed), Some((0, 0, 0, -40)));
+        assert_eq!(figures(&entry("hold", None, 0)), None);
+        let mut settlement = entry("earn", None, 10);
+        settlement.member = None;
+        assert_eq!(figures(&settlement), None);
+    }
 
     /// Parts of a reversal never take back more than the whole, and all of them take back
     /// exactly the whole, however it is split.
