@@ -5,17 +5,6 @@ use serde_json::{Value, json};
 
 use crate::common::{Api, Resp};
 
-/// A token of `partner` for `member` with `scopes`.
-fn token(api: &Api, partner: &str, member: &str, scopes: &[&str]) -> String {
-    let r = api.post(
-        partner,
-        &format!("/v1/members/{member}/tokens"),
-        &json!({ "scope": scopes }),
-    );
-    assert_eq!(r.status, 201, "{}", r.body);
-    r.json()["token"].as_str().unwrap().to_owned()
-}
-
 fn link_code(api: &Api, token: &str, partner: &str) -> Resp {
     api.bearer(
         token,
@@ -73,7 +62,7 @@ fn a_partner_acts_only_for_members_linked_to_it() {
     assert_eq!(shape(&real, &dana), shape(&fake, &nobody));
     assert_eq!(api.entry_count(), before, "nothing was written");
     // Where the member acts — their authorisation code — no link is needed.
-    let wallet = token(&api, "aroma", &dana, &["authorizations"]);
+    let wallet = api.scoped_token("aroma", &dana, &["authorizations"]);
     let code = api.bearer(
         &wallet,
         "POST",
@@ -100,7 +89,7 @@ fn a_member_links_a_second_brand_with_a_code_and_leaves_it() {
     let plain = api.member_token("aroma", &dana);
     let r = link_code(&api, &plain, "books");
     assert_eq!((r.status, r.code().as_str()), (403, "forbidden"));
-    let wallet = token(&api, "aroma", &dana, &["links", "wallet"]);
+    let wallet = api.scoped_token("aroma", &dana, &["links", "wallet"]);
     let r = link_code(&api, &wallet, "no-such-brand");
     assert_eq!((r.status, r.code().as_str()), (422, "invalid_request"));
 
@@ -166,7 +155,7 @@ fn a_member_links_a_second_brand_with_a_code_and_leaves_it() {
     let r = link_code(&api, &wallet, "threads");
     let late = r.json()["code"].clone();
     api.advance_secs(11 * 60);
-    let wallet = token(&api, "aroma", &dana, &["links", "wallet"]);
+    let wallet = api.scoped_token("aroma", &dana, &["links", "wallet"]);
     let r = enrol_linked(&api, "threads", "t-dana", &late);
     assert_eq!((r.status, r.code().as_str()), (422, "invalid_link_code"));
 
@@ -190,7 +179,7 @@ fn a_member_links_a_second_brand_with_a_code_and_leaves_it() {
 fn one_link_code_links_once_when_tried_concurrently() {
     let api = Api::start();
     let dana = api.member("aroma");
-    let wallet = token(&api, "aroma", &dana, &["links"]);
+    let wallet = api.scoped_token("aroma", &dana, &["links"]);
     let code = link_code(&api, &wallet, "books").json()["code"].clone();
     let answers: Vec<u16> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..8)
@@ -225,8 +214,7 @@ fn a_token_moves_value_only_out_of_its_minters_units() {
     api.link(&dana, "aroma", "books");
     api.earn("aroma", &dana, "100");
     let before = api.entry_count();
-    let by_books = token(
-        &api,
+    let by_books = api.scoped_token(
         "books",
         &dana,
         &["authorizations", "conversions", "donations"],
@@ -257,7 +245,7 @@ fn a_token_moves_value_only_out_of_its_minters_units() {
     assert_eq!(api.entry_count(), before, "nothing moved");
     assert_eq!(api.balance("aroma", &dana), "100");
     // Aroma's own token may: the member's choice in Aroma's app.
-    let by_aroma = token(&api, "aroma", &dana, &["authorizations", "donations"]);
+    let by_aroma = api.scoped_token("aroma", &dana, &["authorizations", "donations"]);
     let r = api.bearer(&by_aroma, "POST", attempts[0].0, Some(&attempts[0].1));
     assert_eq!(r.status, 201, "{}", r.body);
     let r = api.bearer(&by_aroma, "POST", attempts[2].0, Some(&attempts[2].1));
@@ -280,7 +268,7 @@ fn new_links_start_from_the_members_choice_and_a_card_shares_nothing() {
         r.json()["member_id"].as_str().unwrap().to_owned(),
         r.json()["card_number"].as_str().unwrap().to_owned(),
     );
-    let wallet = token(&api, "aroma", &dana, &["links"]);
+    let wallet = api.scoped_token("aroma", &dana, &["links"]);
     let code = link_code(&api, &wallet, "books").json()["code"].clone();
     let r = api.post(
         "books",

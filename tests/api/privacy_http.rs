@@ -7,16 +7,6 @@ use serde_json::{Value, json};
 
 use crate::common::{Api, Resp};
 
-fn token(api: &Api, partner: &str, member: &str, scopes: &[&str]) -> String {
-    let r = api.post(
-        partner,
-        &format!("/v1/members/{member}/tokens"),
-        &json!({ "scope": scopes }),
-    );
-    assert_eq!(r.status, 201, "{}", r.body);
-    r.json()["token"].as_str().unwrap().to_owned()
-}
-
 fn ok(r: &Resp, status: u16) -> Value {
     assert_eq!(r.status, status, "{}", r.body);
     r.json()
@@ -62,8 +52,7 @@ fn erasure_forfeits_the_points_and_removes_the_person() {
         ),
         201,
     );
-    let wallet = token(
-        &api,
+    let wallet = api.scoped_token(
         "aroma",
         &dana,
         &[
@@ -298,7 +287,7 @@ fn erasure_touches_nobody_else() {
     for m in [&dana, &eli] {
         api.earn("aroma", m, "25");
     }
-    let t = token(&api, "aroma", &dana, &["erase"]);
+    let t = api.scoped_token("aroma", &dana, &["erase"]);
     ok(
         &api.bearer(
             &t,

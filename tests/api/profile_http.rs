@@ -6,16 +6,6 @@ use serde_json::{Value, json};
 
 use crate::common::{Api, Resp};
 
-fn token(api: &Api, partner: &str, member: &str, scopes: &[&str]) -> String {
-    let r = api.post(
-        partner,
-        &format!("/v1/members/{member}/tokens"),
-        &json!({ "scope": scopes }),
-    );
-    assert_eq!(r.status, 201, "{}", r.body);
-    r.json()["token"].as_str().unwrap().to_owned()
-}
-
 fn created(r: &Resp) -> Value {
     assert_eq!(r.status, 201, "{}", r.body);
     r.json()
@@ -96,7 +86,7 @@ fn a_two_brand_members_profile_is_what_they_did() {
         &format!("/v1/redemptions/{id}/capture"),
         &json!({ "points": "6" }),
     ));
-    let aroma_token = token(&api, "aroma", &dana, &["authorizations", "profile"]);
+    let aroma_token = api.scoped_token("aroma", &dana, &["authorizations", "profile"]);
     let auth = created(&api.bearer(
         &aroma_token,
         "POST",
@@ -133,7 +123,7 @@ fn a_two_brand_members_profile_is_what_they_did() {
     assert!(mine["tier"].is_null());
 
     // A token without the scope reads nothing.
-    let wallet_only = token(&api, "aroma", &dana, &["wallet"]);
+    let wallet_only = api.scoped_token("aroma", &dana, &["wallet"]);
     let refused = api.bearer(&wallet_only, "GET", "/v1/me/profile", None);
     assert_eq!(
         (refused.status, refused.code().as_str()),
@@ -153,7 +143,7 @@ fn consent_per_brand_decides_what_a_brand_sees_of_the_profile() {
     purchase(&api, "books", &dana, "20.00");
     let card = api
         .bearer(
-            &token(&api, "aroma", &dana, &["wallet"]),
+            &api.scoped_token("aroma", &dana, &["wallet"]),
             "GET",
             "/v1/me/wallet",
             None,
@@ -184,7 +174,7 @@ fn consent_per_brand_decides_what_a_brand_sees_of_the_profile() {
     assert_eq!(partners(&seen_by("books", &card)), ["books"], "by card too");
 
     // Dana shares her profile with the bookstore only (asked in Aroma's app).
-    let consent = token(&api, "aroma", &dana, &["consent", "links"]);
+    let consent = api.scoped_token("aroma", &dana, &["consent", "links"]);
     let on = api.bearer(
         &consent,
         "PUT",

@@ -454,6 +454,17 @@ impl Api {
 }
 
 impl Api {
+    /// A member token of `partner` for `member` carrying `scopes`, minted through the API.
+    pub fn scoped_token(&self, partner: &str, member: &str, scopes: &[&str]) -> String {
+        let r = self.post(
+            partner,
+            &format!("/v1/members/{member}/tokens"),
+            &serde_json::json!({ "scope": scopes }),
+        );
+        assert_eq!(r.status, 201, "{}", r.body);
+        r.json()["token"].as_str().unwrap().to_owned()
+    }
+
     /// A member token minted through the partner API.
     pub fn member_token(&self, partner: &str, member: &str) -> String {
         let r = self.post(
