@@ -43,7 +43,7 @@ pub async fn mint_token(
     let card = CardNumber::looks_like(&path);
     let mint = async {
         let member = if card {
-            MemberRef::Card(super::partner::parse_card(&path)?)
+            MemberRef::Card(super::member_ref::parse_card(&path)?)
         } else {
             MemberRef::Id(
                 path.parse()
@@ -57,7 +57,7 @@ pub async fn mint_token(
             .await?;
         Ok(respond(reply))
     };
-    super::partner::card_guarded(&state, &req, card, mint).await
+    super::member_ref::card_guarded(&state, &req, card, mint).await
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

@@ -7,6 +7,7 @@ pub mod coupons;
 pub mod docs;
 pub mod finance;
 pub mod links;
+pub mod member_ref;
 pub mod members;
 pub mod metrics;
 pub mod openapi;

@@ -5,7 +5,7 @@ use actix_web::{get, web};
 
 use super::AppState;
 use super::auth::{Member, Signed};
-use super::partner::path_member;
+use super::member_ref::path_member;
 use super::problem::{ApiError, Problem};
 use crate::clearing::views::profile::ProfileView;
 

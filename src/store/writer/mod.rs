@@ -15,6 +15,8 @@
 
 use std::collections::{HashMap, HashSet};
 
+mod caches;
+
 use super::activity::{self, Activity, EntryObserver};
 use super::bulk::{AccountRecord, AuthorizationUse, IdempotencyRecord, PostingLine, insert_rows};
 use super::conn::DbConn;
@@ -437,29 +439,6 @@ impl WriterState {
         Ok(())
     }
 
-    // --- accounts ---
-
-    pub(super) fn cached_account(&self, name: &str) -> Option<&CachedAccount> {
-        self.accounts.get(name)
-    }
-
-    /// Remembers an account as read from the database (a read: nothing to undo).
-    pub(super) fn remember_account(&mut self, name: String, account: CachedAccount) {
-        self.accounts.insert(name, account);
-    }
-
-    /// Sets a cached account's balance for this job; the account must have been read first.
-    pub(super) fn set_balance(&mut self, name: &str, balance_minor: i64) -> Result<(), StoreError> {
-        let account = self.accounts.get_mut(name).ok_or_else(|| {
-            StoreError::Corrupt(format!("account {name} was changed before it was read"))
-        })?;
-        self.job.accounts.push((name.to_owned(), account.clone()));
-        account.balance_minor = balance_minor;
-        account.touched = true;
-        self.dirty_accounts.insert(name.to_owned());
-        Ok(())
-    }
-
     // --- rows ---
 
     /// Adds a posted entry, and what it adds to the behaviour profile, to the batch.
@@ -579,57 +558,5 @@ impl WriterState {
             .idempotency_index
             .get(&(owner.to_owned(), key.to_owned()))?;
         self.pending.idempotency.get(i).map(|r| &r.recorded)
-    }
-
-    // --- authorisations ---
-
-    pub(super) fn cached_authorization(&self, code: &str) -> Option<&AuthorizationRow> {
-        self.authorizations.get(code).map(|a| &a.row)
-    }
-
-    pub(super) fn remember_authorization(&mut self, row: AuthorizationRow) {
-        self.authorizations.insert(
-            row.code.clone(),
-            CachedAuthorization {
-                stored_used_minor: row.used_minor,
-                row,
-            },
-        );
-    }
-
-    /// Forgets the cached authorisations of `member_id` (they were ended in the database; the
-    /// pending ones were written before, by the direct access that ended them).
-    pub(super) fn forget_authorizations_of(&mut self, member_id: &str) {
-        self.authorizations
-            .retain(|_, a| a.row.member_id != member_id);
-    }
-
-    /// Adds used points to a cached authorisation for this job.
-    pub(super) fn use_authorization(&mut self, code: &str, points_minor: i64) -> bool {
-        let Some(a) = self.authorizations.get_mut(code) else {
-            return false;
-        };
-        self.job.authorizations.push((code.to_owned(), a.clone()));
-        a.row.used_minor += points_minor;
-        self.dirty_authorizations.insert(code.to_owned());
-        true
-    }
-
-    // --- members ---
-
-    pub(super) fn knows_member(&self, id: &str) -> bool {
-        self.members.contains(id)
-    }
-
-    pub(super) fn remember_member(&mut self, id: &str) {
-        if self.members.insert(id.to_owned()) {
-            self.job.members.push(id.to_owned());
-        }
-    }
-
-    /// Forgets a remembered key (a link removed). Not undone with its job: a key missing from
-    /// the cache is only read again.
-    pub(super) fn forget_member(&mut self, id: &str) {
-        self.members.remove(id);
     }
 }
