@@ -523,3 +523,40 @@ fn the_profile_is_read_by_key_whatever_the_history() {
         assert!(by_key, "{sql}: {lines:#?}");
     }
 }
+
+/// A database with entries from before the profile (no build recorded, no rows) gets its profile
+/// built from the journal when the service starts, the same as the writer had kept it.
+#[test]
+fn a_database_from_before_the_profile_is_built_at_start() {
+    use diesel::connection::SimpleConnection;
+    let api = Api::start();
+    let dana = api.member("aroma");
+    api.link(&dana, "aroma", "books");
+    purchase(&api, "aroma", &dana, "42.00");
+    purchase(&api, "books", &dana, "8.50");
+    let store = api.svc.clearing.store().clone();
+    let kept = store
+        .read_blocking(coalition::store::profiles::dump)
+        .unwrap();
+    assert_eq!(kept.0.len(), 2);
+    api.svc
+        .db
+        .raw()
+        .batch_execute(
+            "DELETE FROM member_profiles; DELETE FROM member_profile_days; \
+             DELETE FROM aggregate_builds;",
+        )
+        .unwrap();
+    // The service starts again on the same database.
+    let dir = crate::common::TempDir::new();
+    let settings =
+        coalition::clearing::Settings::new(api.svc.db.url.clone(), crate::common::demo_partners())
+            .with_network_key(Some(dir.path().join("network-key.pem")));
+    let again = coalition::clearing::Clearing::start(&settings).unwrap();
+    let built = again
+        .store()
+        .read_blocking(coalition::store::profiles::dump)
+        .unwrap();
+    again.shutdown();
+    assert_eq!(built, kept);
+}
