@@ -39,7 +39,7 @@ def post(path, body):
 member = post("/v1/members", {"external_id": "fuzz"})["member_id"]
 post("/v1/earn", {"member_id": member, "points": "500", "reference": "fuzz"})
 # Every scope, those asked for by name included, so that every member call is reachable — but
-# `erase`: erasing the fuzz member would turn the rest of the run's member calls into 404s.
+# `erase`: erasing the fuzz member would turn all later member calls of the run into 404s.
 # DELETE /v1/me is fuzzed up to its scope check here; tests/api/privacy_http.rs erases for real.
 scopes = ["wallet", "entries", "consent", "authorizations", "conversions", "donations", "card",
           "links", "profile", "export"]
