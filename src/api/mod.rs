@@ -11,6 +11,7 @@ pub mod member_ref;
 pub mod members;
 pub mod metrics;
 pub mod openapi;
+pub mod pages;
 pub mod partner;
 pub mod privacy;
 pub mod problem;
@@ -57,6 +58,8 @@ pub struct AppState {
     pub card_failures: ratelimit::RateLimiter,
     /// Each partner's budget of failed link codes.
     pub link_failures: ratelimit::RateLimiter,
+    /// The pages' signed-in sessions.
+    pub sessions: pages::session::Sessions,
 }
 
 /// How the HTTP server runs.
@@ -95,7 +98,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::QueryConfig::default()
             .error_handler(|e, _| ApiError::new(ErrorCode::InvalidQuery, e.to_string()).into()),
     )
-    .configure(register);
+    .configure(register)
+    .configure(pages::configure);
 }
 
 /// Declares every route once: [`register`] adds them to the server, and [`RoutePaths`] documents
@@ -229,6 +233,7 @@ pub fn server(
         limits: ratelimit::RateLimiter::new(options.rate_per_sec),
         card_failures: ratelimit::RateLimiter::new(ratelimit::CARD_FAILURES_PER_SEC),
         link_failures: ratelimit::RateLimiter::new(ratelimit::LINK_CODE_FAILURES_PER_SEC),
+        sessions: pages::session::Sessions::default(),
     });
     let http = HttpServer::new(move || {
         App::new()

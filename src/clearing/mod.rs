@@ -333,6 +333,37 @@ impl Clearing {
     }
 
     /// Every account balance, read in one snapshot.
+    /// What each issuer has outstanding, per points unit: `(issuer, unit, points)`.
+    pub async fn outstanding(
+        &self,
+    ) -> Result<Vec<(crate::ledger::Party, UnitCode, crate::ledger::Amount)>, ClearingError> {
+        let units: Vec<String> = self
+            .ctx
+            .units
+            .iter()
+            .filter(|u| u.is_points())
+            .map(|u| u.code.to_string())
+            .collect();
+        let rows = self
+            .store
+            .read(move |c| store::ledger::issuer_balances(c, &units))
+            .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for (name, unit, balance) in rows {
+            let Ok(Account::Issuer { issuer, unit: code }) = name.parse::<Account>() else {
+                continue;
+            };
+            let scale = self.ctx.scale(&code)?;
+            debug_assert_eq!(code.as_str(), unit);
+            out.push((
+                issuer,
+                code,
+                crate::ledger::Amount::from_minor(balance, scale),
+            ));
+        }
+        Ok(out)
+    }
+
     pub async fn balances_snapshot(&self) -> Result<Vec<crate::ledger::RawBalance>, ClearingError> {
         Ok(self.store.read(store::ledger::balances_snapshot).await?)
     }

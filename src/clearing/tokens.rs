@@ -115,6 +115,8 @@ pub struct FinanceIdentity {
     pub role: Role,
     /// Set for a partner's own finance staff.
     pub partner: Option<PartnerId>,
+    /// When the token expires (seconds since the epoch): a console session ends then too.
+    pub expires_at_secs: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -292,7 +294,11 @@ impl TokenKeys {
                     .map_err(|_| TokenError::Invalid("partner is not a partner id".into()))
             })
             .transpose()?;
-        Ok(FinanceIdentity { role, partner })
+        Ok(FinanceIdentity {
+            role,
+            partner,
+            expires_at_secs: claims.exp,
+        })
     }
 }
 

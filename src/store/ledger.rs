@@ -366,6 +366,20 @@ pub fn member_balances(
         .load(conn)?)
 }
 
+/// The issuers' accounts of `units` (`issuer:{party}:{UNIT}`), by the `(unit, kind)` index:
+/// what each issuer has outstanding, one row per issuer and unit.
+pub fn issuer_balances(
+    conn: &mut DbConn,
+    units: &[String],
+) -> Result<Vec<(String, String, i64)>, StoreError> {
+    Ok(accounts::table
+        .filter(accounts::unit.eq_any(units))
+        .filter(accounts::kind.eq("issuer"))
+        .order((accounts::unit, accounts::name))
+        .select((accounts::name, accounts::unit, accounts::balance_minor))
+        .load(conn)?)
+}
+
 /// Every account balance in one consistent read, for the trial balance.
 pub fn balances_snapshot(conn: &mut DbConn) -> Result<Vec<RawBalance>, StoreError> {
     dialect::begin_snapshot(conn)?;

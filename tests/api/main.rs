@@ -10,6 +10,7 @@ mod bad_input;
 mod cards_http;
 mod cli;
 mod common;
+mod console_http;
 mod coupons_http;
 mod crash;
 mod error_codes;

@@ -1,0 +1,364 @@
+//! `/console`: the finance and operator pages. Sign-in exchanges a finance token for a
+//! server-side session (`HttpOnly`, `SameSite=Strict`); every form carries the session's CSRF
+//! token; a partner's finance user sees only its partner's figures.
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::i18n::{Lang, Text};
+use super::session::{ConsoleSession, IDLE_TIMEOUT_SECS, secret};
+use super::{cookie, html, redirect, refused, set_cookie};
+use crate::api::AppState;
+use crate::clearing::rules::clearing_value;
+use crate::clearing::tokens::{FinanceIdentity, Role};
+use crate::ledger::Party;
+
+/// The session cookie of the console.
+const SESSION_COOKIE: &str = "coalition_console";
+/// The cookie holding the sign-in form's CSRF token (there is no session yet).
+const LOGIN_CSRF_COOKIE: &str = "coalition_console_login";
+/// Where the console's cookies are sent.
+const COOKIE_PATH: &str = "/console";
+/// The longest token the sign-in form takes.
+const MAX_TOKEN_BYTES: usize = 4096;
+
+/// What every page's frame shows.
+pub struct Chrome {
+    pub lang: &'static str,
+    pub dir: &'static str,
+    pub other_lang: &'static str,
+    pub other_name: &'static str,
+    pub title: &'static str,
+    pub t: &'static Text,
+}
+
+impl Chrome {
+    fn new(lang: Lang, title: fn(&Text) -> &'static str) -> Self {
+        let t = lang.text();
+        Self {
+            lang: lang.code(),
+            dir: lang.dir(),
+            other_lang: lang.other().code(),
+            other_name: lang.other().text().language_name,
+            title: title(t),
+            t,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "pages/login.html")]
+struct LoginPage {
+    c: Chrome,
+    csrf: String,
+    refused: bool,
+}
+
+pub struct PartnerRow {
+    pub id: String,
+    pub name: String,
+    pub unit: String,
+}
+
+pub struct UnitRow {
+    pub code: String,
+    pub issuer: String,
+    pub value: String,
+}
+
+pub struct OutstandingRow {
+    pub issuer: String,
+    pub unit: String,
+    pub points: String,
+    pub value: String,
+    pub bar_percent: u32,
+    pub bar_y: u32,
+}
+
+#[derive(Template)]
+#[template(path = "pages/overview.html")]
+struct OverviewPage {
+    c: Chrome,
+    csrf: String,
+    who: String,
+    currency: String,
+    partners: Vec<PartnerRow>,
+    units: Vec<UnitRow>,
+    outstanding: Vec<OutstandingRow>,
+    chart_height: u32,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LangQuery {
+    lang: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LoginForm {
+    token: String,
+    csrf: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CsrfForm {
+    csrf: String,
+}
+
+/// The language asked for (`?lang=`), else the browser's.
+fn lang_of(req: &HttpRequest, query: &LangQuery) -> Lang {
+    query
+        .lang
+        .as_deref()
+        .and_then(Lang::parse)
+        .unwrap_or_else(|| {
+            Lang::from_accept(
+                req.headers()
+                    .get(header::ACCEPT_LANGUAGE)
+                    .and_then(|v| v.to_str().ok()),
+            )
+        })
+}
+
+/// The signed-in session of this request, if any.
+fn session(state: &AppState, req: &HttpRequest) -> Option<(String, ConsoleSession)> {
+    let id = cookie(req, SESSION_COOKIE)?;
+    let now = state.clearing.clock().now_secs();
+    let s = state.sessions.touch(&id, now)?;
+    Some((id, s))
+}
+
+fn secure(state: &AppState) -> bool {
+    state
+        .public_url
+        .as_deref()
+        .is_some_and(|u| u.starts_with("https://"))
+}
+
+/// `GET /console/login`: the sign-in form.
+#[get("/console/login")]
+pub async fn login_form(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    query: web::Query<LangQuery>,
+) -> HttpResponse {
+    let lang = lang_of(&req, &query);
+    let Some(csrf) = secret() else {
+        return refused(503, "no random source");
+    };
+    let page = LoginPage {
+        c: Chrome::new(lang, |t| t.sign_in),
+        csrf: csrf.clone(),
+        refused: false,
+    };
+    let mut response = html(200, page.render());
+    set_cookie(
+        &mut response,
+        LOGIN_CSRF_COOKIE,
+        &csrf,
+        COOKIE_PATH,
+        (IDLE_TIMEOUT_SECS, secure(&state)),
+    );
+    response
+}
+
+/// `POST /console/login`: a finance or operator token for a session (`303` to `/console`).
+#[post("/console/login")]
+pub async fn login(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<LoginForm>,
+) -> HttpResponse {
+    let expected = cookie(&req, LOGIN_CSRF_COOKIE);
+    if expected.as_deref() != Some(form.csrf.as_str()) || form.csrf.is_empty() {
+        return refused(
+            403,
+            "the sign-in form expired or was not this site's: load it again",
+        );
+    }
+    let lang = Lang::from_accept(
+        req.headers()
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
+    );
+    let now = state.clearing.clock().now_secs();
+    let token = form.token.trim();
+    let who = (token.len() <= MAX_TOKEN_BYTES)
+        .then(|| state.clearing.context().tokens.finance(token, now).ok())
+        .flatten();
+    let Some(who) = who else {
+        let page = LoginPage {
+            c: Chrome::new(lang, |t| t.sign_in),
+            csrf: form.csrf.clone(),
+            refused: true,
+        };
+        return html(401, page.render());
+    };
+    let (Some(csrf), token_exp_secs) = (secret(), who.expires_at_secs) else {
+        return refused(503, "no random source");
+    };
+    let opened = state.sessions.open(ConsoleSession {
+        who,
+        csrf,
+        lang,
+        token_exp_secs,
+        idle_until_secs: now.saturating_add(IDLE_TIMEOUT_SECS),
+    });
+    let Some(id) = opened else {
+        return refused(503, "no random source");
+    };
+    let mut response = redirect("/console");
+    let secure = secure(&state);
+    let max_age = token_exp_secs.saturating_sub(now).max(0);
+    set_cookie(
+        &mut response,
+        SESSION_COOKIE,
+        &id,
+        COOKIE_PATH,
+        (max_age, secure),
+    );
+    set_cookie(
+        &mut response,
+        LOGIN_CSRF_COOKIE,
+        "",
+        COOKIE_PATH,
+        (0, secure),
+    );
+    response
+}
+
+/// `POST /console/logout`: the session ends, here and in the browser.
+#[post("/console/logout")]
+pub async fn logout(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<CsrfForm>,
+) -> HttpResponse {
+    let Some((id, s)) = session(&state, &req) else {
+        return redirect("/console/login");
+    };
+    if s.csrf != form.csrf {
+        return refused(403, "the form was not this session's");
+    }
+    state.sessions.close(&id);
+    let mut response = redirect("/console/login");
+    set_cookie(
+        &mut response,
+        SESSION_COOKIE,
+        "",
+        COOKIE_PATH,
+        (0, secure(&state)),
+    );
+    response
+}
+
+fn who_text(who: &FinanceIdentity, t: &Text) -> String {
+    let role = match who.role {
+        Role::Finance => t.role_finance,
+        Role::Operator => t.role_operator,
+    };
+    match &who.partner {
+        Some(p) => format!("{role} · {p}"),
+        None => role.to_owned(),
+    }
+}
+
+/// What the issuers `visible` picks have outstanding, with its value and a bar for the chart
+/// (`None`: the database did not answer).
+async fn outstanding_rows(
+    state: &AppState,
+    visible: impl Fn(&Party) -> bool,
+) -> Option<Vec<OutstandingRow>> {
+    let network = state.clearing.network();
+    let outstanding = state.clearing.outstanding().await.ok()?;
+    let mut rows: Vec<(String, String, String, crate::ledger::Amount)> = Vec::new();
+    for (issuer, unit, points) in outstanding.into_iter().filter(|(i, ..)| visible(i)) {
+        let Some(u) = network.units.get(&unit) else {
+            continue;
+        };
+        let Ok(value) = clearing_value(points, u, network) else {
+            continue;
+        };
+        rows.push((
+            issuer.to_string(),
+            unit.to_string(),
+            points.to_string(),
+            value,
+        ));
+    }
+    let largest = rows.iter().map(|r| r.3.minor()).max().unwrap_or(0).max(1);
+    Some(
+        rows.into_iter()
+            .enumerate()
+            .map(|(i, (issuer, unit, points, value))| OutstandingRow {
+                issuer,
+                unit,
+                points,
+                value: value.to_string(),
+                bar_percent: u32::try_from(value.minor().max(0) * 100 / largest).unwrap_or(100),
+                bar_y: u32::try_from(i * 20).unwrap_or(0),
+            })
+            .collect(),
+    )
+}
+
+/// `GET /console`: the network at a glance.
+#[get("/console")]
+pub async fn overview(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    query: web::Query<LangQuery>,
+) -> HttpResponse {
+    let Some((id, mut s)) = session(&state, &req) else {
+        return redirect("/console/login");
+    };
+    if let Some(lang) = query.lang.as_deref().and_then(Lang::parse) {
+        state.sessions.set_lang(&id, lang);
+        s.lang = lang;
+    }
+    let network = state.clearing.network();
+    // A partner's finance user sees its own partner only.
+    let mine = |p: &crate::ledger::PartnerId| s.who.partner.as_ref().is_none_or(|own| own == p);
+    let partners = network
+        .partners
+        .values()
+        .filter(|p| mine(&p.id))
+        .map(|p| PartnerRow {
+            id: p.id.to_string(),
+            name: p.name.clone(),
+            unit: p.unit.as_ref().map(ToString::to_string).unwrap_or_default(),
+        })
+        .collect();
+    let issued_by_me = |issuer: &Party| match issuer {
+        Party::Partner(p) => mine(p),
+        Party::Network => s.who.partner.is_none(),
+    };
+    let units = network
+        .units
+        .iter()
+        .filter(|u| u.issuer().is_some_and(issued_by_me))
+        .map(|u| UnitRow {
+            code: u.code.to_string(),
+            issuer: u.issuer().map(ToString::to_string).unwrap_or_default(),
+            value: match &u.kind {
+                crate::ledger::UnitKind::Points { value, .. } => value.to_string(),
+                crate::ledger::UnitKind::Currency => String::new(),
+            },
+        })
+        .collect();
+    let Some(outstanding) = outstanding_rows(&state, issued_by_me).await else {
+        return refused(503, "the database is unavailable: try again");
+    };
+    let page = OverviewPage {
+        c: Chrome::new(s.lang, |t| t.overview),
+        csrf: s.csrf.clone(),
+        who: who_text(&s.who, s.lang.text()),
+        currency: network.settlement_currency.to_string(),
+        partners,
+        units,
+        chart_height: u32::try_from(outstanding.len() * 20).unwrap_or(0),
+        outstanding,
+    };
+    html(200, page.render())
+}

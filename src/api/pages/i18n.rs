@@ -1,0 +1,166 @@
+//! The pages' message catalogue: every string a page shows, in English and Hebrew. Templates
+//! hold markup only; what they say comes from here.
+
+/// A language the pages speak.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    En,
+    He,
+}
+
+impl Lang {
+    /// `?lang=` as typed: `en` or `he`.
+    pub fn parse(text: &str) -> Option<Lang> {
+        match text {
+            "en" => Some(Lang::En),
+            "he" => Some(Lang::He),
+            _ => None,
+        }
+    }
+
+    /// The first of `Accept-Language`'s languages the pages speak, else English.
+    pub fn from_accept(header: Option<&str>) -> Lang {
+        header
+            .into_iter()
+            .flat_map(|h| h.split(','))
+            .map(|part| {
+                part.split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase()
+            })
+            .find_map(|tag| {
+                let primary = tag.split('-').next().unwrap_or("");
+                match primary {
+                    "he" | "iw" => Some(Lang::He),
+                    "en" => Some(Lang::En),
+                    _ => None,
+                }
+            })
+            .unwrap_or(Lang::En)
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::He => "he",
+        }
+    }
+
+    /// The writing direction of the page.
+    pub fn dir(self) -> &'static str {
+        match self {
+            Lang::En => "ltr",
+            Lang::He => "rtl",
+        }
+    }
+
+    /// The other language, for the switch.
+    pub fn other(self) -> Lang {
+        match self {
+            Lang::En => Lang::He,
+            Lang::He => Lang::En,
+        }
+    }
+
+    pub fn text(self) -> &'static Text {
+        match self {
+            Lang::En => &EN,
+            Lang::He => &HE,
+        }
+    }
+}
+
+/// Every string of the console's pages.
+pub struct Text {
+    pub language_name: &'static str,
+    pub console: &'static str,
+    pub sign_in: &'static str,
+    pub sign_in_intro: &'static str,
+    pub token_label: &'static str,
+    pub token_refused: &'static str,
+    pub sign_out: &'static str,
+    pub overview: &'static str,
+    pub signed_in_as: &'static str,
+    pub role_finance: &'static str,
+    pub role_operator: &'static str,
+    pub partners: &'static str,
+    pub partner: &'static str,
+    pub name: &'static str,
+    pub unit: &'static str,
+    pub units: &'static str,
+    pub issuer: &'static str,
+    pub clearing_value: &'static str,
+    pub outstanding: &'static str,
+    pub outstanding_intro: &'static str,
+    pub points: &'static str,
+    pub value: &'static str,
+    pub nothing_outstanding: &'static str,
+}
+
+pub static EN: Text = Text {
+    language_name: "English",
+    console: "Finance console",
+    sign_in: "Sign in",
+    sign_in_intro: "Paste a finance or operator token (coalition token --role finance).",
+    token_label: "Token",
+    token_refused: "That token was not accepted: it is malformed, expired or not a finance token.",
+    sign_out: "Sign out",
+    overview: "Overview",
+    signed_in_as: "Signed in as",
+    role_finance: "finance",
+    role_operator: "operator",
+    partners: "Partners",
+    partner: "Partner",
+    name: "Name",
+    unit: "Unit",
+    units: "Units",
+    issuer: "Issuer",
+    clearing_value: "Clearing value",
+    outstanding: "Outstanding points",
+    outstanding_intro: "Points members hold or have on hold, per issuer: each issuer's liability, at the clearing value.",
+    points: "Points",
+    value: "Value",
+    nothing_outstanding: "No points are outstanding.",
+};
+
+pub static HE: Text = Text {
+    language_name: "עברית",
+    console: "מסוף כספים",
+    sign_in: "כניסה",
+    sign_in_intro: "הדביקו אסימון כספים או מפעיל (coalition token --role finance).",
+    token_label: "אסימון",
+    token_refused: "האסימון לא התקבל: הוא פגום, פג תוקפו או שאינו אסימון כספים.",
+    sign_out: "יציאה",
+    overview: "סקירה",
+    signed_in_as: "מחובר כ",
+    role_finance: "כספים",
+    role_operator: "מפעיל",
+    partners: "שותפים",
+    partner: "שותף",
+    name: "שם",
+    unit: "יחידה",
+    units: "יחידות",
+    issuer: "מנפיק",
+    clearing_value: "ערך סליקה",
+    outstanding: "נקודות במחזור",
+    outstanding_intro: "נקודות שבידי חברים או בהקפאה, לפי מנפיק: ההתחייבות של כל מנפיק, בערך הסליקה.",
+    points: "נקודות",
+    value: "ערך",
+    nothing_outstanding: "אין נקודות במחזור.",
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_language_picks_the_first_spoken() {
+        assert_eq!(Lang::from_accept(Some("he-IL,he;q=0.9,en;q=0.8")), Lang::He);
+        assert_eq!(Lang::from_accept(Some("fr-FR, en;q=0.5")), Lang::En);
+        assert_eq!(Lang::from_accept(Some("de")), Lang::En);
+        assert_eq!(Lang::from_accept(None), Lang::En);
+        assert_eq!(Lang::He.dir(), "rtl");
+    }
+}

@@ -1,0 +1,112 @@
+//! Pages for people, from the same binary: server-rendered HTML (askama templates in
+//! `templates/`, every value escaped), one stylesheet, no JavaScript. `/console` for finance
+//! and operators; `/wallet` for members comes next. Every page is sent with a strict
+//! Content-Security-Policy that also forbids framing.
+
+pub mod console;
+pub mod i18n;
+pub mod session;
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, get, web};
+
+/// What every page may load: its own stylesheet and nothing else; no page may be framed.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
+     form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// Registers the pages' routes (they are not API operations: no OpenAPI entry).
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(console::login_form)
+        .service(console::login)
+        .service(console::logout)
+        .service(console::overview)
+        .service(stylesheet);
+}
+
+/// A rendered page, with the pages' security headers.
+pub fn html(status: u16, rendered: Result<String, askama::Error>) -> HttpResponse {
+    let Ok(body) = rendered else {
+        return refused(500, "the page could not be rendered");
+    };
+    let code = actix_web::http::StatusCode::from_u16(status)
+        .unwrap_or(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = HttpResponse::build(code)
+        .content_type("text/html; charset=utf-8")
+        .body(body);
+    secure_headers(&mut response);
+    response
+}
+
+fn secure_headers(response: &mut HttpResponse) {
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        header::HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+    );
+    h.insert(
+        header::X_FRAME_OPTIONS,
+        header::HeaderValue::from_static("DENY"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        header::HeaderValue::from_static("no-referrer"),
+    );
+}
+
+/// `303 See Other` to `to`.
+pub fn redirect(to: &'static str) -> HttpResponse {
+    let mut response = HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, to))
+        .finish();
+    secure_headers(&mut response);
+    response
+}
+
+/// A refusal as a short plain-text page.
+pub fn refused(status: u16, why: &'static str) -> HttpResponse {
+    let code = actix_web::http::StatusCode::from_u16(status)
+        .unwrap_or(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = HttpResponse::build(code)
+        .content_type("text/plain; charset=utf-8")
+        .body(why);
+    secure_headers(&mut response);
+    response
+}
+
+/// A cookie the request carries.
+pub fn cookie(req: &HttpRequest, name: &str) -> Option<String> {
+    req.headers()
+        .get_all(header::COOKIE)
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+}
+
+/// Adds a `Set-Cookie`: `HttpOnly`, `SameSite=Strict`, `Secure` when served over TLS, for
+/// `max_age_secs` (0 removes it).
+pub fn set_cookie(
+    response: &mut HttpResponse,
+    name: &str,
+    value: &str,
+    path: &str,
+    (max_age_secs, secure): (i64, bool),
+) {
+    let secure = if secure { "; Secure" } else { "" };
+    let line = format!(
+        "{name}={value}; Path={path}; Max-Age={max_age_secs}; HttpOnly; SameSite=Strict{secure}"
+    );
+    if let Ok(v) = header::HeaderValue::from_str(&line) {
+        response.headers_mut().append(header::SET_COOKIE, v);
+    }
+}
+
+/// The pages' stylesheet, from the binary.
+#[get("/console/static/style.css")]
+pub async fn stylesheet() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/css; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .body(include_str!("style.css"))
+}
