@@ -7,6 +7,7 @@
 #![allow(clippy::too_many_lines)]
 
 mod bad_input;
+mod browser_console;
 mod cards_http;
 mod cli;
 mod common;

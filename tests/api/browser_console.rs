@@ -1,0 +1,48 @@
+//! The console in a real headless Chromium (Debian's, over WebDriver): sign in by pasting a
+//! token, read the overview, switch to Hebrew (right to left), sign out. Skipped, saying so,
+//! where the browser is not installed; CI installs it.
+
+use coalition::clearing::tokens::Role;
+
+use crate::common::Api;
+use crate::common::webdriver::Browser;
+
+#[test]
+fn a_finance_user_signs_in_reads_the_overview_in_two_languages_and_signs_out() {
+    let Some(browser) = Browser::start() else {
+        return;
+    };
+    let api = Api::start();
+    let dana = api.member("aroma");
+    api.earn("aroma", &dana, "70");
+
+    browser.goto(&api.url("/console"));
+    browser.wait_at("/console/login");
+    browser.type_into("textarea[name=token]", "not a token");
+    browser.click("button[type=submit]");
+    browser.wait_for("the refusal", |b| b.text().contains("was not accepted"));
+
+    let token = api.finance_token(Role::Finance, None);
+    browser.type_into("textarea[name=token]", &token);
+    browser.click("button[type=submit]");
+    browser.wait_at("/console");
+    let text = browser.text();
+    assert!(
+        text.contains("Outstanding points") && text.contains("Aroma Café"),
+        "{text}"
+    );
+    assert!(text.contains("2.80"), "70 AROMA at 0.04: {text}");
+    assert_eq!(browser.eval("return document.documentElement.dir;"), "ltr");
+    // The session cookie is out of the page's reach.
+    assert_eq!(browser.eval("return document.cookie;"), "");
+
+    browser.click("a[hreflang=he]");
+    browser.wait_at("/console?lang=he");
+    assert_eq!(browser.eval("return document.documentElement.dir;"), "rtl");
+    assert!(browser.text().contains("נקודות במחזור"));
+
+    browser.click("form[action='/console/logout'] button");
+    browser.wait_at("/console/login");
+    browser.goto(&api.url("/console"));
+    browser.wait_at("/console/login");
+}
