@@ -15,6 +15,15 @@ fn a_finance_user_signs_in_reads_the_overview_in_two_languages_and_signs_out() {
     let api = Api::start();
     let dana = api.member("aroma");
     api.earn("aroma", &dana, "70");
+    // 40 COAL from the bookstore: it owes the network 2.00 ILS at the next cycle.
+    let eli = api.member("books");
+    let r = api.post(
+        "books",
+        "/v1/earn",
+        &serde_json::json!({ "member_id": eli, "unit": "COAL", "points": "40", "reference": "c" }),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    api.advance_secs(2);
 
     browser.goto(&api.url("/console"));
     browser.wait_at("/console/login");
@@ -36,10 +45,29 @@ fn a_finance_user_signs_in_reads_the_overview_in_two_languages_and_signs_out() {
     // The session cookie is out of the page's reach.
     assert_eq!(browser.eval("return document.cookie;"), "");
 
+    // Month end: review the cut-off, confirm, and read the cycle's positions.
+    browser.click("a[href='/console/settlements']");
+    browser.wait_at("/console/settlements");
+    browser.click("form[action='/console/settlements/close'] button");
+    browser.wait_for("the confirmation", |b| {
+        b.text().contains("cannot be undone")
+    });
+    browser.click("form[action='/console/settlements/close'] button");
+    browser.wait_for("the cycle's page", |b| b.text().contains("Positions"));
+    let cycle = browser.text();
+    assert!(
+        cycle.contains("-2.00") && cycle.contains("network"),
+        "{cycle}"
+    );
+
     browser.click("a[hreflang=he]");
-    browser.wait_at("/console?lang=he");
+    browser.wait_for("Hebrew", |b| b.url().ends_with("?lang=he"));
     assert_eq!(browser.eval("return document.documentElement.dir;"), "rtl");
-    assert!(browser.text().contains("נקודות במחזור"));
+    assert!(browser.text().contains("פוזיציות"), "{}", browser.text());
+    // The language stays with the session.
+    browser.click("nav a[href='/console']");
+    browser.wait_for("the overview", |b| b.text().contains("נקודות במחזור"));
+    assert_eq!(browser.eval("return document.documentElement.dir;"), "rtl");
 
     browser.click("form[action='/console/logout'] button");
     browser.wait_at("/console/login");

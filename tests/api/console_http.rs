@@ -209,3 +209,136 @@ fn a_partners_finance_user_sees_only_its_partner() {
         page.body
     );
 }
+
+/// Signs in with `token` and returns the session cookie and the overview's CSRF token.
+fn signed_in(api: &Api, token: &str) -> (String, String) {
+    let form = browse(api, "GET", "/console/login", &[], None);
+    let login_cookie = pair(&set_cookie(&form, "coalition_console_login").unwrap());
+    let r = browse(
+        api,
+        "POST",
+        "/console/login",
+        &[("cookie", login_cookie)],
+        Some(&format!("token={token}&csrf={}", csrf_field(&form.body))),
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    let cookie = pair(&set_cookie(&r, "coalition_console").unwrap());
+    let page = browse(api, "GET", "/console", &[("cookie", cookie.clone())], None);
+    (cookie.clone(), csrf_field(&page.body))
+}
+
+/// Closing a cycle from the console takes a confirmation, the session's CSRF token and a
+/// network-wide user; the cycle's page then shows what each party owes.
+#[test]
+fn a_cycle_is_closed_from_the_console_after_a_confirmation() {
+    let api = Api::start();
+    let m = api.member("books");
+    // 40 COAL awarded by the bookstore: it owes the network 2.00 ILS.
+    let r = api.post(
+        "books",
+        "/v1/earn",
+        &serde_json::json!({ "member_id": m, "unit": "COAL", "points": "40", "reference": "c" }),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    // The cut-off, in whole seconds, must fall after the earn.
+    api.advance_secs(2);
+    let (cookie, csrf) = signed_in(&api, &api.finance_token(Role::Finance, None));
+    let list = browse(
+        &api,
+        "GET",
+        "/console/settlements",
+        &[("cookie", cookie.clone())],
+        None,
+    );
+    assert!(
+        list.body.contains("action=\"/console/settlements/close\""),
+        "{}",
+        list.body
+    );
+    let cutoff = coalition::clearing::time::rfc3339(api.now_secs() * 1_000_000);
+    let post = |body: String| {
+        browse(
+            &api,
+            "POST",
+            "/console/settlements/close",
+            &[("cookie", cookie.clone())],
+            Some(&body),
+        )
+    };
+    // A forged form changes nothing.
+    assert_eq!(
+        post(format!("csrf=guess&cutoff={cutoff}&confirm=yes")).status,
+        403
+    );
+    // First the confirmation step, which closes nothing.
+    let review = post(format!("csrf={csrf}&cutoff={cutoff}"));
+    assert_eq!(review.status, 200);
+    assert!(review.body.contains("cannot be undone") && review.body.contains("name=\"confirm\""));
+    let none = browse(
+        &api,
+        "GET",
+        "/console/settlements",
+        &[("cookie", cookie.clone())],
+        None,
+    );
+    assert!(none.body.contains("No cycle has been closed yet."));
+    // A cut-off in the future is refused on the page.
+    let later = coalition::clearing::time::rfc3339((api.now_secs() + 86_400) * 1_000_000);
+    let refused = post(format!("csrf={csrf}&cutoff={later}&confirm=yes"));
+    assert_eq!(refused.status, 422);
+    assert!(refused.body.contains("role=\"alert\""));
+    let closed = post(format!("csrf={csrf}&cutoff={cutoff}&confirm=yes"));
+    assert_eq!(closed.status, 303, "{}", closed.body);
+    let at = closed.header("location").unwrap();
+    assert!(at.starts_with("/console/settlements/"), "{at}");
+    let cycle = browse(&api, "GET", &at, &[("cookie", cookie.clone())], None);
+    let position = |who: &str, net: &str| {
+        format!("<tr><td>{who}</td><td class=\"num\">{net}</td><td class=\"num\">0.00</td></tr>")
+    };
+    assert!(
+        cycle.body.contains(&position("books", "-2.00")),
+        "{}",
+        cycle.body
+    );
+    assert!(
+        cycle.body.contains(&position("network", "2.00")),
+        "{}",
+        cycle.body
+    );
+    assert!(
+        cycle
+            .body
+            .contains("<td>books</td><td>network</td><td class=\"num\">2.00</td>")
+    );
+
+    // A partner's finance user sees the cycle, its own position only, and cannot close one.
+    let (theirs, their_csrf) = signed_in(&api, &api.finance_token(Role::Finance, Some("books")));
+    let list = browse(
+        &api,
+        "GET",
+        "/console/settlements",
+        &[("cookie", theirs.clone())],
+        None,
+    );
+    assert!(!list.body.contains("action=\"/console/settlements/close\""));
+    let own = browse(&api, "GET", &at, &[("cookie", theirs.clone())], None);
+    assert!(
+        own.body.contains(&position("books", "-2.00")),
+        "{}",
+        own.body
+    );
+    assert!(
+        !own.body.contains(&position("network", "2.00")),
+        "{}",
+        own.body
+    );
+    let not_theirs = browse(
+        &api,
+        "POST",
+        "/console/settlements/close",
+        &[("cookie", theirs)],
+        Some(&format!("csrf={their_csrf}&cutoff={cutoff}&confirm=yes")),
+    );
+    assert_eq!(not_theirs.status, 403);
+    api.verify();
+}

@@ -35,7 +35,7 @@ pub struct Chrome {
 }
 
 impl Chrome {
-    fn new(lang: Lang, title: fn(&Text) -> &'static str) -> Self {
+    pub(super) fn new(lang: Lang, title: fn(&Text) -> &'static str) -> Self {
         let t = lang.text();
         Self {
             lang: lang.code(),
@@ -92,7 +92,7 @@ struct OverviewPage {
 
 #[derive(Debug, Deserialize)]
 pub struct LangQuery {
-    lang: Option<String>,
+    pub(super) lang: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -103,7 +103,7 @@ pub struct LoginForm {
 
 #[derive(Debug, Deserialize)]
 pub struct CsrfForm {
-    csrf: String,
+    pub(super) csrf: String,
 }
 
 /// The language asked for (`?lang=`), else the browser's.
@@ -121,11 +121,20 @@ fn lang_of(req: &HttpRequest, query: &LangQuery) -> Lang {
         })
 }
 
-/// The signed-in session of this request, if any.
-fn session(state: &AppState, req: &HttpRequest) -> Option<(String, ConsoleSession)> {
+/// The signed-in session of this request, if any; a `?lang=` on any page switches its language.
+pub(super) fn session(state: &AppState, req: &HttpRequest) -> Option<(String, ConsoleSession)> {
     let id = cookie(req, SESSION_COOKIE)?;
     let now = state.clearing.clock().now_secs();
-    let s = state.sessions.touch(&id, now)?;
+    let mut s = state.sessions.touch(&id, now)?;
+    let asked = req
+        .query_string()
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("lang="))
+        .and_then(Lang::parse);
+    if let Some(lang) = asked {
+        state.sessions.set_lang(&id, lang);
+        s.lang = lang;
+    }
     Some((id, s))
 }
 
@@ -305,18 +314,10 @@ async fn outstanding_rows(
 
 /// `GET /console`: the network at a glance.
 #[get("/console")]
-pub async fn overview(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    query: web::Query<LangQuery>,
-) -> HttpResponse {
-    let Some((id, mut s)) = session(&state, &req) else {
+pub async fn overview(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    let Some((_, s)) = session(&state, &req) else {
         return redirect("/console/login");
     };
-    if let Some(lang) = query.lang.as_deref().and_then(Lang::parse) {
-        state.sessions.set_lang(&id, lang);
-        s.lang = lang;
-    }
     let network = state.clearing.network();
     // A partner's finance user sees its own partner only.
     let mine = |p: &crate::ledger::PartnerId| s.who.partner.as_ref().is_none_or(|own| own == p);

@@ -6,6 +6,7 @@
 pub mod console;
 pub mod i18n;
 pub mod session;
+pub mod settlements;
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, web};
@@ -20,6 +21,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(console::login)
         .service(console::logout)
         .service(console::overview)
+        .service(settlements::list)
+        .service(settlements::close)
+        .service(settlements::one)
         .service(stylesheet);
 }
 
@@ -55,6 +59,15 @@ fn secure_headers(response: &mut HttpResponse) {
 
 /// `303 See Other` to `to`.
 pub fn redirect(to: &'static str) -> HttpResponse {
+    let mut response = HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, to))
+        .finish();
+    secure_headers(&mut response);
+    response
+}
+
+/// `303 See Other` to a path made at run time (one of the pages' own).
+pub fn redirect_to(to: &str) -> HttpResponse {
     let mut response = HttpResponse::SeeOther()
         .insert_header((header::LOCATION, to))
         .finish();
