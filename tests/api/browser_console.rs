@@ -59,6 +59,12 @@ fn a_finance_user_signs_in_reads_the_overview_in_two_languages_and_signs_out() {
         cycle.contains("-2.00") && cycle.contains("network"),
         "{cycle}"
     );
+    // The bookstore's transfer arrives: record it against its position.
+    browser.eval("document.getElementById('partner').value = 'books'; return true;");
+    browser.type_into("#amount", "2.00");
+    browser.type_into("#bank_reference", "TRF-881");
+    browser.click("form[action$='/payments'] button");
+    browser.wait_for("the payment", |b| b.text().contains("-2.00\t2.00"));
 
     browser.click("a[hreflang=he]");
     browser.wait_for("Hebrew", |b| b.url().ends_with("?lang=he"));

@@ -115,6 +115,10 @@ pub struct Text {
     pub amount: &'static str,
     pub cycle: &'static str,
     pub next_page: &'static str,
+    pub record_payment: &'static str,
+    pub record_payment_intro: &'static str,
+    pub bank_reference: &'static str,
+    pub record: &'static str,
 }
 
 pub static EN: Text = Text {
@@ -159,6 +163,10 @@ pub static EN: Text = Text {
     amount: "Amount",
     cycle: "Cycle",
     next_page: "Later cycles",
+    record_payment: "Record a payment",
+    record_payment_intro: "Money that moved through the network's bank account for a party's position.",
+    bank_reference: "Bank reference",
+    record: "Record",
 };
 
 pub static HE: Text = Text {
@@ -203,6 +211,10 @@ pub static HE: Text = Text {
     amount: "סכום",
     cycle: "מחזור",
     next_page: "מחזורים מאוחרים יותר",
+    record_payment: "רישום תשלום",
+    record_payment_intro: "כסף שעבר דרך חשבון הבנק של הרשת עבור פוזיציה של צד.",
+    bank_reference: "אסמכתת בנק",
+    record: "רישום",
 };
 
 #[cfg(test)]

@@ -24,6 +24,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(settlements::list)
         .service(settlements::close)
         .service(settlements::one)
+        .service(settlements::pay)
         .service(stylesheet);
 }
 

@@ -47,11 +47,21 @@ struct CyclePage {
     c: Chrome,
     csrf: String,
     s: SettlementView,
+    may_pay: bool,
+    error: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
 pub struct ListQuery {
     after: Option<i64>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PaymentForm {
+    csrf: String,
+    partner: String,
+    amount: String,
+    bank_reference: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -151,17 +161,14 @@ pub async fn close(
     }
 }
 
-/// `GET /console/settlements/{id}`: a cycle's positions and obligations.
-#[get("/console/settlements/{id}")]
-pub async fn one(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<String>,
+/// A cycle's page, with `error` (a refused payment) shown on it.
+async fn cycle_page(
+    state: &AppState,
+    s: &super::session::ConsoleSession,
+    id: &str,
+    error: Option<String>,
 ) -> HttpResponse {
-    let Some((_, s)) = session(&state, &req) else {
-        return redirect("/console/login");
-    };
-    let Ok(cycle) = state.clearing.settlement(&path).await else {
+    let Ok(cycle) = state.clearing.settlement(id).await else {
         return refused(404, "no such settlement cycle");
     };
     let page = CyclePage {
@@ -172,6 +179,57 @@ pub async fn one(
             state.clearing.network().currency_scale,
             s.who.partner.as_ref(),
         ),
+        may_pay: s.who.partner.is_none(),
+        error,
     };
-    html(200, page.render())
+    html(if page.error.is_some() { 422 } else { 200 }, page.render())
+}
+
+/// `GET /console/settlements/{id}`: a cycle's positions and obligations, and (network-wide)
+/// the form that records a payment.
+#[get("/console/settlements/{id}")]
+pub async fn one(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> HttpResponse {
+    let Some((_, s)) = session(&state, &req) else {
+        return redirect("/console/login");
+    };
+    cycle_page(&state, &s, &path, None).await
+}
+
+/// `POST /console/settlements/{id}/payments`: records money moved for a party's position; the
+/// cycle's page shows it, or why it was refused.
+#[post("/console/settlements/{id}/payments")]
+pub async fn pay(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    form: web::Form<PaymentForm>,
+) -> HttpResponse {
+    let Some((_, s)) = session(&state, &req) else {
+        return redirect("/console/login");
+    };
+    if s.csrf != form.csrf {
+        return refused(403, "the form was not this session's");
+    }
+    if s.who.partner.is_some() {
+        return refused(403, "a partner's finance user cannot record payments");
+    }
+    let form = form.into_inner();
+    let work = Clearing::pay_work(
+        path.to_string(),
+        form.partner,
+        form.amount,
+        form.bank_reference,
+    );
+    let paid = state
+        .clearing
+        .once_as("finance".into(), None, work, views::entry_created)
+        .await;
+    match paid {
+        Ok(_) => redirect_to(&format!("/console/settlements/{path}")),
+        Err(e) => cycle_page(&state, &s, &path, Some(e.to_string())).await,
+    }
 }
