@@ -376,3 +376,35 @@ fn a_cycle_is_closed_from_the_console_after_a_confirmation() {
     assert_eq!(not_theirs.status, 403);
     api.verify();
 }
+
+/// Ledger health: every invariant passes on a sound ledger, with the trial balance per unit;
+/// a partner's finance user is refused.
+#[test]
+fn the_ledger_health_page_shows_verify_and_the_trial_balance() {
+    let api = Api::start();
+    let m = api.member("aroma");
+    api.earn("aroma", &m, "70");
+    let (cookie, _) = signed_in(&api, &api.finance_token(Role::Operator, None));
+    let page = browse(&api, "GET", "/console/health", &[("cookie", cookie)], None);
+    assert_eq!(page.status, 200, "{}", page.body);
+    for check in [
+        "hash_chain",
+        "entries_balance",
+        "forfeitures_release_liability",
+        "trial_balance_zero",
+    ] {
+        assert!(
+            page.body
+                .contains(&format!("<tr><td>{check}</td><td>passed</td>")),
+            "{check}: {}",
+            page.body
+        );
+    }
+    assert!(!page.body.contains("FAILED"));
+    assert!(page.body.contains("<tr><td>AROMA</td><td class=\"num\">70</td><td class=\"num\">70</td><td class=\"num\">0</td></tr>"), "{}", page.body);
+    let (theirs, _) = signed_in(&api, &api.finance_token(Role::Finance, Some("aroma")));
+    assert_eq!(
+        browse(&api, "GET", "/console/health", &[("cookie", theirs)], None).status,
+        403
+    );
+}

@@ -119,6 +119,15 @@ pub struct Text {
     pub record_payment_intro: &'static str,
     pub bank_reference: &'static str,
     pub record: &'static str,
+    pub health: &'static str,
+    pub health_intro: &'static str,
+    pub check: &'static str,
+    pub passed: &'static str,
+    pub failed: &'static str,
+    pub detail: &'static str,
+    pub trial_balance: &'static str,
+    pub debits: &'static str,
+    pub credits: &'static str,
 }
 
 pub static EN: Text = Text {
@@ -167,6 +176,15 @@ pub static EN: Text = Text {
     record_payment_intro: "Money that moved through the network's bank account for a party's position.",
     bank_reference: "Bank reference",
     record: "Record",
+    health: "Ledger health",
+    health_intro: "Every ledger invariant, checked now over one consistent snapshot, and the trial balance per unit.",
+    check: "Check",
+    passed: "passed",
+    failed: "FAILED",
+    detail: "Detail",
+    trial_balance: "Trial balance",
+    debits: "Debits",
+    credits: "Credits",
 };
 
 pub static HE: Text = Text {
@@ -215,6 +233,15 @@ pub static HE: Text = Text {
     record_payment_intro: "כסף שעבר דרך חשבון הבנק של הרשת עבור פוזיציה של צד.",
     bank_reference: "אסמכתת בנק",
     record: "רישום",
+    health: "תקינות היומן",
+    health_intro: "כל אינווריאנט של היומן, נבדק עכשיו על תמונת מצב עקבית אחת, ומאזן הבוחן לכל יחידה.",
+    check: "בדיקה",
+    passed: "תקין",
+    failed: "נכשל",
+    detail: "פירוט",
+    trial_balance: "מאזן בוחן",
+    debits: "חובה",
+    credits: "זכות",
 };
 
 #[cfg(test)]

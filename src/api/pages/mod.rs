@@ -4,6 +4,7 @@
 //! Content-Security-Policy that also forbids framing.
 
 pub mod console;
+pub mod health;
 pub mod i18n;
 pub mod session;
 pub mod settlements;
@@ -25,6 +26,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(settlements::close)
         .service(settlements::one)
         .service(settlements::pay)
+        .service(health::health)
         .service(stylesheet);
 }
 
