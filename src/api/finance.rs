@@ -48,42 +48,57 @@ pub async fn trial_balance(
 ) -> Result<web::Json<TrialBalance>, ApiError> {
     who.network_wide()?;
     let balances = state.clearing.balances_snapshot().await?;
-    let units = state.clearing.units();
-    let mut totals: BTreeMap<String, (i128, i128)> = BTreeMap::new();
+    let known = state.clearing.units();
+    let scale_of = |unit: &str| {
+        unit.parse()
+            .ok()
+            .and_then(|u| known.scale_of(&u))
+            .ok_or_else(ApiError::internal)
+    };
+    let units = unit_totals(&balances, known)?;
     let mut accounts = Vec::with_capacity(balances.len());
     for b in balances {
-        let scale = units
-            .scale_of(&b.unit.parse().map_err(|_| ApiError::internal())?)
-            .ok_or_else(ApiError::internal)?;
-        let t = totals.entry(b.unit.clone()).or_default();
+        let shown = crate::ledger::Amount::from_minor(b.balance_minor, scale_of(&b.unit)?);
+        accounts.push(AccountBalance {
+            account: b.account,
+            unit: b.unit,
+            balance: shown.to_string(),
+        });
+    }
+    Ok(web::Json(TrialBalance { units, accounts }))
+}
+
+/// Per unit: the sums of the debit and of the credit balances, and their difference.
+pub(super) fn unit_totals(
+    balances: &[crate::ledger::RawBalance],
+    known: &crate::ledger::Units,
+) -> Result<Vec<UnitTotals>, ApiError> {
+    let mut totals: BTreeMap<&str, (i128, i128)> = BTreeMap::new();
+    for b in balances {
+        let t = totals.entry(b.unit.as_str()).or_default();
         if b.balance_minor > 0 {
             t.0 += i128::from(b.balance_minor);
         } else {
             t.1 -= i128::from(b.balance_minor);
         }
-        let shown = crate::ledger::Amount::from_minor(b.balance_minor, scale).to_string();
-        accounts.push(AccountBalance {
-            account: b.account,
-            unit: b.unit,
-            balance: shown,
-        });
     }
-    let units = totals
+    totals
         .into_iter()
         .map(|(unit, (d, c))| {
-            let scale = units
-                .scale_of(&unit.parse().map_err(|_| ApiError::internal())?)
+            let scale = unit
+                .parse()
+                .ok()
+                .and_then(|u| known.scale_of(&u))
                 .ok_or_else(ApiError::internal)?;
             let show = |v: i128| crate::ledger::format_minor(v, scale.places());
             Ok(UnitTotals {
                 debits: show(d),
                 credits: show(c),
                 net: show(d - c),
-                unit,
+                unit: unit.to_owned(),
             })
         })
-        .collect::<Result<Vec<_>, ApiError>>()?;
-    Ok(web::Json(TrialBalance { units, accounts }))
+        .collect()
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

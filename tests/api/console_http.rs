@@ -4,9 +4,9 @@
 
 use coalition::clearing::tokens::Role;
 
-use crate::common::{Api, Resp};
+use crate::common::{Api, Resp, send_unfollowed};
 
-/// Sends a request as a browser would, without following redirects.
+/// Sends a request as a browser would, answering a redirect rather than following it.
 fn browse(
     api: &Api,
     method: &str,
@@ -14,39 +14,11 @@ fn browse(
     headers: &[(&str, String)],
     form: Option<&str>,
 ) -> Resp {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .max_redirects(0)
-        .build()
-        .into();
-    let mut builder = ureq::http::Request::builder()
-        .method(method)
-        .uri(api.url(path));
-    for (n, v) in headers {
-        builder = builder.header(*n, v);
-    }
+    let mut all = headers.to_vec();
     if form.is_some() {
-        builder = builder.header("content-type", "application/x-www-form-urlencoded");
+        all.push(("content-type", "application/x-www-form-urlencoded".into()));
     }
-    let request = builder
-        .body(form.unwrap_or_default().as_bytes().to_vec())
-        .unwrap();
-    let mut response = agent.run(request).unwrap();
-    let headers = response
-        .headers()
-        .iter()
-        .map(|(n, v)| {
-            (
-                n.as_str().to_owned(),
-                v.to_str().unwrap_or_default().to_owned(),
-            )
-        })
-        .collect();
-    Resp {
-        status: response.status().as_u16(),
-        headers,
-        body: response.body_mut().read_to_string().unwrap(),
-    }
+    send_unfollowed(method, &api.url(path), &all, form.map(str::as_bytes))
 }
 
 /// The `name=value` of a `Set-Cookie` named `name`.

@@ -138,6 +138,22 @@ pub(super) fn session(state: &AppState, req: &HttpRequest) -> Option<(String, Co
     Some((id, s))
 }
 
+/// The session that posted a form carrying `csrf`: to the sign-in without one, `403` when the
+/// form is not this session's (forged elsewhere).
+pub(super) fn posted_form(
+    state: &AppState,
+    req: &HttpRequest,
+    csrf: &str,
+) -> Result<ConsoleSession, Box<HttpResponse>> {
+    let Some((_, s)) = session(state, req) else {
+        return Err(Box::new(redirect("/console/login")));
+    };
+    if s.csrf != csrf {
+        return Err(Box::new(refused(403, "the form was not this session's")));
+    }
+    Ok(s)
+}
+
 fn secure(state: &AppState) -> bool {
     state
         .public_url
@@ -186,11 +202,7 @@ pub async fn login(
             "the sign-in form expired or was not this site's: load it again",
         );
     }
-    let lang = Lang::from_accept(
-        req.headers()
-            .get(header::ACCEPT_LANGUAGE)
-            .and_then(|v| v.to_str().ok()),
-    );
+    let lang = lang_of(&req, &LangQuery { lang: None });
     let now = state.clearing.clock().now_secs();
     let token = form.token.trim();
     let who = (token.len() <= MAX_TOKEN_BYTES)
@@ -244,11 +256,11 @@ pub async fn logout(
     req: HttpRequest,
     form: web::Form<CsrfForm>,
 ) -> HttpResponse {
-    let Some((id, s)) = session(&state, &req) else {
+    let Some(id) = cookie(&req, SESSION_COOKIE) else {
         return redirect("/console/login");
     };
-    if s.csrf != form.csrf {
-        return refused(403, "the form was not this session's");
+    if let Err(refusal) = posted_form(&state, &req, &form.csrf) {
+        return *refusal;
     }
     state.sessions.close(&id);
     let mut response = redirect("/console/login");

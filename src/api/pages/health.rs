@@ -1,15 +1,14 @@
 //! `/console/health`: every ledger invariant (`verify`) and the trial balance per unit, for
 //! network-wide finance users and operators.
 
-use std::collections::BTreeMap;
-
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use askama::Template;
 
 use super::console::{Chrome, session};
 use super::{html, redirect, refused};
 use crate::api::AppState;
-use crate::ledger::{Check, format_minor};
+use crate::api::finance::{UnitTotals, unit_totals};
+use crate::ledger::Check;
 
 #[derive(Template)]
 #[template(path = "pages/health.html")]
@@ -17,8 +16,7 @@ struct HealthPage {
     c: Chrome,
     csrf: String,
     checks: Vec<Check>,
-    /// Per unit: debits, credits, net.
-    units: Vec<(String, String, String, String)>,
+    units: Vec<UnitTotals>,
 }
 
 /// `GET /console/health`.
@@ -39,28 +37,12 @@ pub async fn health(state: web::Data<AppState>, req: HttpRequest) -> HttpRespons
     ) else {
         return refused(503, "the database is unavailable: try again");
     };
-    let mut totals: BTreeMap<String, (i128, i128)> = BTreeMap::new();
-    for b in balances {
-        let t = totals.entry(b.unit).or_default();
-        if b.balance_minor > 0 {
-            t.0 += i128::from(b.balance_minor);
-        } else {
-            t.1 -= i128::from(b.balance_minor);
-        }
-    }
-    let units_known = state.clearing.units();
-    let units = totals
-        .into_iter()
-        .map(|(unit, (d, c))| {
-            let places = unit
-                .parse()
-                .ok()
-                .and_then(|u| units_known.scale_of(&u))
-                .map_or(0, |s| s.places());
-            let show = |v: i128| format_minor(v, places);
-            (unit, show(d), show(c), show(d - c))
-        })
-        .collect();
+    let Ok(units) = unit_totals(&balances, state.clearing.units()) else {
+        return refused(
+            500,
+            "a stored balance names a unit the network does not have",
+        );
+    };
     let page = HealthPage {
         c: Chrome::new(s.lang, |t| t.health),
         csrf: s.csrf.clone(),

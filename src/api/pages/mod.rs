@@ -60,17 +60,8 @@ fn secure_headers(response: &mut HttpResponse) {
     );
 }
 
-/// `303 See Other` to `to`.
-pub fn redirect(to: &'static str) -> HttpResponse {
-    let mut response = HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, to))
-        .finish();
-    secure_headers(&mut response);
-    response
-}
-
-/// `303 See Other` to a path made at run time (one of the pages' own).
-pub fn redirect_to(to: &str) -> HttpResponse {
+/// `303 See Other` to `to`, one of the pages' own paths.
+pub fn redirect(to: &str) -> HttpResponse {
     let mut response = HttpResponse::SeeOther()
         .insert_header((header::LOCATION, to))
         .finish();

@@ -6,8 +6,9 @@ use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use askama::Template;
 use serde::Deserialize;
 
+use super::console::posted_form;
 use super::console::{Chrome, session};
-use super::{html, redirect, redirect_to, refused};
+use super::{html, redirect, refused};
 use crate::api::AppState;
 use crate::clearing::views::settlement::{SettlementView, view};
 use crate::clearing::{Clearing, time, views};
@@ -117,12 +118,10 @@ pub async fn close(
     req: HttpRequest,
     form: web::Form<CloseForm>,
 ) -> HttpResponse {
-    let Some((_, s)) = session(&state, &req) else {
-        return redirect("/console/login");
+    let s = match posted_form(&state, &req, &form.csrf) {
+        Ok(s) => s,
+        Err(refusal) => return *refusal,
     };
-    if s.csrf != form.csrf {
-        return refused(403, "the form was not this session's");
-    }
     if s.who.partner.is_some() {
         return refused(403, "a partner's finance user cannot close a cycle");
     }
@@ -153,7 +152,7 @@ pub async fn close(
                 .ok()
                 .and_then(|v| v["settlement_id"].as_str().map(str::to_owned));
             match id {
-                Some(id) => redirect_to(&format!("/console/settlements/{id}")),
+                Some(id) => redirect(&format!("/console/settlements/{id}")),
                 None => refused(500, "the cycle was closed but its page could not be found"),
             }
         }
@@ -208,12 +207,10 @@ pub async fn pay(
     path: web::Path<String>,
     form: web::Form<PaymentForm>,
 ) -> HttpResponse {
-    let Some((_, s)) = session(&state, &req) else {
-        return redirect("/console/login");
+    let s = match posted_form(&state, &req, &form.csrf) {
+        Ok(s) => s,
+        Err(refusal) => return *refusal,
     };
-    if s.csrf != form.csrf {
-        return refused(403, "the form was not this session's");
-    }
     if s.who.partner.is_some() {
         return refused(403, "a partner's finance user cannot record payments");
     }
@@ -229,7 +226,7 @@ pub async fn pay(
         .once_as("finance".into(), None, work, views::entry_created)
         .await;
     match paid {
-        Ok(_) => redirect_to(&format!("/console/settlements/{path}")),
+        Ok(_) => redirect(&format!("/console/settlements/{path}")),
         Err(e) => cycle_page(&state, &s, &path, Some(e.to_string())).await,
     }
 }

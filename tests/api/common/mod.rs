@@ -216,10 +216,28 @@ impl Resp {
 
 /// Sends a request exactly as given: no signing, no added headers beyond ureq's own.
 pub fn send(method: &str, url: &str, headers: &[(&str, String)], body: Option<&[u8]>) -> Resp {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into();
+    run(ureq::Agent::config_builder(), method, url, headers, body)
+}
+
+/// [`send`] as a browser's first hop: a redirect is answered, not followed.
+pub fn send_unfollowed(
+    method: &str,
+    url: &str,
+    headers: &[(&str, String)],
+    body: Option<&[u8]>,
+) -> Resp {
+    let config = ureq::Agent::config_builder().max_redirects(0);
+    run(config, method, url, headers, body)
+}
+
+fn run(
+    config: ureq::config::ConfigBuilder<ureq::typestate::AgentScope>,
+    method: &str,
+    url: &str,
+    headers: &[(&str, String)],
+    body: Option<&[u8]>,
+) -> Resp {
+    let agent: ureq::Agent = config.http_status_as_error(false).build().into();
     let mut builder = ureq::http::Request::builder().method(method).uri(url);
     for (n, v) in headers {
         builder = builder.header(*n, v);
