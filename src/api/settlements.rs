@@ -16,6 +16,7 @@ use super::partner::respond;
 use super::problem::{ApiError, Problem};
 use crate::clearing::export::Format;
 use crate::clearing::reconcile::Report;
+use crate::clearing::statement::SignedStatement;
 use crate::clearing::views::entry::EntryView;
 use crate::clearing::views::settlement::{SettlementView, view};
 use crate::clearing::views::statement::{StatementFormat, StatementView};
@@ -172,6 +173,32 @@ pub async fn statement(
         .unwrap_or("application/json");
     let format = StatementFormat::from_accept(accept);
     let st = state.clearing.statement(&id, &party, format).await?;
+    Ok(send_statement(st).finish_body())
+}
+
+/// A signed statement's response, streamed from its spool: the body, its content type and its
+/// `Statement-Signature`. The caller may add headers (a download's file name) before
+/// [`StatementResponse::finish_body`].
+pub struct StatementResponse {
+    builder: actix_web::HttpResponseBuilder,
+    body: SizedStream<std::pin::Pin<Box<dyn futures_util::Stream<Item = Result<Bytes, ApiError>>>>>,
+}
+
+impl StatementResponse {
+    /// Adds a header.
+    pub fn header(mut self, name: header::HeaderName, value: header::HeaderValue) -> Self {
+        self.builder.insert_header((name, value));
+        self
+    }
+
+    /// The response, body and all.
+    pub fn finish_body(mut self) -> HttpResponse {
+        self.builder.body(self.body)
+    }
+}
+
+/// Streams `st` a chunk at a time from its spool (read on the blocking pool).
+pub fn send_statement(st: SignedStatement) -> StatementResponse {
     let chunks = futures_util::stream::unfold(Some(st.body), |file| async move {
         let mut file = file?;
         let read = tokio::task::spawn_blocking(move || {
@@ -192,10 +219,14 @@ pub async fn statement(
             }
         }
     });
-    Ok(HttpResponse::Ok()
+    let mut builder = HttpResponse::Ok();
+    builder
         .content_type(st.format.content_type())
-        .insert_header(("Statement-Signature", st.signature))
-        .body(SizedStream::new(st.len_bytes, chunks)))
+        .insert_header(("Statement-Signature", st.signature));
+    StatementResponse {
+        builder,
+        body: SizedStream::new(st.len_bytes, Box::pin(chunks)),
+    }
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -11,6 +11,7 @@ mod browser_console;
 mod cards_http;
 mod cli;
 mod common;
+mod console_files_http;
 mod console_http;
 mod coupons_http;
 mod crash;

@@ -257,7 +257,7 @@ fn traffic(api: &Api, seed: u64, rounds: usize, tag: &str) -> BTreeMap<String, i
 
 /// Verifies a detached JWS (RFC 7515 appendix F) over `body` with the JWKS key, using the
 /// jsonwebtoken library's own signature check.
-fn signature_verifies(api: &Api, signature: &str, body: &str) -> bool {
+pub(crate) fn signature_verifies(api: &Api, signature: &str, body: &str) -> bool {
     let jwks = crate::common::send("GET", &api.url("/.well-known/jwks.json"), &[], None).json();
     let key = jsonwebtoken::DecodingKey::from_ed_components(jwks["keys"][0]["x"].as_str().unwrap())
         .unwrap();

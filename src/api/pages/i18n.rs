@@ -128,6 +128,16 @@ pub struct Text {
     pub trial_balance: &'static str,
     pub debits: &'static str,
     pub credits: &'static str,
+    pub statement: &'static str,
+    pub statements: &'static str,
+    pub statement_intro: &'static str,
+    pub format: &'static str,
+    pub format_json: &'static str,
+    pub format_csv: &'static str,
+    pub format_camt053: &'static str,
+    pub download: &'static str,
+    pub signature: &'static str,
+    pub signature_intro: &'static str,
 }
 
 pub static EN: Text = Text {
@@ -185,6 +195,16 @@ pub static EN: Text = Text {
     trial_balance: "Trial balance",
     debits: "Debits",
     credits: "Credits",
+    statement: "Statement",
+    statements: "Statements",
+    statement_intro: "Every entry behind this party's net, in three formats. Each file is signed by the network's key over its exact bytes; the signature comes with the download (the Statement-Signature header) and as its own file.",
+    format: "Format",
+    format_json: "JSON",
+    format_csv: "CSV (a line per entry)",
+    format_camt053: "ISO 20022 camt.053 (XML)",
+    download: "Download",
+    signature: "Signature",
+    signature_intro: "The JSON statement's detached JWS (RFC 7515 appendix F), made now. Verify it with the network's public key at /.well-known/jwks.json.",
 };
 
 pub static HE: Text = Text {
@@ -242,6 +262,16 @@ pub static HE: Text = Text {
     trial_balance: "מאזן בוחן",
     debits: "חובה",
     credits: "זכות",
+    statement: "דוח",
+    statements: "דוחות",
+    statement_intro: "כל רישום שמאחורי הנטו של הצד הזה, בשלושה פורמטים. כל קובץ חתום במפתח הרשת על הבתים המדויקים שלו; החתימה מצורפת להורדה (כותרת Statement-Signature) וגם כקובץ נפרד.",
+    format: "פורמט",
+    format_json: "JSON",
+    format_csv: "CSV (שורה לכל רישום)",
+    format_camt053: "ISO 20022 camt.053 (XML)",
+    download: "הורדה",
+    signature: "חתימה",
+    signature_intro: "חתימת JWS מנותקת (RFC 7515 נספח F) של הדוח בפורמט JSON, שנוצרה עכשיו. אמתו אותה במפתח הציבורי של הרשת ב-/.well-known/jwks.json.",
 };
 
 #[cfg(test)]

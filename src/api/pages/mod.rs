@@ -8,6 +8,7 @@ pub mod health;
 pub mod i18n;
 pub mod session;
 pub mod settlements;
+pub mod statements;
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, web};
@@ -26,6 +27,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(settlements::close)
         .service(settlements::one)
         .service(settlements::pay)
+        .service(statements::page)
+        .service(statements::download)
         .service(health::health)
         .service(stylesheet);
 }

@@ -1,6 +1,7 @@
 //! Test support: a fresh database per test on the backend the run selected, the demo network,
 //! and a real server over HTTP.
 
+pub mod pages;
 pub mod webdriver;
 
 use std::path::{Path, PathBuf};
