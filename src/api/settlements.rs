@@ -176,12 +176,15 @@ pub async fn statement(
     Ok(send_statement(st).finish_body())
 }
 
+/// A statement's body, a chunk at a time.
+type StatementChunks = std::pin::Pin<Box<dyn futures_util::Stream<Item = Result<Bytes, ApiError>>>>;
+
 /// A signed statement's response, streamed from its spool: the body, its content type and its
 /// `Statement-Signature`. The caller may add headers (a download's file name) before
 /// [`StatementResponse::finish_body`].
 pub struct StatementResponse {
     builder: actix_web::HttpResponseBuilder,
-    body: SizedStream<std::pin::Pin<Box<dyn futures_util::Stream<Item = Result<Bytes, ApiError>>>>>,
+    body: SizedStream<StatementChunks>,
 }
 
 impl StatementResponse {
