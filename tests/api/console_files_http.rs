@@ -138,3 +138,155 @@ fn statements_download_signed_in_three_formats_for_those_who_may_read_them() {
     let away = browse(&api, "GET", &format!("{at}/json"), &[], None);
     assert_eq!(away.status, 303);
 }
+
+/// A form with a file, as a browser sends it.
+fn multipart(fields: &[(&str, &str)], file: &str) -> (String, Vec<u8>) {
+    let boundary = "----coalitionTestBoundary7MA4YWxk";
+    let mut body = String::new();
+    for (name, value) in fields {
+        body.push_str(&format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+        ));
+    }
+    body.push_str(&format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"aroma.csv\"\r\nContent-Type: text/csv\r\n\r\n{file}\r\n--{boundary}--\r\n"
+    ));
+    (
+        format!("multipart/form-data; boundary={boundary}"),
+        body.into_bytes(),
+    )
+}
+
+#[test]
+fn a_reconciliation_upload_shows_what_matched_and_what_did_not_with_references_inert() {
+    let api = Api::start();
+    let dana = api.member("aroma");
+    let from = coalition::clearing::time::rfc3339((api.now_secs() - 60) * 1_000_000);
+    for (i, points) in [10, 11, 12].iter().enumerate() {
+        let r = api.post(
+            "aroma",
+            "/v1/earn",
+            &serde_json::json!({ "member_id": dana, "points": points.to_string(), "reference": format!("pos-{i}") }),
+        );
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+    api.advance_secs(2);
+    let to = coalition::clearing::time::rfc3339(api.now_secs() * 1_000_000);
+    // pos-1 differs, pos-2 is missing from the file, and a line the network never saw carries
+    // markup in its reference.
+    let file = format!(
+        "{}\npos-0,earn,10,AROMA,\npos-1,earn,99,AROMA,\n\"<script>alert(1)</script>\",earn,5,AROMA,\n",
+        coalition::clearing::reconcile::HEADER
+    );
+    let (cookie, csrf) = signed_in(&api, &api.finance_token(Role::Finance, Some("aroma")));
+    let upload = |fields: &[(&str, &str)], file: &str| {
+        let (content_type, body) = multipart(fields, file);
+        crate::common::send_unfollowed(
+            "POST",
+            &api.url("/console/reconciliation"),
+            &[("cookie", cookie.clone()), ("content-type", content_type)],
+            Some(&body),
+        )
+    };
+    let form = browse(
+        &api,
+        "GET",
+        "/console/reconciliation",
+        &[("cookie", cookie.clone())],
+        None,
+    );
+    assert!(
+        form.body.contains("enctype=\"multipart/form-data\""),
+        "{}",
+        form.body
+    );
+    assert!(
+        !form.body.contains("value=\"books\""),
+        "a partner's user picks its own"
+    );
+
+    // A forged form is refused before anything in it is read.
+    let forged = upload(
+        &[
+            ("csrf", "guess"),
+            ("partner", "aroma"),
+            ("from", &from),
+            ("to", &to),
+        ],
+        &file,
+    );
+    assert_eq!(forged.status, 403);
+    let r = upload(
+        &[
+            ("csrf", &csrf),
+            ("partner", "aroma"),
+            ("from", &from),
+            ("to", &to),
+        ],
+        &file,
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(
+        r.body.contains("<span id=\"matched\">1</span>"),
+        "{}",
+        r.body
+    );
+    assert!(
+        r.body.contains("<tr><td>pos-1</td><td>earn</td><td>AROMA</td><td class=\"num\">99 AROMA</td><td class=\"num\">11 AROMA</td></tr>"),
+        "{}",
+        r.body
+    );
+    assert!(
+        r.body.contains(
+            "<tr><td>pos-2</td><td>earn</td><td>AROMA</td><td class=\"num\">12</td></tr>"
+        ),
+        "{}",
+        r.body
+    );
+    // The partner's text is shown as text: escaped, never markup.
+    assert!(!r.body.contains("<script>"), "{}", r.body);
+    assert!(
+        r.body.contains("&#60;script&#62;alert(1)&#60;/script&#62;")
+            || r.body.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "{}",
+        r.body
+    );
+
+    // Refusals are shown on the form: a malformed line (named), another partner, a bad period.
+    let bad = upload(
+        &[
+            ("csrf", &csrf),
+            ("partner", "aroma"),
+            ("from", &from),
+            ("to", &to),
+        ],
+        &format!(
+            "{}\npos-1,earn,ten,AROMA,\n",
+            coalition::clearing::reconcile::HEADER
+        ),
+    );
+    assert_eq!(bad.status, 422);
+    assert!(bad.body.contains("line 2"), "{}", bad.body);
+    let theirs = upload(
+        &[
+            ("csrf", &csrf),
+            ("partner", "books"),
+            ("from", &from),
+            ("to", &to),
+        ],
+        &file,
+    );
+    assert_eq!(theirs.status, 422);
+    assert!(theirs.body.contains("Choose one of the partners listed."));
+    let period = upload(
+        &[
+            ("csrf", &csrf),
+            ("partner", "aroma"),
+            ("from", "yesterday"),
+            ("to", &to),
+        ],
+        &file,
+    );
+    assert_eq!(period.status, 422);
+    assert!(period.body.contains("RFC 3339"));
+}

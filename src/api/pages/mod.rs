@@ -6,6 +6,8 @@
 pub mod console;
 pub mod health;
 pub mod i18n;
+pub mod multipart;
+pub mod reconcile;
 pub mod session;
 pub mod settlements;
 pub mod statements;
@@ -29,6 +31,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(settlements::pay)
         .service(statements::page)
         .service(statements::download)
+        .service(reconcile::form)
+        .service(reconcile::upload)
         .service(health::health)
         .service(stylesheet);
 }
