@@ -570,6 +570,7 @@ pub async fn entries(
         kind,
         member,
         since_us,
+        ..EntryQuery::default()
     };
     let (items, next) = state.clearing.entries_for(query, after, limit).await?;
     let ctx = state.clearing.context();

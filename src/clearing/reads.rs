@@ -19,6 +19,8 @@ pub struct EntryQuery {
     pub kind: Option<EntryKind>,
     pub member: Option<MemberId>,
     pub since_us: Option<i64>,
+    pub until_us: Option<i64>,
+    pub reference: Option<String>,
 }
 
 impl EntryQuery {
@@ -28,6 +30,8 @@ impl EntryQuery {
             kind: self.kind.map(|k| k.as_str().to_owned()),
             member: self.member.map(|m| m.to_string()),
             since_us: self.since_us,
+            until_us: self.until_us,
+            reference: self.reference.clone(),
         }
     }
 }

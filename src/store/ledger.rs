@@ -318,6 +318,10 @@ pub struct EntryFilter {
     pub kind: Option<String>,
     pub member: Option<String>,
     pub since_us: Option<i64>,
+    /// Only entries created before this time.
+    pub until_us: Option<i64>,
+    /// Only entries with this partner reference (by the `entries_by_reference` index).
+    pub reference: Option<String>,
 }
 
 /// A partner's entries after chain position `after_seq`, oldest first.
@@ -341,6 +345,12 @@ pub fn entries_for(
     }
     if let Some(since) = filter.since_us {
         query = query.filter(entries::created_at_us.ge(since));
+    }
+    if let Some(until) = filter.until_us {
+        query = query.filter(entries::created_at_us.lt(until));
+    }
+    if let Some(reference) = &filter.reference {
+        query = query.filter(entries::reference.eq(reference));
     }
     let rows: Vec<EntryRow> = query
         .order(entries::seq)

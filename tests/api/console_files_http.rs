@@ -290,3 +290,113 @@ fn a_reconciliation_upload_shows_what_matched_and_what_did_not_with_references_i
     assert_eq!(period.status, 422);
     assert!(period.body.contains("RFC 3339"));
 }
+
+/// The entries search: by reference, card, kind, dates and partner, a page at a time; a
+/// partner's text shown inert; a partner's user limited to its own entries.
+#[test]
+fn entries_are_found_by_reference_card_kind_and_date_with_their_proofs() {
+    let api = Api::start();
+    let r = api.post(
+        "aroma",
+        "/v1/members",
+        &serde_json::json!({ "external_id": "dana" }),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let dana = r.json()["member_id"].as_str().unwrap().to_owned();
+    let card = r.json()["card_number"].as_str().unwrap().to_owned();
+    let planted = "<script>alert(1)</script>";
+    let r = api.post(
+        "aroma",
+        "/v1/earn",
+        &serde_json::json!({ "member_id": dana, "points": "30", "reference": planted }),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let entry_hash = r.json()["hash"].as_str().unwrap().to_owned();
+    let eli = api.member("books");
+    for _ in 0..55 {
+        api.earn("books", &eli, "1");
+    }
+    let (cookie, _) = signed_in(&api, &api.finance_token(Role::Finance, None));
+    let get = |query: &str, cookie: &str| {
+        browse(
+            &api,
+            "GET",
+            &format!("/console/entries?{query}"),
+            &[("cookie", cookie.into())],
+            None,
+        )
+    };
+    // By reference: the one entry, its markup escaped, its hash, receipt and postings shown.
+    let found = get("reference=%3Cscript%3Ealert%281%29%3C%2Fscript%3E", &cookie);
+    assert_eq!(found.status, 200, "{}", found.body);
+    assert_eq!(
+        found.body.matches("<details id=\"entry-").count(),
+        1,
+        "{}",
+        found.body
+    );
+    assert!(!found.body.contains("<script>"), "{}", found.body);
+    assert!(found.body.contains("alert(1)"), "{}", found.body);
+    assert!(found.body.contains(&entry_hash));
+    assert!(
+        found.body.contains(&format!(
+            "<td>member:{dana}:AROMA</td><td>AROMA</td><td class=\"num\">-30</td>"
+        )),
+        "{}",
+        found.body
+    );
+    // By card, with the kind: Dana's earn; the same card and another kind: nothing.
+    let by_card = get(&format!("member={card}&kind=earn"), &cookie);
+    assert_eq!(
+        by_card.body.matches("<details id=\"entry-").count(),
+        1,
+        "{}",
+        by_card.body
+    );
+    let none = get(&format!("member={card}&kind=redemption"), &cookie);
+    assert!(none.body.contains("No entries match."), "{}", none.body);
+    // An unknown card is as empty as a member without entries.
+    let unissued = (0..10)
+        .map(|d| format!("600199999999999{d}"))
+        .find(|n| n.parse::<coalition::ledger::CardNumber>().is_ok())
+        .unwrap();
+    let unknown = get(&format!("member={unissued}"), &cookie);
+    assert_eq!(unknown.status, 200, "{}", unknown.body);
+    assert!(unknown.body.contains("No entries match."));
+    assert_eq!(get("member=not-a-card", &cookie).status, 422);
+    // Dates: today holds all 56; a day in the past none.
+    let today = &coalition::clearing::time::rfc3339(api.now_secs() * 1_000_000)[..10];
+    let day = get(&format!("partner=books&from={today}&to={today}"), &cookie);
+    assert_eq!(
+        day.body.matches("<details id=\"entry-").count(),
+        50,
+        "a page"
+    );
+    let next = day
+        .body
+        .split("href=\"/console/entries?")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap();
+    let rest = get(&next.replace("&#38;", "&").replace("&amp;", "&"), &cookie);
+    assert_eq!(
+        rest.body.matches("<details id=\"entry-").count(),
+        5,
+        "{}",
+        rest.body
+    );
+    let past = get("from=2020-01-01&to=2020-01-02", &cookie);
+    assert!(past.body.contains("No entries match."));
+    let bad = get("from=yesterday", &cookie);
+    assert_eq!(bad.status, 422);
+    // The bookstore's user sees its own entries only, whatever it asks for.
+    let (theirs, _) = signed_in(&api, &api.finance_token(Role::Finance, Some("books")));
+    let asked = get(
+        "partner=aroma&reference=%3Cscript%3Ealert%281%29%3C%2Fscript%3E",
+        &theirs,
+    );
+    assert!(asked.body.contains("No entries match."), "{}", asked.body);
+    assert!(!asked.body.contains("<option value=\"aroma\""));
+}

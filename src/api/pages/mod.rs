@@ -4,6 +4,7 @@
 //! Content-Security-Policy that also forbids framing.
 
 pub mod console;
+pub mod entries;
 pub mod health;
 pub mod i18n;
 pub mod multipart;
@@ -33,6 +34,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(statements::download)
         .service(reconcile::form)
         .service(reconcile::upload)
+        .service(entries::search)
         .service(health::health)
         .service(stylesheet);
 }
