@@ -95,6 +95,10 @@ pub struct MemberIdentity {
     pub scopes: Vec<String>,
     /// The partner that minted the token.
     pub azp: PartnerId,
+    /// The token's id: the wallet takes a token once (its sign-in link is single use).
+    pub jti: String,
+    /// When the token expires (seconds since the epoch): a wallet session ends then too.
+    pub expires_at_secs: i64,
 }
 
 impl MemberIdentity {
@@ -245,6 +249,8 @@ impl TokenKeys {
             member,
             scopes,
             azp,
+            jti: claims.jti,
+            expires_at_secs: claims.exp,
         })
     }
 

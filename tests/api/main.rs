@@ -30,3 +30,4 @@ mod profile_http;
 mod rfc9421;
 mod settlement_http;
 mod streaming;
+mod wallet_http;

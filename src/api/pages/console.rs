@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use super::i18n::{Lang, Text};
 use super::session::{ConsoleSession, IDLE_TIMEOUT_SECS, secret};
-use super::{cookie, html, redirect, refused, set_cookie};
+use super::{SameSite, cookie, current, html, posted, redirect, refused, set_cookie};
 use crate::api::AppState;
 use crate::clearing::rules::clearing_value;
 use crate::clearing::tokens::{FinanceIdentity, Role};
@@ -26,6 +26,10 @@ const MAX_TOKEN_BYTES: usize = 4096;
 
 /// What every page's frame shows.
 pub struct Chrome {
+    /// The application's name: the console or the wallet.
+    pub app: &'static str,
+    /// The pages' own root, `/console` or `/wallet`.
+    pub home: &'static str,
     pub lang: &'static str,
     pub dir: &'static str,
     pub other_lang: &'static str,
@@ -38,12 +42,23 @@ impl Chrome {
     pub(super) fn new(lang: Lang, title: fn(&Text) -> &'static str) -> Self {
         let t = lang.text();
         Self {
+            app: t.console,
+            home: "/console",
             lang: lang.code(),
             dir: lang.dir(),
             other_lang: lang.other().code(),
             other_name: lang.other().text().language_name,
             title: title(t),
             t,
+        }
+    }
+
+    /// A wallet page's frame.
+    pub(super) fn wallet(lang: Lang, title: fn(&Text) -> &'static str) -> Self {
+        Self {
+            app: lang.text().wallet,
+            home: "/wallet",
+            ..Self::new(lang, title)
         }
     }
 }
@@ -121,40 +136,22 @@ fn lang_of(req: &HttpRequest, query: &LangQuery) -> Lang {
         })
 }
 
-/// The signed-in session of this request, if any; a `?lang=` on any page switches its language.
+/// The signed-in console session of this request, if any; `?lang=` switches its language.
 pub(super) fn session(state: &AppState, req: &HttpRequest) -> Option<(String, ConsoleSession)> {
-    let id = cookie(req, SESSION_COOKIE)?;
-    let now = state.clearing.clock().now_secs();
-    let mut s = state.sessions.touch(&id, now)?;
-    let asked = req
-        .query_string()
-        .split('&')
-        .find_map(|kv| kv.strip_prefix("lang="))
-        .and_then(Lang::parse);
-    if let Some(lang) = asked {
-        state.sessions.set_lang(&id, lang);
-        s.lang = lang;
-    }
-    Some((id, s))
+    current(&state.sessions.console, state, req, SESSION_COOKIE)
 }
 
-/// The session that posted a form carrying `csrf`: to the sign-in without one, `403` when the
-/// form is not this session's (forged elsewhere).
+/// The console session that posted a form carrying `csrf`: to the sign-in without one, `403`
+/// when the form is not this session's (forged elsewhere).
 pub(super) fn posted_form(
     state: &AppState,
     req: &HttpRequest,
     csrf: &str,
 ) -> Result<ConsoleSession, Box<HttpResponse>> {
-    let Some((_, s)) = session(state, req) else {
-        return Err(Box::new(redirect("/console/login")));
-    };
-    if s.csrf != csrf {
-        return Err(Box::new(refused(403, "the form was not this session's")));
-    }
-    Ok(s)
+    posted(session(state, req), csrf, "/console/login")
 }
 
-fn secure(state: &AppState) -> bool {
+pub(super) fn secure(state: &AppState) -> bool {
     state
         .public_url
         .as_deref()
@@ -183,7 +180,7 @@ pub async fn login_form(
         LOGIN_CSRF_COOKIE,
         &csrf,
         COOKIE_PATH,
-        (IDLE_TIMEOUT_SECS, secure(&state)),
+        (IDLE_TIMEOUT_SECS, secure(&state), SameSite::Strict),
     );
     response
 }
@@ -219,7 +216,7 @@ pub async fn login(
     let (Some(csrf), token_exp_secs) = (secret(), who.expires_at_secs) else {
         return refused(503, "no random source");
     };
-    let opened = state.sessions.open(ConsoleSession {
+    let opened = state.sessions.console.open(ConsoleSession {
         who,
         csrf,
         lang,
@@ -237,14 +234,14 @@ pub async fn login(
         SESSION_COOKIE,
         &id,
         COOKIE_PATH,
-        (max_age, secure),
+        (max_age, secure, SameSite::Strict),
     );
     set_cookie(
         &mut response,
         LOGIN_CSRF_COOKIE,
         "",
         COOKIE_PATH,
-        (0, secure),
+        (0, secure, SameSite::Strict),
     );
     response
 }
@@ -262,14 +259,14 @@ pub async fn logout(
     if let Err(refusal) = posted_form(&state, &req, &form.csrf) {
         return *refusal;
     }
-    state.sessions.close(&id);
+    state.sessions.console.close(&id);
     let mut response = redirect("/console/login");
     set_cookie(
         &mut response,
         SESSION_COOKIE,
         "",
         COOKIE_PATH,
-        (0, secure(&state)),
+        (0, secure(&state), SameSite::Strict),
     );
     response
 }

@@ -8,13 +8,20 @@ pub mod entries;
 pub mod health;
 pub mod i18n;
 pub mod multipart;
+pub mod qr;
 pub mod reconcile;
 pub mod session;
 pub mod settlements;
 pub mod statements;
+pub mod wallet;
+pub mod wallet_actions;
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, web};
+
+use crate::api::AppState;
+use i18n::Lang;
+use session::{Session, SessionStore};
 
 /// What every page may load: its own stylesheet and nothing else; no page may be framed.
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
@@ -36,6 +43,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(reconcile::upload)
         .service(entries::search)
         .service(health::health)
+        .service(wallet::login)
+        .service(wallet::wallet)
+        .service(wallet::logout)
+        .service(wallet_actions::authorize)
+        .service(wallet_actions::link_code)
+        .service(wallet_actions::consent)
+        .service(wallet_actions::donate)
         .service(stylesheet);
 }
 
@@ -100,22 +114,73 @@ pub fn cookie(req: &HttpRequest, name: &str) -> Option<String> {
         .map(|(_, v)| v.to_owned())
 }
 
-/// Adds a `Set-Cookie`: `HttpOnly`, `SameSite=Strict`, `Secure` when served over TLS, for
-/// `max_age_secs` (0 removes it).
+/// When a browser sends a cookie from another site's link: never (the console), or on a plain
+/// link only (the wallet, opened from a partner's app).
+#[derive(Debug, Clone, Copy)]
+pub enum SameSite {
+    Strict,
+    Lax,
+}
+
+/// Adds a `Set-Cookie`: `HttpOnly`, `Secure` when served over TLS, for `max_age_secs` (0
+/// removes it).
 pub fn set_cookie(
     response: &mut HttpResponse,
     name: &str,
     value: &str,
     path: &str,
-    (max_age_secs, secure): (i64, bool),
+    (max_age_secs, secure, same_site): (i64, bool, SameSite),
 ) {
     let secure = if secure { "; Secure" } else { "" };
+    let same_site = match same_site {
+        SameSite::Strict => "Strict",
+        SameSite::Lax => "Lax",
+    };
     let line = format!(
-        "{name}={value}; Path={path}; Max-Age={max_age_secs}; HttpOnly; SameSite=Strict{secure}"
+        "{name}={value}; Path={path}; Max-Age={max_age_secs}; HttpOnly; SameSite={same_site}{secure}"
     );
     if let Ok(v) = header::HeaderValue::from_str(&line) {
         response.headers_mut().append(header::SET_COOKIE, v);
     }
+}
+
+/// The live session of `store` this request's cookie `name` names, if any; a `?lang=` on any
+/// page switches its language (kept in the session).
+pub fn current<T: Clone>(
+    store: &SessionStore<T>,
+    state: &AppState,
+    req: &HttpRequest,
+    name: &str,
+) -> Option<(String, Session<T>)> {
+    let id = cookie(req, name)?;
+    let now = state.clearing.clock().now_secs();
+    let mut s = store.touch(&id, now)?;
+    let asked = req
+        .query_string()
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("lang="))
+        .and_then(Lang::parse);
+    if let Some(lang) = asked {
+        store.set_lang(&id, lang);
+        s.lang = lang;
+    }
+    Some((id, s))
+}
+
+/// The session that posted a form carrying `csrf`: to `sign_in` without one, `403` when the
+/// form is not this session's (forged elsewhere).
+pub fn posted<T>(
+    session: Option<(String, Session<T>)>,
+    csrf: &str,
+    sign_in: &str,
+) -> Result<Session<T>, Box<HttpResponse>> {
+    let Some((_, s)) = session else {
+        return Err(Box::new(redirect(sign_in)));
+    };
+    if s.csrf != csrf {
+        return Err(Box::new(refused(403, "the form was not this session's")));
+    }
+    Ok(s)
 }
 
 /// The pages' stylesheet, from the binary.

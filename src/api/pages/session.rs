@@ -8,10 +8,12 @@ use std::sync::{Mutex, PoisonError};
 use ring::rand::{SecureRandom, SystemRandom};
 
 use super::i18n::Lang;
-use crate::clearing::tokens::FinanceIdentity;
+use crate::clearing::tokens::{FinanceIdentity, MemberIdentity};
 
-/// Sessions kept at once; past it the oldest-expiring is dropped.
+/// Sessions kept at once, per kind; past it the oldest-expiring is dropped.
 pub const MAX_SESSIONS: usize = 10_000;
+/// Wallet sign-in tokens remembered as used at once (each until it expires).
+pub const MAX_USED_TOKENS: usize = 100_000;
 /// A session unused this long is over.
 pub const IDLE_TIMEOUT_SECS: i64 = 30 * 60;
 /// Random bytes in a session id or CSRF token.
@@ -24,10 +26,10 @@ pub fn secret() -> Option<String> {
     Some(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
-/// One signed-in console user.
+/// One signed-in user: who (a finance user, or a member), the form token, the language.
 #[derive(Debug, Clone)]
-pub struct ConsoleSession {
-    pub who: FinanceIdentity,
+pub struct Session<T> {
+    pub who: T,
     pub csrf: String,
     pub lang: Lang,
     /// When the token that opened the session expires: the session ends then at the latest.
@@ -35,17 +37,31 @@ pub struct ConsoleSession {
     pub idle_until_secs: i64,
 }
 
-/// The console's sessions.
-#[derive(Debug, Default)]
-pub struct Sessions {
-    console: Mutex<HashMap<String, ConsoleSession>>,
+/// A console user's session.
+pub type ConsoleSession = Session<FinanceIdentity>;
+/// A member's wallet session.
+pub type WalletSession = Session<MemberIdentity>;
+
+/// The sessions of one kind.
+#[derive(Debug)]
+pub struct SessionStore<T> {
+    all: Mutex<HashMap<String, Session<T>>>,
 }
 
-impl Sessions {
-    /// Opens a session; returns its id (`None` if no random id could be made).
-    pub fn open(&self, session: ConsoleSession) -> Option<String> {
+impl<T> Default for SessionStore<T> {
+    fn default() -> Self {
+        Self {
+            all: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl<T: Clone> SessionStore<T> {
+    /// Opens a session; returns its id (`None` if no random id could be made). A new id every
+    /// time: an id known before sign-in is never the signed-in one (no session fixation).
+    pub fn open(&self, session: Session<T>) -> Option<String> {
         let id = secret()?;
-        let mut all = self.console.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut all = self.all.lock().unwrap_or_else(PoisonError::into_inner);
         if all.len() >= MAX_SESSIONS {
             let oldest = all
                 .iter()
@@ -60,8 +76,8 @@ impl Sessions {
     }
 
     /// The live session `id` names, its idle time renewed; an expired one is removed.
-    pub fn touch(&self, id: &str, now_secs: i64) -> Option<ConsoleSession> {
-        let mut all = self.console.lock().unwrap_or_else(PoisonError::into_inner);
+    pub fn touch(&self, id: &str, now_secs: i64) -> Option<Session<T>> {
+        let mut all = self.all.lock().unwrap_or_else(PoisonError::into_inner);
         let live = all
             .get(id)
             .is_some_and(|s| now_secs < s.idle_until_secs && now_secs < s.token_exp_secs);
@@ -76,7 +92,7 @@ impl Sessions {
 
     /// Changes the session's language.
     pub fn set_lang(&self, id: &str, lang: Lang) {
-        let mut all = self.console.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut all = self.all.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(s) = all.get_mut(id) {
             s.lang = lang;
         }
@@ -84,9 +100,55 @@ impl Sessions {
 
     /// Ends a session (sign-out).
     pub fn close(&self, id: &str) {
-        self.console
+        self.all
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .remove(id);
+    }
+}
+
+/// Every page session of the process, and the wallet sign-in tokens already used.
+#[derive(Debug, Default)]
+pub struct Sessions {
+    pub console: SessionStore<FinanceIdentity>,
+    pub wallet: SessionStore<MemberIdentity>,
+    /// `jti` → the token's expiry: a wallet link opens one session, once.
+    used_tokens: Mutex<HashMap<String, i64>>,
+}
+
+impl Sessions {
+    /// Marks the token `jti` (expiring at `exp_secs`) used; `false` if it was used before, or
+    /// if too many unexpired tokens are remembered to take another (refused rather than
+    /// forgotten: forgetting would let a used link open a second session).
+    pub fn consume_token(&self, jti: &str, exp_secs: i64, now_secs: i64) -> bool {
+        let mut used = self
+            .used_tokens
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if used.contains_key(jti) {
+            return false;
+        }
+        if used.len() >= MAX_USED_TOKENS {
+            used.retain(|_, exp| *exp > now_secs);
+            if used.len() >= MAX_USED_TOKENS {
+                return false;
+            }
+        }
+        used.insert(jti.to_owned(), exp_secs);
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_token_is_taken_once_and_forgotten_only_after_it_expires() {
+        let s = Sessions::default();
+        assert!(s.consume_token("a", 100, 0));
+        assert!(!s.consume_token("a", 100, 0));
+        assert!(!s.consume_token("a", 100, 99));
+        assert!(s.consume_token("b", 100, 0));
     }
 }
