@@ -12,7 +12,7 @@ use super::problem::{ApiError, Problem};
 use crate::clearing::cards::MemberRef;
 use crate::clearing::codes::display_code;
 use crate::clearing::input::{DEFAULT_PAGE, MAX_PAGE};
-use crate::clearing::members::reason;
+use crate::clearing::reasons::reason;
 use crate::clearing::views::entry::EntryView;
 use crate::clearing::views::members::{AuthorizationView, ConsentView, TokenView};
 use crate::clearing::{Clearing, time, views};

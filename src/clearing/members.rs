@@ -15,8 +15,8 @@ use super::trust::token_may_move;
 use super::write::{Caller, Work};
 use super::{AuthorizationRefused, BadAmount, Clearing, ClearingError, Invalid, rules};
 use crate::ledger::{
-    Account, AccountKind, Amount, CommittedEntry, EntryDraft, EntryKind, EntryMeta, MemberId,
-    PartnerId, Party, Posting, Scale, UnitCode, UnitKind,
+    Account, Amount, EntryDraft, EntryKind, EntryMeta, MemberId, PartnerId, Party, Posting, Scale,
+    UnitCode, UnitKind,
 };
 use crate::store::authorizations::{self, AuthorizationRow};
 use crate::store::coupons::{self as coupon_store, CouponRow};
@@ -168,47 +168,6 @@ pub fn conversion(
         received: Amount::from_decimal(received, to_scale).map_err(|_| too_large())?,
         value: Amount::from_decimal(value, currency_scale).map_err(|_| too_large())?,
     })
-}
-
-/// A line a member can read: what the entry meant for them.
-pub fn reason(ctx: &Context, entry: &CommittedEntry) -> String {
-    let name = |p: &Option<PartnerId>| {
-        p.as_ref()
-            .and_then(|id| ctx.network.partner(id))
-            .map_or_else(|| "the network".to_owned(), |p| p.name.clone())
-    };
-    let at = name(&entry.meta.partner);
-    let member_lines: Vec<String> = entry
-        .postings
-        .iter()
-        .filter(|p| p.account.kind() == AccountKind::Member)
-        .map(|p| {
-            format!(
-                "{} {}",
-                p.amount
-                    .checked_neg()
-                    .filter(|_| p.amount.minor() < 0)
-                    .unwrap_or(p.amount),
-                p.account.unit()
-            )
-        })
-        .collect();
-    let moved = member_lines.first().cloned().unwrap_or_default();
-    match entry.meta.kind {
-        EntryKind::Earn => format!("Earned {moved} at {at}"),
-        EntryKind::Redemption => format!("Spent {moved} at {at}"),
-        EntryKind::Hold => format!("{moved} held at {at}"),
-        EntryKind::Capture => format!("Held points spent at {at}"),
-        EntryKind::Void => format!("Hold at {at} released: {moved} back"),
-        EntryKind::Expiry => format!("Hold at {at} lapsed: {moved} back"),
-        EntryKind::Reversal => format!("Reversal at {at}: {moved}"),
-        EntryKind::Conversion => format!("Converted {}", member_lines.join(" into ")),
-        EntryKind::Donation => format!("Donated {moved} to {at}"),
-        EntryKind::CouponReserve => format!("Coupon from {at}"),
-        EntryKind::CouponRedemption => format!("Coupon used at {at}"),
-        EntryKind::Forfeiture => format!("Forfeited {moved} to {at} at erasure"),
-        other => other.to_string(),
-    }
 }
 
 /// Posts a member's own entry (a conversion, a donation) once the member is known.

@@ -15,6 +15,7 @@ pub mod partner;
 pub mod privacy;
 pub mod profile;
 pub mod reads;
+pub mod reasons;
 pub mod receipt;
 pub mod reconcile;
 pub mod reversal;

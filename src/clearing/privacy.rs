@@ -201,7 +201,7 @@ impl Clearing {
                 .iter()
                 .map(|p| {
                     let mut v = EntryView::new(ctx, p);
-                    v.reason = Some(super::members::reason(ctx, &p.entry));
+                    v.reason = Some(super::reasons::reason(ctx, &p.entry));
                     v
                 })
                 .collect(),

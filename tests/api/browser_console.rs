@@ -80,3 +80,71 @@ fn a_finance_user_signs_in_reads_the_overview_in_two_languages_and_signs_out() {
     browser.goto(&api.url("/console"));
     browser.wait_at("/console/login");
 }
+
+/// Signs in through the form as a person would.
+fn sign_in(browser: &Browser, api: &Api, token: &str) {
+    browser.goto(&api.url("/console/login"));
+    browser.type_into("textarea[name=token]", token);
+    browser.click("button[type=submit]");
+    browser.wait_at("/console");
+}
+
+#[test]
+fn month_end_files_download_and_upload_in_the_browser_and_a_forged_form_is_refused() {
+    let Some(browser) = Browser::start() else {
+        return;
+    };
+    let api = Api::start();
+    let id = crate::console_files_http::closed_cycle(&api);
+    sign_in(&browser, &api, &api.finance_token(Role::Finance, None));
+
+    // The bookstore's statement: its page, the signature, and the CSV as a file.
+    browser.goto(&api.url(&format!("/console/settlements/{id}")));
+    browser.click(&format!(
+        "a[href='/console/settlements/{id}/statements/books']"
+    ));
+    browser.wait_for("the statement", |b| b.text().contains("Signature"));
+    let shown = browser.eval("return document.getElementById('statement-signature').textContent;");
+    assert_eq!(
+        shown.as_str().unwrap().split('.').count(),
+        3,
+        "a compact JWS: {shown}"
+    );
+    browser.click(&format!(
+        "a[href='/console/settlements/{id}/statements/books/csv']"
+    ));
+    let csv = String::from_utf8(browser.downloaded(&format!("statement-{id}-books.csv"))).unwrap();
+    assert!(csv.contains("till-7"), "{csv}");
+
+    // Reconciliation: the bookstore's own file, with a line the network never saw.
+    let file = browser.downloads.path().join("books-november.csv");
+    std::fs::write(
+        &file,
+        format!(
+            "{}\ntill-7,earn,40,COAL,\ntill-8,earn,5,COAL,\n",
+            coalition::clearing::reconcile::HEADER
+        ),
+    )
+    .unwrap();
+    browser.click("a[href='/console/reconciliation']");
+    browser.wait_at("/console/reconciliation");
+    browser.eval("document.getElementById('partner').value = 'books'; return true;");
+    browser.type_into("#file", file.to_str().unwrap());
+    browser.click("form[action='/console/reconciliation'] button");
+    browser.wait_for("the report", |b| b.text().contains("Report"));
+    assert_eq!(
+        browser.eval("return document.getElementById('matched').textContent;"),
+        "1"
+    );
+    assert!(browser.text().contains("till-8"), "{}", browser.text());
+
+    // A form whose CSRF token is not the session's is refused, and changes nothing.
+    browser.goto(&api.url("/console/settlements"));
+    browser.eval("document.querySelector('form[action=\"/console/logout\"] input[name=csrf]').value = 'forged'; return true;");
+    browser.click("form[action='/console/logout'] button");
+    browser.wait_for("the refusal", |b| b.text().contains("not this session's"));
+    browser.goto(&api.url("/console"));
+    browser.wait_for("still signed in", |b| {
+        b.text().contains("Outstanding points")
+    });
+}

@@ -8,6 +8,7 @@
 
 mod bad_input;
 mod browser_console;
+mod browser_wallet;
 mod cards_http;
 mod cli;
 mod common;
@@ -28,6 +29,7 @@ mod partner_http;
 mod privacy_http;
 mod profile_http;
 mod rfc9421;
+mod screenshots;
 mod settlement_http;
 mod streaming;
 mod wallet_http;

@@ -7,6 +7,7 @@ use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use askama::Template;
 use serde::Deserialize;
 
+use super::format::filters;
 use super::i18n::{Lang, Text};
 use super::session::{ConsoleSession, IDLE_TIMEOUT_SECS, secret};
 use super::{SameSite, cookie, current, html, posted, redirect, refused, set_cookie};
@@ -30,6 +31,9 @@ pub struct Chrome {
     pub app: &'static str,
     /// The pages' own root, `/console` or `/wallet`.
     pub home: &'static str,
+    /// Where the language switch leads: this page (empty: the address as it is) or, for a page
+    /// that answers a form, the page the form is on.
+    pub back: String,
     pub lang: &'static str,
     pub dir: &'static str,
     pub other_lang: &'static str,
@@ -44,6 +48,7 @@ impl Chrome {
         Self {
             app: t.console,
             home: "/console",
+            back: String::new(),
             lang: lang.code(),
             dir: lang.dir(),
             other_lang: lang.other().code(),
@@ -53,11 +58,17 @@ impl Chrome {
         }
     }
 
+    /// The frame of a page that answers a form posted from `back`.
+    pub(super) fn answering(self, back: String) -> Self {
+        Self { back, ..self }
+    }
+
     /// A wallet page's frame.
     pub(super) fn wallet(lang: Lang, title: fn(&Text) -> &'static str) -> Self {
         Self {
             app: lang.text().wallet,
             home: "/wallet",
+            back: "/wallet".to_owned(),
             ..Self::new(lang, title)
         }
     }

@@ -7,11 +7,12 @@ use askama::Template;
 use serde::{Deserialize, Serialize};
 
 use super::console::{Chrome, session};
+use super::format::filters;
 use super::session::ConsoleSession;
 use super::{html, redirect, refused};
 use crate::api::AppState;
-use crate::clearing::members::reason;
 use crate::clearing::reads::EntryQuery;
+use crate::clearing::reasons::reason;
 use crate::clearing::views::entry::EntryView;
 use crate::clearing::{ClearingError, time};
 use crate::ledger::{CardNumber, EntryKind, MemberId, PartnerId};

@@ -5,6 +5,7 @@ use actix_web::{HttpRequest, HttpResponse, get, web};
 use askama::Template;
 
 use super::console::{Chrome, session};
+use super::format::filters;
 use super::{html, redirect, refused};
 use crate::api::AppState;
 use crate::api::finance::{UnitTotals, unit_totals};

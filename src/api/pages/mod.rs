@@ -5,6 +5,7 @@
 
 pub mod console;
 pub mod entries;
+pub mod format;
 pub mod health;
 pub mod i18n;
 pub mod multipart;

@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use super::console::posted_form;
 use super::console::{Chrome, session};
+use super::format::filters;
 use super::{html, redirect, refused};
 use crate::api::AppState;
 use crate::clearing::views::settlement::{SettlementView, view};
@@ -127,7 +128,7 @@ pub async fn close(
     }
     let confirm = |error: Option<String>| {
         let page = ConfirmPage {
-            c: Chrome::new(s.lang, |t| t.close_cycle),
+            c: Chrome::new(s.lang, |t| t.close_cycle).answering("/console/settlements".into()),
             csrf: s.csrf.clone(),
             cutoff: form.cutoff.clone(),
             error,
@@ -171,7 +172,7 @@ async fn cycle_page(
         return refused(404, "no such settlement cycle");
     };
     let page = CyclePage {
-        c: Chrome::new(s.lang, |t| t.cycle),
+        c: Chrome::new(s.lang, |t| t.cycle).answering(format!("/console/settlements/{id}")),
         csrf: s.csrf.clone(),
         s: view(
             &cycle,

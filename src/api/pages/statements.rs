@@ -7,6 +7,7 @@ use actix_web::{HttpRequest, HttpResponse, get, web};
 use askama::Template;
 
 use super::console::{Chrome, session};
+use super::format::filters;
 use super::session::ConsoleSession;
 use super::{html, redirect, refused};
 use crate::api::AppState;

@@ -9,6 +9,8 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::console::{Chrome, CsrfForm, secure};
+use super::format::filters;
+use super::format::when;
 use super::i18n::{Lang, Text};
 use super::session::{IDLE_TIMEOUT_SECS, WalletSession, secret};
 use super::{SameSite, cookie, current, html, posted, redirect, refused, set_cookie};
@@ -16,7 +18,7 @@ use crate::api::AppState;
 use crate::clearing::codes::display_code;
 use crate::clearing::links::Link;
 use crate::clearing::members::WalletLine;
-use crate::clearing::members::reason;
+use crate::clearing::reasons::reason_in;
 use crate::clearing::rules::clearing_value;
 use crate::clearing::time;
 use crate::ledger::{PartnerId, Party, UnitKind};
@@ -292,14 +294,14 @@ pub(super) async fn render(
             .map(|c| CouponRow {
                 code: display_code(&c.code),
                 campaign: c.campaign_id.clone(),
-                expires_at: time::rfc3339(c.expires_at_us),
+                expires_at: when(c.expires_at_us, s.lang),
             })
             .collect(),
         history: entries
             .iter()
             .map(|p| HistoryRow {
-                at: time::rfc3339(p.entry.created_at_us),
-                reason: reason(ctx, &p.entry),
+                at: when(p.entry.created_at_us, s.lang),
+                reason: reason_in(ctx, &p.entry, s.lang.text().reasons),
             })
             .collect(),
         next,

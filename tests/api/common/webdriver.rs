@@ -16,6 +16,8 @@ const PAGE_WAIT_SECS: u64 = 20;
 
 /// A browser session; the browser and its driver stop when it is dropped.
 pub struct Browser {
+    /// Where the browser saves what it downloads.
+    pub downloads: super::TempDir,
     driver: Child,
     base: String,
     session: String,
@@ -72,7 +74,9 @@ impl Browser {
             );
             std::thread::sleep(Duration::from_millis(100));
         }
+        let downloads = super::TempDir::new();
         let mut browser = Browser {
+            downloads,
             driver: child,
             base,
             session: String::new(),
@@ -86,7 +90,10 @@ impl Browser {
                 "goog:chromeOptions": { "binary": chromium, "args": [
                     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                     "--window-size=1280,900"
-                ] }
+                ], "prefs": {
+                    "download.default_directory": browser.downloads.path().to_str().unwrap(),
+                    "download.prompt_for_download": false
+                } }
             } } })),
         );
         browser.session = created["sessionId"].as_str().unwrap().to_owned();
@@ -184,6 +191,81 @@ impl Browser {
     /// Waits until the browser is at a URL ending with `suffix`.
     pub fn wait_at(&self, suffix: &str) {
         self.wait_for(suffix, |b| b.url().ends_with(suffix));
+    }
+
+    /// A PNG of the element `css` selects, as the browser draws it.
+    pub fn element_png(&self, css: &str) -> Vec<u8> {
+        let el = self.find(css);
+        let shot = self.call("GET", &self.at(&format!("/element/{el}/screenshot")), None);
+        base64::Engine::decode(
+            &base64::engine::general_purpose::STANDARD,
+            shot.as_str().unwrap(),
+        )
+        .unwrap()
+    }
+
+    /// A PNG of the whole page as drawn at `width_px` (a phone's width draws as a phone's
+    /// screen): the viewport is made as tall as the page for the shot (Chromium's DevTools
+    /// metrics override, through chromedriver), then restored.
+    pub fn page_png(&self, width_px: u32) -> Vec<u8> {
+        let metrics = |height_px: u64| {
+            self.cdp(
+                "Emulation.setDeviceMetricsOverride",
+                json!({ "width": width_px, "height": height_px, "deviceScaleFactor": 1, "mobile": width_px < 500 }),
+            );
+        };
+        metrics(900);
+        let height = self
+            .eval("return document.documentElement.scrollHeight;")
+            .as_u64()
+            .unwrap_or(900);
+        metrics(height.clamp(400, 8000));
+        let shot = self.call("GET", &self.at("/screenshot"), None);
+        self.cdp("Emulation.clearDeviceMetricsOverride", json!({}));
+        base64::Engine::decode(
+            &base64::engine::general_purpose::STANDARD,
+            shot.as_str().unwrap(),
+        )
+        .unwrap()
+    }
+
+    /// A Chrome DevTools Protocol command, through chromedriver.
+    fn cdp(&self, cmd: &str, params: Value) -> Value {
+        self.call(
+            "POST",
+            &self.at("/goog/cdp/execute"),
+            Some(json!({ "cmd": cmd, "params": params })),
+        )
+    }
+
+    /// Sets the window's size in CSS pixels.
+    pub fn resize(&self, width_px: u32, height_px: u32) {
+        self.call(
+            "POST",
+            &self.at("/window/rect"),
+            Some(json!({ "width": width_px, "height": height_px })),
+        );
+    }
+
+    /// Waits until a download named `file` is complete; its bytes.
+    pub fn downloaded(&self, file: &str) -> Vec<u8> {
+        let path = self.downloads.path().join(file);
+        let started = Instant::now();
+        loop {
+            if let Ok(bytes) = std::fs::read(&path) {
+                // Chromium writes to a `.crdownload` and renames it when done.
+                return bytes;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(PAGE_WAIT_SECS),
+                "waited for the download {file}; the folder holds {:?}",
+                std::fs::read_dir(self.downloads.path()).map(|d| d
+                    .filter_map(|e| e.ok())
+                    .map(|e| e.file_name())
+                    .collect::<Vec<_>>())
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     /// The page's text as a reader sees it.

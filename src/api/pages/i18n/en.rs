@@ -1,8 +1,10 @@
 //! The pages' strings in English.
 
 use super::Text;
+use crate::clearing::reasons::REASONS_EN;
 
 pub static EN: Text = Text {
+    reasons: &REASONS_EN,
     language_name: "English",
     console: "Finance console",
     sign_in: "Sign in",

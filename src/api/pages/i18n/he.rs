@@ -1,8 +1,27 @@
 //! The pages' strings in Hebrew.
 
 use super::Text;
+use crate::clearing::reasons::ReasonWords;
+
+static REASONS_HE: ReasonWords = ReasonWords {
+    network: "הרשת",
+    earn: "נצברו {moved} ב{at}",
+    redemption: "מומשו {moved} ב{at}",
+    hold: "{moved} הוקפאו ב{at}",
+    capture: "נקודות מוקפאות מומשו ב{at}",
+    void: "ההקפאה ב{at} בוטלה: {moved} חזרו",
+    expiry: "ההקפאה ב{at} פקעה: {moved} חזרו",
+    reversal: "ביטול ב{at}: {moved}",
+    conversion: "הומרו {lines}",
+    joined: " ל-",
+    donation: "נתרמו {moved} ל{at}",
+    coupon_reserve: "קופון מ{at}",
+    coupon_redemption: "קופון מומש ב{at}",
+    forfeiture: "{moved} חולטו ל{at} במחיקת החשבון",
+};
 
 pub static HE: Text = Text {
+    reasons: &REASONS_HE,
     language_name: "עברית",
     console: "מסוף כספים",
     sign_in: "כניסה",

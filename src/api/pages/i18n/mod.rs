@@ -4,6 +4,7 @@
 mod en;
 mod he;
 
+use crate::clearing::reasons::ReasonWords;
 use en::EN;
 use he::HE;
 
@@ -80,6 +81,8 @@ impl Lang {
 
 /// Every string of the console's pages.
 pub struct Text {
+    /// How the history's reasons are worded.
+    pub reasons: &'static ReasonWords,
     pub language_name: &'static str,
     pub console: &'static str,
     pub sign_in: &'static str,
