@@ -81,6 +81,10 @@ pub struct FinanceClaims {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nbf: Option<i64>,
     pub exp: i64,
+    /// The token's id (optional: tokens minted before it was added have none). A console
+    /// sign-in link takes its token once, by this id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jti: Option<String>,
 }
 
 /// A claim that, when present, is a string (`null` is not "absent").
@@ -121,6 +125,8 @@ pub struct FinanceIdentity {
     pub partner: Option<PartnerId>,
     /// When the token expires (seconds since the epoch): a console session ends then too.
     pub expires_at_secs: i64,
+    /// The token's id, when it has one: a sign-in link takes it once.
+    pub jti: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -278,6 +284,7 @@ impl TokenKeys {
             iat: now_secs,
             nbf: None,
             exp: now_secs + i64::try_from(ttl_secs.min(MAX_FINANCE_TOKEN_TTL_SECS)).unwrap_or(0),
+            jti: Some(uuid::Uuid::new_v4().to_string()),
         };
         self.sign(&claims)
     }
@@ -304,6 +311,7 @@ impl TokenKeys {
             role,
             partner,
             expires_at_secs: claims.exp,
+            jti: claims.jti,
         })
     }
 }

@@ -172,6 +172,16 @@ pub enum Command {
         /// Lifetime in seconds (at most 30 days).
         #[arg(long, default_value_t = DEFAULT_FINANCE_TOKEN_TTL_SECS)]
         ttl: u64,
+        /// Print a one-time sign-in link to the console instead of the token.
+        #[arg(long)]
+        login: bool,
+        /// Where the service is reached, for `--login`.
+        #[arg(
+            long,
+            env = "COALITION_PUBLIC_URL",
+            default_value = "http://127.0.0.1:8080"
+        )]
+        url: String,
         #[command(flatten)]
         service: ServiceArgs,
     },
@@ -242,6 +252,10 @@ pub enum Command {
         /// Keep the throwaway folder instead of deleting it at the end.
         #[arg(long)]
         keep: bool,
+        /// After the tour, keep serving on this address (such as 127.0.0.1:8080), printing
+        /// sign-in links to the console and to the demo member's wallet, until Ctrl-C.
+        #[arg(long, value_name = "ADDR")]
+        stay: Option<String>,
     },
 }
 

@@ -50,8 +50,18 @@ pub fn run(command: Command) -> Result<ExitCode> {
             role,
             partner,
             ttl,
+            login,
+            url,
             service,
-        } => token(role, partner.as_deref(), ttl, &service)?,
+        } => {
+            let token = token(role, partner.as_deref(), ttl, &service)?;
+            if login {
+                eprintln!("Open this link to sign in to the console (it works once):");
+                println!("{}/console/login?token={token}", url.trim_end_matches('/'));
+            } else {
+                println!("{token}");
+            }
+        }
         Command::Sign {
             key,
             keyid,
@@ -76,7 +86,11 @@ pub fn run(command: Command) -> Result<ExitCode> {
         Command::Settle { cutoff, service } => settle(&cutoff, &service)?,
         Command::RebuildAggregates { service } => rebuild_aggregates(&service)?,
         Command::Export { format, service } => export(format, &service)?,
-        Command::Demo { partners, keep } => demo::run(&partners.partners, keep)?,
+        Command::Demo {
+            partners,
+            keep,
+            stay,
+        } => demo::run(&partners.partners, keep, stay.as_deref())?,
         Command::Bench {
             database,
             duration,
@@ -173,7 +187,12 @@ fn keygen(out: &Path) -> Result<()> {
     Ok(())
 }
 
-fn token(role: RoleArg, partner: Option<&str>, ttl_secs: u64, service: &ServiceArgs) -> Result<()> {
+fn token(
+    role: RoleArg,
+    partner: Option<&str>,
+    ttl_secs: u64,
+    service: &ServiceArgs,
+) -> Result<String> {
     if ttl_secs == 0 || ttl_secs > MAX_FINANCE_TOKEN_TTL_SECS {
         bail!("--ttl must be 1 to {MAX_FINANCE_TOKEN_TTL_SECS} seconds");
     }
@@ -186,9 +205,7 @@ fn token(role: RoleArg, partner: Option<&str>, ttl_secs: u64, service: &ServiceA
     let (key, _) = SigningKey::load_or_create(&path)
         .with_context(|| format!("network key {}", path.display()))?;
     let keys = TokenKeys::new(&key, &key.public_key().jwk().kid);
-    let token = keys.mint_finance(role, partner.as_ref(), ttl_secs, Clock::system().now_secs())?;
-    println!("{token}");
-    Ok(())
+    Ok(keys.mint_finance(role, partner.as_ref(), ttl_secs, Clock::system().now_secs())?)
 }
 
 fn sign(

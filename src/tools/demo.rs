@@ -15,10 +15,10 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 
 /// Signs and sends requests as one partner.
-struct Partner<'a> {
-    base: String,
-    key: &'a GeneratedKey,
-    agent: ureq::Agent,
+pub(super) struct Partner<'a> {
+    pub(super) base: String,
+    pub(super) key: &'a GeneratedKey,
+    pub(super) agent: ureq::Agent,
 }
 
 struct Answer {
@@ -80,7 +80,7 @@ impl Partner<'_> {
         )
     }
 
-    fn expect(&self, path: &str, body: Value, status: u16) -> Result<Value> {
+    pub(super) fn expect(&self, path: &str, body: Value, status: u16) -> Result<Value> {
         let a = self.post(path, body)?;
         if a.status != status {
             bail!(
@@ -136,10 +136,12 @@ fn receipt_verifies(receipt: &Value, jwks: &Value) -> bool {
     PublicKey::from_bytes(x).verify(format!("{header}.{payload}").as_bytes(), &signature)
 }
 
-pub fn run(source: &Path, keep: bool) -> Result<()> {
+/// The tour; with `stay` (an address to listen on) the service keeps running afterwards, with
+/// links to the console and to Dana's wallet, until Ctrl-C.
+pub fn run(source: &Path, keep: bool, stay: Option<&str>) -> Result<()> {
     let dir = std::env::temp_dir().join(format!("coalition-demo-{}", uuid::Uuid::new_v4()));
     fs::create_dir_all(&dir)?;
-    let outcome = tour(source, &dir);
+    let outcome = tour(source, &dir, stay);
     if keep {
         println!("\nThe demo's folder is kept: {}", dir.display());
     } else {
@@ -148,7 +150,7 @@ pub fn run(source: &Path, keep: bool) -> Result<()> {
     outcome
 }
 
-fn tour(source: &Path, dir: &Path) -> Result<()> {
+fn tour(source: &Path, dir: &Path, stay: Option<&str>) -> Result<()> {
     println!(
         "Coalition demo — a throwaway network in {}\n",
         dir.display()
@@ -176,12 +178,15 @@ fn tour(source: &Path, dir: &Path) -> Result<()> {
     let settings =
         Settings::new(database, manifests).with_network_key(Some(dir.join("network-key.pem")));
     let clearing = Clearing::start(&settings)?;
-    let server = RunningServer::start(clearing.clone(), "127.0.0.1:0")?;
+    let server = RunningServer::start(clearing.clone(), stay.unwrap_or("127.0.0.1:0"))?;
     println!(
         "2. Started the service on {} (SQLite file demo.db).",
         server.url("")
     );
-    let outcome = story(&clearing, &server, &keys);
+    let outcome = story(&clearing, &server, &keys).and_then(|dana| match stay {
+        Some(_) => super::demo_pages::stay(&clearing, &server, &keys, &dana),
+        None => Ok(()),
+    });
     drop(server);
     clearing.shutdown();
     outcome?;
@@ -193,7 +198,7 @@ fn tour(source: &Path, dir: &Path) -> Result<()> {
     clippy::too_many_lines,
     reason = "the demo is a narrated script, read top to bottom"
 )]
-fn story(clearing: &Clearing, server: &RunningServer, keys: &[GeneratedKey]) -> Result<()> {
+fn story(clearing: &Clearing, server: &RunningServer, keys: &[GeneratedKey]) -> Result<String> {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .build()
@@ -596,5 +601,5 @@ fn story(clearing: &Clearing, server: &RunningServer, keys: &[GeneratedKey]) -> 
     if !checks.iter().all(|c| c.ok) {
         bail!("the ledger failed verification");
     }
-    Ok(())
+    Ok(dana)
 }

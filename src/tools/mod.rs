@@ -9,5 +9,6 @@ mod bench_settle;
 pub mod cli;
 pub mod commands;
 mod demo;
+mod demo_pages;
 #[cfg(test)]
 mod fuzz_smoke;

@@ -113,6 +113,25 @@ fn serve_lists_the_network() {
         .map(|(a, b)| (a.to_owned(), b.to_owned()))
     );
     assert_eq!(net.partners.len(), 5);
+
+    // `token --login` prints a sign-in link to this server's console that works once.
+    let out = run(coalition()
+        .args(["token", "--role", "finance", "--login", "--url", &base])
+        .arg("--partners")
+        .arg(demo_partners())
+        .arg("--network-key")
+        .arg(dir.path().join("key.pem")));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let link = text(&out.stdout).trim().to_owned();
+    assert!(
+        link.starts_with(&format!("{base}/console/login?token=")),
+        "{link}"
+    );
+    let first = crate::common::send_unfollowed("GET", &link, &[], None);
+    assert_eq!(first.status, 303, "{}", first.body);
+    assert_eq!(first.header("location").as_deref(), Some("/console"));
+    let again = crate::common::send_unfollowed("GET", &link, &[], None);
+    assert_eq!(again.status, 401, "a sign-in link works once");
 }
 
 #[test]

@@ -119,6 +119,8 @@ struct OverviewPage {
 #[derive(Debug, Deserialize)]
 pub struct LangQuery {
     pub(super) lang: Option<String>,
+    /// A sign-in link's token (`coalition token --login`), taken once.
+    pub(super) token: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -177,21 +179,30 @@ pub async fn login_form(
     query: web::Query<LangQuery>,
 ) -> HttpResponse {
     let lang = lang_of(&req, &query);
+    if let Some(token) = &query.token {
+        return link_sign_in(&state, token.trim(), lang);
+    }
+    form_page(&state, lang, false)
+}
+
+/// The sign-in form, with a fresh CSRF token in its cookie; `refused` says a token was not
+/// accepted (`401`).
+fn form_page(state: &AppState, lang: Lang, refused_token: bool) -> HttpResponse {
     let Some(csrf) = secret() else {
         return refused(503, "no random source");
     };
     let page = LoginPage {
         c: Chrome::new(lang, |t| t.sign_in),
         csrf: csrf.clone(),
-        refused: false,
+        refused: refused_token,
     };
-    let mut response = html(200, page.render());
+    let mut response = html(if refused_token { 401 } else { 200 }, page.render());
     set_cookie(
         &mut response,
         LOGIN_CSRF_COOKIE,
         &csrf,
         COOKIE_PATH,
-        (IDLE_TIMEOUT_SECS, secure(&state), SameSite::Strict),
+        (IDLE_TIMEOUT_SECS, secure(state), SameSite::Strict),
     );
     response
 }
@@ -210,7 +221,13 @@ pub async fn login(
             "the sign-in form expired or was not this site's: load it again",
         );
     }
-    let lang = lang_of(&req, &LangQuery { lang: None });
+    let lang = lang_of(
+        &req,
+        &LangQuery {
+            lang: None,
+            token: None,
+        },
+    );
     let now = state.clearing.clock().now_secs();
     let token = form.token.trim();
     let who = (token.len() <= MAX_TOKEN_BYTES)
@@ -224,6 +241,20 @@ pub async fn login(
         };
         return html(401, page.render());
     };
+    let mut response = signed_in(&state, who, lang);
+    set_cookie(
+        &mut response,
+        LOGIN_CSRF_COOKIE,
+        "",
+        COOKIE_PATH,
+        (0, secure(&state), SameSite::Strict),
+    );
+    response
+}
+
+/// A session for `who`: its cookie, and `303` to the overview.
+fn signed_in(state: &AppState, who: FinanceIdentity, lang: Lang) -> HttpResponse {
+    let now = state.clearing.clock().now_secs();
     let (Some(csrf), token_exp_secs) = (secret(), who.expires_at_secs) else {
         return refused(503, "no random source");
     };
@@ -238,23 +269,33 @@ pub async fn login(
         return refused(503, "no random source");
     };
     let mut response = redirect("/console");
-    let secure = secure(&state);
     let max_age = token_exp_secs.saturating_sub(now).max(0);
     set_cookie(
         &mut response,
         SESSION_COOKIE,
         &id,
         COOKIE_PATH,
-        (max_age, secure, SameSite::Strict),
-    );
-    set_cookie(
-        &mut response,
-        LOGIN_CSRF_COOKIE,
-        "",
-        COOKIE_PATH,
-        (0, secure, SameSite::Strict),
+        (max_age, secure(state), SameSite::Strict),
     );
     response
+}
+
+/// `GET /console/login?token=…`: a sign-in link (`coalition token --login`) opens a session
+/// once; a token without an id, used before, or not a finance token is refused on the form.
+fn link_sign_in(state: &AppState, token: &str, lang: Lang) -> HttpResponse {
+    let now = state.clearing.clock().now_secs();
+    let who = (token.len() <= MAX_TOKEN_BYTES)
+        .then(|| state.clearing.context().tokens.finance(token, now).ok())
+        .flatten();
+    let taken = who.as_ref().is_some_and(|w| {
+        w.jti
+            .as_deref()
+            .is_some_and(|jti| state.sessions.consume_token(jti, w.expires_at_secs, now))
+    });
+    match who {
+        Some(who) if taken => signed_in(state, who, lang),
+        _ => form_page(state, lang, true),
+    }
 }
 
 /// `POST /console/logout`: the session ends, here and in the browser.
