@@ -333,7 +333,6 @@ impl Clearing {
         Ok(Amount::from_minor(minor, scale))
     }
 
-    /// Every account balance, read in one snapshot.
     /// What each issuer has outstanding, per points unit: `(issuer, unit, points)`.
     pub async fn outstanding(
         &self,
@@ -365,6 +364,7 @@ impl Clearing {
         Ok(out)
     }
 
+    /// Every account balance, read in one snapshot.
     pub async fn balances_snapshot(&self) -> Result<Vec<crate::ledger::RawBalance>, ClearingError> {
         Ok(self.store.read(store::ledger::balances_snapshot).await?)
     }

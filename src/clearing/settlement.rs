@@ -315,6 +315,42 @@ impl Clearing {
         })
     }
 
+    /// The open cycle's running positions: per party, what it nets so far from every entry no
+    /// cycle has closed (a closed cycle moves its parties' money accounts to `due`, so what
+    /// is left on them is the open cycle). Above zero the network pays the party. Read by
+    /// account name, one key look-up per party.
+    pub async fn running_positions(&self) -> Result<Vec<(String, i64)>, ClearingError> {
+        let currency = self.network().settlement_currency.to_string();
+        let mut parties: Vec<String> = self
+            .network()
+            .partners
+            .keys()
+            .map(ToString::to_string)
+            .collect();
+        parties.push(NETWORK.to_owned());
+        let rows = self
+            .store()
+            .read(move |c| {
+                let mut out = Vec::with_capacity(parties.len());
+                for party in parties {
+                    let mut balance = crate::store::ledger::balance_of(
+                        c,
+                        &format!("settlement:{party}:{currency}"),
+                    )?;
+                    if party == NETWORK {
+                        balance += crate::store::ledger::balance_of(
+                            c,
+                            &format!("network:fees:{currency}"),
+                        )?;
+                    }
+                    out.push((party, -balance));
+                }
+                Ok(out)
+            })
+            .await?;
+        Ok(rows)
+    }
+
     /// `POST /v1/settlements/{id}/payments`: money moved for one partner's position; never more
     /// than the position.
     pub fn pay_work(

@@ -165,6 +165,15 @@ fn a_cycle_is_closed_from_the_console_after_a_confirmation() {
     // The cut-off, in whole seconds, must fall after the earn.
     api.advance_secs(2);
     let (cookie, csrf) = signed_in(&api, &api.finance_token(Role::Finance, None));
+    // Before the close, the overview shows the open cycle's running positions.
+    let running =
+        |cookie: &str| browse(&api, "GET", "/console", &[("cookie", cookie.into())], None).body;
+    let before = running(&cookie);
+    assert!(
+        before.contains("<tr><td>books</td><td class=\"num\">-2.00</td></tr>")
+            && before.contains("<tr><td>network</td><td class=\"num\">2.00</td></tr>"),
+        "{before}"
+    );
     let list = browse(
         &api,
         "GET",
@@ -213,6 +222,7 @@ fn a_cycle_is_closed_from_the_console_after_a_confirmation() {
     assert_eq!(closed.status, 303, "{}", closed.body);
     let at = closed.header("location").unwrap();
     assert!(at.starts_with("/console/settlements/"), "{at}");
+    assert!(running(&cookie).contains("Nothing has moved since the last cut-off."));
     let cycle = browse(&api, "GET", &at, &[("cookie", cookie.clone())], None);
     let position = |who: &str, net: &str| {
         format!("<tr><td>{who}</td><td class=\"num\">{net}</td><td class=\"num\">0.00</td><td>")

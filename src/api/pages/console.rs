@@ -114,6 +114,8 @@ struct OverviewPage {
     units: Vec<UnitRow>,
     outstanding: Vec<OutstandingRow>,
     chart_height: u32,
+    /// The open cycle's running positions: party and net (above zero the network pays it).
+    running: Vec<(String, String)>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -409,9 +411,24 @@ pub async fn overview(state: web::Data<AppState>, req: HttpRequest) -> HttpRespo
             },
         })
         .collect();
-    let Some(outstanding) = outstanding_rows(&state, issued_by_me).await else {
+    let (Some(outstanding), Ok(running)) = (
+        outstanding_rows(&state, issued_by_me).await,
+        state.clearing.running_positions().await,
+    ) else {
         return refused(503, "the database is unavailable: try again");
     };
+    let scale = network.currency_scale;
+    let running = running
+        .into_iter()
+        .filter(|(party, net)| {
+            *net != 0
+                && s.who
+                    .partner
+                    .as_ref()
+                    .is_none_or(|own| own.as_str() == party)
+        })
+        .map(|(party, net)| (party, crate::clearing::views::settlement::money(net, scale)))
+        .collect();
     let page = OverviewPage {
         c: Chrome::new(s.lang, |t| t.overview),
         csrf: s.csrf.clone(),
@@ -421,6 +438,7 @@ pub async fn overview(state: web::Data<AppState>, req: HttpRequest) -> HttpRespo
         units,
         chart_height: u32::try_from(outstanding.len() * 20).unwrap_or(0),
         outstanding,
+        running,
     };
     html(200, page.render())
 }

@@ -158,4 +158,7 @@ pub static EN: Text = Text {
     donate_intro: "Give points to a charity of the network: their value goes to it at the next settlement.",
     charity: "Charity",
     give: "Give",
+    open_cycle: "The open cycle",
+    open_cycle_intro: "What each party nets so far from the entries no cycle has closed: above zero the network pays it, below zero it pays the network.",
+    nothing_open: "Nothing has moved since the last cut-off.",
 };

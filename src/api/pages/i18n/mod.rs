@@ -236,6 +236,9 @@ pub struct Text {
     pub donate_intro: &'static str,
     pub charity: &'static str,
     pub give: &'static str,
+    pub open_cycle: &'static str,
+    pub open_cycle_intro: &'static str,
+    pub nothing_open: &'static str,
 }
 
 #[cfg(test)]
