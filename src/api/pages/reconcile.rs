@@ -8,6 +8,7 @@ use askama::Template;
 
 use super::console::{Chrome, session};
 use super::format::filters;
+use super::i18n::refusal;
 use super::multipart::{self, Part};
 use super::session::ConsoleSession;
 use super::{html, redirect, refused};
@@ -148,7 +149,7 @@ pub async fn upload(
             .clearing
             .reconcile(&p, from, to, csv)
             .await
-            .map_err(|e| e.to_string()),
+            .map_err(|e| refusal(s.lang, &e)),
     };
     match checked {
         Ok(report) => shown.report = Some(report),

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use super::console::posted_form;
 use super::console::{Chrome, session};
 use super::format::filters;
+use super::i18n::refusal;
 use super::{html, redirect, refused};
 use crate::api::AppState;
 use crate::clearing::views::settlement::{SettlementView, view};
@@ -157,7 +158,7 @@ pub async fn close(
                 None => refused(500, "the cycle was closed but its page could not be found"),
             }
         }
-        Err(e) => confirm(Some(e.to_string())),
+        Err(e) => confirm(Some(refusal(s.lang, &e))),
     }
 }
 
@@ -228,6 +229,6 @@ pub async fn pay(
         .await;
     match paid {
         Ok(_) => redirect(&format!("/console/settlements/{path}")),
-        Err(e) => cycle_page(&state, &s, &path, Some(e.to_string())).await,
+        Err(e) => cycle_page(&state, &s, &path, Some(refusal(s.lang, &e))).await,
     }
 }

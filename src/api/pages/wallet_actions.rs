@@ -5,7 +5,7 @@
 use actix_web::{HttpRequest, HttpResponse, post, web};
 use serde::Deserialize;
 
-use super::i18n::Text;
+use super::i18n::refusal;
 use super::qr;
 use super::session::WalletSession;
 use super::wallet::{Outcome, Shown, posted_form, render};
@@ -52,9 +52,13 @@ fn lacks(s: &WalletSession, scope: &str) -> Option<Outcome> {
 }
 
 /// A refusal, worded for the page.
-fn refusal(t: &Text, e: &ClearingError) -> Outcome {
+fn refused(s: &WalletSession, e: &ClearingError) -> Outcome {
     Outcome {
-        error: Some(format!("{} {e}", t.wallet_refused)),
+        error: Some(format!(
+            "{} {}",
+            s.lang.text().wallet_refused,
+            refusal(s.lang, e)
+        )),
         ..Outcome::default()
     }
 }
@@ -118,7 +122,7 @@ pub async fn authorize(
             ),
             ..Outcome::default()
         },
-        Err(e) => refusal(t, &e),
+        Err(e) => refused(&s, &e),
     };
     render(&state, &s, 0, o).await
 }
@@ -158,7 +162,7 @@ pub async fn link_code(
             shown: shown(t.link_code, &reply.body, form.partner.clone()),
             ..Outcome::default()
         },
-        Err(e) => refusal(t, &e),
+        Err(e) => refused(&s, &e),
     };
     render(&state, &s, 0, o).await
 }
@@ -195,7 +199,7 @@ pub async fn consent(
             notice: Some(s.lang.text().consent_saved),
             ..Outcome::default()
         },
-        Err(e) => refusal(s.lang.text(), &e),
+        Err(e) => refused(&s, &e),
     };
     render(&state, &s, 0, o).await
 }
@@ -235,7 +239,7 @@ pub async fn donate(
             notice: Some(s.lang.text().donation_made),
             ..Outcome::default()
         },
-        Err(e) => refusal(s.lang.text(), &e),
+        Err(e) => refused(&s, &e),
     };
     render(&state, &s, 0, o).await
 }

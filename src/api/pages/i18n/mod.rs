@@ -3,6 +3,9 @@
 
 mod en;
 mod he;
+mod refusals;
+
+pub use refusals::refusal;
 
 use crate::clearing::reasons::ReasonWords;
 use en::EN;
