@@ -5,7 +5,7 @@
 use anyhow::{Context as _, Result};
 use serde_json::json;
 
-use super::demo::Partner;
+use super::demo_client::Partner;
 use crate::api::RunningServer;
 use crate::clearing::Clearing;
 use crate::clearing::tokens::Role;

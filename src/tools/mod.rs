@@ -9,6 +9,7 @@ mod bench_settle;
 pub mod cli;
 pub mod commands;
 mod demo;
+mod demo_client;
 mod demo_pages;
 #[cfg(test)]
 mod fuzz_smoke;
