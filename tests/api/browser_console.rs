@@ -138,6 +138,27 @@ fn month_end_files_download_and_upload_in_the_browser_and_a_forged_form_is_refus
     );
     assert!(browser.text().contains("till-8"), "{}", browser.text());
 
+    // The entry behind the statement's line, found by its reference, with its proofs.
+    browser.click("a[href='/console/entries']");
+    browser.wait_at("/console/entries");
+    browser.type_into("#reference", "till-7");
+    browser.click("form.search button");
+    browser.wait_for("the entry", |b| b.url().contains("reference=till-7"));
+    browser.click("details summary");
+    let entry = browser.text();
+    assert!(
+        entry.contains("earn") && entry.contains("Hash (SHA-256)"),
+        "{entry}"
+    );
+    // Ledger health: every check passes.
+    browser.click("a[href='/console/health']");
+    browser.wait_at("/console/health");
+    let health = browser.text();
+    assert!(
+        health.contains("hash_chain") && !health.contains("FAILED"),
+        "{health}"
+    );
+
     // A form whose CSRF token is not the session's is refused, and changes nothing.
     browser.goto(&api.url("/console/settlements"));
     browser.eval("document.querySelector('form[action=\"/console/logout\"] input[name=csrf]').value = 'forged'; return true;");

@@ -340,3 +340,37 @@ fn the_ledger_health_page_shows_verify_and_the_trial_balance() {
         403
     );
 }
+
+/// Session fixation: an id planted in the browser before sign-in is never the signed-in
+/// session; the wallet's likewise.
+#[test]
+fn a_planted_session_id_never_becomes_the_signed_in_session() {
+    let api = Api::start();
+    let planted =
+        "coalition_console=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    let form = browse(
+        &api,
+        "GET",
+        "/console/login",
+        &[("cookie", planted.into())],
+        None,
+    );
+    let login_cookie = pair(&set_cookie(&form, "coalition_console_login").unwrap());
+    let token = api.finance_token(Role::Finance, None);
+    let r = browse(
+        &api,
+        "POST",
+        "/console/login",
+        &[("cookie", format!("{planted}; {login_cookie}"))],
+        Some(&format!("token={token}&csrf={}", csrf_field(&form.body))),
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    let given = pair(&set_cookie(&r, "coalition_console").unwrap());
+    assert_ne!(given, planted, "a new id at sign-in");
+    let with_planted = browse(&api, "GET", "/console", &[("cookie", planted.into())], None);
+    assert_eq!(with_planted.status, 303, "the planted id signs nobody in");
+    assert_eq!(
+        browse(&api, "GET", "/console", &[("cookie", given)], None).status,
+        200
+    );
+}
