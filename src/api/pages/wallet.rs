@@ -17,7 +17,7 @@ use super::{SameSite, cookie, current, html, posted, redirect, refused, set_cook
 use crate::api::AppState;
 use crate::clearing::codes::display_code;
 use crate::clearing::links::Link;
-use crate::clearing::members::WalletLine;
+use crate::clearing::members::{Wallet, WalletLine};
 use crate::clearing::reasons::reason_in;
 use crate::clearing::rules::clearing_value;
 use crate::clearing::time;
@@ -285,18 +285,19 @@ pub(super) async fn render(
         currency: network.settlement_currency.to_string(),
         balances: balance_rows(network, azp, &w.lines),
         spendable,
-        elsewhere,
-        partners: choices(network, false),
-        charities: choices(network, true),
-        coupons: w
-            .coupons
-            .iter()
-            .map(|c| CouponRow {
-                code: display_code(&c.code),
-                campaign: c.campaign_id.clone(),
-                expires_at: when(c.expires_at_us, s.lang),
-            })
+        // Only the units the member holds: the others need no advice.
+        elsewhere: elsewhere
+            .into_iter()
+            .filter(|(unit, _)| w.lines.iter().any(|l| l.unit.as_str() == unit))
+            .map(|(unit, issuer)| format!("{unit} ({})", name(&issuer)))
             .collect(),
+        // The brand whose app this is spends its own points without a code.
+        partners: choices(network, false)
+            .into_iter()
+            .filter(|p| p.id != azp.as_str())
+            .collect(),
+        charities: choices(network, true),
+        coupons: coupon_rows(&w, s.lang),
         history: entries
             .iter()
             .map(|p| HistoryRow {
@@ -318,6 +319,18 @@ pub(super) async fn render(
     )
 }
 
+/// The member's open coupons (the wallet's rows, whatever the store calls them).
+fn coupon_rows(w: &Wallet, lang: Lang) -> Vec<CouponRow> {
+    w.coupons
+        .iter()
+        .map(|c| CouponRow {
+            code: display_code(&c.code),
+            campaign: c.campaign_id.clone(),
+            expires_at: when(c.expires_at_us, lang),
+        })
+        .collect()
+}
+
 /// A party's name as members know it.
 fn party_name(network: &Network, p: &Party) -> String {
     match p {
@@ -337,8 +350,8 @@ fn may_spend(azp: &PartnerId, issuer: &Party) -> bool {
     }
 }
 
-/// The network's points units: those this session may spend, and the others with their brand.
-fn units_by_reach(network: &Network, azp: &PartnerId) -> (Vec<String>, Vec<String>) {
+/// The network's points units: those this session may spend, and the others with their issuer.
+fn units_by_reach(network: &Network, azp: &PartnerId) -> (Vec<String>, Vec<(String, Party)>) {
     let (here, there): (Vec<_>, Vec<_>) = network
         .units
         .iter()
@@ -347,13 +360,7 @@ fn units_by_reach(network: &Network, azp: &PartnerId) -> (Vec<String>, Vec<Strin
             UnitKind::Currency => None,
         })
         .partition(|(_, issuer)| may_spend(azp, issuer));
-    (
-        here.into_iter().map(|(u, _)| u).collect(),
-        there
-            .into_iter()
-            .map(|(u, issuer)| format!("{u} ({})", party_name(network, &issuer)))
-            .collect(),
-    )
+    (here.into_iter().map(|(u, _)| u).collect(), there)
 }
 
 fn balance_rows(network: &Network, azp: &PartnerId, lines: &[WalletLine]) -> Vec<BalanceRow> {

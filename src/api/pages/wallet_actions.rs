@@ -5,12 +5,13 @@
 use actix_web::{HttpRequest, HttpResponse, post, web};
 use serde::Deserialize;
 
+use super::format::when;
 use super::i18n::refusal;
 use super::qr;
 use super::session::WalletSession;
 use super::wallet::{Outcome, Shown, posted_form, render};
 use crate::api::AppState;
-use crate::clearing::{Clearing, ClearingError, views};
+use crate::clearing::{Clearing, ClearingError, time, views};
 
 #[derive(Debug, Deserialize)]
 pub struct AuthorizeForm {
@@ -63,17 +64,27 @@ fn refused(s: &WalletSession, e: &ClearingError) -> Outcome {
     }
 }
 
-/// A code the writer made, with its QR (`reply` is the API's JSON for it).
-fn shown(title: &'static str, body: &str, detail: String) -> Option<Shown> {
+/// A code the writer made, with its QR (`body` is the API's JSON for it).
+fn shown(s: &WalletSession, title: &'static str, body: &str, detail: String) -> Option<Shown> {
     let v: serde_json::Value = serde_json::from_str(body).ok()?;
     let code = v["code"].as_str()?.to_owned();
+    let expires_us = v["expires_at"].as_str().and_then(time::parse_rfc3339)?;
     Some(Shown {
         title,
         qr_svg: qr::svg(&code)?,
-        expires_at: v["expires_at"].as_str().unwrap_or_default().to_owned(),
+        expires_at: when(expires_us, s.lang),
         code,
         detail,
     })
+}
+
+/// A partner's name as members know it.
+fn name_of(state: &AppState, partner: &str) -> String {
+    partner
+        .parse()
+        .ok()
+        .and_then(|p| state.clearing.network().partner(&p))
+        .map_or_else(|| partner.to_owned(), |p| p.name.clone())
 }
 
 /// `POST /wallet/authorizations`: a code a till uses to spend up to `max_points` of `unit`.
@@ -111,13 +122,14 @@ pub async fn authorize(
     let o = match made {
         Ok(reply) => Outcome {
             shown: shown(
+                &s,
                 t.authorization_code,
                 &reply.body,
                 format!(
                     "{} {} · {}",
                     form.max_points.trim(),
                     form.unit,
-                    form.partner
+                    name_of(&state, &form.partner)
                 ),
             ),
             ..Outcome::default()
@@ -159,7 +171,7 @@ pub async fn link_code(
     };
     let o = match made {
         Ok(reply) => Outcome {
-            shown: shown(t.link_code, &reply.body, form.partner.clone()),
+            shown: shown(&s, t.link_code, &reply.body, name_of(&state, &form.partner)),
             ..Outcome::default()
         },
         Err(e) => refused(&s, &e),
