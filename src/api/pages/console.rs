@@ -10,7 +10,9 @@ use serde::Deserialize;
 use super::format::filters;
 use super::i18n::{Lang, Text};
 use super::session::{ConsoleSession, IDLE_TIMEOUT_SECS, secret};
-use super::{SameSite, cookie, current, html, posted, redirect, refused, set_cookie};
+use super::{
+    SameSite, SessionCookie, cookie, current, html, posted, redirect, refused, set_cookie, sign_out,
+};
 use crate::api::AppState;
 use crate::clearing::rules::clearing_value;
 use crate::clearing::tokens::{FinanceIdentity, Role};
@@ -307,22 +309,13 @@ pub async fn logout(
     req: HttpRequest,
     form: web::Form<CsrfForm>,
 ) -> HttpResponse {
-    let Some(id) = cookie(&req, SESSION_COOKIE) else {
-        return redirect("/console/login");
+    let rules = SessionCookie {
+        name: SESSION_COOKIE,
+        path: COOKIE_PATH,
+        same_site: SameSite::Strict,
+        sign_in: "/console/login",
     };
-    if let Err(refusal) = posted_form(&state, &req, &form.csrf) {
-        return *refusal;
-    }
-    state.sessions.console.close(&id);
-    let mut response = redirect("/console/login");
-    set_cookie(
-        &mut response,
-        SESSION_COOKIE,
-        "",
-        COOKIE_PATH,
-        (0, secure(&state), SameSite::Strict),
-    );
-    response
+    sign_out(&state, &req, &form.csrf, &state.sessions.console, &rules)
 }
 
 fn who_text(who: &FinanceIdentity, t: &Text) -> String {

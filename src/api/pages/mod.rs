@@ -184,6 +184,46 @@ pub fn posted<T>(
     Ok(s)
 }
 
+/// Where a kind of session lives: its cookie, the cookie's path and `SameSite`, and where a
+/// browser without one is sent.
+pub struct SessionCookie {
+    pub name: &'static str,
+    pub path: &'static str,
+    pub same_site: SameSite,
+    pub sign_in: &'static str,
+}
+
+/// Sign-out: with the session's own CSRF token, the session ends here and its cookie in the
+/// browser; `303` to the sign-in.
+pub fn sign_out<T: Clone>(
+    state: &AppState,
+    req: &HttpRequest,
+    csrf: &str,
+    store: &SessionStore<T>,
+    rules: &SessionCookie,
+) -> HttpResponse {
+    let Some(id) = cookie(req, rules.name) else {
+        return redirect(rules.sign_in);
+    };
+    if let Err(refusal) = posted(current(store, state, req, rules.name), csrf, rules.sign_in) {
+        return *refusal;
+    }
+    store.close(&id);
+    let mut response = redirect(rules.sign_in);
+    let secure = state
+        .public_url
+        .as_deref()
+        .is_some_and(|u| u.starts_with("https://"));
+    set_cookie(
+        &mut response,
+        rules.name,
+        "",
+        rules.path,
+        (0, secure, rules.same_site),
+    );
+    response
+}
+
 /// The pages' stylesheet, from the binary.
 #[get("/console/static/style.css")]
 pub async fn stylesheet() -> HttpResponse {

@@ -13,7 +13,9 @@ use super::format::filters;
 use super::format::when;
 use super::i18n::{Lang, Text};
 use super::session::{IDLE_TIMEOUT_SECS, WalletSession, secret};
-use super::{SameSite, cookie, current, html, posted, redirect, refused, set_cookie};
+use super::{
+    SameSite, SessionCookie, cookie, current, html, posted, redirect, refused, set_cookie, sign_out,
+};
 use crate::api::AppState;
 use crate::clearing::codes::display_code;
 use crate::clearing::links::Link;
@@ -430,20 +432,11 @@ pub async fn logout(
     req: HttpRequest,
     form: web::Form<CsrfForm>,
 ) -> HttpResponse {
-    let Some(id) = cookie(&req, SESSION_COOKIE) else {
-        return redirect("/wallet/login");
+    let rules = SessionCookie {
+        name: SESSION_COOKIE,
+        path: COOKIE_PATH,
+        same_site: SameSite::Lax,
+        sign_in: "/wallet/login",
     };
-    if let Err(refusal) = posted_form(&state, &req, &form.csrf) {
-        return *refusal;
-    }
-    state.sessions.wallet.close(&id);
-    let mut response = redirect("/wallet/login");
-    set_cookie(
-        &mut response,
-        SESSION_COOKIE,
-        "",
-        COOKIE_PATH,
-        (0, secure(&state), SameSite::Lax),
-    );
-    response
+    sign_out(&state, &req, &form.csrf, &state.sessions.wallet, &rules)
 }

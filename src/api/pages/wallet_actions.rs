@@ -44,12 +44,34 @@ pub struct DonationForm {
     charity: String,
 }
 
-/// Why the session may not do this: its token was minted without `scope`.
-fn lacks(s: &WalletSession, scope: &str) -> Option<Outcome> {
-    (!s.who.allows(scope)).then(|| Outcome {
-        error: Some(s.lang.text().wallet_not_in_this_app.to_owned()),
-        ..Outcome::default()
-    })
+/// The session that posted a form carrying `csrf`, if its token has `scope`; otherwise the
+/// answer: the CSRF refusal, or the page saying this app was not given that permission.
+async fn acting(
+    state: &AppState,
+    req: &HttpRequest,
+    csrf: &str,
+    scope: &str,
+) -> Result<WalletSession, HttpResponse> {
+    let s = posted_form(state, req, csrf).map_err(|refused| *refused)?;
+    if !s.who.allows(scope) {
+        let o = Outcome {
+            error: Some(s.lang.text().wallet_not_in_this_app.to_owned()),
+            ..Outcome::default()
+        };
+        return Err(render(state, &s, 0, o).await);
+    }
+    Ok(s)
+}
+
+/// The page after an action that shows no code: `notice` when it was done, why not otherwise.
+fn done<T>(s: &WalletSession, result: Result<T, ClearingError>, notice: &'static str) -> Outcome {
+    match result {
+        Ok(_) => Outcome {
+            notice: Some(notice),
+            ..Outcome::default()
+        },
+        Err(e) => refused(s, &e),
+    }
 }
 
 /// A refusal, worded for the page.
@@ -94,13 +116,10 @@ pub async fn authorize(
     req: HttpRequest,
     form: web::Form<AuthorizeForm>,
 ) -> HttpResponse {
-    let s = match posted_form(&state, &req, &form.csrf) {
+    let s = match acting(&state, &req, &form.csrf, "authorizations").await {
         Ok(s) => s,
-        Err(refused) => return *refused,
+        Err(answer) => return answer,
     };
-    if let Some(o) = lacks(&s, "authorizations") {
-        return render(&state, &s, 0, o).await;
-    }
     let t = s.lang.text();
     let member = s.who.member;
     let made = match state.clearing.authorize_work(
@@ -146,13 +165,10 @@ pub async fn link_code(
     req: HttpRequest,
     form: web::Form<LinkCodeForm>,
 ) -> HttpResponse {
-    let s = match posted_form(&state, &req, &form.csrf) {
+    let s = match acting(&state, &req, &form.csrf, "links").await {
         Ok(s) => s,
-        Err(refused) => return *refused,
+        Err(answer) => return answer,
     };
-    if let Some(o) = lacks(&s, "links") {
-        return render(&state, &s, 0, o).await;
-    }
     let t = s.lang.text();
     let member = s.who.member;
     let made = match state.clearing.link_code_work(member, &form.partner) {
@@ -186,13 +202,10 @@ pub async fn consent(
     req: HttpRequest,
     form: web::Form<ConsentForm>,
 ) -> HttpResponse {
-    let s = match posted_form(&state, &req, &form.csrf) {
+    let s = match acting(&state, &req, &form.csrf, "consent").await {
         Ok(s) => s,
-        Err(refused) => return *refused,
+        Err(answer) => return answer,
     };
-    if let Some(o) = lacks(&s, "consent") {
-        return render(&state, &s, 0, o).await;
-    }
     let member = s.who.member;
     let form = form.into_inner();
     let work = Clearing::link_consent_work(
@@ -206,13 +219,7 @@ pub async fn consent(
         .clearing
         .once_as(format!("member:{member}"), None, work, views::links::link)
         .await;
-    let o = match changed {
-        Ok(_) => Outcome {
-            notice: Some(s.lang.text().consent_saved),
-            ..Outcome::default()
-        },
-        Err(e) => refused(&s, &e),
-    };
+    let o = done(&s, changed, s.lang.text().consent_saved);
     render(&state, &s, 0, o).await
 }
 
@@ -223,13 +230,10 @@ pub async fn donate(
     req: HttpRequest,
     form: web::Form<DonationForm>,
 ) -> HttpResponse {
-    let s = match posted_form(&state, &req, &form.csrf) {
+    let s = match acting(&state, &req, &form.csrf, "donations").await {
         Ok(s) => s,
-        Err(refused) => return *refused,
+        Err(answer) => return answer,
     };
-    if let Some(o) = lacks(&s, "donations") {
-        return render(&state, &s, 0, o).await;
-    }
     let member = s.who.member;
     let given = match state.clearing.donate_work(
         member,
@@ -246,12 +250,6 @@ pub async fn donate(
         }
         Err(e) => Err(e),
     };
-    let o = match given {
-        Ok(_) => Outcome {
-            notice: Some(s.lang.text().donation_made),
-            ..Outcome::default()
-        },
-        Err(e) => refused(&s, &e),
-    };
+    let o = done(&s, given, s.lang.text().donation_made);
     render(&state, &s, 0, o).await
 }
