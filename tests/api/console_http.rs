@@ -373,4 +373,26 @@ fn a_planted_session_id_never_becomes_the_signed_in_session() {
         browse(&api, "GET", "/console", &[("cookie", given)], None).status,
         200
     );
+    // The wallet: a link opened in a browser holding a planted id gets a new one.
+    let dana = api.member("aroma");
+    let token = api.member_token("aroma", &dana);
+    let planted =
+        "coalition_wallet=bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+    let opened = browse(
+        &api,
+        "GET",
+        &format!("/wallet?token={token}"),
+        &[("cookie", planted.into())],
+        None,
+    );
+    assert_eq!(opened.status, 303, "{}", opened.body);
+    assert_ne!(
+        pair(&set_cookie(&opened, "coalition_wallet").unwrap()),
+        planted
+    );
+    let with_planted = browse(&api, "GET", "/wallet", &[("cookie", planted.into())], None);
+    assert_eq!(
+        with_planted.header("location").as_deref(),
+        Some("/wallet/login")
+    );
 }

@@ -1,6 +1,6 @@
 //! Pages for people, from the same binary: server-rendered HTML (askama templates in
 //! `templates/`, every value escaped), one stylesheet, no JavaScript. `/console` for finance
-//! and operators; `/wallet` for members comes next. Every page is sent with a strict
+//! and operators, `/wallet` for members. Every page is sent with a strict
 //! Content-Security-Policy that also forbids framing.
 
 pub mod console;
