@@ -64,17 +64,20 @@ pub async fn page(
     if !may_read(&s, &party) {
         return refused(403, "a partner's finance user reads its own statement only");
     }
-    let Ok(cycle) = state.clearing.settlement(&id).await else {
-        return refused(404, "no such settlement cycle");
-    };
     // Signing is part of reading: the JSON statement is made and signed now, as a download
     // would be, and its signature shown.
-    let Ok(signed) = state
-        .clearing
-        .statement(&id, &party, StatementFormat::Json)
-        .await
-    else {
-        return refused(404, "no such party in this network");
+    let read = async {
+        let cycle = state.clearing.settlement(&id).await?;
+        let signed = state
+            .clearing
+            .statement(&id, &party, StatementFormat::Json)
+            .await?;
+        Ok::<_, ClearingError>((cycle, signed))
+    };
+    let (cycle, signed) = match read.await {
+        Ok(read) => read,
+        Err(ClearingError::NotFound(_)) => return refused(404, "no such cycle or party"),
+        Err(_) => return refused(503, "the database is unavailable: try again"),
     };
     let network = state.clearing.network();
     let settlement = view(&cycle, network.currency_scale, s.who.partner.as_ref());
