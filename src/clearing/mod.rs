@@ -6,6 +6,7 @@ pub mod cards;
 pub mod codes;
 mod context;
 pub mod coupons;
+pub mod earn_rules;
 mod error;
 pub mod export;
 pub mod input;
