@@ -2,7 +2,6 @@
 //! server-side session (`HttpOnly`, `SameSite=Strict`); every form carries the session's CSRF
 //! token; a partner's finance user sees only its partner's figures.
 
-use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use askama::Template;
 use serde::Deserialize;
@@ -11,7 +10,8 @@ use super::format::filters;
 use super::i18n::{Lang, Text};
 use super::session::{ConsoleSession, IDLE_TIMEOUT_SECS, secret};
 use super::{
-    SameSite, SessionCookie, cookie, current, html, posted, redirect, refused, set_cookie, sign_out,
+    MAX_TOKEN_BYTES, SameSite, SessionCookie, cookie, current, html, lang_of, posted, redirect,
+    refused, secure, set_cookie, sign_out, unavailable,
 };
 use crate::api::AppState;
 use crate::clearing::rules::clearing_value;
@@ -24,8 +24,6 @@ const SESSION_COOKIE: &str = "coalition_console";
 const LOGIN_CSRF_COOKIE: &str = "coalition_console_login";
 /// Where the console's cookies are sent.
 const COOKIE_PATH: &str = "/console";
-/// The longest token the sign-in form takes.
-const MAX_TOKEN_BYTES: usize = 4096;
 
 /// What every page's frame shows.
 pub struct Chrome {
@@ -138,21 +136,6 @@ pub struct CsrfForm {
     pub(super) csrf: String,
 }
 
-/// The language asked for (`?lang=`), else the browser's.
-fn lang_of(req: &HttpRequest, query: &LangQuery) -> Lang {
-    query
-        .lang
-        .as_deref()
-        .and_then(Lang::parse)
-        .unwrap_or_else(|| {
-            Lang::from_accept(
-                req.headers()
-                    .get(header::ACCEPT_LANGUAGE)
-                    .and_then(|v| v.to_str().ok()),
-            )
-        })
-}
-
 /// The signed-in console session of this request, if any; `?lang=` switches its language.
 pub(super) fn session(state: &AppState, req: &HttpRequest) -> Option<(String, ConsoleSession)> {
     current(&state.sessions.console, state, req, SESSION_COOKIE)
@@ -168,13 +151,6 @@ pub(super) fn posted_form(
     posted(session(state, req), csrf, "/console/login")
 }
 
-pub(super) fn secure(state: &AppState) -> bool {
-    state
-        .public_url
-        .as_deref()
-        .is_some_and(|u| u.starts_with("https://"))
-}
-
 /// `GET /console/login`: the sign-in form.
 #[get("/console/login")]
 pub async fn login_form(
@@ -182,7 +158,7 @@ pub async fn login_form(
     req: HttpRequest,
     query: web::Query<LangQuery>,
 ) -> HttpResponse {
-    let lang = lang_of(&req, &query);
+    let lang = lang_of(&req, query.lang.as_deref());
     if let Some(token) = &query.token {
         return link_sign_in(&state, token.trim(), lang);
     }
@@ -225,13 +201,7 @@ pub async fn login(
             "the sign-in form expired or was not this site's: load it again",
         );
     }
-    let lang = lang_of(
-        &req,
-        &LangQuery {
-            lang: None,
-            token: None,
-        },
-    );
+    let lang = lang_of(&req, None);
     let now = state.clearing.clock().now_secs();
     let token = form.token.trim();
     let who = (token.len() <= MAX_TOKEN_BYTES)
@@ -368,6 +338,18 @@ async fn outstanding_rows(
     )
 }
 
+/// The ids of the partners the session may see: its own partner's, or every partner's.
+pub(super) fn visible_partners(state: &AppState, s: &ConsoleSession) -> Vec<String> {
+    state
+        .clearing
+        .network()
+        .partners
+        .values()
+        .filter(|p| s.who.partner.as_ref().is_none_or(|own| own == &p.id))
+        .map(|p| p.id.to_string())
+        .collect()
+}
+
 /// `GET /console`: the network at a glance.
 #[get("/console")]
 pub async fn overview(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
@@ -408,7 +390,7 @@ pub async fn overview(state: web::Data<AppState>, req: HttpRequest) -> HttpRespo
         outstanding_rows(&state, issued_by_me).await,
         state.clearing.running_positions().await,
     ) else {
-        return refused(503, "the database is unavailable: try again");
+        return unavailable();
     };
     let scale = network.currency_scale;
     let running = running

@@ -6,10 +6,10 @@ use actix_web::{HttpRequest, HttpResponse, get, web};
 use askama::Template;
 use serde::{Deserialize, Serialize};
 
-use super::console::{Chrome, session};
+use super::console::{Chrome, session, visible_partners};
 use super::format::filters;
 use super::session::ConsoleSession;
-use super::{html, redirect, refused};
+use super::{html, redirect, unavailable};
 use crate::api::AppState;
 use crate::clearing::reads::EntryQuery;
 use crate::clearing::reasons::reason;
@@ -140,16 +140,10 @@ pub async fn search(
         return redirect("/console/login");
     };
     let q = q.into_inner();
-    let network = state.clearing.network();
     let mut page = EntriesPage {
         c: Chrome::new(s.lang, |t| t.entries),
         csrf: s.csrf.clone(),
-        partners: network
-            .partners
-            .values()
-            .filter(|p| s.who.partner.as_ref().is_none_or(|own| own == &p.id))
-            .map(|p| p.id.to_string())
-            .collect(),
+        partners: visible_partners(&state, &s),
         kinds: EntryKind::ALL.iter().map(|k| k.as_str()).collect(),
         fixed_partner: s.who.partner.is_some(),
         rows: Vec::new(),
@@ -166,7 +160,7 @@ pub async fn search(
                 .entries_for(wanted, q.after.unwrap_or(0), ENTRIES_PER_PAGE)
                 .await;
             let Ok((found, next)) = found else {
-                return refused(503, "the database is unavailable: try again");
+                return unavailable();
             };
             let ctx = state.clearing.context();
             page.rows = found

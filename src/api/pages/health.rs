@@ -6,7 +6,7 @@ use askama::Template;
 
 use super::console::{Chrome, session};
 use super::format::filters;
-use super::{html, redirect, refused};
+use super::{html, redirect, refused, unavailable};
 use crate::api::AppState;
 use crate::api::finance::{UnitTotals, unit_totals};
 use crate::ledger::Check;
@@ -36,7 +36,7 @@ pub async fn health(state: web::Data<AppState>, req: HttpRequest) -> HttpRespons
         state.clearing.verify().await,
         state.clearing.balances_snapshot().await,
     ) else {
-        return refused(503, "the database is unavailable: try again");
+        return unavailable();
     };
     let Ok(units) = unit_totals(&balances, state.clearing.units()) else {
         return refused(

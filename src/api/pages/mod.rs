@@ -104,6 +104,11 @@ pub fn refused(status: u16, why: &'static str) -> HttpResponse {
     response
 }
 
+/// `503`: the database did not answer; the same request may succeed again.
+pub fn unavailable() -> HttpResponse {
+    refused(503, "the database is unavailable: try again")
+}
+
 /// A cookie the request carries.
 pub fn cookie(req: &HttpRequest, name: &str) -> Option<String> {
     req.headers()
@@ -143,6 +148,28 @@ pub fn set_cookie(
     if let Ok(v) = header::HeaderValue::from_str(&line) {
         response.headers_mut().append(header::SET_COOKIE, v);
     }
+}
+
+/// The longest token a sign-in form or link takes.
+pub const MAX_TOKEN_BYTES: usize = 4096;
+
+/// The language asked for (`?lang=`), else the browser's (`Accept-Language`).
+pub fn lang_of(req: &HttpRequest, asked: Option<&str>) -> Lang {
+    asked.and_then(Lang::parse).unwrap_or_else(|| {
+        Lang::from_accept(
+            req.headers()
+                .get(header::ACCEPT_LANGUAGE)
+                .and_then(|v| v.to_str().ok()),
+        )
+    })
+}
+
+/// Whether the service is reached over TLS (its public URL is https): cookies are `Secure`.
+pub fn secure(state: &AppState) -> bool {
+    state
+        .public_url
+        .as_deref()
+        .is_some_and(|u| u.starts_with("https://"))
 }
 
 /// The live session of `store` this request's cookie `name` names, if any; a `?lang=` on any
@@ -210,16 +237,12 @@ pub fn sign_out<T: Clone>(
     }
     store.close(&id);
     let mut response = redirect(rules.sign_in);
-    let secure = state
-        .public_url
-        .as_deref()
-        .is_some_and(|u| u.starts_with("https://"));
     set_cookie(
         &mut response,
         rules.name,
         "",
         rules.path,
-        (0, secure, rules.same_site),
+        (0, secure(state), rules.same_site),
     );
     response
 }

@@ -6,7 +6,7 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use askama::Template;
 
-use super::console::{Chrome, session};
+use super::console::{Chrome, session, visible_partners};
 use super::format::filters;
 use super::i18n::refusal;
 use super::multipart::{self, Part};
@@ -39,24 +39,12 @@ struct ReconcilePage {
     report: Option<Report>,
 }
 
-/// The partners the session may reconcile.
-fn partners(state: &AppState, s: &ConsoleSession) -> Vec<String> {
-    state
-        .clearing
-        .network()
-        .partners
-        .values()
-        .filter(|p| s.who.partner.as_ref().is_none_or(|own| own == &p.id))
-        .map(|p| p.id.to_string())
-        .collect()
-}
-
 fn page(state: &AppState, s: &ConsoleSession, fields: [String; 3]) -> ReconcilePage {
     let [chosen, from, to] = fields;
     ReconcilePage {
         c: Chrome::new(s.lang, |t| t.reconciliation),
         csrf: s.csrf.clone(),
-        partners: partners(state, s),
+        partners: visible_partners(state, s),
         chosen,
         from,
         to,
@@ -74,7 +62,10 @@ pub async fn form(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse 
         return redirect("/console/login");
     };
     let now_us = state.clearing.clock().now_us() / 1_000_000 * 1_000_000;
-    let first = partners(&state, &s).into_iter().next().unwrap_or_default();
+    let first = visible_partners(&state, &s)
+        .into_iter()
+        .next()
+        .unwrap_or_default();
     let fields = [
         first,
         time::rfc3339(now_us - DEFAULT_PERIOD_SECS * 1_000_000),

@@ -10,7 +10,7 @@ use super::console::posted_form;
 use super::console::{Chrome, session};
 use super::format::filters;
 use super::i18n::refusal;
-use super::{html, redirect, refused};
+use super::{html, redirect, refused, unavailable};
 use crate::api::AppState;
 use crate::clearing::views::settlement::{SettlementView, view};
 use crate::clearing::{Clearing, time, views};
@@ -89,7 +89,7 @@ pub async fn list(
         .settlements(query.after.unwrap_or(i64::MIN), CYCLES_PER_PAGE)
         .await
     else {
-        return refused(503, "the database is unavailable: try again");
+        return unavailable();
     };
     let next = (cycles.len() as i64 == CYCLES_PER_PAGE)
         .then(|| cycles.last().map(|c| c.row.cutoff_us))

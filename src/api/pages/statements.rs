@@ -9,7 +9,7 @@ use askama::Template;
 use super::console::{Chrome, session};
 use super::format::filters;
 use super::session::ConsoleSession;
-use super::{html, redirect, refused};
+use super::{html, redirect, refused, unavailable};
 use crate::api::AppState;
 use crate::api::settlements::send_statement;
 use crate::clearing::ClearingError;
@@ -77,7 +77,7 @@ pub async fn page(
     let (cycle, signed) = match read.await {
         Ok(read) => read,
         Err(ClearingError::NotFound(_)) => return refused(404, "no such cycle or party"),
-        Err(_) => return refused(503, "the database is unavailable: try again"),
+        Err(_) => return unavailable(),
     };
     let network = state.clearing.network();
     let settlement = view(&cycle, network.currency_scale, s.who.partner.as_ref());
@@ -130,7 +130,7 @@ pub async fn download(
     let st = match state.clearing.statement(&id, &party, *format).await {
         Ok(st) => st,
         Err(ClearingError::NotFound(_)) => return refused(404, "no such cycle or party"),
-        Err(_) => return refused(503, "the database is unavailable: try again"),
+        Err(_) => return unavailable(),
     };
     // Ids and party names are the network's own tokens (letters, digits, `-`, `_`), so the
     // file name needs no quoting beyond the quotes.

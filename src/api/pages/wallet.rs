@@ -3,18 +3,18 @@
 //! never outliving the token). The token's trust rules hold here as in the API: what it may
 //! spend is what its brand (`azp`) issues, and the page says how to spend the rest.
 
-use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::console::{Chrome, CsrfForm, secure};
+use super::console::{Chrome, CsrfForm};
 use super::format::filters;
 use super::format::when;
 use super::i18n::{Lang, Text};
 use super::session::{IDLE_TIMEOUT_SECS, WalletSession, secret};
 use super::{
-    SameSite, SessionCookie, cookie, current, html, posted, redirect, refused, set_cookie, sign_out,
+    MAX_TOKEN_BYTES, SameSite, SessionCookie, cookie, current, html, lang_of, posted, redirect,
+    refused, secure, set_cookie, sign_out, unavailable,
 };
 use crate::api::AppState;
 use crate::clearing::codes::display_code;
@@ -32,8 +32,6 @@ const SESSION_COOKIE: &str = "coalition_wallet";
 const COOKIE_PATH: &str = "/wallet";
 /// Movements shown per page of the history.
 const HISTORY_PER_PAGE: i64 = 20;
-/// The longest token a wallet link may carry.
-const MAX_TOKEN_BYTES: usize = 4096;
 
 /// The wallet's live session, if any (`?lang=` switches its language).
 pub(super) fn session(state: &AppState, req: &HttpRequest) -> Option<(String, WalletSession)> {
@@ -137,16 +135,6 @@ pub struct OpenQuery {
     token: Option<String>,
     after: Option<i64>,
     lang: Option<String>,
-}
-
-fn lang_of(req: &HttpRequest, asked: Option<&str>) -> Lang {
-    asked.and_then(Lang::parse).unwrap_or_else(|| {
-        Lang::from_accept(
-            req.headers()
-                .get(header::ACCEPT_LANGUAGE)
-                .and_then(|v| v.to_str().ok()),
-        )
-    })
 }
 
 /// The sign-in's refusal page: the link is not (or no longer) a way in.
@@ -264,12 +252,12 @@ pub(super) async fn render(
         }
     };
     let (Ok(w), Ok((entries, next))) = (state.clearing.wallet(member).await, history.await) else {
-        return refused(503, "the database is unavailable: try again");
+        return unavailable();
     };
     let links = if s.who.allows("links") {
         match state.clearing.links(member).await {
             Ok(links) => Some(links),
-            Err(_) => return refused(503, "the database is unavailable: try again"),
+            Err(_) => return unavailable(),
         }
     } else {
         None
@@ -331,6 +319,15 @@ fn coupon_rows(w: &Wallet, lang: Lang) -> Vec<CouponRow> {
             expires_at: when(c.expires_at_us, lang),
         })
         .collect()
+}
+
+/// A partner's name as members know it, from its id as text (the id itself if unknown).
+pub(super) fn partner_name(network: &Network, partner: &str) -> String {
+    partner
+        .parse()
+        .ok()
+        .and_then(|p| network.partner(&p))
+        .map_or_else(|| partner.to_owned(), |p| p.name.clone())
 }
 
 /// A party's name as members know it.
@@ -400,12 +397,7 @@ fn link_rows(network: &Network, azp: &PartnerId, links: Vec<Link>) -> Vec<LinkRo
     links
         .into_iter()
         .map(|l| LinkRow {
-            name: l
-                .partner
-                .parse()
-                .ok()
-                .and_then(|p| network.partner(&p))
-                .map_or_else(|| l.partner.clone(), |p| p.name.clone()),
+            name: partner_name(network, &l.partner),
             own: l.partner == azp.as_str(),
             partner: l.partner,
             since: time::rfc3339(l.linked_at_us),

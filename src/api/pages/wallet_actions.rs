@@ -9,7 +9,7 @@ use super::format::when;
 use super::i18n::refusal;
 use super::qr;
 use super::session::WalletSession;
-use super::wallet::{Outcome, Shown, posted_form, render};
+use super::wallet::{Outcome, Shown, partner_name, posted_form, render};
 use crate::api::AppState;
 use crate::clearing::{Clearing, ClearingError, time, views};
 
@@ -100,15 +100,6 @@ fn shown(s: &WalletSession, title: &'static str, body: &str, detail: String) -> 
     })
 }
 
-/// A partner's name as members know it.
-fn name_of(state: &AppState, partner: &str) -> String {
-    partner
-        .parse()
-        .ok()
-        .and_then(|p| state.clearing.network().partner(&p))
-        .map_or_else(|| partner.to_owned(), |p| p.name.clone())
-}
-
 /// `POST /wallet/authorizations`: a code a till uses to spend up to `max_points` of `unit`.
 #[post("/wallet/authorizations")]
 pub async fn authorize(
@@ -148,7 +139,7 @@ pub async fn authorize(
                     "{} {} · {}",
                     form.max_points.trim(),
                     form.unit,
-                    name_of(&state, &form.partner)
+                    partner_name(state.clearing.network(), &form.partner)
                 ),
             ),
             ..Outcome::default()
@@ -187,7 +178,12 @@ pub async fn link_code(
     };
     let o = match made {
         Ok(reply) => Outcome {
-            shown: shown(&s, t.link_code, &reply.body, name_of(&state, &form.partner)),
+            shown: shown(
+                &s,
+                t.link_code,
+                &reply.body,
+                partner_name(state.clearing.network(), &form.partner),
+            ),
             ..Outcome::default()
         },
         Err(e) => refused(&s, &e),
