@@ -402,6 +402,9 @@ mod tests {
             ]),
             partners: BTreeMap::new(),
             key_owners: BTreeMap::new(),
+            time_zone_name: "UTC".into(),
+            time_zone: jiff::tz::TimeZone::UTC,
+            tiers: None,
         }
     }
 

@@ -4,6 +4,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use super::programme::{RuleFile, TiersFile};
 use crate::ledger::{KeyId, PartnerId, UnitCode};
 
 #[derive(Debug, Deserialize)]
@@ -21,6 +22,11 @@ pub struct NetworkFile {
     pub card_prefix: Option<String>,
     #[serde(default)]
     pub units: Vec<UnitFile>,
+    /// IANA name: rule hours and days, statement dates ("UTC" when omitted).
+    #[serde(default)]
+    pub time_zone: Option<String>,
+    #[serde(default)]
+    pub tiers: Option<TiersFile>,
 }
 
 fn default_currency_scale() -> u32 {
@@ -54,6 +60,8 @@ pub struct PartnerFile {
 pub struct EarnFile {
     /// Points per 1.00 of purchase in the settlement currency, as a decimal string.
     pub rate: String,
+    #[serde(default)]
+    pub rules: Vec<RuleFile>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -2,6 +2,7 @@
 //! checked into a [`Network`]. Every error names the file and the key.
 
 pub mod manifest;
+pub mod programme;
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -15,6 +16,7 @@ use crate::ledger::{
     CardError, CardPrefix, KeyId, PartnerId, Party, Scale, Unit, UnitCode, UnitKind, Units,
 };
 use manifest::{NetworkFile, PartnerFile, UnitFile, describe_toml_error, shown};
+use programme::{Rule, Tiers};
 
 /// The file in the partners folder that holds the network's own settings.
 pub const NETWORK_FILE: &str = "network.toml";
@@ -73,6 +75,8 @@ pub struct Partner {
     pub unit: Option<UnitCode>,
     /// Points per 1.00 of purchase in the settlement currency.
     pub earn_rate: Option<Decimal>,
+    /// Its `[[earn.rules]]`, in manifest order (empty without an earn rate).
+    pub earn_rules: Vec<Rule>,
     pub keys: Vec<PartnerKey>,
 }
 
@@ -89,6 +93,11 @@ pub struct Network {
     pub partners: BTreeMap<PartnerId, Partner>,
     /// Which partner owns each key id (key ids are unique across the network).
     pub key_owners: BTreeMap<KeyId, PartnerId>,
+    /// The IANA name of the network's time zone, and the zone: earn rules' days and hours.
+    pub time_zone_name: String,
+    pub time_zone: jiff::tz::TimeZone,
+    /// The tier ladder, when the network has one.
+    pub tiers: Option<Tiers>,
 }
 
 fn read_limited(path: &Path) -> Result<String, ManifestError> {
@@ -140,6 +149,26 @@ fn key_of(at: &serde_path_to_error::Path, e: &toml::de::Error) -> Option<String>
         (None, unknown, missing) => unknown.or(missing),
         (p, _, None) => p,
     }
+}
+
+/// A parse error inside `[[earn.rules]]` (an unknown key, a value of the wrong type) names the
+/// rule by its id as well as by its place, when the rule has one.
+fn name_rule(text: &str, mut e: ManifestError) -> ManifestError {
+    let index = e
+        .key
+        .as_deref()
+        .and_then(|k| k.strip_prefix("earn.rules["))
+        .and_then(|rest| rest.split_once(']'))
+        .and_then(|(i, _)| i.parse::<usize>().ok());
+    let id = index.and_then(|i| {
+        let table: toml::Table = toml::from_str(text).ok()?;
+        let rule = table.get("earn")?.get("rules")?.get(i)?;
+        rule.get("id")?.as_str().map(str::to_owned)
+    });
+    if let Some(id) = id {
+        e.message = format!("rule `{id}`: {}", e.message);
+    }
+    e
 }
 
 /// A positive decimal with at most [`MAX_RATE_PLACES`] places.
@@ -204,7 +233,14 @@ impl Network {
     /// Loads `dir/network.toml` and every other `dir/*.toml` as a partner manifest.
     pub fn load(dir: &Path) -> Result<Self, ManifestError> {
         let network_path = dir.join(NETWORK_FILE);
-        let (net, currency_scale) = load_network_file(&network_path)?;
+        let (mut net, currency_scale) = load_network_file(&network_path)?;
+        let (time_zone_name, time_zone) =
+            programme::time_zone(&network_path, net.time_zone.as_deref())?;
+        let tiers = net
+            .tiers
+            .take()
+            .map(|t| programme::tiers(&network_path, t, currency_scale))
+            .transpose()?;
         let card_prefix = match &net.card_prefix {
             Some(p) => p.parse().map_err(|e: CardError| {
                 ManifestError::at(&network_path, "card_prefix", e.to_string())
@@ -228,7 +264,12 @@ impl Network {
         let mut partners = BTreeMap::new();
         let mut key_owners: BTreeMap<KeyId, PartnerId> = BTreeMap::new();
         for path in &partner_files(dir)? {
-            let partner = load_partner(path, &mut units, &mut key_owners)?;
+            let partner = load_partner(
+                path,
+                &mut units,
+                &mut key_owners,
+                (tiers.as_ref(), currency_scale),
+            )?;
             partners.insert(partner.id.clone(), partner);
         }
         Ok(Network {
@@ -240,6 +281,9 @@ impl Network {
             units: Units::new(units.defined.into_values().map(|(_, u)| u)),
             partners,
             key_owners,
+            time_zone_name,
+            time_zone,
+            tiers,
         })
     }
 
@@ -319,9 +363,10 @@ fn load_partner(
     path: &Path,
     units: &mut UnitRegistry,
     key_owners: &mut BTreeMap<KeyId, PartnerId>,
+    (tiers, currency): (Option<&Tiers>, Scale),
 ) -> Result<Partner, ManifestError> {
     let text = read_limited(path)?;
-    let file: PartnerFile = parse_toml(path, &text)?;
+    let mut file: PartnerFile = parse_toml(path, &text).map_err(|e| name_rule(&text, e))?;
     let stem = path
         .file_stem()
         .and_then(|s| s.to_str())
@@ -354,6 +399,10 @@ fn load_partner(
             "an earn rate needs the partner's own [unit]",
         ));
     }
+    let earn_rules = match file.earn.as_mut() {
+        Some(earn) => programme::rules(path, std::mem::take(&mut earn.rules), tiers, currency)?,
+        None => Vec::new(),
+    };
     let keys = partner_keys(path, &file, key_owners)?;
     Ok(Partner {
         id: file.id,
@@ -361,6 +410,7 @@ fn load_partner(
         charity: file.charity,
         unit,
         earn_rate,
+        earn_rules,
         keys,
     })
 }

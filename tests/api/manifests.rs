@@ -199,3 +199,215 @@ fn keys_are_named_by_their_path() {
         "missing field",
     );
 }
+
+#[test]
+fn the_programme_loads() {
+    let net = Network::load(&demo_partners()).unwrap();
+    assert_eq!(net.time_zone_name, "Asia/Jerusalem");
+    let tiers = net.tiers.as_ref().expect("the demo has a ladder");
+    let names: Vec<&str> = tiers.levels.iter().map(|l| l.name.as_str()).collect();
+    assert_eq!(names, ["Member", "Gold", "Club+"]);
+    assert!(tiers.levels[2].paid.is_some() && tiers.levels[1].paid.is_none());
+    for p in net.partners.values().filter(|p| p.earn_rate.is_some()) {
+        assert_eq!(p.earn_rules.len(), 2, "{} has two rules", p.id);
+    }
+}
+
+/// Aroma's manifest with one more rule appended (given as its TOML body).
+fn aroma_with_rule(body: &str) -> String {
+    let aroma = demo_file("aroma.toml");
+    let keys = aroma.find("[[keys]]").unwrap();
+    format!(
+        "{}[[earn.rules]]\n{body}\n\n{}",
+        &aroma[..keys],
+        &aroma[keys..]
+    )
+}
+
+/// Every refusal names the file, the rule by its place and its id, and the key.
+#[test]
+fn bad_rules_are_named() {
+    let third = |k: &str| format!("earn.rules[2].{k}");
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            "id = \"r\"\nkind = \"bonus\"\npoints = \"5\"\ncolour = \"red\"",
+            "colour",
+            "unknown field `colour`",
+        ),
+        (
+            "id = \"r\"\nkind = \"double\"",
+            "kind",
+            "unknown variant `double`",
+        ),
+        (
+            "id = \"r\"\nkind = \"bonus\"\npoints = \"5\"\ntiers = [\"Platinum\"]",
+            "tiers",
+            "rule `r`: unknown tier `Platinum` (the ladder has Member, Gold, Club+)",
+        ),
+        (
+            "id = \"r\"\nkind = \"bonus\"\npoints = \"5\"\nvalid_from = \"2027-01-01\"\nvalid_until = \"2026-12-01\"",
+            "valid_until",
+            "rule `r`: must be after valid_from",
+        ),
+        (
+            "id = \"r\"\nkind = \"bonus\"\npoints = \"5\"\nvalid_from = \"2027-01-01\"\nvalid_until = \"2027-01-01\"",
+            "valid_until",
+            "empty or inverted",
+        ),
+        (
+            "id = \"r\"\nkind = \"bonus\"\npoints = \"5\"\nvalid_from = \"2027-02-30\"",
+            "valid_from",
+            "is not a date",
+        ),
+        (
+            "id = \"r\"\nkind = \"bonus\"\npoints = \"5\"\nhours = \"7-11\"",
+            "hours",
+            "rule `r`: `7-11` is not a time range",
+        ),
+        (
+            "id = \"r\"\nkind = \"bonus\"\npoints = \"5\"\nhours = \"25:00-26:00\"",
+            "hours",
+            "not a time range",
+        ),
+        (
+            "id = \"r\"\nkind = \"bonus\"\npoints = \"5\"\nhours = \"09:00-09:00\"",
+            "hours",
+            "empty range",
+        ),
+        (
+            "id = \"morning-double\"\nkind = \"bonus\"\npoints = \"5\"",
+            "id",
+            "rule `morning-double`: the id is used by an earlier rule",
+        ),
+        (
+            "id = \"base\"\nkind = \"bonus\"\npoints = \"5\"",
+            "id",
+            "names the base rate",
+        ),
+        (
+            "id = \"r\"\nkind = \"multiplier\"\nfactor = \"0.5\"",
+            "factor",
+            "must be greater than 1",
+        ),
+        (
+            "id = \"r\"\nkind = \"multiplier\"",
+            "factor",
+            "a multiplier rule needs `factor`",
+        ),
+        (
+            "id = \"r\"\nkind = \"bonus\"\npoints = \"-5\"",
+            "points",
+            "not a plain non-negative decimal",
+        ),
+        (
+            "id = \"r\"\nkind = \"percent\"\npercent = \"0\"",
+            "percent",
+            "must be above zero",
+        ),
+        (
+            "id = \"r\"\nkind = \"bonus\"\npoints = \"5\"\nfactor = \"2\"",
+            "factor",
+            "a bonus rule takes `points`",
+        ),
+        (
+            "id = \"r\"\nkind = \"bonus\"\npoints = \"5\"\ncategories = []",
+            "categories",
+            "list 1 to",
+        ),
+        (
+            "id = \"r\"\nkind = \"bonus\"\npoints = \"5\"\ndays = [\"mon\", \"mon\"]",
+            "days",
+            "listed twice",
+        ),
+        (
+            "id = \"r\"\nkind = \"bonus\"\npoints = \"5\"\ndays = [\"monday\"]",
+            "days[0]",
+            "unknown variant",
+        ),
+        (
+            "id = \"r\"\nkind = \"bonus\"\npoints = \"5\"\nmin_basket = \"30.001\"",
+            "min_basket",
+            "more than the currency's 2 decimal places",
+        ),
+    ];
+    for (body, key, words) in cases {
+        expect_error("aroma.toml", &aroma_with_rule(body), &third(key), words);
+        let (_dir, loaded) = network_with("aroma.toml", &aroma_with_rule(body));
+        let shown = loaded.unwrap_err().to_string();
+        let id = if body.contains("\"r\"") {
+            "r"
+        } else {
+            &body[6..body.find('\n').unwrap() - 1]
+        };
+        assert!(
+            shown.contains(&format!("rule `{id}`")),
+            "the rule is not named: {shown}"
+        );
+    }
+}
+
+#[test]
+fn bad_tiers_and_time_zones_are_named() {
+    let net = demo_file("network.toml");
+    let cases: &[(&str, &str, &str, &str)] = &[
+        (
+            "time_zone = \"Asia/Jerusalem\"",
+            "time_zone = \"Middle Earth/Shire\"",
+            "time_zone",
+            "not an IANA time zone",
+        ),
+        (
+            "min = \"2000\"",
+            "min = \"6000\"",
+            "tiers.levels[2].min",
+            "must need more than `Gold`",
+        ),
+        (
+            "min = \"0\"",
+            "min = \"10\"",
+            "tiers.levels[0].min",
+            "must be \"0\"",
+        ),
+        (
+            "name = \"Gold\"",
+            "name = \"Member\"",
+            "tiers.levels[1].name",
+            "listed twice",
+        ),
+        (
+            "period_days = 365",
+            "",
+            "tiers.levels[2].period_days",
+            "needs its period_days",
+        ),
+        (
+            "window_days = 365",
+            "window_days = 0",
+            "tiers.window_days",
+            "must be 1 to",
+        ),
+        (
+            "bonus_funded_by = \"network\"",
+            "bonus_funded_by = \"nobody\"",
+            "tiers.bonus_funded_by",
+            "unknown variant",
+        ),
+        (
+            "grace_days = 30",
+            "grace_days = 30\nstretch = 1",
+            "tiers.stretch",
+            "unknown field",
+        ),
+    ];
+    for (from, to, key, words) in cases {
+        assert!(net.contains(from), "{from}");
+        expect_error("network.toml", &net.replacen(from, to, 1), key, words);
+    }
+    // A rule naming a tier needs a ladder.
+    let (start, end) = (net.find("# The tier ladder").unwrap(), net.len());
+    let (_dir, loaded) = network_with("network.toml", &net[..start]);
+    let err = loaded.expect_err("books names tiers the network no longer has");
+    assert!(err.to_string().contains("books.toml"), "{err}");
+    assert!(err.to_string().contains("no [tiers]"), "{err}");
+    assert!(end > start);
+}

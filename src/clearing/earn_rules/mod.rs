@@ -1,29 +1,14 @@
-//! Earn rules as pure functions (issue 19's engine, not yet wired into `POST /v1/earn`): a
-//! basket, the member's state and the local time of the earn give the points each rule awards,
-//! each rounded down to the unit's scale and named by its rule — every point explained. Nothing
-//! here reads the database or the clock; the manifests and the earn use case feed it.
+//! Earn rules as pure functions: a basket, the member's state and the local time of the earn give
+//! the points each rule awards, each rounded down to the unit's scale and named by its rule —
+//! every point explained. Nothing here reads the database or the clock; the manifests
+//! (`partners::programme`, where the rules are parsed) and the earn use case feed it.
 
 use rust_decimal::{Decimal, RoundingStrategy};
 
-/// The id under which the partner's base rate (`rate` × amount) is listed.
-pub const BASE_RULE_ID: &str = "base";
+pub use crate::partners::programme::{BASE_RULE_ID, Day, Hours, Rule, RuleKind, Weekday};
+
 /// The most lines a basket may have.
 pub const MAX_BASKET_LINES: usize = 200;
-
-/// A day of the week.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Weekday {
-    Mon,
-    Tue,
-    Wed,
-    Thu,
-    Fri,
-    Sat,
-    Sun,
-}
-
-/// A date of the network's calendar as `(year, month, day)`: ordered as dates are.
-pub type Day = (i16, u8, u8);
 
 /// When an earn is posted, in the network's time zone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,52 +19,34 @@ pub struct LocalTime {
     pub minute_of_day: u16,
 }
 
-/// `[start, end)` in minutes of the day; crosses midnight when `end < start`. Never empty.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Hours {
-    pub start_minute: u16,
-    pub end_minute: u16,
-}
-
-impl Hours {
-    pub fn contains(self, minute: u16) -> bool {
-        if self.start_minute < self.end_minute {
-            (self.start_minute..self.end_minute).contains(&minute)
-        } else {
-            minute >= self.start_minute || minute < self.end_minute
-        }
+impl LocalTime {
+    /// The wall-clock time in `zone` at `at_us` (microseconds since the epoch); `None` outside
+    /// the calendar's range.
+    pub fn at(zone: &jiff::tz::TimeZone, at_us: i64) -> Option<Self> {
+        let zoned = jiff::Timestamp::from_microsecond(at_us)
+            .ok()?
+            .to_zoned(zone.clone());
+        let weekday = match zoned.weekday() {
+            jiff::civil::Weekday::Monday => Weekday::Mon,
+            jiff::civil::Weekday::Tuesday => Weekday::Tue,
+            jiff::civil::Weekday::Wednesday => Weekday::Wed,
+            jiff::civil::Weekday::Thursday => Weekday::Thu,
+            jiff::civil::Weekday::Friday => Weekday::Fri,
+            jiff::civil::Weekday::Saturday => Weekday::Sat,
+            jiff::civil::Weekday::Sunday => Weekday::Sun,
+        };
+        let hour = u16::try_from(zoned.hour()).ok()?;
+        let minute = u16::try_from(zoned.minute()).ok()?;
+        Some(Self {
+            day: (
+                zoned.year(),
+                u8::try_from(zoned.month()).ok()?,
+                u8::try_from(zoned.day()).ok()?,
+            ),
+            weekday,
+            minute_of_day: hour * 60 + minute,
+        })
     }
-}
-
-/// What a rule adds.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RuleKind {
-    /// `(factor − 1)` × the base points of the lines it matches (`factor` ≥ 1).
-    Multiplier { factor: Decimal },
-    /// A fixed number of points (≥ 0).
-    Bonus { points: Decimal },
-    /// `percent` of the matching amount, in points at the unit's clearing value (≥ 0).
-    Percent { percent: Decimal },
-}
-
-/// One earn rule of a partner, as its manifest gives it (validated at load).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rule {
-    pub id: String,
-    pub kind: RuleKind,
-    /// Only these basket lines (by category); every line when `None`.
-    pub categories: Option<Vec<String>>,
-    pub days: Option<Vec<Weekday>>,
-    pub hours: Option<Hours>,
-    /// The basket's amount must be at least this.
-    pub min_basket: Option<Decimal>,
-    /// Only members at one of these tiers.
-    pub tiers: Option<Vec<String>>,
-    /// Only a member's first purchase at this brand.
-    pub first_purchase: bool,
-    pub valid_from: Option<Day>,
-    /// Exclusive.
-    pub valid_until: Option<Day>,
 }
 
 /// A basket line: its total amount in the settlement currency.

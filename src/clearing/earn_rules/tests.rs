@@ -355,3 +355,76 @@ proptest! {
         prop_assert!(is_refused);
     }
 }
+
+/// Rule times are Jerusalem's wall clock across both daylight-saving changes of 2026 (Friday
+/// 27 March 02:00 → 03:00, Sunday 25 October 02:00 → 01:00), from the zone database in the binary.
+#[test]
+fn local_time_follows_jerusalem_across_daylight_saving() {
+    let zone = jiff::tz::db().get("Asia/Jerusalem").unwrap();
+    let local = |utc: &str| {
+        let us = utc.parse::<jiff::Timestamp>().unwrap().as_microsecond();
+        let t = LocalTime::at(&zone, us).unwrap();
+        (t.day, t.weekday, t.minute_of_day / 60, t.minute_of_day % 60)
+    };
+    // Winter time (UTC+2) up to the change, summer time (UTC+3) from it: 02:00 local never is.
+    assert_eq!(
+        local("2026-03-26T23:59:00Z"),
+        ((2026, 3, 27), Weekday::Fri, 1, 59)
+    );
+    assert_eq!(
+        local("2026-03-27T00:00:00Z"),
+        ((2026, 3, 27), Weekday::Fri, 3, 0)
+    );
+    // A morning rule 07:00-11:00 starts an hour earlier in UTC after the change.
+    assert_eq!(
+        local("2026-03-26T05:00:00Z"),
+        ((2026, 3, 26), Weekday::Thu, 7, 0)
+    );
+    assert_eq!(
+        local("2026-03-29T04:00:00Z"),
+        ((2026, 3, 29), Weekday::Sun, 7, 0)
+    );
+    // In October 01:00-02:00 local happens twice: both are 01:xx, the second in winter time.
+    assert_eq!(
+        local("2026-10-24T22:30:00Z"),
+        ((2026, 10, 25), Weekday::Sun, 1, 30)
+    );
+    assert_eq!(
+        local("2026-10-24T23:30:00Z"),
+        ((2026, 10, 25), Weekday::Sun, 1, 30)
+    );
+    assert_eq!(
+        local("2026-10-25T00:00:00Z"),
+        ((2026, 10, 25), Weekday::Sun, 2, 0)
+    );
+    // The local day changes at local midnight, not at UTC's.
+    assert_eq!(
+        local("2026-12-06T22:00:00Z"),
+        ((2026, 12, 7), Weekday::Mon, 0, 0)
+    );
+    assert_eq!(
+        local("2026-12-06T21:59:00Z"),
+        ((2026, 12, 6), Weekday::Sun, 23, 59)
+    );
+}
+
+#[test]
+fn hours_parse_as_the_manifest_writes_them() {
+    let h: Hours = "07:00-11:00".parse().unwrap();
+    assert_eq!((h.start_minute, h.end_minute), (420, 660));
+    let night: Hours = "22:30-02:00".parse().unwrap();
+    assert!(night.contains(23 * 60) && night.contains(60) && !night.contains(120));
+    let to_midnight: Hours = "18:00-24:00".parse().unwrap();
+    assert!(to_midnight.contains(23 * 60 + 59) && !to_midnight.contains(0));
+    for bad in [
+        "7-11",
+        "07:00",
+        "07:60-08:00",
+        "24:00-01:00",
+        "09:00-09:00",
+        "00:00-24:00",
+        "7:00-11:00",
+    ] {
+        assert!(bad.parse::<Hours>().is_err(), "{bad} must be refused");
+    }
+}
