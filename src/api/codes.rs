@@ -65,6 +65,7 @@ error_codes! {
     BodyTooLarge = "body_too_large", 413, "Body too large", "The body is over the size limit (64 KiB).";
     UnsupportedMediaType = "unsupported_media_type", 415, "Unsupported media type", "A JSON body must be sent with `Content-Type: application/json`.";
     InvalidAmount = "invalid_amount", 422, "Unprocessable request", "An amount is not a decimal string at its unit's scale, not positive, or too large.";
+    InvalidBasket = "invalid_basket", 422, "Unprocessable request", "A purchase's lines do not add up to its amount, or a line is not positive, or there are too many lines.";
     InsufficientBalance = "insufficient_balance", 422, "Unprocessable request", "The member holds fewer points than the request spends.";
     InvalidCard = "invalid_card", 422, "Unprocessable request", "A card number is 16 digits with a right Luhn check digit.";
     ConfirmationRequired = "confirmation_required", 422, "Unprocessable request", "Erasure forfeits every point: the body must say `{\"confirm\": \"forfeit-balances\"}`.";

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod codes;
 pub mod coupons;
 pub mod docs;
+pub mod earn;
 pub mod finance;
 pub mod links;
 pub mod member_ref;
@@ -126,7 +127,8 @@ routes! {
     metrics::metrics,
     partner::enrol,
     partner::balances,
-    partner::earn,
+    earn::earn,
+    earn::quote,
     partner::redeem,
     partner::capture,
     partner::void,
@@ -153,6 +155,8 @@ routes! {
     links::replace_card,
     profile::mine,
     profile::of_member,
+    profile::my_tier,
+    profile::member_tier,
     privacy::export,
     privacy::erase,
     finance::trial_balance,
@@ -198,6 +202,9 @@ async fn not_found(req: actix_web::HttpRequest) -> Result<actix_web::HttpRespons
     .allow(allow))
 }
 
+/// Seconds in a day: the tier sweep's period.
+const SECS_PER_DAY: i64 = 86_400;
+
 /// Builds the HTTP server on `listen` (e.g. `127.0.0.1:8080`, port 0 for any free port).
 /// Must run inside an actix system: it also starts the sweeper that expires lapsed holds.
 pub fn server(
@@ -207,7 +214,21 @@ pub fn server(
 ) -> io::Result<(actix_web::dev::Server, Vec<SocketAddr>)> {
     let sweeper = clearing.clone();
     actix_web::rt::spawn(async move {
+        // The tier sweep runs once a day (by the service's clock), and once at start.
+        let mut tiers_swept_day = None;
         loop {
+            let today = sweeper.clock().now_secs() / SECS_PER_DAY;
+            if tiers_swept_day != Some(today) {
+                match sweeper.sweep_tiers().await {
+                    Ok(n) => {
+                        tiers_swept_day = Some(today);
+                        if n > 0 {
+                            tracing::info!(members = n, "tier sweep changed members' tiers");
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %e, "tier sweep failed; retrying"),
+                }
+            }
             actix_web::rt::time::sleep(std::time::Duration::from_millis(HOLD_SWEEP_INTERVAL_MS))
                 .await;
             match sweeper.expire_due_holds().await {

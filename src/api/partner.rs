@@ -1,5 +1,5 @@
-//! Routes for partners (signed with RFC 9421): members, earn, redemptions and holds,
-//! reversals, entries.
+//! Routes for partners (signed with RFC 9421): members, redemptions and holds, reversals,
+//! entries (earning is in `earn.rs`).
 
 use std::fmt;
 
@@ -16,7 +16,7 @@ use super::codes::ErrorCode;
 use super::member_ref::{card_guarded, member_ref, parse_member, path_member, within_budget};
 use super::problem::{ApiError, Problem};
 use crate::clearing::input::{DEFAULT_PAGE, MAX_PAGE};
-use crate::clearing::partner::{EarnAmount, EarnInput, RedeemInput};
+use crate::clearing::partner::RedeemInput;
 use crate::clearing::reads::EntryQuery;
 use crate::clearing::reversal::ReverseInput;
 use crate::clearing::views::entry::{EntryView, MemberView};
@@ -65,7 +65,7 @@ impl<'de> Deserialize<'de> for DecimalText {
     }
 }
 
-fn parse_unit(text: &str) -> Result<UnitCode, ApiError> {
+pub(super) fn parse_unit(text: &str) -> Result<UnitCode, ApiError> {
     text.parse()
         .map_err(|e: crate::ledger::IdError| ApiError::new(ErrorCode::UnknownUnit, e.to_string()))
 }
@@ -200,92 +200,6 @@ pub async fn balances(
             })
             .collect(),
     }))
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Purchase {
-    #[schema(value_type = String, example = "120.00")]
-    pub amount: DecimalText,
-    /// The settlement currency, e.g. ILS.
-    pub currency: String,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct EarnRequest {
-    /// The member's id; or give `card_number` instead.
-    pub member_id: Option<String>,
-    /// The card the member presents (16 digits): stands for `member_id`, and links your brand
-    /// to the member if it was not.
-    pub card_number: Option<String>,
-    /// Defaults to the partner's own unit.
-    pub unit: Option<String>,
-    /// Points to award, a decimal string; or give `purchase` instead.
-    #[schema(value_type = Option<String>, example = "50")]
-    pub points: Option<DecimalText>,
-    /// A purchase the partner's earn rate turns into points (rounded down to the unit's scale).
-    pub purchase: Option<Purchase>,
-    /// The partner's own reference (receipt or order number), 1 to 128 characters.
-    #[schema(min_length = 1, max_length = 128)]
-    pub reference: String,
-    /// When the purchase happened (RFC 3339), from 2000-01-01 to a day ahead of the service's clock.
-    #[schema(format = DateTime)]
-    pub occurred_at: Option<String>,
-}
-
-/// Award points to a member, or a purchase's worth of them.
-#[utoipa::path(post, path = "/v1/earn", tag = "partner", request_body = EarnRequest,
-    params(("Idempotency-Key" = String, Header, description = "1 to 255 printable ASCII characters")),
-    responses(
-        (status = 201, description = "receipt", body = EntryView),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "unknown_card (a card nobody holds), or not_found", body = Problem, content_type = "application/problem+json"),
-        (status = 410, description = "card_revoked: the card was replaced", body = Problem, content_type = "application/problem+json"),
-    ))]
-#[post("/v1/earn")]
-pub async fn earn(state: web::Data<AppState>, req: Signed) -> Result<HttpResponse, ApiError> {
-    let idem = req.idempotency()?;
-    let body: EarnRequest = req.json()?;
-    let card = body.card_number.is_some();
-    card_guarded(&state, &req, card, earn_with(&state, &req, idem, body)).await
-}
-
-async fn earn_with(
-    state: &AppState,
-    req: &Signed,
-    idem: Idempotency,
-    body: EarnRequest,
-) -> Result<HttpResponse, ApiError> {
-    let amount = match (body.points, body.purchase) {
-        (Some(p), None) => EarnAmount::Points(p.text()?),
-        (None, Some(p)) => EarnAmount::Purchase {
-            amount: p.amount.text()?,
-            currency: p.currency,
-        },
-        _ => {
-            return Err(ApiError::new(
-                ErrorCode::InvalidRequest,
-                "give either points or purchase",
-            ));
-        }
-    };
-    let input = EarnInput {
-        member: member_ref(body.member_id.as_deref(), body.card_number.as_deref())?,
-        unit: body.unit.as_deref().map(parse_unit).transpose()?,
-        amount,
-        reference: body.reference,
-        occurred_at: body.occurred_at,
-    };
-    let work = state.clearing.earn_work(&req.caller, input)?;
-    Ok(respond(
-        state
-            .clearing
-            .once(&req.caller, idem, work, views::entry_created)
-            .await?,
-    ))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -157,6 +157,7 @@ impl From<ClearingError> for ApiError {
             ClearingError::AmountTooLarge | ClearingError::InvalidAmount(_) => {
                 ErrorCode::InvalidAmount
             }
+            ClearingError::InvalidBasket(_) => ErrorCode::InvalidBasket,
             ClearingError::InvalidLinkCode => ErrorCode::InvalidLinkCode,
             ClearingError::TokenBound { .. } | ClearingError::OwnViewRaised(_) => {
                 ErrorCode::Forbidden

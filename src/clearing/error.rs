@@ -22,6 +22,8 @@ pub enum ClearingError {
     AmountTooLarge,
     #[error("invalid amount: {0}")]
     InvalidAmount(BadAmount),
+    #[error("invalid basket: {0}")]
+    InvalidBasket(super::earn_rules::BasketError),
     #[error(transparent)]
     Entry(#[from] EntryError),
     #[error(transparent)]
@@ -232,6 +234,8 @@ pub enum Invalid {
     PartialCouponRefund,
     #[error("partner {0} has no earn rate: send points")]
     NoEarnRate(PartnerId),
+    #[error("the network has no tiers (no [tiers] in network.toml)")]
+    NoTiers,
     #[error("campaigns are in the settlement currency, {0}")]
     CampaignCurrency(UnitCode),
     #[error("redeemable_at needs 1 to {0} partners")]

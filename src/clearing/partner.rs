@@ -1,20 +1,17 @@
-//! The partner API's point writes: enrolment, earn, redemptions and holds (capture, void, and
+//! The partner API's point writes: enrolment, redemptions and holds (capture, void, and
 //! the sweep that lapses them), each run once under the partner's idempotency key.
-
-use rust_decimal::RoundingStrategy;
 
 use super::cards::MemberRef;
 use super::context::{Context, op_amount};
 use super::input::{
-    EARLIEST_OCCURRED_AT_US, MAX_EXTERNAL_ID_CHARS, MAX_OCCURRED_AHEAD_SECS, check_text,
+    MAX_EXTERNAL_ID_CHARS, check_text,
     parse_member,
 };
 use super::profile;
 use super::receipt::Posted;
 use super::write::{Caller, Work};
 use super::{
-    AuthorizationRefused, BadAmount, Clearing, ClearingError, HoldState, Invalid, Missing, rules,
-    time,
+    AuthorizationRefused, BadAmount, Clearing, ClearingError, HoldState, Missing, rules,
 };
 use crate::ledger::{
     Amount, EntryId, EntryKind, EntryMeta, MemberId, PartnerId, Party, Unit, UnitCode,
@@ -22,22 +19,6 @@ use crate::ledger::{
 use crate::store::operations::{self, Operation};
 use crate::store::status::{EntryStatus, OperationKind, OperationStatus};
 use crate::store::{WriteTx, members};
-
-/// What a member earns: points, or a purchase the partner's earn rate turns into points.
-#[derive(Debug, Clone)]
-pub enum EarnAmount {
-    Points(String),
-    Purchase { amount: String, currency: String },
-}
-
-#[derive(Debug, Clone)]
-pub struct EarnInput {
-    pub member: MemberRef,
-    pub unit: Option<UnitCode>,
-    pub amount: EarnAmount,
-    pub reference: String,
-    pub occurred_at: Option<String>,
-}
 
 /// A member enrolled (or found) by a partner.
 #[derive(Debug, Clone)]
@@ -81,101 +62,6 @@ fn open_hold(
         });
     }
     Ok(op)
-}
-
-/// Points a purchase earns: `amount × rate`, rounded down to the unit's scale (a member never
-/// gets a fraction the purchase did not reach).
-fn points_for_purchase(
-    ctx: &Context,
-    partner: &PartnerId,
-    unit: &UnitCode,
-    amount: &str,
-    currency: &str,
-) -> Result<(Amount, Amount), ClearingError> {
-    if currency != ctx.network.settlement_currency.as_str() {
-        return Err(ClearingError::InvalidAmount(BadAmount::PurchaseCurrency(
-            ctx.network.settlement_currency.clone(),
-        )));
-    }
-    let spent = Amount::parse_positive(amount, ctx.network.currency_scale)
-        .map_err(|e| ClearingError::InvalidAmount(e.into()))?;
-    let rate = ctx
-        .network
-        .partner(partner)
-        .and_then(|p| p.earn_rate)
-        .ok_or_else(|| ClearingError::InvalidRequest(Invalid::NoEarnRate(partner.clone())))?;
-    let scale = ctx.scale(unit)?;
-    let raw = spent
-        .to_decimal()
-        .checked_mul(rate)
-        .ok_or(ClearingError::AmountTooLarge)?;
-    let points = raw.round_dp_with_strategy(scale.places(), RoundingStrategy::ToZero);
-    let points = Amount::from_decimal(points, scale).map_err(|_| ClearingError::AmountTooLarge)?;
-    if !points.is_positive() {
-        return Err(ClearingError::InvalidAmount(BadAmount::EarnsNothing {
-            amount: amount.to_owned(),
-            unit: unit.clone(),
-        }));
-    }
-    Ok((points, spent))
-}
-
-/// The unit an earn is in: the one named, else the partner's own; a point unit the network
-/// configures (not one only still stored from before).
-fn earn_unit(
-    ctx: &Context,
-    partner: &PartnerId,
-    named: Option<UnitCode>,
-) -> Result<UnitCode, ClearingError> {
-    let own = ctx
-        .network
-        .partner(partner)
-        .ok_or_else(|| ClearingError::UnknownPartner(partner.to_string()))?
-        .unit
-        .clone();
-    let unit = named
-        .or(own)
-        .ok_or_else(|| ClearingError::NoOwnUnit(partner.clone()))?;
-    let configured = ctx.network.units.get(&unit).is_some();
-    match ctx.units.get(&unit) {
-        Some(u) if u.is_points() && configured => Ok(unit),
-        _ => Err(ClearingError::UnknownUnit(unit.to_string())),
-    }
-}
-
-/// The points an earn gives, the purchase behind them (when it names one), and the entry's memo
-/// (the points' clearing value; the purchase and `occurred_at`, when given).
-fn earned(
-    ctx: &Context,
-    partner: &PartnerId,
-    unit: &UnitCode,
-    input: &EarnInput,
-) -> Result<(Amount, Option<Amount>, Option<String>), ClearingError> {
-    let (points, purchase, mut memo) = match &input.amount {
-        EarnAmount::Points(p) => (ctx.points(unit, p)?, None, serde_json::json!({})),
-        EarnAmount::Purchase { amount, currency } => {
-            let (points, spent) = points_for_purchase(ctx, partner, unit, amount, currency)?;
-            let memo = serde_json::json!({ profile::PURCHASE_KEY: { "amount": amount, "currency": currency } });
-            (points, Some(spent), memo)
-        }
-    };
-    // What the points are worth now: the profile counts the earn at this value.
-    memo[profile::VALUE_KEY] = ctx.value_memo(unit, points)?;
-    if let Some(at) = &input.occurred_at {
-        let at_us =
-            time::parse_rfc3339(at).ok_or(ClearingError::InvalidRequest(Invalid::Time {
-                field: "occurred_at",
-            }))?;
-        let latest_us = ctx
-            .clock
-            .now_us()
-            .saturating_add(MAX_OCCURRED_AHEAD_SECS * 1_000_000);
-        if !(EARLIEST_OCCURRED_AT_US..=latest_us).contains(&at_us) {
-            return Err(ClearingError::InvalidRequest(Invalid::OccurredAt));
-        }
-        memo["occurred_at"] = serde_json::Value::String(at.clone());
-    }
-    Ok((points, purchase, Some(memo.to_string())))
 }
 
 /// The member's authorisation code a redemption must spend: spending another brand's points
@@ -285,50 +171,6 @@ impl Clearing {
                 created,
                 external_id,
                 card_number: card,
-            })
-        })
-    }
-
-    /// `POST /v1/earn`.
-    pub fn earn_work(
-        &self,
-        caller: &Caller,
-        input: EarnInput,
-    ) -> Result<impl Work<Posted>, ClearingError> {
-        let ctx = &self.ctx;
-        let unit = earn_unit(ctx, &caller.partner, input.unit.clone())?;
-        check_text(
-            "reference",
-            &input.reference,
-            crate::ledger::entry::MAX_REFERENCE_CHARS,
-        )?;
-        let (points, purchase, memo) = earned(ctx, &caller.partner, &unit, &input)?;
-        let caller = caller.clone();
-        Ok(move |ctx: &Context, tx: &mut WriteTx<'_>| {
-            let member = ctx.member_for(tx, &caller.partner, &input.member)?;
-            let mut meta = caller.meta(EntryKind::Earn, member, Some(input.reference));
-            meta.memo = memo;
-            let entry = rules::earn(&ctx.network, &caller.partner, member, &unit, points, meta)?
-                .balance(&ctx.units)?;
-            let entry = tx.post(entry)?;
-            ctx.operation(
-                tx,
-                &entry,
-                OperationKind::Earn,
-                (&unit, points),
-                OperationStatus::Posted,
-                None,
-            )?;
-            let coupons = match purchase {
-                Some(spent) => {
-                    super::coupons::triggered_coupons(ctx, tx, &caller.partner, member, spent)?
-                }
-                None => Vec::new(),
-            };
-            Ok(Posted {
-                entry,
-                status: EntryStatus::Posted,
-                coupons_issued: Some(coupons),
             })
         })
     }

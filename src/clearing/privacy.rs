@@ -133,6 +133,7 @@ impl Clearing {
             cards::revoke(tx, &id)?;
             members::erase(tx, &id)?;
             profiles::erase(tx, &id)?;
+            crate::store::tiers::erase(tx, &id)?;
             idempotency::erase_member(tx, &id)?;
             Ok(Erased {
                 member,

@@ -71,6 +71,10 @@ impl Clearing {
             meta.memo = Some(serde_json::json!({ "reason": input.reason }).to_string());
             let entry = post_reversal(ctx, tx, &op, (points, total, left), meta)?;
             operations::add_reversed(tx, &op.entry_id, points.minor())?;
+            if op.kind == OperationKind::Earn {
+                // A refund lowers the qualifying spend: the tier may start its grace period.
+                super::tiers::reevaluate_tx(ctx, tx, &member.to_string())?;
+            }
             if points.minor() == left {
                 let by = entry.id.to_string();
                 operations::set_status(tx, &op.entry_id, OperationStatus::Reversed, Some(&by))?;

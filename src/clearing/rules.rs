@@ -126,15 +126,42 @@ pub fn earn(
     points: Amount,
     meta: EntryMeta,
 ) -> Result<EntryDraft, ClearingError> {
-    let mut moved = points_move(network, unit, points, member, true)?;
-    let awarding = Party::Partner(partner.clone());
-    if let Some(value) = cross_brand_value(&awarding, &moved, points, network)? {
-        moved
-            .postings
-            .push(Posting::debit(settlement(awarding, network), value));
-        moved
-            .postings
-            .push(credit(settlement(moved.issuer.clone(), network), value)?);
+    let none = Amount::from_minor(0, points.scale());
+    earn_with_bonus(network, partner, member, unit, (points, none), meta)
+}
+
+/// An earn whose tier bonus the network funds: the member gets `points` and `network_bonus`;
+/// the earning partner owes the issuer the clearing value of `points` (when it is not the
+/// issuer), the network owes the issuer that of `network_bonus` (when the unit is not its own).
+/// No network fee: fees are on redemptions only.
+pub fn earn_with_bonus(
+    network: &Network,
+    partner: &PartnerId,
+    member: MemberId,
+    unit: &UnitCode,
+    (points, network_bonus): (Amount, Amount),
+    meta: EntryMeta,
+) -> Result<EntryDraft, ClearingError> {
+    let total = points
+        .checked_add(network_bonus)
+        .ok_or(ClearingError::AmountTooLarge)?;
+    let mut moved = points_move(network, unit, total, member, true)?;
+    let owing = [
+        (Party::Partner(partner.clone()), points),
+        (Party::Network, network_bonus),
+    ];
+    for (party, share) in owing {
+        if !share.is_positive() {
+            continue;
+        }
+        if let Some(value) = cross_brand_value(&party, &moved, share, network)? {
+            moved
+                .postings
+                .push(Posting::debit(settlement(party, network), value));
+            moved
+                .postings
+                .push(credit(settlement(moved.issuer.clone(), network), value)?);
+        }
     }
     Ok(EntryDraft::new(meta, moved.postings))
 }

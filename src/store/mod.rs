@@ -23,6 +23,7 @@ pub mod sequencer;
 pub mod settlements;
 pub mod status;
 mod syncer;
+pub mod tiers;
 mod tx;
 mod writer;
 

@@ -236,7 +236,31 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    member_tiers (member_id) {
+        member_id -> Text,
+        tier -> Text,
+        tier_rank -> Integer,
+        since_us -> BigInt,
+        below_since_us -> Nullable<BigInt>,
+        paid_tier -> Nullable<Text>,
+        paid_until_us -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    tier_changes (member_id, seq) {
+        member_id -> Text,
+        seq -> Integer,
+        at_us -> BigInt,
+        tier -> Text,
+        reason -> Text,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
+    member_tiers,
+    tier_changes,
     member_profiles,
     member_profile_days,
     aggregate_builds,

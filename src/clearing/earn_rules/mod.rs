@@ -94,6 +94,8 @@ pub struct Awarded {
 pub enum BasketError {
     #[error("the basket's lines add up to {lines}, not to the purchase's {amount}")]
     LinesDoNotAddUp { lines: Decimal, amount: Decimal },
+    #[error("line {0}'s amount is not a decimal at the currency's scale")]
+    LineAmount(usize),
     #[error("line {0}'s amount is not positive")]
     LineNotPositive(usize),
     #[error("the purchase's amount is not positive")]

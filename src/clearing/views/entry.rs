@@ -60,6 +60,53 @@ pub struct EntryView {
     /// On an earn: the coupons its purchase issued (campaigns triggered by this partner).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub coupons_issued: Option<Vec<CouponRef>>,
+    /// On an earn on a purchase: each rule's points (the base rate is `base`), rounded down to
+    /// the unit's scale; with `tier_bonus` they add up to `points`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rules: Option<Vec<RulePoints>>,
+    /// On an earn, when the network has tiers: the member's tier before it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tier: Option<String>,
+    /// On an earn, when the network has tiers: the points the tier added.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tier_bonus: Option<String>,
+}
+
+/// The points one earn rule gave.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RulePoints {
+    pub id: String,
+    #[schema(example = "30")]
+    pub points: String,
+}
+
+/// What an earn's memo records of its rules and tier bonus.
+#[derive(Debug, Default, Deserialize)]
+struct Explained {
+    #[serde(default)]
+    rules: Option<Vec<RulePoints>>,
+    #[serde(default)]
+    tier_bonus: Option<TierBonusMemo>,
+}
+
+#[derive(Debug, Deserialize)]
+struct TierBonusMemo {
+    tier: String,
+    points: String,
+}
+
+impl Explained {
+    fn of(posted: &Posted) -> Self {
+        let e = &posted.entry;
+        if e.meta.kind != EntryKind::Earn {
+            return Self::default();
+        }
+        e.meta
+            .memo
+            .as_deref()
+            .and_then(|m| serde_json::from_str(m).ok())
+            .unwrap_or_default()
+    }
 }
 
 /// A coupon issued to the member by an earn.
@@ -94,7 +141,15 @@ impl EntryView {
                 },
             )
             .collect();
+        let explained = Explained::of(posted);
+        let (tier, tier_bonus) = explained
+            .tier_bonus
+            .map(|b| (b.tier, b.points))
+            .unzip();
         Self {
+            rules: explained.rules,
+            tier,
+            tier_bonus,
             entry_id: e.id.to_string(),
             seq: e.seq,
             kind: e.meta.kind.to_string(),

@@ -11,6 +11,7 @@ pub mod privacy;
 pub mod profile;
 pub mod settlement;
 pub mod statement;
+pub mod tier;
 
 use serde::Serialize;
 

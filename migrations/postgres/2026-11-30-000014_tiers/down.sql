@@ -1,0 +1,2 @@
+DROP TABLE tier_changes;
+DROP TABLE member_tiers;
