@@ -12,9 +12,9 @@ use super::member_ref::{card_guarded, member_ref};
 use super::partner::{DecimalText, parse_unit, respond};
 use super::problem::{ApiError, Problem};
 use crate::clearing::earn::{Computed, EarnAmount, EarnInput, LineInput};
+use crate::clearing::views;
 use crate::clearing::views::entry::{EntryView, RulePoints};
 use crate::clearing::write::Idempotency;
-use crate::clearing::views;
 
 /// One line of a basket.
 #[derive(Debug, Deserialize, ToSchema)]

@@ -61,7 +61,10 @@ pub async fn of_member(
         (status = 422, description = "the network has no tiers", body = Problem, content_type = "application/problem+json")),
     security(("member_token" = [])))]
 #[get("/v1/me/tier")]
-pub async fn my_tier(state: web::Data<AppState>, me: Member) -> Result<web::Json<TierView>, ApiError> {
+pub async fn my_tier(
+    state: web::Data<AppState>,
+    me: Member,
+) -> Result<web::Json<TierView>, ApiError> {
     let member = me.require("profile")?;
     Ok(web::Json(state.clearing.tier_of(member, None).await?))
 }

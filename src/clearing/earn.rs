@@ -356,10 +356,8 @@ impl Clearing {
                 BonusFunder::Network => c.tier_bonus,
                 BonusFunder::Partner => Amount::from_minor(0, c.points.scale()),
             };
-            let partner_points = Amount::from_minor(
-                c.points.minor() - network_bonus.minor(),
-                c.points.scale(),
-            );
+            let partner_points =
+                Amount::from_minor(c.points.minor() - network_bonus.minor(), c.points.scale());
             let draft = rules::earn_with_bonus(
                 &ctx.network,
                 partner,
@@ -425,9 +423,8 @@ impl Clearing {
             .read(move |c| crate::store::tiers::standing(c, &id, from_day, &p))
             .await?;
         let qualifying = Amount::from_minor(spent_minor, self.ctx.network.currency_scale);
-        let tier = ladder.and_then(|l| {
-            tiers::held(l, &member.to_string(), row.as_ref(), qualifying, now_us)
-        });
+        let tier = ladder
+            .and_then(|l| tiers::held(l, &member.to_string(), row.as_ref(), qualifying, now_us));
         let state = MemberState {
             tier: tier.as_deref(),
             first_purchase: asks_first_purchase(&self.ctx, &partner) && !visited,

@@ -3,16 +3,11 @@
 
 use super::cards::MemberRef;
 use super::context::{Context, op_amount};
-use super::input::{
-    MAX_EXTERNAL_ID_CHARS, check_text,
-    parse_member,
-};
+use super::input::{MAX_EXTERNAL_ID_CHARS, check_text, parse_member};
 use super::profile;
 use super::receipt::Posted;
 use super::write::{Caller, Work};
-use super::{
-    AuthorizationRefused, BadAmount, Clearing, ClearingError, HoldState, Missing, rules,
-};
+use super::{AuthorizationRefused, BadAmount, Clearing, ClearingError, HoldState, Missing, rules};
 use crate::ledger::{
     Amount, EntryId, EntryKind, EntryMeta, MemberId, PartnerId, Party, Unit, UnitCode,
 };

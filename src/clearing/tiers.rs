@@ -203,7 +203,13 @@ fn tier_view(
     let standing = evaluate(ladder, member, read.row.as_ref(), qualifying, now_us);
     let row = standing.map(|s| s.row).or(read.row);
     let tier = row.as_ref().map_or_else(
-        || ladder.levels.first().map(|l| l.name.clone()).unwrap_or_default(),
+        || {
+            ladder
+                .levels
+                .first()
+                .map(|l| l.name.clone())
+                .unwrap_or_default()
+        },
         |r| r.tier.clone(),
     );
     let since_us = row.as_ref().map_or(joined_us, |r| r.since_us);
@@ -220,12 +226,12 @@ fn tier_view(
         return view;
     }
     let rank = ladder.rank(&tier).unwrap_or(0);
-    let to_minor = |d: rust_decimal::Decimal| {
-        Amount::from_decimal(d, scale).map_or(i64::MAX, Amount::minor)
-    };
-    let paid_until = row
-        .as_ref()
-        .and_then(|r| r.paid_until_us.filter(|_| r.paid_tier.as_deref() == Some(tier.as_str())));
+    let to_minor =
+        |d: rust_decimal::Decimal| Amount::from_decimal(d, scale).map_or(i64::MAX, Amount::minor);
+    let paid_until = row.as_ref().and_then(|r| {
+        r.paid_until_us
+            .filter(|_| r.paid_tier.as_deref() == Some(tier.as_str()))
+    });
     let grace_ends = row.as_ref().and_then(|r| {
         r.below_since_us
             .map(|b| b + i64::from(ladder.grace_days) * DAY_US)
@@ -284,7 +290,14 @@ impl Clearing {
         };
         let scale = self.ctx.network.currency_scale;
         let id = member.to_string();
-        Ok(tier_view(&ladder, read, &id, (now_us, joined_us), scale, full))
+        Ok(tier_view(
+            &ladder,
+            read,
+            &id,
+            (now_us, joined_us),
+            scale,
+            full,
+        ))
     }
 
     /// The daily sweep: re-evaluates every member above the first level (spend leaving the
@@ -361,7 +374,11 @@ mod tests {
     #[test]
     fn up_at_once_down_after_grace() {
         let t = ladder();
-        assert_eq!(evaluate(&t, "m", None, ils(100), NOW), None, "nothing to store");
+        assert_eq!(
+            evaluate(&t, "m", None, ils(100), NOW),
+            None,
+            "nothing to store"
+        );
         let gold = evaluate(&t, "m", None, ils(2500), NOW).unwrap();
         assert_eq!((gold.row.tier.as_str(), gold.row.tier_rank), ("Gold", 1));
         assert!(gold.changed.unwrap().contains("reached Gold"));
@@ -376,11 +393,17 @@ mod tests {
         assert_eq!(evaluate(&t, "m", Some(&below.row), ils(1000), inside), None);
         // Back above inside the grace: the clock stops.
         let back = evaluate(&t, "m", Some(&below.row), ils(2000), inside).unwrap();
-        assert_eq!((back.row.tier.as_str(), back.row.below_since_us), ("Gold", None));
+        assert_eq!(
+            (back.row.tier.as_str(), back.row.below_since_us),
+            ("Gold", None)
+        );
         // The grace ends: down to what the spend reaches.
         let after = later + 30 * DAY_US;
         let down = evaluate(&t, "m", Some(&below.row), ils(1000), after).unwrap();
-        assert_eq!((down.row.tier.as_str(), down.row.since_us), ("Member", after));
+        assert_eq!(
+            (down.row.tier.as_str(), down.row.since_us),
+            ("Member", after)
+        );
         assert!(down.changed.unwrap().contains("after 30 days' grace"));
     }
 
@@ -399,7 +422,10 @@ mod tests {
         assert_eq!(evaluate(&t, "m", Some(&paid), ils(0), NOW + DAY_US), None);
         let ended = evaluate(&t, "m", Some(&paid), ils(2100), NOW + 365 * DAY_US).unwrap();
         assert_eq!(ended.row.tier, "Gold", "falls back to what the spend gives");
-        assert_eq!((ended.row.paid_tier, ended.row.below_since_us), (None, None));
+        assert_eq!(
+            (ended.row.paid_tier, ended.row.below_since_us),
+            (None, None)
+        );
         assert!(ended.changed.unwrap().contains("paid Club+ ended"));
     }
 }

@@ -174,8 +174,14 @@ pub fn visited(conn: &mut DbConn, member_id: &str, partner: &str) -> Result<bool
 }
 
 /// The same inside a write, the batch's unwritten activities included.
-pub fn visited_tx(tx: &mut WriteTx<'_>, member_id: &str, partner: &str) -> Result<bool, StoreError> {
-    let (pending, _) = tx.state.pending_activity(member_id, Some(partner), i32::MIN);
+pub fn visited_tx(
+    tx: &mut WriteTx<'_>,
+    member_id: &str,
+    partner: &str,
+) -> Result<bool, StoreError> {
+    let (pending, _) = tx
+        .state
+        .pending_activity(member_id, Some(partner), i32::MIN);
     Ok(pending > 0 || visited(tx.conn_unsynced(), member_id, partner)?)
 }
 
@@ -196,13 +202,13 @@ pub fn standing(
 
 /// Members above the ladder's first level, in id order after `after`, `limit` at a time: what
 /// the daily sweep re-evaluates (a partial index holds exactly these).
-pub fn above_first(
-    conn: &mut DbConn,
-    after: &str,
-    limit: i64,
-) -> Result<Vec<TierRow>, StoreError> {
+pub fn above_first(conn: &mut DbConn, after: &str, limit: i64) -> Result<Vec<TierRow>, StoreError> {
     Ok(member_tiers::table
-        .filter(member_tiers::tier_rank.gt(0))
+        // A literal, not a bound value: SQLite uses a partial index only when the query's
+        // condition is visibly the index's own.
+        .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(
+            "member_tiers.tier_rank > 0",
+        ))
         .filter(member_tiers::member_id.gt(after))
         .order(member_tiers::member_id)
         .limit(limit)

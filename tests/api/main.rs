@@ -16,6 +16,7 @@ mod console_files_http;
 mod console_http;
 mod coupons_http;
 mod crash;
+mod earn_rules_http;
 mod error_codes;
 mod http_public;
 mod ledger_store;

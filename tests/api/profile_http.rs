@@ -387,7 +387,7 @@ fn the_rebuild_agrees_with_the_live_aggregates_after_random_traffic() {
 }
 
 /// The statements `f` runs on `conn`, as diesel shows them (`SQL -- binds: [...]`).
-fn statements_of(
+pub(crate) fn statements_of(
     conn: &mut coalition::store::DbConn,
     f: impl FnOnce(&mut coalition::store::DbConn),
 ) -> Vec<String> {
@@ -405,7 +405,7 @@ fn statements_of(
 }
 
 /// A statement as diesel shows it, with its binds written in as literals (for `EXPLAIN`).
-fn with_literals(shown: &str, postgres: bool) -> String {
+pub(crate) fn with_literals(shown: &str, postgres: bool) -> String {
     let (sql, binds) = shown.split_once(" -- binds: [").unwrap();
     let binds = binds.trim_end_matches(']');
     let literals: Vec<String> = binds
@@ -430,7 +430,7 @@ fn with_literals(shown: &str, postgres: bool) -> String {
 }
 
 /// Each line of the plan the database chooses for `sql`.
-fn plan(conn: &mut coalition::store::DbConn, sql: &str) -> Vec<String> {
+pub(crate) fn plan(conn: &mut coalition::store::DbConn, sql: &str) -> Vec<String> {
     use diesel::RunQueryDsl;
     use diesel::sql_types::Text;
     #[derive(diesel::QueryableByName)]

@@ -142,10 +142,7 @@ impl EntryView {
             )
             .collect();
         let explained = Explained::of(posted);
-        let (tier, tier_bonus) = explained
-            .tier_bonus
-            .map(|b| (b.tier, b.points))
-            .unzip();
+        let (tier, tier_bonus) = explained.tier_bonus.map(|b| (b.tier, b.points)).unzip();
         Self {
             rules: explained.rules,
             tier,
