@@ -21,6 +21,7 @@ pub mod public;
 pub mod ratelimit;
 pub mod replay;
 pub mod settlements;
+pub mod subscriptions;
 
 use std::io;
 use std::net::SocketAddr;
@@ -157,6 +158,8 @@ routes! {
     profile::of_member,
     profile::my_tier,
     profile::member_tier,
+    subscriptions::subscribe,
+    subscriptions::cancel,
     privacy::export,
     privacy::erase,
     finance::trial_balance,

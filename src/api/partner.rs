@@ -70,7 +70,7 @@ pub(super) fn parse_unit(text: &str) -> Result<UnitCode, ApiError> {
         .map_err(|e: crate::ledger::IdError| ApiError::new(ErrorCode::UnknownUnit, e.to_string()))
 }
 
-fn parse_entry_id(text: &str) -> Result<EntryId, ApiError> {
+pub(super) fn parse_entry_id(text: &str) -> Result<EntryId, ApiError> {
     text.parse().map_err(|_| {
         ApiError::new(
             ErrorCode::NotFound,

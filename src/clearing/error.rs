@@ -121,6 +121,8 @@ pub enum Missing {
     Link(String),
     #[error("no settlement {0}")]
     Settlement(String),
+    #[error("no subscription {0} sold by this partner")]
+    Subscription(String),
     #[error("no partner {0}")]
     Partner(String),
 }
@@ -236,6 +238,10 @@ pub enum Invalid {
     NoEarnRate(PartnerId),
     #[error("the network has no tiers (no [tiers] in network.toml)")]
     NoTiers,
+    #[error("the network has no tier {0}")]
+    UnknownTier(String),
+    #[error("tier {0} is not sold: it has no price")]
+    NotForSale(String),
     #[error("campaigns are in the settlement currency, {0}")]
     CampaignCurrency(UnitCode),
     #[error("redeemable_at needs 1 to {0} partners")]

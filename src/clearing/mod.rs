@@ -24,6 +24,7 @@ pub mod reversal;
 pub mod rules;
 pub mod settlement;
 pub mod statement;
+pub mod subscriptions;
 pub mod tiers;
 pub mod time;
 pub mod tokens;

@@ -21,6 +21,7 @@ pub struct ReasonWords {
     pub coupon_reserve: &'static str,
     pub coupon_redemption: &'static str,
     pub forfeiture: &'static str,
+    pub subscription: &'static str,
 }
 
 /// The reasons in English, as the API gives them.
@@ -39,6 +40,7 @@ pub const REASONS_EN: ReasonWords = ReasonWords {
     coupon_reserve: "Coupon from {at}",
     coupon_redemption: "Coupon used at {at}",
     forfeiture: "Forfeited {moved} to {at} at erasure",
+    subscription: "Paid tier bought at {at}",
 };
 
 /// A line a member can read: what the entry meant for them.
@@ -83,6 +85,7 @@ pub fn reason_in(ctx: &Context, entry: &CommittedEntry, words: &ReasonWords) -> 
         EntryKind::CouponReserve => words.coupon_reserve,
         EntryKind::CouponRedemption => words.coupon_redemption,
         EntryKind::Forfeiture => words.forfeiture,
+        EntryKind::Subscription => words.subscription,
         other => return other.to_string(),
     };
     template

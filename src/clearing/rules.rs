@@ -150,6 +150,9 @@ pub fn earn_with_bonus(
         (Party::Partner(partner.clone()), points),
         (Party::Network, network_bonus),
     ];
+    // One credit to the issuer for both debtors: an entry moves each account once.
+    let mut owed_minor = 0i64;
+    let mut scale = None;
     for (party, share) in owing {
         if !share.is_positive() {
             continue;
@@ -158,12 +161,44 @@ pub fn earn_with_bonus(
             moved
                 .postings
                 .push(Posting::debit(settlement(party, network), value));
-            moved
-                .postings
-                .push(credit(settlement(moved.issuer.clone(), network), value)?);
+            owed_minor = owed_minor
+                .checked_add(value.minor())
+                .ok_or(ClearingError::AmountTooLarge)?;
+            scale = Some(value.scale());
         }
     }
+    if let Some(scale) = scale {
+        let owed = Amount::from_minor(owed_minor, scale);
+        moved
+            .postings
+            .push(credit(settlement(moved.issuer.clone(), network), owed)?);
+    }
     Ok(EntryDraft::new(meta, moved.postings))
+}
+
+/// A paid tier sold by `partner` for `price`: the partner collected the cash and owes it to the
+/// network's fee income (`settlement:{partner} dr`, `network:fees cr`), cleared at settlement.
+/// `refund`: the reversing entry of a cancellation, the same lines the other way.
+pub fn subscription(
+    network: &Network,
+    partner: &PartnerId,
+    price: Amount,
+    refund: bool,
+    meta: EntryMeta,
+) -> Result<EntryDraft, ClearingError> {
+    let seller = settlement(Party::Partner(partner.clone()), network);
+    let fees = Account::NetworkFees {
+        currency: network.settlement_currency.clone(),
+    };
+    let (debited, credited) = if refund {
+        (fees, seller)
+    } else {
+        (seller, fees)
+    };
+    Ok(EntryDraft::new(
+        meta,
+        vec![Posting::debit(debited, price), credit(credited, price)?],
+    ))
 }
 
 /// An erased member's `points` of `unit` go back to the unit's issuer: `member:m:U n dr`,
@@ -484,6 +519,56 @@ mod tests {
             ]
         );
         assert!(d.balance(&net.units).is_ok());
+    }
+
+    /// Books awards 100 AROMA and the network funds a 10-point tier bonus: Books owes Aroma
+    /// 4.00, the network 0.40, and Aroma is owed both on one line.
+    #[test]
+    fn a_network_funded_bonus_is_owed_by_the_network() {
+        let net = network(250);
+        let d = earn_with_bonus(
+            &net,
+            &"books".parse().unwrap(),
+            MemberId::random(),
+            &"AROMA".parse().unwrap(),
+            (pts(100), pts(10)),
+            EntryMeta::new(EntryKind::Earn),
+        )
+        .unwrap();
+        assert_eq!(
+            settlement_lines(&d),
+            [
+                ("settlement:books:ILS".to_owned(), "4.00".to_owned()),
+                ("settlement:network:ILS".to_owned(), "0.40".to_owned()),
+                ("settlement:aroma:ILS".to_owned(), "-4.40".to_owned()),
+            ],
+            "no fee on an earn"
+        );
+        let member_points: Vec<String> = d
+            .postings
+            .iter()
+            .filter(|p| p.account.kind() == AccountKind::Member)
+            .map(|p| p.amount.to_string())
+            .collect();
+        assert_eq!(member_points, ["-110"]);
+        assert!(d.balance(&net.units).is_ok());
+        // Aroma's own earn with the network's bonus: only the network owes.
+        let own = earn_with_bonus(
+            &net,
+            &"aroma".parse().unwrap(),
+            MemberId::random(),
+            &"AROMA".parse().unwrap(),
+            (pts(100), pts(10)),
+            EntryMeta::new(EntryKind::Earn),
+        )
+        .unwrap();
+        assert_eq!(
+            settlement_lines(&own),
+            [
+                ("settlement:network:ILS".to_owned(), "0.40".to_owned()),
+                ("settlement:aroma:ILS".to_owned(), "-0.40".to_owned()),
+            ]
+        );
     }
 
     #[test]

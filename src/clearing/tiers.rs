@@ -259,6 +259,49 @@ fn tier_view(
     view
 }
 
+/// Sets (or, `None`, ends) the member's paid tier and re-evaluates their tier at once: bought,
+/// it holds whatever the spend; refunded, the member falls back to what their spend gives.
+pub(crate) fn set_paid_tx(
+    ctx: &Context,
+    tx: &mut WriteTx<'_>,
+    member: &str,
+    paid: Option<(String, i64)>,
+) -> Result<(), ClearingError> {
+    let Some(ladder) = &ctx.network.tiers else {
+        return Ok(());
+    };
+    let now_us = tx.now_us();
+    let qualifying = qualifying_tx(ctx, tx, member, ladder, now_us)?;
+    let stored = tiers::get_tx(tx, member)?;
+    let first = ladder
+        .levels
+        .first()
+        .map(|l| l.name.clone())
+        .unwrap_or_default();
+    let mut row = stored.unwrap_or(TierRow {
+        member_id: member.to_owned(),
+        tier: first,
+        tier_rank: 0,
+        since_us: now_us,
+        below_since_us: None,
+        paid_tier: None,
+        paid_until_us: None,
+    });
+    match paid {
+        Some((tier, until)) => {
+            row.paid_tier = Some(tier);
+            row.paid_until_us = Some(until);
+        }
+        // Ended now: the evaluation below sees it ended and lets the member fall at once.
+        None => row.paid_until_us = row.paid_until_us.map(|_| now_us),
+    }
+    let standing = evaluate(ladder, member, Some(&row), qualifying, now_us);
+    let changed = standing.as_ref().and_then(|s| s.changed.clone());
+    let row = standing.map_or(row, |s| s.row);
+    tiers::set_tx(tx, &row, changed.as_deref().map(|r| (now_us, r)))?;
+    Ok(())
+}
+
 impl Clearing {
     /// `GET /v1/me/tier`, and a brand's `GET /v1/members/{id}/tier` (`partner`): a brand sees the
     /// member only through its link (else `404`), and `tier` and `since` only unless the member

@@ -1,13 +1,13 @@
 //! Journal entries: drafts, the balanced entries the ledger accepts, and committed entries.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
 use std::str::FromStr;
 
 use super::account::Account;
 use super::amount::Amount;
 use super::chain::{ChainHash, RawEntry, RawPosting};
 use super::ids::{EntryId, IdError, KeyId, MemberId, PartnerId, UnitCode};
+pub use super::kind::EntryKind;
 use super::unit::Units;
 
 /// The most postings one entry may carry.
@@ -19,90 +19,6 @@ pub const MAX_REFERENCE_CHARS: usize = 128;
 pub const MAX_MEMO_BYTES: usize = 4096;
 /// The longest stored request signature, in bytes.
 pub const MAX_SIGNATURE_BYTES: usize = 4096;
-
-/// What an entry records.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum EntryKind {
-    Earn,
-    Redemption,
-    Hold,
-    Capture,
-    Void,
-    Expiry,
-    Reversal,
-    Conversion,
-    Donation,
-    CouponReserve,
-    CouponRedemption,
-    CouponRelease,
-    Settlement,
-    Payment,
-    Adjustment,
-    /// An erased member's remaining points, back to their issuer: the liability released.
-    Forfeiture,
-}
-
-impl EntryKind {
-    pub const ALL: [EntryKind; 16] = [
-        EntryKind::Earn,
-        EntryKind::Redemption,
-        EntryKind::Hold,
-        EntryKind::Capture,
-        EntryKind::Void,
-        EntryKind::Expiry,
-        EntryKind::Reversal,
-        EntryKind::Conversion,
-        EntryKind::Donation,
-        EntryKind::CouponReserve,
-        EntryKind::CouponRedemption,
-        EntryKind::CouponRelease,
-        EntryKind::Settlement,
-        EntryKind::Payment,
-        EntryKind::Adjustment,
-        EntryKind::Forfeiture,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EntryKind::Earn => "earn",
-            EntryKind::Redemption => "redemption",
-            EntryKind::Hold => "hold",
-            EntryKind::Capture => "capture",
-            EntryKind::Void => "void",
-            EntryKind::Expiry => "expiry",
-            EntryKind::Reversal => "reversal",
-            EntryKind::Conversion => "conversion",
-            EntryKind::Donation => "donation",
-            EntryKind::CouponReserve => "coupon_reserve",
-            EntryKind::CouponRedemption => "coupon_redemption",
-            EntryKind::CouponRelease => "coupon_release",
-            EntryKind::Settlement => "settlement",
-            EntryKind::Payment => "payment",
-            EntryKind::Adjustment => "adjustment",
-            EntryKind::Forfeiture => "forfeiture",
-        }
-    }
-}
-
-impl fmt::Display for EntryKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for EntryKind {
-    type Err = IdError;
-    fn from_str(s: &str) -> Result<Self, IdError> {
-        EntryKind::ALL
-            .into_iter()
-            .find(|k| k.as_str() == s)
-            .ok_or_else(|| IdError {
-                what: "entry kind",
-                value: s.chars().take(32).collect(),
-                rule: "one of earn, redemption, hold, capture, void, expiry, reversal, ...",
-            })
-    }
-}
 
 /// One line of an entry: a signed amount (debit positive) on one account.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -2,14 +2,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Serialize;
-
 use super::account::{Account, AccountKind};
 use super::chain::{ChainHash, RawEntry};
+pub use super::findings::Check;
+use super::findings::Findings;
+use super::shapes::Shapes;
 use super::unit::Units;
-
-/// How many problems each check describes before it only counts them.
-const MAX_DETAILS_PER_CHECK: usize = 5;
 
 /// One stored account balance, signed, debit positive.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,52 +15,6 @@ pub struct RawBalance {
     pub account: String,
     pub unit: String,
     pub balance_minor: i64,
-}
-
-/// The outcome of one invariant.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Check {
-    pub name: String,
-    pub ok: bool,
-    pub detail: String,
-}
-
-/// Problems found by one check: the first few described, the rest counted.
-#[derive(Debug, Default)]
-struct Findings {
-    details: Vec<String>,
-    count: u64,
-}
-
-impl Findings {
-    fn add(&mut self, detail: impl FnOnce() -> String) {
-        self.count += 1;
-        if self.details.len() < MAX_DETAILS_PER_CHECK {
-            self.details.push(detail());
-        }
-    }
-
-    fn into_check(self, name: &str, ok_detail: String) -> Check {
-        if self.count == 0 {
-            return Check {
-                name: name.to_owned(),
-                ok: true,
-                detail: ok_detail,
-            };
-        }
-        let mut detail = self.details.join("; ");
-        if self.count > self.details.len() as u64 {
-            detail.push_str(&format!(
-                "; and {} more",
-                self.count - self.details.len() as u64
-            ));
-        }
-        Check {
-            name: name.to_owned(),
-            ok: false,
-            detail,
-        }
-    }
 }
 
 /// Walks every entry in chain order, then every stored balance, and reports each invariant.
@@ -76,7 +28,7 @@ pub struct Verifier<'a> {
     prev_hash: String,
     chain: Findings,
     balanced: Findings,
-    forfeitures: Findings,
+    shapes: Shapes,
     posted: BTreeMap<String, (String, i128)>,
 }
 
@@ -89,7 +41,7 @@ impl<'a> Verifier<'a> {
             prev_hash: ChainHash::GENESIS.to_string(),
             chain: Findings::default(),
             balanced: Findings::default(),
-            forfeitures: Findings::default(),
+            shapes: Shapes::default(),
             posted: BTreeMap::new(),
         }
     }
@@ -134,9 +86,7 @@ impl<'a> Verifier<'a> {
             self.balanced
                 .add(|| format!("entry {} is off by {sum} minor units of {unit}", e.id));
         }
-        if e.kind == "forfeiture" {
-            self.forfeiture(e);
-        }
+        self.shapes.entry(e);
         for p in &e.postings {
             let parsed = p.account.parse::<Account>();
             match parsed {
@@ -156,29 +106,6 @@ impl<'a> Verifier<'a> {
         }
     }
 
-    /// A forfeiture only gives the entry's member's points back to their issuer: member lines
-    /// debited, issuer lines credited, nothing else (no settlement effect).
-    fn forfeiture(&mut self, e: &RawEntry) {
-        let member = e.member.as_deref().unwrap_or_default();
-        for p in &e.postings {
-            let fits = match p.account.parse::<Account>() {
-                Ok(Account::Member { member: m, .. }) => {
-                    m.to_string() == member && p.amount_minor > 0
-                }
-                Ok(Account::Issuer { .. }) => p.amount_minor < 0,
-                _ => false,
-            };
-            if !fits {
-                self.forfeitures.add(|| {
-                    format!(
-                        "forfeiture {} moves {} on {}, which is not its member's points back to their issuer",
-                        e.id, p.amount_minor, p.account
-                    )
-                });
-            }
-        }
-    }
-
     /// Feeds every stored balance and reports all checks.
     pub fn finish(self, balances: &[RawBalance]) -> Vec<Check> {
         let Verifier {
@@ -186,7 +113,7 @@ impl<'a> Verifier<'a> {
             entries,
             chain,
             balanced,
-            forfeitures,
+            shapes,
             mut posted,
             ..
         } = self;
@@ -199,10 +126,7 @@ impl<'a> Verifier<'a> {
             "entries_balance",
             format!("{entries} entries balance per unit"),
         ));
-        checks.push(forfeitures.into_check(
-            "forfeitures_release_liability",
-            "forfeitures move members' points back to their issuers only".into(),
-        ));
+        checks.extend(shapes.into_checks());
         let mut sums = Sums::default();
         for b in balances {
             sums.add(b, &mut posted);
@@ -373,7 +297,7 @@ mod tests {
                     kind: "earn".into(),
                     created_at_us: seq,
                     partner: None,
-                    member: None,
+                    member: Some("0190f7a4-0000-7000-8000-000000000001".into()),
                     reference: None,
                     reverses: None,
                     key_id: None,
@@ -434,8 +358,91 @@ mod tests {
     #[test]
     fn a_sound_ledger_passes_every_check() {
         let checks = run(&chain(3), &balances(3));
-        assert_eq!(checks.len(), 8);
+        assert_eq!(checks.len(), 10);
         assert!(failed(&checks).is_empty(), "{checks:?}");
+    }
+
+    /// An earn that makes somebody other than its partner owe, or that credits another member,
+    /// is found; a network settlement line needs a network-funded tier bonus in the memo.
+    #[test]
+    fn earns_only_make_their_partner_or_a_funding_network_owe() {
+        let with = |postings: Vec<(&str, &str, i64)>, memo: Option<&str>| {
+            let mut entries = chain(1);
+            let e = &mut entries[0];
+            e.partner = Some("books".into());
+            e.memo = memo.map(str::to_owned);
+            e.postings = postings
+                .into_iter()
+                .map(|(account, unit, amount_minor)| RawPosting {
+                    account: account.into(),
+                    unit: unit.into(),
+                    amount_minor,
+                })
+                .collect();
+            e.hash = e.compute_hash().to_string();
+            failed(&run(&entries, &[])).contains(&"earns_owe_the_issuer")
+        };
+        let points = [("issuer:aroma:AROMA", "AROMA", 10), (MEMBER, "AROMA", -10)];
+        let owed = |debtor: &'static str| {
+            let mut p = points.to_vec();
+            p.push((debtor, "ILS", 40));
+            p.push(("settlement:aroma:ILS", "ILS", -40));
+            p
+        };
+        assert!(
+            !with(owed("settlement:books:ILS"), None),
+            "its partner owes"
+        );
+        assert!(
+            with(owed("settlement:threads:ILS"), None),
+            "another partner owes"
+        );
+        assert!(
+            with(owed("settlement:network:ILS"), None),
+            "the network owes, unfunded"
+        );
+        let funded = r#"{"tier_bonus":{"tier":"Gold","points":"1","funded_by":"network"}}"#;
+        assert!(!with(owed("settlement:network:ILS"), Some(funded)));
+        let mut elsewhere = owed("settlement:books:ILS");
+        elsewhere[3].0 = "settlement:threads:ILS";
+        assert!(with(elsewhere, None), "owed to somebody not the issuer");
+        let other_member = vec![
+            ("issuer:aroma:AROMA", "AROMA", 10),
+            (
+                "member:0190f7a4-0000-7000-8000-000000000002:AROMA",
+                "AROMA",
+                -10,
+            ),
+        ];
+        assert!(with(other_member, None), "credits another member");
+    }
+
+    /// A subscription only makes its seller owe the network's fees.
+    #[test]
+    fn subscriptions_only_make_their_seller_owe_fees() {
+        let with = |debtor: &str| {
+            let mut entries = chain(1);
+            let e = &mut entries[0];
+            e.kind = "subscription".into();
+            e.partner = Some("books".into());
+            e.postings = vec![
+                RawPosting {
+                    account: debtor.into(),
+                    unit: "ILS".into(),
+                    amount_minor: 9_900,
+                },
+                RawPosting {
+                    account: "network:fees:ILS".into(),
+                    unit: "ILS".into(),
+                    amount_minor: -9_900,
+                },
+            ];
+            e.hash = e.compute_hash().to_string();
+            failed(&run(&entries, &[])).contains(&"subscriptions_are_fees")
+        };
+        assert!(!with("settlement:books:ILS"));
+        assert!(with("settlement:aroma:ILS"));
+        assert!(with("settlement:network:ILS"));
     }
 
     #[test]

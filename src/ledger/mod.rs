@@ -10,8 +10,11 @@ pub mod card;
 pub mod chain;
 pub mod clock;
 pub mod entry;
+mod findings;
 pub mod ids;
 pub mod invariants;
+pub mod kind;
+mod shapes;
 pub mod unit;
 
 pub use account::{Account, AccountKind};

@@ -22,6 +22,7 @@ mod schema;
 pub mod sequencer;
 pub mod settlements;
 pub mod status;
+pub mod subscriptions;
 mod syncer;
 pub mod tiers;
 mod tx;

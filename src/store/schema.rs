@@ -258,7 +258,24 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    subscriptions (id) {
+        id -> Text,
+        member_id -> Text,
+        partner -> Text,
+        tier -> Text,
+        price_minor -> BigInt,
+        entry_id -> Text,
+        starts_at_us -> BigInt,
+        ends_at_us -> BigInt,
+        created_at_us -> BigInt,
+        cancelled_at_us -> Nullable<BigInt>,
+        refund_entry_id -> Nullable<Text>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
+    subscriptions,
     member_tiers,
     tier_changes,
     member_profiles,

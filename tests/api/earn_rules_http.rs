@@ -677,3 +677,161 @@ fn tier_reads_are_by_key() {
         assert!(by_key, "{sql}: {lines:#?}");
     }
 }
+
+/// A paid tier bought at the bookstore's till: the member is Club+ at once whatever their
+/// spend, earns carry Club+'s 20 %, the bookstore owes the network the price at settlement;
+/// cancelled within 14 days it is refunded by a reversing entry and the member falls back at
+/// once. Bought again, it runs its year; cancelled after 14 days, nothing is refunded and it
+/// runs to its end, then ends.
+#[test]
+fn a_paid_tier_bought_used_and_refunded() {
+    let api = Api::start();
+    let dana = api.member("books");
+    let buy = |reference: &str| {
+        api.post(
+            "books",
+            &format!("/v1/members/{dana}/subscriptions"),
+            &json!({ "tier": "Club+", "reference": reference }),
+        )
+    };
+    let (books0, network0) = (api.settlement("books"), api.settlement("network"));
+    let fees = || {
+        let account = coalition::ledger::Account::NetworkFees {
+            currency: "ILS".parse().unwrap(),
+        };
+        api.svc
+            .block_on(api.svc.clearing.balance(&account))
+            .unwrap()
+            .minor()
+    };
+    let bought = created(&buy("club-1"));
+    assert_eq!(
+        (
+            bought["tier"].as_str(),
+            bought["price"].as_str(),
+            bought["status"].as_str()
+        ),
+        (Some("Club+"), Some("99.00"), Some("active"))
+    );
+    assert_eq!(bought["receipt"]["kind"], "subscription");
+    // The bookstore collected 99.00 and owes it to the network's fee income.
+    assert_eq!(api.settlement("books") - books0, 9_900);
+    assert_eq!(fees(), -9_900);
+    assert_eq!(api.settlement("network"), network0);
+    let t = tier(&api, &dana);
+    assert_eq!(
+        (t["tier"].as_str(), t["qualifying"].as_str()),
+        (Some("Club+"), Some("0.00")),
+        "{t}"
+    );
+    assert_eq!(t["paid_until"], bought["ends_at"]);
+    assert_eq!(t["expires_at"], bought["ends_at"]);
+    assert!(
+        t["history"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("paid Club+"),
+        "{t}"
+    );
+    // Used: 10.00 at the bookstore → 20 PAGES + Club+'s 20 % = 4; the price is not qualifying.
+    let earn = created(&api.post(
+        "books",
+        "/v1/earn",
+        &json!({ "member_id": dana, "purchase": { "amount": "10.00", "currency": "ILS" }, "reference": "e1" }),
+    ));
+    assert_eq!(
+        (
+            earn["tier"].as_str(),
+            earn["tier_bonus"].as_str(),
+            earn["points"].as_str()
+        ),
+        (Some("Club+"), Some("4"), Some("24"))
+    );
+    assert_eq!(tier(&api, &dana)["qualifying"], "10.00");
+    // Another brand cannot cancel it; the seller can, within 14 days, for all of it back.
+    let id = bought["subscription_id"].as_str().unwrap().to_owned();
+    let cancel = |partner: &str| {
+        api.post(
+            partner,
+            &format!("/v1/subscriptions/{id}/cancel"),
+            &json!({}),
+        )
+    };
+    assert_eq!(cancel("aroma").status, 404);
+    api.advance_secs(13 * DAY_SECS);
+    let cancelled = cancel("books");
+    assert_eq!(cancelled.status, 200, "{}", cancelled.body);
+    let cancelled = cancelled.json();
+    assert_eq!(cancelled["status"], "refunded");
+    assert_eq!(cancelled["receipt"]["kind"], "reversal");
+    assert_eq!(
+        cancelled["receipt"]["reverses"],
+        bought["receipt"]["entry_id"]
+    );
+    // Left: the network owes the bookstore the earn's bonus, 4 PAGES at 0.05.
+    assert_eq!(api.settlement("books") - books0, -20);
+    assert_eq!(fees(), 0);
+    let t = tier(&api, &dana);
+    assert_eq!(t["tier"], "Member", "{t}");
+    assert!(
+        t["history"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("paid Club+ ended"),
+        "{t}"
+    );
+    // Cancelling again answers the same and posts nothing.
+    let entries = api.entry_count();
+    assert_eq!(cancel("books").json()["status"], "refunded");
+    assert_eq!(api.entry_count(), entries);
+
+    // Bought again and kept past 14 days: a cancellation refunds nothing, the tier runs on.
+    let again = created(&buy("club-2"));
+    api.advance_secs(15 * DAY_SECS);
+    let late = cancel_of(&api, &again);
+    assert_eq!(
+        (late["status"].as_str(), late.get("receipt")),
+        (Some("cancelled"), None)
+    );
+    assert_eq!(api.settlement("books") - books0, 9_900 - 20);
+    assert_eq!(tier(&api, &dana)["tier"], "Club+");
+    // At its end the sweep takes it away (spend 10.00: Member).
+    api.advance_secs(351 * DAY_SECS);
+    api.svc.block_on(api.svc.clearing.sweep_tiers()).unwrap();
+    assert_eq!(tier(&api, &dana)["tier"], "Member");
+    // Not for sale: a tier without a price; an unknown tier.
+    for (tier_name, words) in [("Gold", "not sold"), ("Platinum", "no tier Platinum")] {
+        let r = api.post(
+            "books",
+            &format!("/v1/members/{dana}/subscriptions"),
+            &json!({ "tier": tier_name, "reference": "x" }),
+        );
+        assert_eq!(
+            (r.status, r.code()),
+            (422, "invalid_request".to_owned()),
+            "{}",
+            r.body
+        );
+        assert!(r.body.contains(words), "{}", r.body);
+    }
+    // A member not linked to the seller: 404.
+    let stranger = api.member("aroma");
+    let r = api.post(
+        "books",
+        &format!("/v1/members/{stranger}/subscriptions"),
+        &json!({ "tier": "Club+", "reference": "x" }),
+    );
+    assert_eq!(r.status, 404, "{}", r.body);
+    api.verify();
+}
+
+fn cancel_of(api: &Api, bought: &Value) -> Value {
+    let id = bought["subscription_id"].as_str().unwrap();
+    let r = api.post(
+        "books",
+        &format!("/v1/subscriptions/{id}/cancel"),
+        &json!({}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.json()
+}

@@ -47,6 +47,16 @@ pub fn entry_closing(ctx: &Context, posted: Posted) -> (u16, String) {
     json(200, &EntryView::new(ctx, &posted))
 }
 
+/// A paid tier bought: 201.
+pub fn subscribed(ctx: &Context, s: super::subscriptions::Subscribed) -> (u16, String) {
+    json(201, &tier::SubscriptionView::new(ctx, &s))
+}
+
+/// A paid tier cancelled (refunded within 14 days): 200.
+pub fn subscription_cancelled(ctx: &Context, s: super::subscriptions::Subscribed) -> (u16, String) {
+    json(200, &tier::SubscriptionView::new(ctx, &s))
+}
+
 /// A member enrolled (201) or found (200).
 pub fn member(_: &Context, enrolled: Enrolled) -> (u16, String) {
     let view = MemberView {

@@ -18,6 +18,7 @@ static REASONS_HE: ReasonWords = ReasonWords {
     coupon_reserve: "קופון מ{at}",
     coupon_redemption: "קופון מומש ב{at}",
     forfeiture: "{moved} חולטו ל{at} במחיקת החשבון",
+    subscription: "דרגה בתשלום נרכשה ב{at}",
 };
 
 pub static HE: Text = Text {

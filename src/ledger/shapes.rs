@@ -1,0 +1,140 @@
+//! The shapes some entry kinds must have: which accounts they may move, and which way. A
+//! forfeiture only gives a member's points back to their issuer; an earn gives its member
+//! points and makes only its partner (or the network, for a tier bonus it funds) owe the issuer;
+//! a subscription only makes the selling partner owe the network's fee income.
+
+use super::account::Account;
+use super::chain::RawEntry;
+use super::findings::{Check, Findings};
+use super::ids::Party;
+
+/// The memo fragment an earn with a network-funded tier bonus records.
+const NETWORK_FUNDED: &str = "\"funded_by\":\"network\"";
+
+#[derive(Debug, Default)]
+pub(super) struct Shapes {
+    forfeitures: Findings,
+    earns: Findings,
+    subscriptions: Findings,
+    counted: [u64; 3],
+}
+
+impl Shapes {
+    pub(super) fn entry(&mut self, e: &RawEntry) {
+        match e.kind.as_str() {
+            "forfeiture" => self.forfeiture(e),
+            "earn" => self.earn(e),
+            "subscription" => self.subscription(e),
+            _ => {}
+        }
+    }
+
+    /// A forfeiture only gives the entry's member's points back to their issuer: member lines
+    /// debited, issuer lines credited, nothing else (no settlement effect).
+    fn forfeiture(&mut self, e: &RawEntry) {
+        self.counted[0] += 1;
+        let member = e.member.as_deref().unwrap_or_default();
+        for p in &e.postings {
+            let fits = match p.account.parse::<Account>() {
+                Ok(Account::Member { member: m, .. }) => {
+                    m.to_string() == member && p.amount_minor > 0
+                }
+                Ok(Account::Issuer { .. }) => p.amount_minor < 0,
+                _ => false,
+            };
+            if !fits {
+                self.forfeitures.add(|| {
+                    format!(
+                        "forfeiture {} moves {} on {}, which is not its member's points back to their issuer",
+                        e.id, p.amount_minor, p.account
+                    )
+                });
+            }
+        }
+    }
+
+    /// An earn credits its own member's points and debits their issuer; in money, only the
+    /// earning partner — or the network, when the entry records a tier bonus the network funds
+    /// — owes, and only the points' issuer is owed.
+    fn earn(&mut self, e: &RawEntry) {
+        self.counted[1] += 1;
+        let member = e.member.as_deref().unwrap_or_default();
+        let partner = e.partner.as_deref().unwrap_or_default();
+        let network_funds = e
+            .memo
+            .as_deref()
+            .is_some_and(|m| m.contains(NETWORK_FUNDED));
+        let issuer = e.postings.iter().find_map(|p| match p.account.parse() {
+            Ok(Account::Issuer { issuer, .. }) => Some(issuer),
+            _ => None,
+        });
+        for p in &e.postings {
+            let fits = match p.account.parse::<Account>() {
+                Ok(Account::Member { member: m, .. }) => {
+                    m.to_string() == member && p.amount_minor < 0
+                }
+                Ok(Account::Issuer { .. }) => p.amount_minor > 0,
+                Ok(Account::Settlement { party, .. }) if p.amount_minor > 0 => match &party {
+                    Party::Partner(id) => id.as_str() == partner,
+                    Party::Network => network_funds,
+                },
+                Ok(Account::Settlement { party, .. }) => Some(&party) == issuer.as_ref(),
+                _ => false,
+            };
+            if !fits {
+                self.earns.add(|| {
+                    format!(
+                        "earn {} moves {} on {}, which an earn does not move",
+                        e.id, p.amount_minor, p.account
+                    )
+                });
+            }
+        }
+    }
+
+    /// A subscription debits the selling partner's settlement account and credits the network's
+    /// fees, in the same amount, and nothing else.
+    fn subscription(&mut self, e: &RawEntry) {
+        self.counted[2] += 1;
+        let partner = e.partner.as_deref().unwrap_or_default();
+        let fits = e.postings.len() == 2
+            && e.postings
+                .iter()
+                .all(|p| match p.account.parse::<Account>() {
+                    Ok(Account::Settlement {
+                        party: Party::Partner(id),
+                        ..
+                    }) => id.as_str() == partner && p.amount_minor > 0,
+                    Ok(Account::NetworkFees { .. }) => p.amount_minor < 0,
+                    _ => false,
+                });
+        if !fits {
+            self.subscriptions.add(|| {
+                format!(
+                    "subscription {} is not its seller owing the network's fees",
+                    e.id
+                )
+            });
+        }
+    }
+
+    pub(super) fn into_checks(self) -> Vec<Check> {
+        let [forfeitures, earns, subscriptions] = self.counted;
+        vec![
+            self.forfeitures.into_check(
+                "forfeitures_release_liability",
+                format!("{forfeitures} forfeitures move members' points back to their issuers only"),
+            ),
+            self.earns.into_check(
+                "earns_owe_the_issuer",
+                format!(
+                    "{earns} earns credit their member and make only their partner, or the network for a tier bonus it funds, owe the issuer"
+                ),
+            ),
+            self.subscriptions.into_check(
+                "subscriptions_are_fees",
+                format!("{subscriptions} paid tiers make only their seller owe the network's fees"),
+            ),
+        ]
+    }
+}
