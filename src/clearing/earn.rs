@@ -320,7 +320,7 @@ fn member_state_tx(
     tx: &mut WriteTx<'_>,
     partner: &PartnerId,
     member: MemberId,
-) -> Result<(Option<String>, bool), ClearingError> {
+) -> Result<(Option<tiers::Before>, bool), ClearingError> {
     let tier = tiers::held_tx(ctx, tx, member)?;
     let first = asks_first_purchase(ctx, partner)
         && !crate::store::tiers::visited_tx(tx, &member.to_string(), partner.as_str())?;
@@ -344,9 +344,9 @@ impl Clearing {
         Ok(move |ctx: &Context, tx: &mut WriteTx<'_>| {
             let partner = &caller.partner;
             let member = ctx.member_for(tx, partner, &input.member)?;
-            let (tier, first_purchase) = member_state_tx(ctx, tx, partner, member)?;
+            let (before, first_purchase) = member_state_tx(ctx, tx, partner, member)?;
             let state = MemberState {
-                tier: tier.as_deref(),
+                tier: before.as_ref().and_then(|b| b.tier.as_deref()),
                 first_purchase,
             };
             let c = compute(ctx, partner, &planned, state, tx.now_us())?;
@@ -377,7 +377,9 @@ impl Clearing {
             )?;
             let coupons = match &planned.what {
                 Planning::Purchase { spent, .. } => {
-                    tiers::reevaluate_tx(ctx, tx, &member.to_string())?;
+                    if let Some(before) = before {
+                        tiers::after_spend_tx(ctx, tx, before, *spent)?;
+                    }
                     super::coupons::triggered_coupons(ctx, tx, partner, member, *spent)?
                 }
                 Planning::Points(_) => Vec::new(),

@@ -124,12 +124,23 @@ pub(crate) fn held(
     }
 }
 
-/// [`held`] inside a write. `None` when the network has no ladder.
+/// What the writer knows of a member's tier before an earn: their stored row, their qualifying
+/// spend, and the tier they hold.
+#[derive(Debug, Clone)]
+pub(crate) struct Before {
+    member: String,
+    row: Option<TierRow>,
+    qualifying: Amount,
+    pub tier: Option<String>,
+}
+
+/// [`held`] inside a write, with what it read kept for [`after_spend_tx`]. `None` when the
+/// network has no ladder.
 pub(crate) fn held_tx(
     ctx: &Context,
     tx: &mut WriteTx<'_>,
     member: MemberId,
-) -> Result<Option<String>, ClearingError> {
+) -> Result<Option<Before>, ClearingError> {
     let Some(ladder) = &ctx.network.tiers else {
         return Ok(None);
     };
@@ -137,7 +148,38 @@ pub(crate) fn held_tx(
     let now_us = tx.now_us();
     let qualifying = qualifying_tx(ctx, tx, &id, ladder, now_us)?;
     let row = tiers::get_tx(tx, &id)?;
-    Ok(held(ladder, &id, row.as_ref(), qualifying, now_us))
+    let tier = held(ladder, &id, row.as_ref(), qualifying, now_us);
+    Ok(Some(Before {
+        member: id,
+        row,
+        qualifying,
+        tier,
+    }))
+}
+
+/// Re-evaluates the tier after a purchase of `spent` that [`held_tx`] read the member for, in
+/// the same job: the qualifying spend is what it read plus `spent` (posted today, inside the
+/// window), so nothing is read again.
+pub(crate) fn after_spend_tx(
+    ctx: &Context,
+    tx: &mut WriteTx<'_>,
+    before: Before,
+    spent: Amount,
+) -> Result<(), ClearingError> {
+    let Some(ladder) = &ctx.network.tiers else {
+        return Ok(());
+    };
+    let now_us = tx.now_us();
+    let qualifying = before
+        .qualifying
+        .checked_add(spent)
+        .ok_or(ClearingError::AmountTooLarge)?;
+    let standing = evaluate(ladder, &before.member, before.row.as_ref(), qualifying, now_us);
+    if let Some(s) = standing {
+        let change = s.changed.as_deref().map(|reason| (now_us, reason));
+        tiers::set_tx(tx, &s.row, change)?;
+    }
+    Ok(())
 }
 
 fn qualifying_tx(

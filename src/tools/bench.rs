@@ -28,6 +28,8 @@ pub struct Options {
     pub concurrency: usize,
     pub members: usize,
     pub json: bool,
+    /// Earns with a five-line basket against ten rules of Aroma's (`bench_basket`).
+    pub basket: bool,
 }
 
 struct Server(Child);
@@ -235,6 +237,10 @@ fn bench(o: &Options, dir: &Path) -> Result<()> {
     let db = FreshDb::new(o.database.as_deref(), dir)?;
     let keys =
         crate::partners::copy_with_generated_keys(&o.partners, &dir.join("partners"), "bench")?;
+    if o.basket {
+        super::bench_basket::add_rules(&dir.join("partners"))?;
+    }
+    let basket = o.basket;
     let take = |p: &str| -> Result<Arc<GeneratedKey>> {
         let i = keys
             .iter()
@@ -367,7 +373,7 @@ fn bench(o: &Options, dir: &Path) -> Result<()> {
                     let idem = format!("w{w}-{n}");
                     let t = Instant::now();
                     let result = if n.is_multiple_of(2) {
-                        post_signed(&mut client, &url, &aroma, "/v1/earn", &json!({ "member_id": member, "purchase": { "amount": "12.50", "currency": "ILS" }, "reference": idem }), &idem)
+                        post_signed(&mut client, &url, &aroma, "/v1/earn", &super::bench_basket::earn_body(member, &idem, basket), &idem)
                     } else {
                         post_signed(&mut client, &url, &books, "/v1/redemptions", &json!({ "member_id": member, "unit": "AROMA", "points": "1", "reference": idem, "authorization": code }), &idem)
                     };
@@ -453,7 +459,8 @@ fn bench(o: &Options, dir: &Path) -> Result<()> {
                 "errors": errors, "verified": verified, "entries": entries, "peak_rss_mb": rss,
                 "cpu_us_per_op": { "server": cpu_server, "load_generator": cpu_client, "postgres": cpu_database },
                 "sqlite_log_mb": log_mb, "backend": if url.is_sqlite() { "sqlite" } else { "postgres" },
-                "concurrency": o.concurrency, "duration_s": o.duration_secs })
+                "concurrency": o.concurrency, "duration_s": o.duration_secs,
+                "earn": if o.basket { "basket of 5 lines, 10 rules" } else { "purchase" } })
         );
     } else {
         println!(
@@ -468,6 +475,9 @@ fn bench(o: &Options, dir: &Path) -> Result<()> {
             "concurrency    {} clients, {} s, {} members",
             o.concurrency, o.duration_secs, o.members
         );
+        if o.basket {
+            println!("earns          a five-line basket against ten rules of Aroma's");
+        }
         println!("throughput     {throughput:.0} signed operations/s ({ok} ok, {errors} errors)");
         println!("latency        p50 {p50:.2} ms, p99 {p99:.2} ms");
         if let Some(mb) = rss {

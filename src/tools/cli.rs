@@ -243,6 +243,9 @@ pub enum Command {
         /// settlement cycle over all of them (and verify the ledger).
         #[arg(long)]
         settle_entries: Option<u64>,
+        /// The earns carry a five-line basket, and Aroma gets ten earn rules that all apply.
+        #[arg(long)]
+        basket: bool,
     },
     /// A scripted tour on a throwaway SQLite file with freshly generated partner keys.
     Demo {

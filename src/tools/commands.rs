@@ -99,6 +99,7 @@ pub fn run(command: Command) -> Result<ExitCode> {
             partners,
             json,
             settle_entries,
+            basket,
         } => {
             let options = bench::Options {
                 database,
@@ -107,6 +108,7 @@ pub fn run(command: Command) -> Result<ExitCode> {
                 concurrency: concurrency.max(1),
                 members: members.max(1),
                 json,
+                basket,
             };
             match settle_entries {
                 Some(n) => bench_settle::run(&options, n.max(1))?,

@@ -4,6 +4,7 @@
 //! here only.
 
 mod bench;
+mod bench_basket;
 mod bench_client;
 mod bench_settle;
 pub mod cli;
