@@ -174,7 +174,13 @@ pub(crate) fn after_spend_tx(
         .qualifying
         .checked_add(spent)
         .ok_or(ClearingError::AmountTooLarge)?;
-    let standing = evaluate(ladder, &before.member, before.row.as_ref(), qualifying, now_us);
+    let standing = evaluate(
+        ladder,
+        &before.member,
+        before.row.as_ref(),
+        qualifying,
+        now_us,
+    );
     if let Some(s) = standing {
         let change = s.changed.as_deref().map(|reason| (now_us, reason));
         tiers::set_tx(tx, &s.row, change)?;

@@ -46,6 +46,7 @@ pub fn stay(
         "donations",
         "links",
         "consent",
+        "profile",
     ];
     let token = aroma.expect(
         &format!("/v1/members/{dana}/tokens"),

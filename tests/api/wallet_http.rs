@@ -255,3 +255,55 @@ fn consent_and_link_codes_follow_the_tokens_scopes_and_brand() {
     assert_eq!(no.status, 422);
     assert!(no.body.contains("not given permission"), "{}", no.body);
 }
+
+/// The wallet shows the member's tier, their qualifying spend and progress to the next tier
+/// (only with the token's `profile` scope), and each earn's points rule by rule; the console's
+/// entry shows the same rules.
+#[test]
+fn the_wallet_shows_the_tier_and_every_earns_rules() {
+    let api = Api::start();
+    let dana = api.member("books");
+    let earn = |amount: &str, reference: &str| {
+        let r = api.post(
+            "books",
+            "/v1/earn",
+            &serde_json::json!({ "member_id": dana, "purchase": { "amount": amount, "currency": "ILS",
+                "lines": [{ "category": "books", "amount": amount }] }, "reference": reference }),
+        );
+        assert_eq!(r.status, 201, "{}", r.body);
+        r.json()
+    };
+    earn("2500.00", "big");
+    // Gold now: the bookstore's member accrual (10 % of books at 0.05 a PAGE) and Gold's bonus.
+    let second = earn("100.00", "after");
+    assert_eq!(second["tier"], "Gold");
+    let token = api.scoped_token("books", &dana, &["wallet", "entries", "profile"]);
+    let cookie = opened(&api, &token);
+    let page = browse(&api, "GET", "/wallet", &[("cookie", cookie)], None);
+    assert_eq!(page.status, 200, "{}", page.body);
+    let body = &page.body;
+    assert!(
+        body.contains(r#"<p class="big" id="tier-name">Gold</p>"#),
+        "{body}"
+    );
+    assert!(body.contains("2,600.00 ILS"), "qualifying spend: {body}");
+    // 2 600 of Club+'s 5 000: 520 per mille.
+    assert!(
+        body.contains(r#"<progress id="tier-progress" max="1000" value="520">"#),
+        "{body}"
+    );
+    assert!(
+        body.contains("<strong>Club+</strong>: 2,400.00 ILS to go"),
+        "{body}"
+    );
+    // 100.00 → base 200, member-accrual 10 % = 10.00 ILS = 200 PAGES, Gold 10 % of 400 = 40.
+    assert!(
+        body.contains("(base 200 · member-accrual 200 · Gold 40)"),
+        "{body}"
+    );
+    // Without the profile scope, no tier.
+    let token = api.scoped_token("books", &dana, &["wallet", "entries"]);
+    let cookie = opened(&api, &token);
+    let page = browse(&api, "GET", "/wallet", &[("cookie", cookie)], None);
+    assert!(!page.body.contains("tier-name"), "{}", page.body);
+}

@@ -70,6 +70,8 @@ pub struct CouponRow {
 pub struct HistoryRow {
     pub at: String,
     pub reason: String,
+    /// An earn's points rule by rule.
+    pub rules: Option<String>,
 }
 
 pub struct LinkRow {
@@ -99,12 +101,25 @@ pub struct Outcome {
     pub notice: Option<&'static str>,
 }
 
+/// The member's tier as the wallet shows it: progress to the next one as a `<progress>`.
+pub struct TierBlock {
+    pub tier: String,
+    pub qualifying: String,
+    pub since: String,
+    pub expires_at: Option<String>,
+    /// The next tier's name and what it still needs.
+    pub next: Option<(String, String)>,
+    /// Progress to the next tier, in per mille of its minimum (the element needs no style).
+    pub progress_permille: u32,
+}
+
 #[derive(Template)]
 #[template(path = "pages/wallet.html")]
 struct WalletPage {
     c: Chrome,
     csrf: String,
     card: String,
+    tier: Option<TierBlock>,
     brand: String,
     currency: String,
     balances: Vec<BalanceRow>,
@@ -262,6 +277,16 @@ pub(super) async fn render(
     } else {
         None
     };
+    // The tier is the member's behaviour at every brand: the token's `profile` scope, as
+    // `GET /v1/me/tier` asks; a network without a ladder shows none.
+    let tier = if s.who.allows("profile") && state.clearing.network().tiers.is_some() {
+        match state.clearing.tier_of(member, None).await {
+            Ok(view) => Some(tier_block(view, s.lang)),
+            Err(_) => return unavailable(),
+        }
+    } else {
+        None
+    };
     let network = state.clearing.network();
     let ctx = state.clearing.context();
     let azp = &s.who.azp;
@@ -271,6 +296,7 @@ pub(super) async fn render(
         c: Chrome::wallet(s.lang, |t| t.wallet),
         csrf: s.csrf.clone(),
         card: w.card_number.as_deref().map(grouped).unwrap_or_default(),
+        tier,
         brand: name(&Party::Partner(azp.clone())),
         currency: network.settlement_currency.to_string(),
         balances: balance_rows(network, azp, &w.lines),
@@ -293,6 +319,7 @@ pub(super) async fn render(
             .map(|p| HistoryRow {
                 at: when(p.entry.created_at_us, s.lang),
                 reason: reason_in(ctx, &p.entry, s.lang.text().reasons),
+                rules: crate::clearing::views::entry::explanation(&p.entry),
             })
             .collect(),
         next,
@@ -307,6 +334,40 @@ pub(super) async fn render(
         if page.o.error.is_some() { 422 } else { 200 },
         page.render(),
     )
+}
+
+/// The tier view as the page shows it: dates as the language writes them, progress in per mille.
+fn tier_block(view: crate::clearing::views::tier::TierView, lang: Lang) -> TierBlock {
+    let day = |at: &str| {
+        crate::clearing::time::parse_rfc3339(at).map_or_else(|| at.to_owned(), |us| when(us, lang))
+    };
+    let qualifying = view.qualifying.clone().unwrap_or_default();
+    let progress_permille = view.next.as_ref().map_or(1000, |n| {
+        let (spent, needed) = (
+            qualifying
+                .parse::<rust_decimal::Decimal>()
+                .unwrap_or_default(),
+            n.needed
+                .parse::<rust_decimal::Decimal>()
+                .unwrap_or_default(),
+        );
+        let whole = spent + needed;
+        if whole.is_zero() {
+            return 0;
+        }
+        let permille = spent * rust_decimal::Decimal::from(1000) / whole;
+        u32::try_from(permille.trunc().mantissa())
+            .unwrap_or(0)
+            .min(1000)
+    });
+    TierBlock {
+        tier: view.tier,
+        qualifying,
+        since: day(&view.since),
+        expires_at: view.expires_at.as_deref().map(day),
+        next: view.next.map(|n| (n.name, n.needed)),
+        progress_permille,
+    }
 }
 
 /// The member's open coupons (the wallet's rows, whatever the store calls them).

@@ -95,9 +95,28 @@ struct TierBonusMemo {
     points: String,
 }
 
+/// An earn's points rule by rule, for a person: `base 55 · morning 30 · Gold 12`; `None` for an
+/// entry that records no rules or bonus.
+pub fn explanation(entry: &crate::ledger::CommittedEntry) -> Option<String> {
+    let e = Explained::of_entry(entry);
+    let mut parts: Vec<String> = e
+        .rules
+        .unwrap_or_default()
+        .into_iter()
+        .map(|r| format!("{} {}", r.id, r.points))
+        .collect();
+    if let Some(b) = e.tier_bonus.filter(|b| b.points != "0") {
+        parts.push(format!("{} {}", b.tier, b.points));
+    }
+    (!parts.is_empty()).then(|| parts.join(" · "))
+}
+
 impl Explained {
     fn of(posted: &Posted) -> Self {
-        let e = &posted.entry;
+        Self::of_entry(&posted.entry)
+    }
+
+    fn of_entry(e: &crate::ledger::CommittedEntry) -> Self {
         if e.meta.kind != EntryKind::Earn {
             return Self::default();
         }
