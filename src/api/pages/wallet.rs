@@ -277,15 +277,8 @@ pub(super) async fn render(
     } else {
         None
     };
-    // The tier is the member's behaviour at every brand: the token's `profile` scope, as
-    // `GET /v1/me/tier` asks; a network without a ladder shows none.
-    let tier = if s.who.allows("profile") && state.clearing.network().tiers.is_some() {
-        match state.clearing.tier_of(member, None).await {
-            Ok(view) => Some(tier_block(view, s.lang)),
-            Err(_) => return unavailable(),
-        }
-    } else {
-        None
+    let Ok(tier) = tier(state, s).await else {
+        return unavailable();
     };
     let network = state.clearing.network();
     let ctx = state.clearing.context();
@@ -334,6 +327,19 @@ pub(super) async fn render(
         if page.o.error.is_some() { 422 } else { 200 },
         page.render(),
     )
+}
+
+/// The member's tier, which is their behaviour at every brand: only with the token's `profile`
+/// scope, as `GET /v1/me/tier` asks; a network without a ladder shows none.
+async fn tier(
+    state: &AppState,
+    s: &WalletSession,
+) -> Result<Option<TierBlock>, crate::clearing::ClearingError> {
+    if !s.who.allows("profile") || state.clearing.network().tiers.is_none() {
+        return Ok(None);
+    }
+    let view = state.clearing.tier_of(s.who.member, None).await?;
+    Ok(Some(tier_block(view, s.lang)))
 }
 
 /// The tier view as the page shows it: dates as the language writes them, progress in per mille.
