@@ -269,15 +269,14 @@ pub(super) async fn render(
     let (Ok(w), Ok((entries, next))) = (state.clearing.wallet(member).await, history.await) else {
         return unavailable();
     };
-    let links = if s.who.allows("links") {
-        match state.clearing.links(member).await {
-            Ok(links) => Some(links),
-            Err(_) => return unavailable(),
+    let links = async {
+        if s.who.allows("links") {
+            state.clearing.links(member).await.map(Some)
+        } else {
+            Ok(None)
         }
-    } else {
-        None
     };
-    let Ok(tier) = tier(state, s).await else {
+    let (Ok(links), Ok(tier)) = (links.await, tier(state, s).await) else {
         return unavailable();
     };
     let network = state.clearing.network();
