@@ -257,14 +257,11 @@ pub(super) async fn render(
     let member = s.who.member;
     // The history is the token's `entries` scope, as `GET /v1/me/entries` is.
     let history = async {
-        if s.who.allows("entries") {
-            state
-                .clearing
-                .member_entries(member, after, HISTORY_PER_PAGE)
-                .await
-        } else {
-            Ok((Vec::new(), None))
+        if !s.who.allows("entries") {
+            return Ok((Vec::new(), None));
         }
+        let c = &state.clearing;
+        c.member_entries(member, after, HISTORY_PER_PAGE).await
     };
     let (Ok(w), Ok((entries, next))) = (state.clearing.wallet(member).await, history.await) else {
         return unavailable();
