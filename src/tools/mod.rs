@@ -12,5 +12,6 @@ pub mod commands;
 mod demo;
 mod demo_client;
 mod demo_pages;
+mod demo_programme;
 #[cfg(test)]
 mod fuzz_smoke;

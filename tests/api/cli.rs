@@ -316,6 +316,11 @@ fn demo_runs_to_the_end() {
         "the settlement is settled.",
         "ok   settlements_net_to_zero",
         "ok   hash_chain",
+        "quote equals earn: true",
+        "GET /v1/me/tier: Club+",
+        "member-accrual",
+        "ok   earns_owe_the_issuer",
+        "ok   subscriptions_are_fees",
     ] {
         assert!(stdout.contains(step), "missing {step:?} in:\n{stdout}");
     }
