@@ -146,8 +146,7 @@ pub(crate) fn held_tx(
     };
     let id = member.to_string();
     let now_us = tx.now_us();
-    let qualifying = qualifying_tx(ctx, tx, &id, ladder, now_us)?;
-    let row = tiers::get_tx(tx, &id)?;
+    let (row, qualifying) = standing_tx(ctx, tx, &id, ladder, now_us)?;
     let tier = held(ladder, &id, row.as_ref(), qualifying, now_us);
     Ok(Some(Before {
         member: id,
@@ -188,15 +187,15 @@ pub(crate) fn after_spend_tx(
     Ok(())
 }
 
-fn qualifying_tx(
+fn standing_tx(
     ctx: &Context,
     tx: &mut WriteTx<'_>,
     member: &str,
     ladder: &Tiers,
     now_us: i64,
-) -> Result<Amount, ClearingError> {
-    let minor = tiers::qualifying_tx(tx, member, window_start_day(ladder, now_us))?;
-    Ok(Amount::from_minor(minor, ctx.network.currency_scale))
+) -> Result<(Option<TierRow>, Amount), ClearingError> {
+    let (row, minor) = tiers::standing_tx(tx, member, window_start_day(ladder, now_us))?;
+    Ok((row, Amount::from_minor(minor, ctx.network.currency_scale)))
 }
 
 /// Re-evaluates `member`'s tier inside a write (after a qualifying event, or for the sweep) and
@@ -211,8 +210,7 @@ pub(crate) fn reevaluate_tx(
         return Ok(None);
     };
     let now_us = tx.now_us();
-    let qualifying = qualifying_tx(ctx, tx, member, ladder, now_us)?;
-    let row = tiers::get_tx(tx, member)?;
+    let (row, qualifying) = standing_tx(ctx, tx, member, ladder, now_us)?;
     let Some(standing) = evaluate(ladder, member, row.as_ref(), qualifying, now_us) else {
         return Ok(None);
     };
@@ -319,8 +317,7 @@ pub(crate) fn set_paid_tx(
         return Ok(());
     };
     let now_us = tx.now_us();
-    let qualifying = qualifying_tx(ctx, tx, member, ladder, now_us)?;
-    let stored = tiers::get_tx(tx, member)?;
+    let (stored, qualifying) = standing_tx(ctx, tx, member, ladder, now_us)?;
     let first = ladder
         .levels
         .first()

@@ -99,6 +99,7 @@ pub fn dump(conn: &mut DbConn) -> Result<(Vec<ProfileRow>, Vec<DayRow>), StoreEr
 
 /// Removes a member's aggregates (erasure).
 pub fn erase(tx: &mut WriteTx<'_>, member_id: &str) -> Result<(), StoreError> {
+    tx.state.forget_standings(Some(member_id));
     let conn = tx.db()?;
     diesel::delete(member_profiles::table.filter(member_profiles::member_id.eq(member_id)))
         .execute(conn)?;
@@ -109,6 +110,7 @@ pub fn erase(tx: &mut WriteTx<'_>, member_id: &str) -> Result<(), StoreError> {
 
 /// Empties both tables and forgets the last build, before a rebuild refills them.
 pub fn clear(tx: &mut WriteTx<'_>) -> Result<(), StoreError> {
+    tx.state.forget_standings(None);
     let conn = tx.db()?;
     diesel::delete(member_profiles::table).execute(conn)?;
     diesel::delete(member_profile_days::table).execute(conn)?;
@@ -118,6 +120,7 @@ pub fn clear(tx: &mut WriteTx<'_>) -> Result<(), StoreError> {
 
 /// Adds a page of a rebuild's activities.
 pub fn add_tx(tx: &mut WriteTx<'_>, activities: &[Activity]) -> Result<(), StoreError> {
+    tx.state.forget_standings(None);
     super::activity::add(tx.db()?, activities)
 }
 

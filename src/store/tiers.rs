@@ -6,6 +6,7 @@ use diesel::prelude::*;
 
 use super::schema::{member_profile_days, member_profiles, member_tiers, tier_changes};
 use super::tx::WriteTx;
+use super::writer::Standing;
 use super::{DbConn, StoreError};
 
 /// The most history entries one read returns (newest first).
@@ -41,10 +42,35 @@ pub fn get(conn: &mut DbConn, member_id: &str) -> Result<Option<TierRow>, StoreE
         .optional()?)
 }
 
-/// A member's tier inside a write. Tier rows are only ever written directly (never held back
-/// by the writer), so the database as it is answers.
-pub fn get_tx(tx: &mut WriteTx<'_>, member_id: &str) -> Result<Option<TierRow>, StoreError> {
-    get(tx.conn_unsynced(), member_id)
+/// A member's tier row and their qualifying spend from `from_day` on, inside a write: what the
+/// database holds plus what the batch has not written yet, remembered by the writer (and kept
+/// current by every entry it posts) so that the next earn of the member reads nothing.
+pub fn standing_tx(
+    tx: &mut WriteTx<'_>,
+    member_id: &str,
+    from_day: i32,
+) -> Result<(Option<TierRow>, i64), StoreError> {
+    if let Some(s) = tx.state.cached_standing(member_id)
+        && s.from_day == from_day
+    {
+        return Ok((s.row.clone(), s.qualifying_minor));
+    }
+    // Tier rows are only ever written directly (never held back by the writer): the database
+    // as it is answers. The spend adds the batch's unwritten activities.
+    let row = match tx.state.cached_standing(member_id) {
+        Some(s) => s.row.clone(),
+        None => get(tx.conn_unsynced(), member_id)?,
+    };
+    let stored = qualifying(tx.conn_unsynced(), member_id, from_day)?;
+    let (_, pending) = tx.state.pending_activity(member_id, None, from_day);
+    let qualifying_minor = stored + pending;
+    let standing = Standing {
+        row: row.clone(),
+        from_day,
+        qualifying_minor,
+    };
+    tx.state.remember_standing(member_id, standing);
+    Ok((row, qualifying_minor))
 }
 
 /// A member's tier changes, newest first, at most [`MAX_TIER_HISTORY`].
@@ -63,6 +89,7 @@ pub fn set_tx(
     row: &TierRow,
     change: Option<(i64, &str)>,
 ) -> Result<(), StoreError> {
+    tx.state.set_standing_row(&row.member_id, row);
     let conn = tx.db()?;
     // Update, else insert: the one writer makes this safe without ON CONFLICT, which diesel's
     // connection for both backends does not offer.
@@ -152,17 +179,6 @@ pub fn read(
     })
 }
 
-/// The same inside a write: what the database holds plus what the batch has not written yet.
-pub fn qualifying_tx(
-    tx: &mut WriteTx<'_>,
-    member_id: &str,
-    from_day: i32,
-) -> Result<i64, StoreError> {
-    let stored = qualifying(tx.conn_unsynced(), member_id, from_day)?;
-    let (_, pending) = tx.state.pending_activity(member_id, None, from_day);
-    Ok(stored + pending)
-}
-
 /// Whether a member has visited a brand before (an earn, a redemption…).
 pub fn visited(conn: &mut DbConn, member_id: &str, partner: &str) -> Result<bool, StoreError> {
     let visits: Option<i64> = member_profiles::table
@@ -179,10 +195,21 @@ pub fn visited_tx(
     member_id: &str,
     partner: &str,
 ) -> Result<bool, StoreError> {
+    if tx.state.knows_visit(member_id, partner) {
+        return Ok(true);
+    }
     let (pending, _) = tx
         .state
         .pending_activity(member_id, Some(partner), i32::MIN);
-    Ok(pending > 0 || visited(tx.conn_unsynced(), member_id, partner)?)
+    if pending > 0 {
+        return Ok(true);
+    }
+    let stored = visited(tx.conn_unsynced(), member_id, partner)?;
+    if stored {
+        // Visits are never taken back: the next earn here need not ask again.
+        tx.state.remember_visit(member_id, partner);
+    }
+    Ok(stored)
 }
 
 /// What a quote reads of a member: their tier row, their spend since `from_day`, and whether
@@ -218,6 +245,7 @@ pub fn above_first(conn: &mut DbConn, after: &str, limit: i64) -> Result<Vec<Tie
 
 /// Removes a member's tier and its history (erasure).
 pub fn erase(tx: &mut WriteTx<'_>, member_id: &str) -> Result<(), StoreError> {
+    tx.state.forget_standings(Some(member_id));
     let conn = tx.db()?;
     diesel::delete(member_tiers::table.find(member_id)).execute(conn)?;
     diesel::delete(tier_changes::table.filter(tier_changes::member_id.eq(member_id)))

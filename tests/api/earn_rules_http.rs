@@ -617,7 +617,7 @@ fn a_network_funded_bonus_settles_to_the_cent() {
 /// tables grown and analysed, so the planner has a choice).
 #[test]
 fn tier_reads_are_by_key() {
-    use crate::profile_http::{plan, statements_of, with_literals};
+    use crate::profile_http::{assert_by_key, statements_of};
     use diesel::connection::SimpleConnection;
     let api = Api::start();
     let busy = api.member("books");
@@ -660,22 +660,7 @@ fn tier_reads_are_by_key() {
         coalition::store::tiers::above_first(c, "", 200).unwrap();
     });
     assert_eq!(statements.len(), 9, "{statements:#?}");
-    for shown in &statements {
-        let sql = with_literals(shown, postgres);
-        let lines = plan(&mut conn, &sql);
-        let by_key = if postgres {
-            lines.iter().any(|l| l.contains("Index"))
-                && !lines.iter().any(|l| l.contains("Seq Scan"))
-        } else {
-            lines.iter().all(|l| {
-                l.contains("USING INDEX")
-                    || l.contains("USING PRIMARY KEY")
-                    || l.contains("USING COVERING INDEX")
-                    || l.contains("USING INTEGER PRIMARY KEY")
-            })
-        };
-        assert!(by_key, "{sql}: {lines:#?}");
-    }
+    assert_by_key(&mut conn, &statements, postgres);
 }
 
 /// A paid tier bought at the bookstore's till: the member is Club+ at once whatever their

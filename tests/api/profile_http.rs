@@ -405,7 +405,7 @@ pub(crate) fn statements_of(
 }
 
 /// A statement as diesel shows it, with its binds written in as literals (for `EXPLAIN`).
-pub(crate) fn with_literals(shown: &str, postgres: bool) -> String {
+fn with_literals(shown: &str, postgres: bool) -> String {
     let (sql, binds) = shown.split_once(" -- binds: [").unwrap();
     let binds = binds.trim_end_matches(']');
     let literals: Vec<String> = binds
@@ -430,7 +430,7 @@ pub(crate) fn with_literals(shown: &str, postgres: bool) -> String {
 }
 
 /// Each line of the plan the database chooses for `sql`.
-pub(crate) fn plan(conn: &mut coalition::store::DbConn, sql: &str) -> Vec<String> {
+fn plan(conn: &mut coalition::store::DbConn, sql: &str) -> Vec<String> {
     use diesel::RunQueryDsl;
     use diesel::sql_types::Text;
     #[derive(diesel::QueryableByName)]
@@ -506,9 +506,19 @@ fn the_profile_is_read_by_key_whatever_the_history() {
     let for_quiet = read(&mut conn, &quiet);
     assert_eq!(for_busy.len(), 4, "{for_busy:#?}");
     assert_eq!(for_quiet.len(), for_busy.len());
-    for shown in &for_busy {
+    assert_by_key(&mut conn, &for_busy, postgres);
+}
+
+/// Each statement's plan is a look-up by key: an index on PostgreSQL and no sequential scan; an
+/// index or the primary key for every step on SQLite.
+pub(crate) fn assert_by_key(
+    conn: &mut coalition::store::DbConn,
+    statements: &[String],
+    postgres: bool,
+) {
+    for shown in statements {
         let sql = with_literals(shown, postgres);
-        let lines = plan(&mut conn, &sql);
+        let lines = plan(conn, &sql);
         let by_key = if postgres {
             lines.iter().any(|l| l.contains("Index"))
                 && !lines.iter().any(|l| l.contains("Seq Scan"))

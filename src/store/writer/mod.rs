@@ -16,6 +16,7 @@
 use std::collections::{HashMap, HashSet};
 
 mod caches;
+mod standing;
 
 use super::activity::{self, Activity, EntryObserver};
 use super::bulk::{AccountRecord, AuthorizationUse, IdempotencyRecord, PostingLine, insert_rows};
@@ -25,6 +26,7 @@ use super::rows::{AuthorizationRow, CampaignRow, Head, Operation, Recorded};
 use super::{StoreError, dialect, prefetch};
 use crate::ledger::RawEntry;
 use crate::ledger::clock::Clock;
+pub(super) use standing::Standing;
 
 /// Cached account balances kept between batches; past it the cache starts again empty.
 pub const MAX_CACHED_ACCOUNTS: usize = 200_000;
@@ -121,6 +123,9 @@ struct JobLog {
     accounts: Vec<(String, CachedAccount)>,
     authorizations: Vec<(String, CachedAuthorization)>,
     members: Vec<String>,
+    /// Standings as they were before the job changed them (`None`: not cached).
+    standings: Vec<(String, Option<Standing>)>,
+    visited: Vec<(String, String)>,
     head: Option<Head>,
     /// A savepoint is open for this job (it went to the database directly).
     savepoint: bool,
@@ -148,6 +153,11 @@ pub struct WriterState {
     authorizations: HashMap<String, CachedAuthorization>,
     dirty_authorizations: HashSet<String>,
     members: HashSet<String>,
+    /// Members' tier rows and qualifying spend, as the database and the batch's pending rows
+    /// say (`store::tiers`), kept up to date by `push_entry`.
+    standings: HashMap<String, Standing>,
+    /// `(member, partner)` pairs the database shows a visit for: a visit is never taken back.
+    visited: HashSet<(String, String)>,
     pending: Pending,
     read_ahead: ReadAhead,
     /// Responses of this batch's jobs, rendered before it commits.
@@ -175,6 +185,8 @@ impl WriterState {
             authorizations: HashMap::new(),
             dirty_authorizations: HashSet::new(),
             members: HashSet::new(),
+            standings: HashMap::new(),
+            visited: HashSet::new(),
             pending: Pending::default(),
             read_ahead: ReadAhead::default(),
             replies: Replies::default(),
@@ -193,6 +205,8 @@ impl WriterState {
             self.accounts.clear();
             self.authorizations.clear();
             self.members.clear();
+            self.standings.clear();
+            self.visited.clear();
         }
         self.dirty_accounts.clear();
         self.dirty_authorizations.clear();
@@ -221,6 +235,12 @@ impl WriterState {
         }
         if self.members.len() > MAX_CACHED_MEMBERS {
             self.members.clear();
+        }
+        if self.standings.len() > MAX_CACHED_MEMBERS {
+            self.standings.clear();
+        }
+        if self.visited.len() > MAX_CACHED_MEMBERS {
+            self.visited.clear();
         }
     }
 
@@ -276,6 +296,15 @@ impl WriterState {
         }
         for member in job.members {
             self.members.remove(&member);
+        }
+        for (member, before) in job.standings.into_iter().rev() {
+            match before {
+                Some(s) => self.standings.insert(member, s),
+                None => self.standings.remove(&member),
+            };
+        }
+        for key in job.visited {
+            self.visited.remove(&key);
         }
         self.replies.undo_from(job.marks.deferred);
         let p = &mut self.pending;
@@ -444,6 +473,7 @@ impl WriterState {
     /// Adds a posted entry, and what it adds to the behaviour profile, to the batch.
     pub(super) fn push_entry(&mut self, entry: RawEntry) {
         if let Some(activity) = self.observer.as_ref().and_then(|observe| observe(&entry)) {
+            self.add_to_standing(&activity);
             self.pending.activities.push(activity);
         }
         self.pending.entries.push(entry);
