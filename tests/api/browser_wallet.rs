@@ -38,6 +38,13 @@ fn a_member_opens_the_wallet_makes_a_code_whose_qr_decodes_and_reads_it_in_hebre
     let api = Api::start();
     let dana = api.member("aroma");
     api.earn("aroma", &dana, "100");
+    // 500.00 of the 2 000.00 Gold needs: a quarter of the way.
+    let bought = api.post(
+        "aroma",
+        "/v1/earn",
+        &serde_json::json!({ "member_id": dana, "purchase": { "amount": "500.00", "currency": "ILS" }, "reference": "p1" }),
+    );
+    assert_eq!(bought.status, 201, "{}", bought.body);
     api.link(&dana, "aroma", "books");
     let token = api.member_token("aroma", &dana);
 
@@ -48,7 +55,17 @@ fn a_member_opens_the_wallet_makes_a_code_whose_qr_decodes_and_reads_it_in_hebre
         text.contains("Your card") && text.contains("Aroma Café"),
         "{text}"
     );
-    assert!(text.contains("4.00"), "100 AROMA at 0.04 ILS: {text}");
+    assert!(text.contains("24.00"), "600 AROMA at 0.04 ILS: {text}");
+    // The tier, drawn by the browser's own progress bar: 250 of 1 000.
+    assert!(
+        text.contains("Your tier") && text.contains("Member"),
+        "{text}"
+    );
+    assert_eq!(
+        browser.eval("return document.getElementById('tier-progress').position;"),
+        serde_json::json!(0.25)
+    );
+    assert!(text.contains("1,500.00 ILS to go"), "{text}");
     // The token is gone from the address bar, and the cookie from the page's reach.
     assert!(!browser.url().contains("token="));
     assert_eq!(browser.eval("return document.cookie;"), "");
@@ -75,6 +92,7 @@ fn a_member_opens_the_wallet_makes_a_code_whose_qr_decodes_and_reads_it_in_hebre
         b.eval("return document.documentElement.dir;") == "rtl"
     });
     assert!(browser.text().contains("הכרטיס שלכם"));
+    assert!(browser.text().contains("הדרגה שלכם"));
     // Readable on a phone: nothing wider than the screen.
     browser.resize(360, 800);
     let (wide, room) = (

@@ -820,3 +820,46 @@ fn cancel_of(api: &Api, bought: &Value) -> Value {
     assert_eq!(r.status, 200, "{}", r.body);
     r.json()
 }
+
+/// The console's entries, searched by member, show the member's tier (the network's finance
+/// team: everything; a partner's user: tier and since only, unless the member shares their
+/// profile with it) and each earn's rules.
+#[test]
+fn the_console_shows_a_members_tier_and_an_earns_rules() {
+    use crate::common::pages::{browse, signed_in};
+    use coalition::clearing::tokens::Role;
+    let api = Api::start();
+    let dana = api.member("books");
+    created(&api.post(
+        "books",
+        "/v1/earn",
+        &json!({ "member_id": dana, "purchase": { "amount": "2100.00", "currency": "ILS",
+            "lines": [{ "category": "kids", "amount": "100.00" }, { "category": "books", "amount": "2000.00" }] }, "reference": "big" }),
+    ));
+    let page = |role: Role, partner: Option<&str>| {
+        let (cookie, _) = signed_in(&api, &api.finance_token(role, partner));
+        let r = browse(
+            &api,
+            "GET",
+            &format!("/console/entries?member={dana}"),
+            &[("cookie", cookie)],
+            None,
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.body
+    };
+    let network = page(Role::Finance, None);
+    assert!(network.contains("tier: <strong>Gold</strong>"), "{network}");
+    assert!(
+        network.contains("qualifying spend 2,100.00 ILS"),
+        "{network}"
+    );
+    assert!(network.contains("Club+: 2,900.00 ILS to go"), "{network}");
+    assert!(network.contains("<span>base 4,200</span>"), "{network}");
+    let books = page(Role::Finance, Some("books"));
+    assert!(books.contains("<strong>Gold</strong>"), "{books}");
+    assert!(
+        !books.contains("qualifying spend"),
+        "no share_profile: {books}"
+    );
+}

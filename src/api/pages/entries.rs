@@ -46,6 +46,15 @@ pub struct Row {
     pub reason: String,
 }
 
+/// The searched member's tier, as the session may see it (a partner's user: tier and since
+/// only, unless the member shares their profile with that partner).
+pub struct TierLine {
+    pub tier: String,
+    pub since: String,
+    pub qualifying: Option<String>,
+    pub next: Option<(String, String)>,
+}
+
 #[derive(Template)]
 #[template(path = "pages/entries.html")]
 struct EntriesPage {
@@ -58,6 +67,8 @@ struct EntriesPage {
     rows: Vec<Row>,
     next: Option<String>,
     error: Option<&'static str>,
+    tier: Option<TierLine>,
+    currency: String,
 }
 
 /// A date (`2026-11-30`, the whole day in UTC) or an RFC 3339 time; `end` takes a date's end.
@@ -129,6 +140,23 @@ async fn query(
     }))
 }
 
+/// The searched member's tier, when the network has a ladder and the session may see the member
+/// (a partner's user: a member linked to it). Nothing when it cannot be read.
+async fn tier_line(state: &AppState, s: &ConsoleSession, member: MemberId) -> Option<TierLine> {
+    state.clearing.network().tiers.as_ref()?;
+    let view = state
+        .clearing
+        .tier_of(member, s.who.partner.as_ref())
+        .await
+        .ok()?;
+    Some(TierLine {
+        tier: view.tier,
+        since: view.since,
+        qualifying: view.qualifying,
+        next: view.next.map(|n| (n.name, n.needed)),
+    })
+}
+
 /// `GET /console/entries`: the search form and a page of what it finds, oldest first.
 #[get("/console/entries")]
 pub async fn search(
@@ -149,12 +177,18 @@ pub async fn search(
         rows: Vec::new(),
         next: None,
         error: None,
+        tier: None,
+        currency: state.clearing.network().settlement_currency.to_string(),
         q: q.clone(),
     };
     match query(&state, &s, &q).await {
         Err(why) => page.error = Some(why),
         Ok(None) => {}
         Ok(Some(wanted)) => {
+            page.tier = match wanted.member {
+                Some(m) => tier_line(&state, &s, m).await,
+                None => None,
+            };
             let found = state
                 .clearing
                 .entries_for(wanted, q.after.unwrap_or(0), ENTRIES_PER_PAGE)

@@ -123,6 +123,8 @@ pub static EN: Text = Text {
     qr_of: "QR code of",
     valid_until: "Valid until",
     your_card: "Your card",
+    your_tier_member: "The member's tier:",
+    qualifying_short: "qualifying spend",
     earn_rules: "Rules:",
     tier_bonus: "tier bonus",
     your_tier: "Your tier",

@@ -141,6 +141,8 @@ pub static HE: Text = Text {
     qr_of: "קוד QR של",
     valid_until: "בתוקף עד",
     your_card: "הכרטיס שלכם",
+    your_tier_member: "דרגת החבר:",
+    qualifying_short: "רכישות מזכות",
     earn_rules: "כללים:",
     tier_bonus: "בונוס דרגה",
     your_tier: "הדרגה שלכם",

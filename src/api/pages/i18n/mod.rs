@@ -204,6 +204,8 @@ pub struct Text {
     pub qr_of: &'static str,
     pub valid_until: &'static str,
     pub your_card: &'static str,
+    pub your_tier_member: &'static str,
+    pub qualifying_short: &'static str,
     pub earn_rules: &'static str,
     pub tier_bonus: &'static str,
     pub your_tier: &'static str,
