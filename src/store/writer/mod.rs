@@ -479,22 +479,6 @@ impl WriterState {
         self.pending.entries.push(entry);
     }
 
-    /// What the batch's unwritten activities of `member_id` add up to on UTC days `from_day`
-    /// onwards (at `partner` only, when given): `(visits, spend_minor)`.
-    pub(super) fn pending_activity(
-        &self,
-        member_id: &str,
-        partner: Option<&str>,
-        from_day: i32,
-    ) -> (i64, i64) {
-        self.pending
-            .activities
-            .iter()
-            .filter(|a| a.member_id == member_id && partner.is_none_or(|p| a.partner == p))
-            .filter(|a| activity::day_of(a.at_us) >= from_day)
-            .fold((0, 0), |(v, s), a| (v + a.visits, s + a.spend_minor))
-    }
-
     pub(super) fn push_operation(&mut self, op: Operation) {
         self.pending.operations.push(op);
     }

@@ -69,6 +69,22 @@ impl WriterState {
         }
     }
 
+    /// What the batch's unwritten activities of `member_id` add up to on UTC days `from_day`
+    /// onwards (at `partner` only, when given): `(visits, spend_minor)`.
+    pub(in crate::store) fn pending_activity(
+        &self,
+        member_id: &str,
+        partner: Option<&str>,
+        from_day: i32,
+    ) -> (i64, i64) {
+        self.pending
+            .activities
+            .iter()
+            .filter(|a| a.member_id == member_id && partner.is_none_or(|p| a.partner == p))
+            .filter(|a| day_of(a.at_us) >= from_day)
+            .fold((0, 0), |(v, s), a| (v + a.visits, s + a.spend_minor))
+    }
+
     pub(in crate::store) fn knows_visit(&self, member: &str, partner: &str) -> bool {
         self.visited
             .contains(&(member.to_owned(), partner.to_owned()))
