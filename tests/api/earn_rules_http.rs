@@ -863,3 +863,63 @@ fn the_console_shows_a_members_tier_and_an_earns_rules() {
         "no share_profile: {books}"
     );
 }
+
+/// The writer remembers members' standings between earns; a job that posted a purchase and was
+/// then refused leaves the remembered qualifying spend as it was, and one that succeeds adds to
+/// it — the same figure the database gives when nothing is remembered.
+#[test]
+fn a_refused_jobs_spend_leaves_the_writers_standing_as_it_was() {
+    use coalition::clearing::{ClearingError, rules};
+    use coalition::ledger::{Amount, EntryKind, EntryMeta, MemberId, PartnerId, Scale};
+    use coalition::store::tiers;
+    let svc = crate::common::TestService::start();
+    let store = svc.clearing.store().clone();
+    let member = MemberId::random();
+    let id = member.to_string();
+    let from = coalition::store::profiles::day_of(svc.clearing.clock().now_us()) - 364;
+    let remembered = |store: &std::sync::Arc<coalition::store::Store>| {
+        let id = id.clone();
+        store
+            .write_blocking(move |tx| tiers::standing_tx(tx, &id, from).map(|(_, q)| q))
+            .unwrap()
+    };
+    assert_eq!(remembered(&store), 0);
+    let purchase = |refuse: bool| {
+        let (network, units) = (svc.clearing.network().clone(), svc.clearing.units().clone());
+        let id = id.clone();
+        store.write_blocking(move |tx| -> Result<i64, ClearingError> {
+            let aroma: PartnerId = "aroma".parse().unwrap();
+            let mut meta = EntryMeta::new(EntryKind::Earn);
+            meta.partner = Some(aroma.clone());
+            meta.member = Some(member);
+            meta.memo =
+                Some(json!({ "purchase": { "amount": "100.00", "currency": "ILS" } }).to_string());
+            let points = Amount::from_minor(100, Scale::new(0).unwrap());
+            let draft = rules::earn(
+                &network,
+                &aroma,
+                member,
+                &"AROMA".parse().unwrap(),
+                points,
+                meta,
+            )?;
+            tx.post(draft.balance(&units)?)?;
+            let (_, q) = tiers::standing_tx(tx, &id, from)?;
+            if refuse {
+                return Err(ClearingError::AmountTooLarge);
+            }
+            Ok(q)
+        })
+    };
+    assert!(purchase(true).is_err());
+    assert_eq!(
+        remembered(&store),
+        0,
+        "the refused purchase is not remembered"
+    );
+    assert_eq!(purchase(false).unwrap(), 10_000);
+    assert_eq!(remembered(&store), 10_000);
+    // The database agrees when asked afresh.
+    let mut conn = svc.db.raw();
+    assert_eq!(tiers::qualifying(&mut conn, &id, from).unwrap(), 10_000);
+}
