@@ -240,7 +240,15 @@ fn compute(
     };
     let before_bonus = match &planned.what {
         Planning::Points(p) => *p,
-        Planning::Purchase { .. } => to_amount(rules.iter().map(|a| a.points).sum())?,
+        Planning::Purchase { .. } => {
+            let mut sum = Decimal::ZERO;
+            for a in &rules {
+                sum = sum
+                    .checked_add(a.points)
+                    .ok_or(ClearingError::AmountTooLarge)?;
+            }
+            to_amount(sum)?
+        }
     };
     let ladder = ctx.network.tiers.as_ref();
     let percent = member

@@ -223,9 +223,9 @@ pub(crate) fn reevaluate_tx(
 /// window's total falls below `min` (each day's spend leaves the window `window_days` after it),
 /// plus the grace period. `days` are the window's (day, spend) in day order.
 fn spend_tier_ends_us(ladder: &Tiers, days: &[(i32, i64)], min_minor: i64) -> Option<i64> {
-    let mut total: i64 = days.iter().map(|(_, s)| s).sum();
+    let mut total = days.iter().fold(0i64, |t, (_, s)| t.saturating_add(*s));
     for (day, spend) in days {
-        total -= spend;
+        total = total.saturating_sub(*spend);
         if total < min_minor {
             let leaves = i64::from(*day) + i64::from(ladder.window_days);
             return Some((leaves + i64::from(ladder.grace_days)) * DAY_US);
@@ -244,7 +244,10 @@ fn tier_view(
     scale: crate::ledger::Scale,
     full: bool,
 ) -> TierView {
-    let spent: i64 = read.days.iter().map(|(_, s)| s).sum();
+    let spent = read
+        .days
+        .iter()
+        .fold(0i64, |t, (_, s)| t.saturating_add(*s));
     let qualifying = Amount::from_minor(spent, scale);
     let standing = evaluate(ladder, member, read.row.as_ref(), qualifying, now_us);
     let row = standing.map(|s| s.row).or(read.row);
@@ -290,7 +293,7 @@ fn tier_view(
     view.qualifying = Some(qualifying.to_string());
     view.next = ladder.levels.get(rank + 1).map(|l| NextTier {
         name: l.name.clone(),
-        needed: Amount::from_minor((to_minor(l.min) - spent).max(0), scale).to_string(),
+        needed: Amount::from_minor(to_minor(l.min).saturating_sub(spent).max(0), scale).to_string(),
     });
     view.history = Some(
         read.history

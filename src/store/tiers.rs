@@ -63,7 +63,7 @@ pub fn standing_tx(
     };
     let stored = qualifying(tx.conn_unsynced(), member_id, from_day)?;
     let (_, pending) = tx.state.pending_activity(member_id, None, from_day);
-    let qualifying_minor = stored + pending;
+    let qualifying_minor = stored.saturating_add(pending);
     let standing = Standing {
         row: row.clone(),
         from_day,
@@ -129,7 +129,7 @@ pub fn qualifying(conn: &mut DbConn, member_id: &str, from_day: i32) -> Result<i
         .filter(member_profile_days::day.ge(from_day))
         .select(member_profile_days::spend_minor)
         .load(conn)?;
-    Ok(days.iter().sum())
+    Ok(days.iter().fold(0i64, |t, s| t.saturating_add(*s)))
 }
 
 /// A member's spend per UTC day from `from_day` on, at every brand together, in day order.
@@ -145,7 +145,8 @@ pub fn spend_days(
         .load(conn)?;
     let mut days: std::collections::BTreeMap<i32, i64> = std::collections::BTreeMap::new();
     for (day, spend) in rows {
-        *days.entry(day).or_default() += spend;
+        let slot = days.entry(day).or_default();
+        *slot = slot.saturating_add(spend);
     }
     Ok(days.into_iter().collect())
 }

@@ -47,7 +47,7 @@ impl WriterState {
             && day_of(a.at_us) >= s.from_day
         {
             let next = Standing {
-                qualifying_minor: s.qualifying_minor + a.spend_minor,
+                qualifying_minor: s.qualifying_minor.saturating_add(a.spend_minor),
                 ..s.clone()
             };
             self.remember_standing(&a.member_id.clone(), next);
@@ -82,7 +82,9 @@ impl WriterState {
             .iter()
             .filter(|a| a.member_id == member_id && partner.is_none_or(|p| a.partner == p))
             .filter(|a| day_of(a.at_us) >= from_day)
-            .fold((0, 0), |(v, s), a| (v + a.visits, s + a.spend_minor))
+            .fold((0i64, 0i64), |(v, s), a| {
+                (v.saturating_add(a.visits), s.saturating_add(a.spend_minor))
+            })
     }
 
     pub(in crate::store) fn knows_visit(&self, member: &str, partner: &str) -> bool {
