@@ -154,7 +154,7 @@ impl Clearing {
         member: MemberId,
     ) -> Result<(ExportView, Option<i64>), ClearingError> {
         let id = member.to_string();
-        let (joined, sharing, cards, coupons, auths) = self
+        let (joined, sharing, cards, coupons, (auths, subscriptions)) = self
             .store()
             .read(move |c| {
                 Ok((
@@ -162,7 +162,10 @@ impl Clearing {
                     members::sharing_default(c, &id)?,
                     cards::history_of(c, &id)?,
                     coupons::all_of_member(c, &id, MAX_EXPORT_ITEMS)?,
-                    authorizations::of_member(c, &id, MAX_EXPORT_ITEMS)?,
+                    (
+                        authorizations::of_member(c, &id, MAX_EXPORT_ITEMS)?,
+                        crate::store::subscriptions::of_member(c, &id, MAX_EXPORT_ITEMS)?,
+                    ),
                 ))
             })
             .await?;
@@ -171,6 +174,10 @@ impl Clearing {
         let links = self.links(member).await?;
         let profile = self.my_profile(member).await?;
         let (entries, next) = self.member_entries(member, 0, MAX_EXPORT_ITEMS).await?;
+        let tier = match self.network().tiers {
+            Some(_) => Some(self.tier_of(member, None).await?),
+            None => None,
+        };
         let scale = self.network().currency_scale;
         let ctx = self.context();
         let view = ExportView {
@@ -207,6 +214,14 @@ impl Clearing {
                 })
                 .collect(),
             entries_next_cursor: None,
+            tier,
+            subscriptions: subscriptions
+                .into_iter()
+                .map(|row| {
+                    let s = super::subscriptions::Subscribed { row, posted: None };
+                    crate::clearing::views::tier::SubscriptionView::new(ctx, &s)
+                })
+                .collect(),
         };
         Ok((view, next))
     }

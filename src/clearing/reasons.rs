@@ -22,6 +22,8 @@ pub struct ReasonWords {
     pub coupon_redemption: &'static str,
     pub forfeiture: &'static str,
     pub subscription: &'static str,
+    /// A reversal that moved none of the member's points (a paid tier or a coupon refunded).
+    pub refund: &'static str,
 }
 
 /// The reasons in English, as the API gives them.
@@ -41,6 +43,7 @@ pub const REASONS_EN: ReasonWords = ReasonWords {
     coupon_redemption: "Coupon used at {at}",
     forfeiture: "Forfeited {moved} to {at} at erasure",
     subscription: "Paid tier bought at {at}",
+    refund: "Refund at {at}",
 };
 
 /// A line a member can read: what the entry meant for them.
@@ -79,6 +82,7 @@ pub fn reason_in(ctx: &Context, entry: &CommittedEntry, words: &ReasonWords) -> 
         EntryKind::Capture => words.capture,
         EntryKind::Void => words.void,
         EntryKind::Expiry => words.expiry,
+        EntryKind::Reversal if member_lines.is_empty() => words.refund,
         EntryKind::Reversal => words.reversal,
         EntryKind::Conversion => words.conversion,
         EntryKind::Donation => words.donation,

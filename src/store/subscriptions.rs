@@ -42,6 +42,20 @@ pub fn get_tx(tx: &mut WriteTx<'_>, id: &str) -> Result<Option<SubscriptionRow>,
     get(tx.conn_unsynced(), id)
 }
 
+/// A member's subscriptions, newest first, at most `limit` (their export).
+pub fn of_member(
+    conn: &mut DbConn,
+    member_id: &str,
+    limit: i64,
+) -> Result<Vec<SubscriptionRow>, StoreError> {
+    Ok(subscriptions::table
+        .filter(subscriptions::member_id.eq(member_id))
+        .order(subscriptions::ends_at_us.desc())
+        .limit(limit)
+        .select(SubscriptionRow::as_select())
+        .load(conn)?)
+}
+
 /// The member's subscription (not refunded) that ends last, if any: a renewal starts where it
 /// ends.
 pub fn latest_tx(

@@ -765,6 +765,27 @@ fn a_paid_tier_bought_used_and_refunded() {
             .contains("paid Club+ ended"),
         "{t}"
     );
+    // Her history and her export say what happened; the export holds the tier and the purchase.
+    let token = api.scoped_token("books", &dana, &["entries", "export", "profile"]);
+    let history = api.bearer(&token, "GET", "/v1/me/entries", None).json();
+    let reasons: Vec<&str> = history["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["reason"].as_str())
+        .collect();
+    assert!(
+        reasons.contains(&"Paid tier bought at Tel Aviv Books"),
+        "{reasons:?}"
+    );
+    assert!(reasons.contains(&"Refund at Tel Aviv Books"), "{reasons:?}");
+    let export = api.bearer(&token, "GET", "/v1/me/export", None);
+    assert_eq!(export.status, 200, "{}", export.body);
+    let export = export.json();
+    assert_eq!(export["tier"]["tier"], "Member");
+    assert_eq!(export["tier"]["history"].as_array().unwrap().len(), 2);
+    assert_eq!(export["subscriptions"][0]["status"], "refunded");
+    assert_eq!(export["subscriptions"][0]["tier"], "Club+");
     // Cancelling again answers the same and posts nothing.
     let entries = api.entry_count();
     assert_eq!(cancel("books").json()["status"], "refunded");

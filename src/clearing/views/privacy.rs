@@ -134,6 +134,12 @@ pub struct ExportView {
     pub entries: Vec<EntryView>,
     /// Where `GET /v1/me/entries?cursor=` goes on, when the member has more entries.
     pub entries_next_cursor: Option<String>,
+    /// The member's tier and its history, when the network has tiers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tier: Option<super::tier::TierView>,
+    /// Paid tiers the member bought, newest first (at most 1 000).
+    #[serde(default)]
+    pub subscriptions: Vec<super::tier::SubscriptionView>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

@@ -19,6 +19,7 @@ static REASONS_HE: ReasonWords = ReasonWords {
     coupon_redemption: "קופון מומש ב{at}",
     forfeiture: "{moved} חולטו ל{at} במחיקת החשבון",
     subscription: "דרגה בתשלום נרכשה ב{at}",
+    refund: "החזר ב{at}",
 };
 
 pub static HE: Text = Text {
