@@ -147,6 +147,17 @@ impl Clearing {
         }
     }
 
+    /// The member's tier, when the network has a ladder.
+    async fn tier_if_any(
+        &self,
+        member: MemberId,
+    ) -> Result<Option<crate::clearing::views::tier::TierView>, ClearingError> {
+        match self.network().tiers {
+            Some(_) => Ok(Some(self.tier_of(member, None).await?)),
+            None => Ok(None),
+        }
+    }
+
     /// `GET /v1/me/export`: everything held about the member, and where its entries go on
     /// (`GET /v1/me/entries`) when there are more than an export lists.
     pub async fn export_member(
@@ -174,10 +185,7 @@ impl Clearing {
         let links = self.links(member).await?;
         let profile = self.my_profile(member).await?;
         let (entries, next) = self.member_entries(member, 0, MAX_EXPORT_ITEMS).await?;
-        let tier = match self.network().tiers {
-            Some(_) => Some(self.tier_of(member, None).await?),
-            None => None,
-        };
+        let tier = self.tier_if_any(member).await?;
         let scale = self.network().currency_scale;
         let ctx = self.context();
         let view = ExportView {
@@ -217,10 +225,7 @@ impl Clearing {
             tier,
             subscriptions: subscriptions
                 .into_iter()
-                .map(|row| {
-                    let s = super::subscriptions::Subscribed { row, posted: None };
-                    crate::clearing::views::tier::SubscriptionView::new(ctx, &s)
-                })
+                .map(|row| super::subscriptions::Subscribed { row, posted: None }.view(ctx))
                 .collect(),
         };
         Ok((view, next))

@@ -26,6 +26,13 @@ pub struct Subscribed {
     pub posted: Option<Posted>,
 }
 
+impl Subscribed {
+    /// As the API shows it.
+    pub fn view(&self, ctx: &Context) -> super::views::tier::SubscriptionView {
+        super::views::tier::SubscriptionView::new(ctx, self)
+    }
+}
+
 /// The member's paid-until time as the tier row should say it after this subscription's
 /// change.
 fn paid_until_after_refund(row: &SubscriptionRow, now_us: i64) -> Option<i64> {
