@@ -87,16 +87,6 @@ pub struct Computed {
     pub points: Amount,
 }
 
-impl Computed {
-    /// The points before the bonus: what the earning partner owes the issuer for.
-    fn before_bonus(&self) -> Amount {
-        Amount::from_minor(
-            self.points.minor() - self.tier_bonus.minor(),
-            self.points.scale(),
-        )
-    }
-}
-
 /// The unit an earn is in: the one named, else the partner's own; a point unit the network
 /// configures (not one only still stored from before).
 fn earn_unit(
@@ -392,7 +382,6 @@ impl Clearing {
                 }
                 Planning::Points(_) => Vec::new(),
             };
-            debug_assert!(c.before_bonus().minor() >= 0);
             Ok(Posted {
                 entry,
                 status: EntryStatus::Posted,

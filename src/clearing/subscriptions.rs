@@ -7,6 +7,7 @@ use super::cards::MemberRef;
 use super::context::Context;
 use super::input::check_text;
 use super::receipt::Posted;
+use super::time::DAY_US;
 use super::write::{Caller, Work};
 use super::{Clearing, ClearingError, Invalid, Missing, rules, tiers};
 use crate::ledger::{Amount, EntryId, EntryKind, MemberId};
@@ -14,8 +15,6 @@ use crate::store::WriteTx;
 use crate::store::status::EntryStatus;
 use crate::store::subscriptions::{self, SubscriptionRow};
 
-/// Microseconds in a day.
-const DAY_US: i64 = 86_400_000_000;
 /// How long a member may cancel a paid tier for a full refund.
 pub const REFUND_WINDOW_DAYS: i64 = 14;
 

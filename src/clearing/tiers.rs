@@ -10,11 +10,10 @@ use crate::store::profiles::day_of;
 use crate::store::tiers::{self, TierRow};
 
 use super::context::Context;
+use super::time::{self, DAY_US};
 use super::views::tier::{NextTier, TierChangeView, TierView};
-use super::{Clearing, ClearingError, Missing, time};
+use super::{Clearing, ClearingError, Missing};
 
-/// Microseconds in a day.
-const DAY_US: i64 = 86_400_000_000;
 /// Members the daily sweep reads per page and re-evaluates per write.
 const SWEEP_PAGE_MEMBERS: i64 = 200;
 
@@ -32,6 +31,19 @@ pub(crate) struct Standing {
     pub changed: Option<String>,
 }
 
+/// The row of a member at the ladder's first level, as of `now_us` (no row is stored for them).
+fn first_row(tiers: &Tiers, member: &str, now_us: i64) -> Option<TierRow> {
+    Some(TierRow {
+        member_id: member.to_owned(),
+        tier: tiers.levels.first()?.name.clone(),
+        tier_rank: 0,
+        since_us: now_us,
+        below_since_us: None,
+        paid_tier: None,
+        paid_until_us: None,
+    })
+}
+
 /// The tier a member holds given `row` (none: the first level), their qualifying spend now and
 /// the time: up at once when the spend reaches a higher level; down only after `grace_days`
 /// below (a paid tier that ended, at once); a paid tier kept until it ends, whatever the spend.
@@ -43,18 +55,10 @@ pub(crate) fn evaluate(
     now_us: i64,
 ) -> Option<Standing> {
     let first = tiers.levels.first()?;
-    let current = row.map_or(
-        TierRow {
-            member_id: member.to_owned(),
-            tier: first.name.clone(),
-            tier_rank: 0,
-            since_us: now_us,
-            below_since_us: None,
-            paid_tier: None,
-            paid_until_us: None,
-        },
-        Clone::clone,
-    );
+    let current = match row {
+        Some(r) => r.clone(),
+        None => first_row(tiers, member, now_us)?,
+    };
     let rank_of = |name: &str| tiers.rank(name).unwrap_or(0);
     let held = rank_of(&current.tier);
     let reached = tiers.reached(qualifying.to_decimal()).unwrap_or(first);
@@ -107,9 +111,22 @@ pub(crate) fn evaluate(
     worth_storing.then_some(Standing { row: next, changed })
 }
 
-/// The tier a member holds now: the stored one re-evaluated against their qualifying spend (so
-/// that a grace period or a paid tier that ended since the last sweep counts); the first level
-/// for a member without a row.
+/// The row a member holds now: the stored one re-evaluated against their qualifying spend (so
+/// that a grace period or a paid tier that ended since the last sweep counts); `None` for a
+/// member without a row who is still at the first level.
+fn current_row(
+    ladder: &Tiers,
+    member: &str,
+    row: Option<&TierRow>,
+    qualifying: Amount,
+    now_us: i64,
+) -> Option<TierRow> {
+    evaluate(ladder, member, row, qualifying, now_us)
+        .map(|s| s.row)
+        .or_else(|| row.cloned())
+}
+
+/// The tier a member holds now ([`current_row`]'s, or the first level).
 pub(crate) fn held(
     ladder: &Tiers,
     member: &str,
@@ -117,11 +134,9 @@ pub(crate) fn held(
     qualifying: Amount,
     now_us: i64,
 ) -> Option<String> {
-    match (evaluate(ladder, member, row, qualifying, now_us), row) {
-        (Some(s), _) => Some(s.row.tier),
-        (None, Some(r)) => Some(r.tier.clone()),
-        (None, None) => ladder.levels.first().map(|l| l.name.clone()),
-    }
+    current_row(ladder, member, row, qualifying, now_us)
+        .or_else(|| first_row(ladder, member, now_us))
+        .map(|r| r.tier)
 }
 
 /// What the writer knows of a member's tier before an earn: their stored row, their qualifying
@@ -156,6 +171,18 @@ pub(crate) fn held_tx(
     }))
 }
 
+/// Stores what an evaluation found, with the reason when the tier itself changed. Returns the
+/// new tier's name when it changed.
+fn store_standing(
+    tx: &mut WriteTx<'_>,
+    standing: Standing,
+    now_us: i64,
+) -> Result<Option<String>, ClearingError> {
+    let change = standing.changed.as_deref().map(|reason| (now_us, reason));
+    tiers::set_tx(tx, &standing.row, change)?;
+    Ok(standing.changed.map(|_| standing.row.tier))
+}
+
 /// Re-evaluates the tier after a purchase of `spent` that [`held_tx`] read the member for, in
 /// the same job: the qualifying spend is what it read plus `spent` (posted today, inside the
 /// window), so nothing is read again.
@@ -181,8 +208,7 @@ pub(crate) fn after_spend_tx(
         now_us,
     );
     if let Some(s) = standing {
-        let change = s.changed.as_deref().map(|reason| (now_us, reason));
-        tiers::set_tx(tx, &s.row, change)?;
+        store_standing(tx, s, now_us)?;
     }
     Ok(())
 }
@@ -211,12 +237,10 @@ pub(crate) fn reevaluate_tx(
     };
     let now_us = tx.now_us();
     let (row, qualifying) = standing_tx(ctx, tx, member, ladder, now_us)?;
-    let Some(standing) = evaluate(ladder, member, row.as_ref(), qualifying, now_us) else {
-        return Ok(None);
-    };
-    let change = standing.changed.as_deref().map(|reason| (now_us, reason));
-    tiers::set_tx(tx, &standing.row, change)?;
-    Ok(standing.changed.map(|_| standing.row.tier))
+    match evaluate(ladder, member, row.as_ref(), qualifying, now_us) {
+        Some(standing) => store_standing(tx, standing, now_us),
+        None => Ok(None),
+    }
 }
 
 /// When a tier reached by spend ends if the member spends nothing more: the first day the
@@ -249,18 +273,12 @@ fn tier_view(
         .iter()
         .fold(0i64, |t, (_, s)| t.saturating_add(*s));
     let qualifying = Amount::from_minor(spent, scale);
-    let standing = evaluate(ladder, member, read.row.as_ref(), qualifying, now_us);
-    let row = standing.map(|s| s.row).or(read.row);
-    let tier = row.as_ref().map_or_else(
-        || {
-            ladder
-                .levels
-                .first()
-                .map(|l| l.name.clone())
-                .unwrap_or_default()
-        },
-        |r| r.tier.clone(),
-    );
+    let row = current_row(ladder, member, read.row.as_ref(), qualifying, now_us);
+    let tier = row
+        .clone()
+        .or_else(|| first_row(ladder, member, now_us))
+        .map(|r| r.tier)
+        .unwrap_or_default();
     let since_us = row.as_ref().map_or(joined_us, |r| r.since_us);
     let mut view = TierView {
         tier: tier.clone(),
@@ -321,20 +339,9 @@ pub(crate) fn set_paid_tx(
     };
     let now_us = tx.now_us();
     let (stored, qualifying) = standing_tx(ctx, tx, member, ladder, now_us)?;
-    let first = ladder
-        .levels
-        .first()
-        .map(|l| l.name.clone())
-        .unwrap_or_default();
-    let mut row = stored.unwrap_or(TierRow {
-        member_id: member.to_owned(),
-        tier: first,
-        tier_rank: 0,
-        since_us: now_us,
-        below_since_us: None,
-        paid_tier: None,
-        paid_until_us: None,
-    });
+    let Some(mut row) = stored.or_else(|| first_row(ladder, member, now_us)) else {
+        return Ok(());
+    };
     match paid {
         Some((tier, until)) => {
             row.paid_tier = Some(tier);
@@ -343,10 +350,10 @@ pub(crate) fn set_paid_tx(
         // Ended now: the evaluation below sees it ended and lets the member fall at once.
         None => row.paid_until_us = row.paid_until_us.map(|_| now_us),
     }
-    let standing = evaluate(ladder, member, Some(&row), qualifying, now_us);
-    let changed = standing.as_ref().and_then(|s| s.changed.clone());
-    let row = standing.map_or(row, |s| s.row);
-    tiers::set_tx(tx, &row, changed.as_deref().map(|r| (now_us, r)))?;
+    // The row changed here, so it is stored even when the evaluation finds nothing more.
+    let standing = evaluate(ladder, member, Some(&row), qualifying, now_us)
+        .unwrap_or(Standing { row, changed: None });
+    store_standing(tx, standing, now_us)?;
     Ok(())
 }
 

@@ -3,6 +3,9 @@
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+/// Microseconds in a day.
+pub const DAY_US: i64 = 86_400_000_000;
+
 /// `2026-11-22T18:45:01.123456Z` for a time in microseconds since the epoch.
 pub fn rfc3339(us: i64) -> String {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(us) * 1000)

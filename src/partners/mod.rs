@@ -171,6 +171,20 @@ fn name_rule(text: &str, mut e: ManifestError) -> ManifestError {
     e
 }
 
+/// A decimal as the manifests write them: digits and one point, no sign or exponent; refused as
+/// not being `wanted` (how the key's value should look).
+fn plain_decimal(
+    path: &Path,
+    key: &str,
+    text: &str,
+    wanted: &str,
+) -> Result<Decimal, ManifestError> {
+    Decimal::from_str(text)
+        .ok()
+        .filter(|_| text.bytes().all(|b| b.is_ascii_digit() || b == b'.'))
+        .ok_or_else(|| ManifestError::at(path, key, format!("`{text}` is not {wanted}")))
+}
+
 /// A positive decimal with at most [`MAX_RATE_PLACES`] places.
 fn parse_rate(
     path: &Path,
@@ -178,16 +192,7 @@ fn parse_rate(
     text: &str,
     allow_zero: bool,
 ) -> Result<Decimal, ManifestError> {
-    let value = Decimal::from_str(text)
-        .ok()
-        .filter(|_| text.bytes().all(|b| b.is_ascii_digit() || b == b'.'))
-        .ok_or_else(|| {
-            ManifestError::at(
-                path,
-                key,
-                format!("`{text}` is not a plain decimal number like \"0.04\""),
-            )
-        })?;
+    let value = plain_decimal(path, key, text, "a plain decimal number like \"0.04\"")?;
     if value.normalize().scale() > MAX_RATE_PLACES {
         return Err(ManifestError::at(
             path,

@@ -190,16 +190,12 @@ impl Tiers {
 
 /// A non-negative plain decimal (`"2"`, `"0.5"`): no sign, no exponent.
 pub(super) fn decimal(path: &Path, key: &str, text: &str) -> Result<Decimal, ManifestError> {
-    Decimal::from_str(text)
-        .ok()
-        .filter(|_| text.bytes().all(|b| b.is_ascii_digit() || b == b'.'))
-        .ok_or_else(|| {
-            ManifestError::at(
-                path,
-                key,
-                format!("`{text}` is not a plain non-negative decimal number like \"2.5\""),
-            )
-        })
+    super::plain_decimal(
+        path,
+        key,
+        text,
+        "a plain non-negative decimal number like \"2.5\"",
+    )
 }
 
 /// An amount of the settlement currency: a decimal with at most its places.

@@ -50,7 +50,7 @@ impl WriterState {
                 qualifying_minor: s.qualifying_minor.saturating_add(a.spend_minor),
                 ..s.clone()
             };
-            self.remember_standing(&a.member_id.clone(), next);
+            self.remember_standing(&a.member_id, next);
         }
     }
 
