@@ -7,6 +7,7 @@ pub mod coupons;
 pub mod docs;
 pub mod earn;
 pub mod finance;
+pub mod interactions;
 pub mod links;
 pub mod member_ref;
 pub mod members;
@@ -130,6 +131,7 @@ routes! {
     partner::balances,
     earn::earn,
     earn::quote,
+    interactions::record,
     partner::redeem,
     partner::capture,
     partner::void,

@@ -7,10 +7,10 @@ use rust_decimal::Decimal;
 use super::cards::MemberRef;
 use super::context::Context;
 use super::earn_rules::{self, Awarded, Basket, Earning, Line, LocalTime, MemberState};
-use super::input::{EARLIEST_OCCURRED_AT_US, MAX_OCCURRED_AHEAD_SECS, check_text};
+use super::input::{check_occurred_at, check_text};
 use super::receipt::Posted;
 use super::write::{Caller, Work};
-use super::{BadAmount, Clearing, ClearingError, Invalid, Missing, profile, rules, tiers, time};
+use super::{BadAmount, Clearing, ClearingError, Invalid, Missing, profile, rules, tiers};
 use crate::ledger::{Amount, EntryKind, MemberId, PartnerId, UnitCode, UnitKind};
 use crate::partners::programme::BonusFunder;
 use crate::store::status::{EntryStatus, OperationKind, OperationStatus};
@@ -181,19 +181,7 @@ fn plan(ctx: &Context, partner: &PartnerId, input: &EarnInput) -> Result<Planned
             }
         }
     };
-    if let Some(at) = &input.occurred_at {
-        let at_us =
-            time::parse_rfc3339(at).ok_or(ClearingError::InvalidRequest(Invalid::Time {
-                field: "occurred_at",
-            }))?;
-        let latest_us = ctx
-            .clock
-            .now_us()
-            .saturating_add(MAX_OCCURRED_AHEAD_SECS * 1_000_000);
-        if !(EARLIEST_OCCURRED_AT_US..=latest_us).contains(&at_us) {
-            return Err(ClearingError::InvalidRequest(Invalid::OccurredAt));
-        }
-    }
+    check_occurred_at(input.occurred_at.as_deref(), ctx.clock.now_us())?;
     Ok(Planned {
         unit,
         earning,

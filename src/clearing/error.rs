@@ -232,6 +232,8 @@ pub enum Invalid {
     Time { field: &'static str },
     #[error("occurred_at must be after 2000-01-01 and at most a day from now")]
     OccurredAt,
+    #[error("kind: {0}")]
+    InteractionKind(String),
     #[error("a coupon redemption is refunded whole: leave out points")]
     PartialCouponRefund,
     #[error("partner {0} has no earn rate: send points")]

@@ -34,3 +34,17 @@ pub(crate) fn check_text(
     }
     Ok(())
 }
+
+/// A caller's `occurred_at`: an RFC 3339 time from 2000-01-01 to a day ahead of `now_us`.
+pub(crate) fn check_occurred_at(text: Option<&str>, now_us: i64) -> Result<(), ClearingError> {
+    let Some(text) = text else { return Ok(()) };
+    let at_us =
+        super::time::parse_rfc3339(text).ok_or(ClearingError::InvalidRequest(Invalid::Time {
+            field: "occurred_at",
+        }))?;
+    let latest_us = now_us.saturating_add(MAX_OCCURRED_AHEAD_SECS * 1_000_000);
+    if !(EARLIEST_OCCURRED_AT_US..=latest_us).contains(&at_us) {
+        return Err(ClearingError::InvalidRequest(Invalid::OccurredAt));
+    }
+    Ok(())
+}

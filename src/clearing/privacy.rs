@@ -6,6 +6,7 @@
 use super::context::{Context, op_amount};
 use super::coupons::cancel_coupon;
 use super::views::entry::EntryView;
+use super::views::interaction::InteractionView;
 use super::views::privacy::{AuthorizationRecord, CardRecord, CouponRecord, ExportView};
 use super::write::Work;
 use super::{Clearing, ClearingError, Missing, rules, time};
@@ -106,6 +107,13 @@ fn forfeit_all(
     Ok(forfeited)
 }
 
+/// An entry in the member's export: its receipt and what it meant for them.
+fn with_reason(ctx: &Context, p: &super::receipt::Posted) -> EntryView {
+    let mut v = EntryView::new(ctx, p);
+    v.reason = Some(super::reasons::reason(ctx, &p.entry));
+    v
+}
+
 impl Clearing {
     /// Refuses a member that does not exist or was erased (`404`): what a member token's
     /// every call checks first.
@@ -134,6 +142,7 @@ impl Clearing {
             members::erase(tx, &id)?;
             profiles::erase(tx, &id)?;
             crate::store::tiers::erase(tx, &id)?;
+            crate::store::interactions::erase(tx, &id)?;
             idempotency::erase_member(tx, &id)?;
             Ok(Erased {
                 member,
@@ -165,7 +174,7 @@ impl Clearing {
         member: MemberId,
     ) -> Result<(ExportView, Option<i64>), ClearingError> {
         let id = member.to_string();
-        let (joined, sharing, cards, coupons, (auths, subscriptions)) = self
+        let (joined, sharing, cards, coupons, (auths, subscriptions, interactions)) = self
             .store()
             .read(move |c| {
                 Ok((
@@ -176,6 +185,7 @@ impl Clearing {
                     (
                         authorizations::of_member(c, &id, MAX_EXPORT_ITEMS)?,
                         crate::store::subscriptions::of_member(c, &id, MAX_EXPORT_ITEMS)?,
+                        crate::store::interactions::of_member(c, &id, MAX_EXPORT_ITEMS)?,
                     ),
                 ))
             })
@@ -213,19 +223,16 @@ impl Clearing {
                 .into_iter()
                 .map(|a| AuthorizationRecord::new(ctx, a))
                 .collect(),
-            entries: entries
-                .iter()
-                .map(|p| {
-                    let mut v = EntryView::new(ctx, p);
-                    v.reason = Some(super::reasons::reason(ctx, &p.entry));
-                    v
-                })
-                .collect(),
+            entries: entries.iter().map(|p| with_reason(ctx, p)).collect(),
             entries_next_cursor: None,
             tier,
             subscriptions: subscriptions
                 .into_iter()
                 .map(|row| super::subscriptions::Subscribed { row, posted: None }.view(ctx))
+                .collect(),
+            interactions: interactions
+                .into_iter()
+                .map(InteractionView::stored)
                 .collect(),
         };
         Ok((view, next))

@@ -13,6 +13,7 @@ use crate::ledger::{
     Account, AccountKind, Amount, EntryKind, MemberId, PartnerId, RawEntry, UnitCode,
 };
 use crate::partners::Network;
+use crate::store::interactions::{self, InteractionRow};
 use crate::store::profiles::{self, Activity, EntryObserver};
 use crate::store::{self, Store, StoreError};
 
@@ -48,6 +49,9 @@ struct MemoMoney<'a> {
     value: Option<MemoAmount<'a>>,
     #[serde(borrow, default)]
     purchase: Option<MemoAmount<'a>>,
+    /// An interaction's earn: the interaction itself is the visit.
+    #[serde(default)]
+    interaction: Option<serde::de::IgnoredAny>,
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -120,7 +124,7 @@ impl Rule<'_> {
         let value = || self.value(raw, &memo);
         let spend = self.minor(memo.purchase.as_ref()).unwrap_or(0);
         let (visits, spend_minor, earned_minor, redeemed_minor) = match kind {
-            EntryKind::Earn => (1, spend, value(), 0),
+            EntryKind::Earn => (i64::from(memo.interaction.is_none()), spend, value(), 0),
             EntryKind::Redemption | EntryKind::Capture => (1, 0, 0, value()),
             EntryKind::Reversal => {
                 // The issuer's line says what is reversed: credited back, an earn; debited
@@ -212,6 +216,17 @@ fn rebuild(
                     page.iter().filter_map(|e| rule.activity(e)).collect();
                 profiles::add_tx(tx, &activities)?;
                 let _ = tx_progress.send(read);
+            }
+            // Interactions are kept beside the journal: each is a visit, and counted by kind.
+            interactions::clear_counts(tx)?;
+            let mut after = String::new();
+            loop {
+                let page = interactions::page_tx(tx, &after, interactions::MAX_INTERACTIONS_PAGE)?;
+                let Some(last) = page.last() else { break };
+                after = last.id.clone();
+                let activities: Vec<Activity> = page.iter().map(InteractionRow::activity).collect();
+                profiles::add_tx(tx, &activities)?;
+                interactions::recount_tx(tx, &page)?;
             }
             profiles::finish_rebuild(tx, read)?;
             Ok(read)

@@ -234,6 +234,30 @@ impl CampaignId {
     }
 }
 
+/// A touch point a partner reported (UUIDv7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct InteractionId(Uuid);
+uuid_id!(InteractionId, "interaction id");
+
+impl InteractionId {
+    pub fn new_v7() -> Self {
+        Self(Uuid::now_v7())
+    }
+}
+
+/// A segment of members (UUIDv7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct SegmentId(Uuid);
+uuid_id!(SegmentId, "segment id");
+
+impl SegmentId {
+    pub fn new_v7() -> Self {
+        Self(Uuid::now_v7())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -26,6 +26,9 @@ pub use entry::{
     BalancedEntry, CommittedEntry, CorruptEntryError, EntryDraft, EntryError, EntryKind, EntryMeta,
     Posting,
 };
-pub use ids::{CampaignId, EntryId, IdError, KeyId, MemberId, NETWORK, PartnerId, Party, UnitCode};
+pub use ids::{
+    CampaignId, EntryId, IdError, InteractionId, KeyId, MemberId, NETWORK, PartnerId, Party,
+    SegmentId, UnitCode,
+};
 pub use invariants::{Check, RawBalance, Verifier};
 pub use unit::{Unit, UnitKind, Units};

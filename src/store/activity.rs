@@ -77,14 +77,17 @@ impl BulkRow for ProfileUpsert<'_> {
         "first_seen_us",
         "last_seen_us",
     ];
-    // Entries never go back in time along the chain, so the stored first sighting stays and a
-    // later visit is the last one.
+    // The earliest sighting and the latest visit win: a rebuild adds the interactions (kept
+    // beside the journal) after the entries, so rows do not arrive in time order then.
     const ON_CONFLICT: &'static str = " ON CONFLICT (member_id, partner) DO UPDATE SET \
         visits = member_profiles.visits + excluded.visits, \
         spend_minor = member_profiles.spend_minor + excluded.spend_minor, \
         earned_minor = member_profiles.earned_minor + excluded.earned_minor, \
         redeemed_minor = member_profiles.redeemed_minor + excluded.redeemed_minor, \
-        last_seen_us = CASE WHEN excluded.visits > 0 THEN excluded.last_seen_us \
+        first_seen_us = CASE WHEN excluded.first_seen_us < member_profiles.first_seen_us \
+        THEN excluded.first_seen_us ELSE member_profiles.first_seen_us END, \
+        last_seen_us = CASE WHEN excluded.visits > 0 \
+        AND excluded.last_seen_us > member_profiles.last_seen_us THEN excluded.last_seen_us \
         ELSE member_profiles.last_seen_us END";
     fn values<'b>(&'b self, out: &mut Vec<Value<'b>>) {
         let s = self.sums;

@@ -274,7 +274,77 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    interactions (id) {
+        id -> Text,
+        partner -> Text,
+        member_id -> Text,
+        kind -> Text,
+        reference -> Text,
+        at_us -> BigInt,
+        occurred_at -> Nullable<Text>,
+        entry_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    member_interaction_days (member_id, partner, kind, day) {
+        member_id -> Text,
+        partner -> Text,
+        kind -> Text,
+        day -> Integer,
+        count -> BigInt,
+    }
+}
+
+diesel::table! {
+    interaction_awards (member_id, partner, rule_id, day) {
+        member_id -> Text,
+        partner -> Text,
+        rule_id -> Text,
+        day -> Integer,
+        awards -> BigInt,
+    }
+}
+
+diesel::table! {
+    segments (id) {
+        id -> Text,
+        owner -> Nullable<Text>,
+        name -> Text,
+        definition -> Text,
+        size -> BigInt,
+        entered_total -> BigInt,
+        created_at_us -> BigInt,
+        evaluated_at_us -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    segment_members (segment_id, member_id) {
+        segment_id -> Text,
+        member_id -> Text,
+        seq -> BigInt,
+        entered_at_us -> BigInt,
+    }
+}
+
+diesel::table! {
+    campaign_audiences (campaign_id) {
+        campaign_id -> Text,
+        segment_id -> Text,
+        auto_issue -> Integer,
+        exhausted_at_us -> Nullable<BigInt>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
+    campaign_audiences,
+    interactions,
+    member_interaction_days,
+    interaction_awards,
+    segments,
+    segment_members,
     subscriptions,
     member_tiers,
     tier_changes,

@@ -19,6 +19,7 @@ mod crash;
 mod earn_rules_http;
 mod error_codes;
 mod http_public;
+mod interactions_http;
 mod ledger_store;
 mod limits;
 mod links_http;

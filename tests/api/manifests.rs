@@ -209,8 +209,26 @@ fn the_programme_loads() {
     assert_eq!(names, ["Member", "Gold", "Club+"]);
     assert!(tiers.levels[2].paid.is_some() && tiers.levels[1].paid.is_none());
     for p in net.partners.values().filter(|p| p.earn_rate.is_some()) {
-        assert_eq!(p.earn_rules.len(), 2, "{} has two rules", p.id);
+        let purchase = p
+            .earn_rules
+            .iter()
+            .filter(|r| {
+                !matches!(
+                    r.kind,
+                    coalition::partners::programme::RuleKind::Interaction { .. }
+                )
+            })
+            .count();
+        assert_eq!(purchase, 2, "{} has two purchase rules", p.id);
     }
+    let aroma = &net.partners[&"aroma".parse().unwrap()];
+    assert!(
+        aroma.earn_rules.iter().any(|r| matches!(
+            &r.kind,
+            coalition::partners::programme::RuleKind::Interaction { max_per_day: 1, .. }
+        )),
+        "Aroma thanks a review once a day"
+    );
 }
 
 /// Aroma's manifest with one more rule appended (given as its TOML body).
@@ -227,7 +245,7 @@ fn aroma_with_rule(body: &str) -> String {
 /// Every refusal names the file, the rule by its place and its id, and the key.
 #[test]
 fn bad_rules_are_named() {
-    let third = |k: &str| format!("earn.rules[2].{k}");
+    let third = |k: &str| format!("earn.rules[3].{k}");
     let cases: &[(&str, &str, &str)] = &[
         (
             "id = \"r\"\nkind = \"bonus\"\npoints = \"5\"\ncolour = \"red\"",
@@ -328,6 +346,31 @@ fn bad_rules_are_named() {
             "id = \"r\"\nkind = \"bonus\"\npoints = \"5\"\nmin_basket = \"30.001\"",
             "min_basket",
             "more than the currency's 2 decimal places",
+        ),
+        (
+            "id = \"r\"\nkind = \"interaction\"\npoints = \"5\"",
+            "interaction",
+            "an interaction rule needs `interaction`",
+        ),
+        (
+            "id = \"r\"\nkind = \"interaction\"\ninteraction = \"like\"\npoints = \"5\"",
+            "interaction",
+            "unknown interaction kind `like`",
+        ),
+        (
+            "id = \"r\"\nkind = \"interaction\"\ninteraction = \"review\"\npoints = \"5\"\nmax_per_day = 0",
+            "max_per_day",
+            "must be 1 to 100",
+        ),
+        (
+            "id = \"r\"\nkind = \"interaction\"\ninteraction = \"review\"\npoints = \"5\"\ncategories = [\"coffee\"]",
+            "categories",
+            "an interaction rule has none",
+        ),
+        (
+            "id = \"r\"\nkind = \"bonus\"\npoints = \"5\"\ninteraction = \"review\"",
+            "interaction",
+            "belongs to an interaction rule",
         ),
     ];
     for (body, key, words) in cases {

@@ -275,7 +275,23 @@ fn the_rebuild_agrees_with_the_live_aggregates_after_random_traffic() {
         let unit = brands.iter().find(|(b, _)| *b == at).unwrap().1;
         let points = (1 + dice.below(40)).to_string();
         let reference = format!("s{step}");
-        match dice.below(6) {
+        match dice.below(7) {
+            6 => {
+                // A touch point: a visit of its own; a review at Aroma may earn (once a day),
+                // its earn is not a second visit.
+                let kind =
+                    ["review", "workshop", "app_open"][usize::try_from(dice.below(3)).unwrap()];
+                let r = api.post(
+                    at,
+                    "/v1/interactions",
+                    &json!({ "member_id": member, "kind": kind, "reference": reference }),
+                );
+                let body = created(&r);
+                if let Some(id) = body["entry_id"].as_str() {
+                    reversible.push((at.to_owned(), id.to_owned()));
+                }
+                visits += 1;
+            }
             0 | 1 => {
                 let amount = format!("{}.{:02}", 1 + dice.below(150), dice.below(100));
                 let r = purchase(&api, at, member, &amount);
@@ -377,12 +393,20 @@ fn the_rebuild_agrees_with_the_live_aggregates_after_random_traffic() {
             .any(|d| d.earned_minor < 0 || d.redeemed_minor < 0),
         "some reversal landed on a day of its own"
     );
+    let counts = store
+        .read_blocking(coalition::store::interactions::dump_counts)
+        .unwrap();
+    assert!(!counts.is_empty(), "the traffic had interactions");
     let read = api.svc.clearing.rebuild_aggregates(&|_| {}).unwrap();
     assert_eq!(read, api.entry_count());
     let rebuilt = store
         .read_blocking(coalition::store::profiles::dump)
         .unwrap();
     assert_eq!(rebuilt, live);
+    let recounted = store
+        .read_blocking(coalition::store::interactions::dump_counts)
+        .unwrap();
+    assert_eq!(recounted, counts, "interaction counts rebuilt equal");
     api.verify();
 }
 

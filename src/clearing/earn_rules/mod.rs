@@ -5,7 +5,9 @@
 
 use rust_decimal::{Decimal, RoundingStrategy};
 
-pub use crate::partners::programme::{BASE_RULE_ID, Day, Hours, Rule, RuleKind, Weekday};
+pub use crate::partners::programme::{
+    BASE_RULE_ID, Day, Hours, InteractionKind, Rule, RuleKind, Weekday,
+};
 
 /// The most lines a basket may have.
 pub const MAX_BASKET_LINES: usize = 200;
@@ -46,6 +48,12 @@ impl LocalTime {
             weekday,
             minute_of_day: hour * 60 + minute,
         })
+    }
+
+    /// The local date as `yyyymmdd` (20261130): what a daily cap counts by.
+    pub fn day_key(self) -> i32 {
+        let (y, m, d) = self.day;
+        i32::from(y) * 10_000 + i32::from(m) * 100 + i32::from(d)
     }
 }
 
@@ -132,18 +140,60 @@ pub fn check_basket(basket: &Basket) -> Result<(), BasketError> {
     Ok(())
 }
 
-/// Whether `rule` applies to this earn at all (before which lines it matches).
-fn applies(rule: &Rule, basket: &Basket, member: MemberState<'_>, at: LocalTime) -> bool {
+/// Whether `rule`'s calendar, hours and tiers let it apply at `at` to a member at `tier`.
+fn in_force(rule: &Rule, tier: Option<&str>, at: LocalTime) -> bool {
     rule.valid_from.is_none_or(|from| at.day >= from)
         && rule.valid_until.is_none_or(|until| at.day < until)
         && rule.days.as_ref().is_none_or(|d| d.contains(&at.weekday))
         && rule.hours.is_none_or(|h| h.contains(at.minute_of_day))
-        && rule.min_basket.is_none_or(|min| basket.amount >= min)
         && rule
             .tiers
             .as_ref()
-            .is_none_or(|t| member.tier.is_some_and(|m| t.iter().any(|x| x == m)))
+            .is_none_or(|t| tier.is_some_and(|m| t.iter().any(|x| x == m)))
+}
+
+/// Whether `rule` applies to this earn at all (before which lines it matches).
+fn applies(rule: &Rule, basket: &Basket, member: MemberState<'_>, at: LocalTime) -> bool {
+    !matches!(rule.kind, RuleKind::Interaction { .. })
+        && in_force(rule, member.tier, at)
+        && rule.min_basket.is_none_or(|min| basket.amount >= min)
         && (!rule.first_purchase || member.first_purchase)
+}
+
+/// An interaction rule that applies to a touch point: its id, points and daily cap.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InteractionAward {
+    pub rule: String,
+    pub points: Decimal,
+    pub max_per_day: u32,
+}
+
+/// The interaction rules for a touch point of `kind` in force at `at` for a member at `tier`,
+/// their points rounded down to the unit's scale (the caller applies each one's daily cap).
+pub fn interaction_awards(
+    rules: &[Rule],
+    kind: &InteractionKind,
+    tier: Option<&str>,
+    at: LocalTime,
+    unit_places: u32,
+) -> Vec<InteractionAward> {
+    rules
+        .iter()
+        .filter(|r| in_force(r, tier, at))
+        .filter_map(|r| match &r.kind {
+            RuleKind::Interaction {
+                interaction,
+                points,
+                max_per_day,
+            } if interaction == kind => Some(InteractionAward {
+                rule: r.id.clone(),
+                points: round_down(*points, unit_places),
+                max_per_day: *max_per_day,
+            }),
+            _ => None,
+        })
+        .filter(|a| a.points > Decimal::ZERO)
+        .collect()
 }
 
 /// The amount of the basket's lines `rule` matches (the whole basket without categories).
@@ -198,6 +248,8 @@ pub fn award(
                 .checked_mul(*percent)
                 .and_then(|v| v.checked_div(Decimal::ONE_HUNDRED))
                 .and_then(|v| v.checked_div(earning.point_value)),
+            // Never for a purchase (`applies` passed it over).
+            RuleKind::Interaction { .. } => Some(Decimal::ZERO),
         }
         .ok_or_else(too_large)?;
         let points = round_down(raw.max(Decimal::ZERO), earning.unit_places);

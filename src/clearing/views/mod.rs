@@ -5,6 +5,7 @@
 
 pub mod coupons;
 pub mod entry;
+pub mod interaction;
 pub mod links;
 pub mod members;
 pub mod privacy;
@@ -45,6 +46,11 @@ pub fn entry_created(ctx: &Context, posted: Posted) -> (u16, String) {
 /// its receipt, 200.
 pub fn entry_closing(ctx: &Context, posted: Posted) -> (u16, String) {
     json(200, &EntryView::new(ctx, &posted))
+}
+
+/// An interaction recorded: 201.
+pub fn interaction_recorded(ctx: &Context, i: super::interactions::Interacted) -> (u16, String) {
+    json(201, &interaction::InteractionView::new(ctx, i))
 }
 
 /// A paid tier bought: 201.

@@ -140,6 +140,9 @@ pub struct ExportView {
     /// Paid tiers the member bought, newest first (at most 1 000).
     #[serde(default)]
     pub subscriptions: Vec<super::tier::SubscriptionView>,
+    /// Touch points partners reported, newest first (at most 1 000).
+    #[serde(default)]
+    pub interactions: Vec<super::interaction::InteractionView>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

@@ -10,10 +10,12 @@ use serde::Deserialize;
 
 use super::ManifestError;
 
+mod interaction;
 mod rules;
 mod tiers;
 
 use crate::ledger::Scale;
+pub use interaction::{InteractionKind, MAX_CUSTOM_KIND_CHARS};
 pub use rules::{RuleFile, rules};
 pub use tiers::{TiersFile, tiers};
 
@@ -29,6 +31,8 @@ pub const MAX_RULE_NAME_CHARS: usize = 64;
 pub const MAX_WINDOW_DAYS: u32 = 3653;
 /// The longest paid tier period, in days.
 pub const MAX_PERIOD_DAYS: u32 = 3653;
+/// The most awards an `interaction` rule's `max_per_day` may allow.
+pub const MAX_INTERACTION_AWARDS_PER_DAY: u32 = 100;
 /// The id the base rate is listed under on a receipt: no configured rule may take it.
 pub const BASE_RULE_ID: &str = "base";
 
@@ -106,6 +110,13 @@ pub enum RuleKind {
     Bonus { points: Decimal },
     /// `percent` of the matching amount, in points at the unit's clearing value (> 0).
     Percent { percent: Decimal },
+    /// `points` for a touch point of this kind (never for a purchase), at most `max_per_day`
+    /// times per member and day of the network's calendar.
+    Interaction {
+        interaction: InteractionKind,
+        points: Decimal,
+        max_per_day: u32,
+    },
 }
 
 /// One earn rule of a partner, as its manifest gives it (validated at load).

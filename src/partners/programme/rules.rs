@@ -7,8 +7,8 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 
 use super::{
-    BASE_RULE_ID, Day, Hours, MAX_RULE_LIST, MAX_RULES_PER_PARTNER, Rule, RuleKind, Tiers, Weekday,
-    decimal, money, name,
+    BASE_RULE_ID, Day, Hours, InteractionKind, MAX_INTERACTION_AWARDS_PER_DAY, MAX_RULE_LIST,
+    MAX_RULES_PER_PARTNER, Rule, RuleKind, Tiers, Weekday, decimal, money, name,
 };
 use crate::ledger::Scale;
 use crate::partners::ManifestError;
@@ -19,6 +19,7 @@ pub enum RuleKindName {
     Multiplier,
     Bonus,
     Percent,
+    Interaction,
 }
 
 impl RuleKindName {
@@ -27,6 +28,7 @@ impl RuleKindName {
             Self::Multiplier => "multiplier",
             Self::Bonus => "bonus",
             Self::Percent => "percent",
+            Self::Interaction => "interaction",
         }
     }
 }
@@ -48,6 +50,10 @@ pub struct RuleFile {
     pub first_purchase: bool,
     pub valid_from: Option<String>,
     pub valid_until: Option<String>,
+    /// An `interaction` rule's touch point (`review`, `custom:tasting`, …).
+    pub interaction: Option<String>,
+    /// An `interaction` rule's cap: awards per member and day (the network's calendar).
+    pub max_per_day: Option<u32>,
 }
 
 /// `"2026-12-01"` as a [`Day`].
@@ -132,6 +138,19 @@ fn rule(
         return Err(at.err("id", "`base` names the base rate on receipts"));
     }
     let kind = kind(&at, &f)?;
+    if matches!(kind, RuleKind::Interaction { .. }) {
+        let purchase_only = [
+            ("categories", f.categories.is_some()),
+            ("min_basket", f.min_basket.is_some()),
+            ("first_purchase", f.first_purchase),
+        ];
+        if let Some((k, _)) = purchase_only.iter().find(|(_, given)| *given) {
+            return Err(at.err(
+                k,
+                format!("`{k}` is about purchases: an interaction rule has none"),
+            ));
+        }
+    }
     let categories = list(&at, f.categories.clone(), "categories")?;
     for (j, c) in categories.iter().flatten().enumerate() {
         let k = format!("categories[{j}]");
@@ -173,9 +192,24 @@ fn rule(
 fn kind(at: &At<'_>, f: &RuleFile) -> Result<RuleKind, ManifestError> {
     let (wanted, text) = match f.kind {
         RuleKindName::Multiplier => ("factor", &f.factor),
-        RuleKindName::Bonus => ("points", &f.points),
+        RuleKindName::Bonus | RuleKindName::Interaction => ("points", &f.points),
         RuleKindName::Percent => ("percent", &f.percent),
     };
+    let interaction_keys = [
+        ("interaction", f.interaction.is_some()),
+        ("max_per_day", f.max_per_day.is_some()),
+    ];
+    if !matches!(f.kind, RuleKindName::Interaction)
+        && let Some((k, _)) = interaction_keys.iter().find(|(_, given)| *given)
+    {
+        return Err(at.err(
+            k,
+            format!(
+                "`{k}` belongs to an interaction rule, not a {} rule",
+                f.kind.name()
+            ),
+        ));
+    }
     let given = [
         ("factor", &f.factor),
         ("points", &f.points),
@@ -205,7 +239,31 @@ fn kind(at: &At<'_>, f: &RuleFile) -> Result<RuleKind, ManifestError> {
         _ if value.is_zero() => Err(at.err(wanted, "must be above zero")),
         RuleKindName::Bonus => Ok(RuleKind::Bonus { points: value }),
         RuleKindName::Percent => Ok(RuleKind::Percent { percent: value }),
+        RuleKindName::Interaction => interaction(at, f, value),
     }
+}
+
+/// An `interaction` rule: the touch point it rewards and its daily cap (1 when left out).
+fn interaction(at: &At<'_>, f: &RuleFile, points: Decimal) -> Result<RuleKind, ManifestError> {
+    let text = f
+        .interaction
+        .as_deref()
+        .ok_or_else(|| at.err("interaction", "an interaction rule needs `interaction`"))?;
+    let interaction = text
+        .parse::<InteractionKind>()
+        .map_err(|m| at.err("interaction", m))?;
+    let max_per_day = f.max_per_day.unwrap_or(1);
+    if !(1..=MAX_INTERACTION_AWARDS_PER_DAY).contains(&max_per_day) {
+        return Err(at.err(
+            "max_per_day",
+            format!("must be 1 to {MAX_INTERACTION_AWARDS_PER_DAY} (awards per member and day)"),
+        ));
+    }
+    Ok(RuleKind::Interaction {
+        interaction,
+        points,
+        max_per_day,
+    })
 }
 
 /// The tiers a rule is for: every one on the network's ladder.

@@ -479,6 +479,12 @@ impl WriterState {
         self.pending.entries.push(entry);
     }
 
+    /// What a job adds to the behaviour profile besides its entries' (an interaction's visit).
+    pub(super) fn push_activity(&mut self, activity: Activity) {
+        self.add_to_standing(&activity);
+        self.pending.activities.push(activity);
+    }
+
     pub(super) fn push_operation(&mut self, op: Operation) {
         self.pending.operations.push(op);
     }
