@@ -65,6 +65,19 @@ pub struct CampaignRequest {
     /// The most coupons one member may hold, and redeem, of this campaign.
     pub per_member_limit: Option<u32>,
     pub trigger: Option<TriggerBody>,
+    /// A targeted offer: one of your segments (`POST /v1/segments`).
+    pub audience: Option<AudienceBody>,
+    /// With `audience`: a coupon to every member of the segment now and to each who enters it
+    /// later while the campaign runs, in the order they enter, once per member, until the
+    /// budget cannot reserve one more (`status: budget_exhausted`).
+    #[serde(default)]
+    pub auto_issue: bool,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AudienceBody {
+    pub segment_id: String,
 }
 
 fn parse_campaign(text: &str) -> Result<CampaignId, ApiError> {
@@ -103,6 +116,16 @@ pub async fn create_campaign(
             .trigger
             .map(|t| Ok::<_, ApiError>((t.partner, t.min_purchase.text()?)))
             .transpose()?,
+        audience: match (body.audience, body.auto_issue) {
+            (Some(a), auto_issue) => Some((a.segment_id, auto_issue)),
+            (None, false) => None,
+            (None, true) => {
+                return Err(ApiError::new(
+                    ErrorCode::InvalidRequest,
+                    "auto_issue needs an audience",
+                ));
+            }
+        },
     };
     let work = state.clearing.create_campaign_work(&req.caller, input)?;
     let reply = state

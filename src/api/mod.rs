@@ -21,6 +21,7 @@ pub mod profile;
 pub mod public;
 pub mod ratelimit;
 pub mod replay;
+pub mod segments;
 pub mod settlements;
 pub mod subscriptions;
 
@@ -162,6 +163,9 @@ routes! {
     profile::member_tier,
     subscriptions::subscribe,
     subscriptions::cancel,
+    segments::create,
+    segments::one,
+    segments::members,
     privacy::export,
     privacy::erase,
     finance::trial_balance,
@@ -210,6 +214,55 @@ async fn not_found(req: actix_web::HttpRequest) -> Result<actix_web::HttpRespons
 /// Seconds in a day: the tier sweep's period.
 const SECS_PER_DAY: i64 = 86_400;
 
+/// The service's background work, forever: the daily tier sweep, lapsed holds and coupons,
+/// and the segment worker.
+async fn sweep(sweeper: Arc<Clearing>) {
+    // The tier sweep runs once a day (by the service's clock), and once at start.
+    let mut tiers_swept_day = None;
+    loop {
+        let today = sweeper.clock().now_secs() / SECS_PER_DAY;
+        if tiers_swept_day != Some(today) {
+            match sweeper.sweep_tiers().await {
+                Ok(n) => {
+                    tiers_swept_day = Some(today);
+                    if n > 0 {
+                        tracing::info!(members = n, "tier sweep changed members' tiers");
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "tier sweep failed; retrying"),
+            }
+        }
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(HOLD_SWEEP_INTERVAL_MS)).await;
+        match sweeper.expire_due_holds().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(holds = n, "expired lapsed holds"),
+            Err(e) => tracing::warn!(error = %e, "hold sweep failed; retrying"),
+        }
+        match sweeper.expire_due_coupons().await {
+            Ok(0) => {}
+            Ok(n) => {
+                tracing::info!(coupons = n, "released the reservations of expired coupons")
+            }
+            Err(e) => tracing::warn!(error = %e, "coupon sweep failed; retrying"),
+        }
+        // Segments follow the members the writer touched (every member once a day), and
+        // targeted campaigns issue to those who entered.
+        match sweeper.evaluate_segments().await {
+            Ok(done) if done.entered + done.left + done.coupons_issued > 0 => {
+                tracing::info!(
+                    entered = done.entered,
+                    left = done.left,
+                    coupons = done.coupons_issued,
+                    full_pass = done.full_pass,
+                    "segments evaluated"
+                );
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "segment evaluation failed; retrying"),
+        }
+    }
+}
+
 /// Builds the HTTP server on `listen` (e.g. `127.0.0.1:8080`, port 0 for any free port).
 /// Must run inside an actix system: it also starts the sweeper that expires lapsed holds.
 pub fn server(
@@ -217,39 +270,7 @@ pub fn server(
     listen: &str,
     options: ServerOptions,
 ) -> io::Result<(actix_web::dev::Server, Vec<SocketAddr>)> {
-    let sweeper = clearing.clone();
-    actix_web::rt::spawn(async move {
-        // The tier sweep runs once a day (by the service's clock), and once at start.
-        let mut tiers_swept_day = None;
-        loop {
-            let today = sweeper.clock().now_secs() / SECS_PER_DAY;
-            if tiers_swept_day != Some(today) {
-                match sweeper.sweep_tiers().await {
-                    Ok(n) => {
-                        tiers_swept_day = Some(today);
-                        if n > 0 {
-                            tracing::info!(members = n, "tier sweep changed members' tiers");
-                        }
-                    }
-                    Err(e) => tracing::warn!(error = %e, "tier sweep failed; retrying"),
-                }
-            }
-            actix_web::rt::time::sleep(std::time::Duration::from_millis(HOLD_SWEEP_INTERVAL_MS))
-                .await;
-            match sweeper.expire_due_holds().await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(holds = n, "expired lapsed holds"),
-                Err(e) => tracing::warn!(error = %e, "hold sweep failed; retrying"),
-            }
-            match sweeper.expire_due_coupons().await {
-                Ok(0) => {}
-                Ok(n) => {
-                    tracing::info!(coupons = n, "released the reservations of expired coupons")
-                }
-                Err(e) => tracing::warn!(error = %e, "coupon sweep failed; retrying"),
-            }
-        }
-    });
+    actix_web::rt::spawn(sweep(clearing.clone()));
     let workers = options.workers;
     let state = web::Data::new(AppState {
         clearing,

@@ -95,6 +95,10 @@ pub(super) fn respond(reply: Reply) -> HttpResponse {
 pub struct Consent {
     /// Whether other brands may see this member's balances.
     pub share_balances: bool,
+    /// Whether brands may see the member's behaviour at the others (profile rows, segments'
+    /// cross-brand metrics); false when left out.
+    #[serde(default)]
+    pub share_profile: bool,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -145,8 +149,11 @@ pub async fn enrol(state: web::Data<AppState>, req: Signed) -> Result<HttpRespon
             .0?
         }
         None => {
-            let share = body.consent.is_some_and(|c| c.share_balances);
-            let work = Clearing::enrol_work(&req.caller, body.external_id, share)?;
+            let sharing = crate::clearing::links::Sharing {
+                balances: body.consent.as_ref().is_some_and(|c| c.share_balances),
+                profile: body.consent.as_ref().is_some_and(|c| c.share_profile),
+            };
+            let work = Clearing::enrol_work(&req.caller, body.external_id, sharing)?;
             state
                 .clearing
                 .once(&req.caller, idem, work, views::member)

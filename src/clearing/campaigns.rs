@@ -9,9 +9,10 @@ use serde::{Deserialize, Serialize};
 use super::context::Context;
 use super::write::{Caller, Work};
 use super::{BadAmount, BudgetShort, Clearing, ClearingError, Invalid, Missing, time};
-use crate::ledger::{Amount, CampaignId, PartnerId};
+use crate::ledger::{Amount, CampaignId, PartnerId, SegmentId};
 use crate::store::WriteTx;
 use crate::store::coupons::{self, CampaignRow};
+use crate::store::segments::{self, AudienceRow};
 
 /// The most partners a campaign may be redeemable at.
 pub const MAX_REDEEMABLE_AT: usize = 64;
@@ -75,6 +76,9 @@ pub struct CampaignInput {
     pub per_member_limit: Option<u32>,
     /// A purchase of at least `min_purchase` at `partner` issues a coupon.
     pub trigger: Option<(String, String)>,
+    /// A targeted offer: the sponsor's segment, and whether its members get a coupon as they
+    /// enter it.
+    pub audience: Option<(String, bool)>,
 }
 
 /// A campaign as stored: counters and parsed terms.
@@ -82,6 +86,8 @@ pub struct CampaignInput {
 pub struct Campaign {
     pub row: CampaignRow,
     pub terms: Terms,
+    /// A targeted offer's audience (read only where it is shown).
+    pub audience: Option<AudienceRow>,
 }
 
 impl Campaign {
@@ -92,7 +98,11 @@ impl Campaign {
                 row.id
             )))
         })?;
-        Ok(Self { row, terms })
+        Ok(Self {
+            row,
+            terms,
+            audience: None,
+        })
     }
 
     pub(crate) fn id(&self) -> Result<CampaignId, ClearingError> {
@@ -286,6 +296,37 @@ fn check_trigger(ctx: &Context, partner: &str, min: &str) -> Result<(String, i64
     Ok((partner.to_owned(), min.minor()))
 }
 
+/// A targeted offer's audience row, its segment id well-formed.
+fn audience_row(
+    campaign_id: &str,
+    segment: &str,
+    auto_issue: bool,
+) -> Result<AudienceRow, ClearingError> {
+    let segment_id: SegmentId = segment.parse().map_err(|_| {
+        ClearingError::InvalidRequest(Invalid::Audience(format!(
+            "`{}` is not a segment id",
+            segment.chars().take(40).collect::<String>()
+        )))
+    })?;
+    Ok(AudienceRow {
+        campaign_id: campaign_id.to_owned(),
+        segment_id: segment_id.to_string(),
+        auto_issue: i32::from(auto_issue),
+        issued_through_seq: 0,
+        exhausted_at_us: None,
+    })
+}
+
+/// A sponsor targets its own segments only: its members are the sponsor's linked members.
+fn check_audience(tx: &mut WriteTx<'_>, sponsor: &str, segment: &str) -> Result<(), ClearingError> {
+    match segments::get_tx(tx, segment)? {
+        Some(s) if s.owner.as_deref() == Some(sponsor) => Ok(()),
+        _ => Err(ClearingError::InvalidRequest(Invalid::Audience(format!(
+            "no segment {segment} of {sponsor}'s"
+        )))),
+    }
+}
+
 impl Clearing {
     /// `POST /v1/campaigns`: the caller sponsors it. Nothing is posted until coupons are issued.
     pub fn create_campaign_work(
@@ -306,7 +347,7 @@ impl Clearing {
             benefit,
             per_member_limit: input.per_member_limit,
         };
-        let campaign = Campaign {
+        let mut campaign = Campaign {
             row: CampaignRow {
                 id: CampaignId::new_v7().to_string(),
                 sponsor: caller.partner.to_string(),
@@ -324,12 +365,22 @@ impl Clearing {
                 created_at_us: self.context().clock.now_us(),
             },
             terms,
+            audience: None,
         };
         if campaign.max_discount(self.context())?.minor() > budget.minor() {
             return Err(ClearingError::BudgetExhausted(BudgetShort::NoSingleCoupon));
         }
+        let audience = input
+            .audience
+            .map(|(segment, auto_issue)| audience_row(&campaign.row.id, &segment, auto_issue))
+            .transpose()?;
         Ok(move |_: &Context, tx: &mut WriteTx<'_>| {
             coupons::insert_campaign(tx, &campaign.row)?;
+            if let Some(a) = &audience {
+                check_audience(tx, &campaign.row.sponsor, &a.segment_id)?;
+                segments::insert_audience_tx(tx, a)?;
+            }
+            campaign.audience = audience;
             Ok(campaign)
         })
     }
@@ -348,6 +399,12 @@ impl Clearing {
         let row = row
             .filter(|r| r.sponsor == partner.as_str())
             .ok_or_else(|| ClearingError::NotFound(Missing::CampaignOfPartner(id.to_string())))?;
-        Campaign::from_row(row)
+        let mut campaign = Campaign::from_row(row)?;
+        let key = id.to_string();
+        campaign.audience = self
+            .store()
+            .read(move |c| segments::audience(c, &key))
+            .await?;
+        Ok(campaign)
     }
 }

@@ -93,7 +93,7 @@ fn credit(account: Account, amount: Amount) -> Result<Posting, ClearingError> {
 
 /// Issues one coupon of `campaign` (to `member`, if named) inside the write: reserves its
 /// largest discount or refuses when the budget cannot cover it.
-fn issue(
+pub(crate) fn issue(
     ctx: &Context,
     tx: &mut WriteTx<'_>,
     campaign: &Campaign,

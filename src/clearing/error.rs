@@ -125,6 +125,8 @@ pub enum Missing {
     Subscription(String),
     #[error("no partner {0}")]
     Partner(String),
+    #[error("no segment {0} of this caller")]
+    Segment(String),
 }
 
 /// Why a hold can no longer be captured or voided (worded after `hold {id}`).
@@ -234,6 +236,12 @@ pub enum Invalid {
     OccurredAt,
     #[error("kind: {0}")]
     InteractionKind(String),
+    #[error("segment: {0}")]
+    Segment(String),
+    #[error("the network has {0} segments already, the most it keeps")]
+    TooManySegments(i64),
+    #[error("audience: {0}")]
+    Audience(String),
     #[error("a coupon redemption is refunded whole: leave out points")]
     PartialCouponRefund,
     #[error("partner {0} has no earn rate: send points")]

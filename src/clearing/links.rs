@@ -7,7 +7,7 @@ use super::input::{MAX_EXTERNAL_ID_CHARS, check_text, parse_member};
 use super::write::{Caller, Work};
 use super::{Clearing, ClearingError, Invalid, Missing};
 use crate::ledger::{MemberId, PartnerId};
-use crate::store::members::Sharing;
+pub use crate::store::members::Sharing;
 use crate::store::{WriteTx, members};
 
 /// How long a link code is good for, in seconds.

@@ -23,6 +23,7 @@ pub mod receipt;
 pub mod reconcile;
 pub mod reversal;
 pub mod rules;
+pub mod segments;
 pub mod settlement;
 pub mod statement;
 pub mod subscriptions;
@@ -131,6 +132,8 @@ pub enum StartError {
 pub struct Clearing {
     ctx: Arc<Context>,
     store: Arc<Store>,
+    /// The segment worker's state.
+    segments: segments::EvaluationState,
 }
 
 impl Clearing {
@@ -178,6 +181,7 @@ impl Clearing {
         Ok(Arc::new(Self {
             ctx: Arc::new(ctx),
             store,
+            segments: segments::EvaluationState::default(),
         }))
     }
 

@@ -139,19 +139,14 @@ impl Clearing {
     pub fn enrol_work(
         caller: &Caller,
         external_id: String,
-        share_balances: bool,
+        sharing: members::Sharing,
     ) -> Result<impl Work<Enrolled>, ClearingError> {
         check_text("external_id", &external_id, MAX_EXTERNAL_ID_CHARS)?;
         let partner = caller.partner.to_string();
         Ok(move |ctx: &Context, tx: &mut WriteTx<'_>| {
             let fresh = MemberId::random();
-            let (id, created) = members::enrol(
-                tx,
-                &partner,
-                &external_id,
-                &fresh.to_string(),
-                share_balances,
-            )?;
+            let (id, created) =
+                members::enrol(tx, &partner, &external_id, &fresh.to_string(), sharing)?;
             let member = parse_member(&id)?;
             // The answer holds the brand's id for the member and their card: personal data.
             tx.answer_names(&id);

@@ -143,6 +143,7 @@ impl Clearing {
             profiles::erase(tx, &id)?;
             crate::store::tiers::erase(tx, &id)?;
             crate::store::interactions::erase(tx, &id)?;
+            crate::store::segments::erase(tx, &id)?;
             idempotency::erase_member(tx, &id)?;
             Ok(Erased {
                 member,

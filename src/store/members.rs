@@ -20,8 +20,9 @@ pub fn enrol(
     partner: &str,
     external_id: &str,
     new_id: &str,
-    share_balances: bool,
+    sharing: Sharing,
 ) -> Result<(String, bool), StoreError> {
+    tx.touch(new_id);
     let existing: Option<String> = member_links::table
         .find((partner, external_id))
         .select(member_links::member_id)
@@ -34,7 +35,8 @@ pub fn enrol(
     diesel::insert_into(members::table)
         .values((
             members::id.eq(new_id),
-            members::share_balances.eq(i32::from(share_balances)),
+            members::share_balances.eq(i32::from(sharing.balances)),
+            members::share_profile.eq(i32::from(sharing.profile)),
             members::created_at_us.eq(now),
         ))
         .execute(tx.db()?)?;
@@ -44,7 +46,8 @@ pub fn enrol(
             member_links::external_id.eq(external_id),
             member_links::member_id.eq(new_id),
             member_links::created_at_us.eq(now),
-            member_links::share_balances.eq(i32::from(share_balances)),
+            member_links::share_balances.eq(i32::from(sharing.balances)),
+            member_links::share_profile.eq(i32::from(sharing.profile)),
         ))
         .execute(tx.db()?)?;
     Ok((new_id.to_owned(), true))
@@ -118,6 +121,7 @@ pub fn set_consent(
     balances: bool,
     profile: Option<bool>,
 ) -> Result<bool, StoreError> {
+    tx.touch(id);
     let changed = diesel::update(members::table.find(id))
         .set(members::share_balances.eq(i32::from(balances)))
         .execute(tx.db()?)?;
@@ -221,6 +225,7 @@ pub fn link_member(
     member_id: &str,
     sharing: Sharing,
 ) -> Result<Linked, StoreError> {
+    tx.touch(member_id);
     let holder: Option<String> = member_links::table
         .find((partner, external_id))
         .select(member_links::member_id)
@@ -347,6 +352,7 @@ pub fn set_link_sharing(
     balances: Option<bool>,
     profile: Option<bool>,
 ) -> Result<(), StoreError> {
+    tx.touch(member_id);
     let target = member_links::table
         .filter(member_links::partner.eq(partner))
         .filter(member_links::member_id.eq(member_id));
@@ -365,6 +371,7 @@ pub fn set_link_sharing(
 
 /// Removes the member's link to `partner`; whether there was one.
 pub fn unlink(tx: &mut WriteTx<'_>, partner: &str, member_id: &str) -> Result<bool, StoreError> {
+    tx.touch(member_id);
     let removed = diesel::delete(
         member_links::table
             .filter(member_links::partner.eq(partner))

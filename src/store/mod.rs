@@ -20,12 +20,14 @@ pub mod profiles;
 mod replies;
 mod rows;
 mod schema;
+pub mod segments;
 pub mod sequencer;
 pub mod settlements;
 pub mod status;
 pub mod subscriptions;
 mod syncer;
 pub mod tiers;
+pub mod touched;
 mod tx;
 mod writer;
 
@@ -121,6 +123,8 @@ pub struct Store {
     pool: conn::DbPool,
     sequencer: sequencer::Sequencer,
     clock: Clock,
+    /// Members whose aggregates the writer's committed batches changed.
+    touched: Arc<touched::Touched>,
     /// SQLite only: copies the log into the database file off the writer's path.
     _checkpointer: Option<checkpoint::Checkpointer>,
 }
@@ -150,6 +154,7 @@ impl Store {
         // Raised by the checkpointer when the SQLite log should start again; acted on by the
         // writer between batches.
         let restart_log = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let touched = Arc::new(touched::Touched::default());
         Ok(Arc::new(Self {
             url: url.clone(),
             pool: conn::pool(url, readers)?,
@@ -157,9 +162,10 @@ impl Store {
                 url.clone(),
                 restart_log.clone(),
                 clock.clone(),
-                observer,
+                (observer, touched.clone()),
             )?,
             clock,
+            touched,
             _checkpointer: if url.is_sqlite() {
                 Some(
                     checkpoint::Checkpointer::start(url.clone(), restart_log).map_err(|e| {
@@ -175,6 +181,11 @@ impl Store {
     /// The clock the writer stamps rows with.
     pub fn clock(&self) -> &Clock {
         &self.clock
+    }
+
+    /// Members whose behaviour aggregates changed (kept once enabled).
+    pub fn touched(&self) -> &touched::Touched {
+        &self.touched
     }
 
     pub fn url(&self) -> &DatabaseUrl {

@@ -334,6 +334,7 @@ diesel::table! {
         campaign_id -> Text,
         segment_id -> Text,
         auto_issue -> Integer,
+        issued_through_seq -> BigInt,
         exhausted_at_us -> Nullable<BigInt>,
     }
 }

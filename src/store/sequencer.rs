@@ -20,6 +20,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::activity::EntryObserver;
 use super::conn::{DatabaseUrl, DbConn};
 use super::syncer::{Completion, SyncCounts, Syncer};
+use super::touched::Touched;
 use super::tx::WriteTx;
 use super::writer::WriterState;
 use super::{StoreError, dialect, ledger};
@@ -109,14 +110,14 @@ impl Sequencer {
         url: DatabaseUrl,
         restart_log: Arc<AtomicBool>,
         clock: Clock,
-        observer: Option<EntryObserver>,
+        observers: (Option<EntryObserver>, Arc<Touched>),
     ) -> Result<Self, StoreError> {
         let (queue, jobs) = mpsc::channel(QUEUE_CAPACITY);
         let stats = Arc::new(BatchStats::default());
         let writer_stats = stats.clone();
         let thread = std::thread::Builder::new()
             .name("sequencer".into())
-            .spawn(move || run(url, jobs, &writer_stats, &restart_log, (clock, observer)))
+            .spawn(move || run(url, jobs, &writer_stats, &restart_log, (clock, observers)))
             .map_err(|e| StoreError::Unavailable(format!("cannot start the writer thread: {e}")))?;
         Ok(Self {
             queue: RwLock::new(Some(queue)),
@@ -196,7 +197,7 @@ fn run(
     mut jobs: mpsc::Receiver<Job>,
     stats: &BatchStats,
     restart_log: &AtomicBool,
-    (clock, observer): (Clock, Option<EntryObserver>),
+    (clock, (observer, touched)): (Clock, (Option<EntryObserver>, Arc<Touched>)),
 ) {
     // SQLite: commits skip the fsync and a syncer thread answers callers after one (see
     // `syncer.rs` for why nothing acknowledged can be lost). Without it, commits fsync.
@@ -209,7 +210,7 @@ fn run(
         DatabaseUrl::Postgres(_) => None,
     };
     let mut conn: Option<DbConn> = None;
-    let mut state = WriterState::new(clock, observer);
+    let mut state = WriterState::new(clock, observer, touched);
     // Jobs put off to the next batch because an earlier job of theirs held the same key.
     let mut carried: Vec<Job> = Vec::new();
     while let Some(batch) = next_batch(&mut jobs, &mut carried) {

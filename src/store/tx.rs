@@ -43,6 +43,12 @@ impl<'a> WriteTx<'a> {
         self.conn
     }
 
+    /// Says that what segments `member_id` belongs to may have changed (a link made or left,
+    /// consent changed): the segment worker looks at them once the batch commits.
+    pub fn touch(&mut self, member_id: &str) {
+        self.state.touch(member_id);
+    }
+
     /// Says that this job's answer holds personal data of `member_id` (a brand's id for them,
     /// their card): its idempotency record names the member, so that erasing them removes it.
     /// Answers that hold only ids the journal keeps anyway (an earn's receipt) are not named.

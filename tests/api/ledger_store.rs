@@ -405,49 +405,65 @@ fn a_refused_job_is_undone_alone_inside_a_shared_batch() {
             std::thread::sleep(std::time::Duration::from_millis(300));
             Ok(())
         });
-        let jobs: Vec<_> =
-            (0..JOBS)
-                .map(|i| {
-                    let store = store.clone();
-                    let (e1, e2) = (earn(shared, 10), spend(shared, 1_000_000));
-                    tokio::spawn(async move {
-                        // Let the slow job reach the writer first.
-                        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                        store
-                        .write(move |tx| -> Result<Option<store::ResponseSlot>, store::StoreError> {
-                            let external = format!("batch-{i}");
-                            let fresh = MemberId::random().to_string();
-                            // Jobs that succeed leave a response to render once the batch's
-                            // jobs have run; a later refused job must not take it away.
-                            let respond = |tx: &mut store::WriteTx<'_>| {
-                                tx.defer_response(None, Box::new(move || (201, format!("job {i}"))))
-                            };
-                            match i % 5 {
-                                0 => {
-                                    tx.post(e1)?;
-                                    Ok(Some(respond(tx)))
+        let jobs: Vec<_> = (0..JOBS)
+            .map(|i| {
+                let store = store.clone();
+                let (e1, e2) = (earn(shared, 10), spend(shared, 1_000_000));
+                tokio::spawn(async move {
+                    // Let the slow job reach the writer first.
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    store
+                        .write(
+                            move |tx| -> Result<Option<store::ResponseSlot>, store::StoreError> {
+                                let external = format!("batch-{i}");
+                                let fresh = MemberId::random().to_string();
+                                // Jobs that succeed leave a response to render once the batch's
+                                // jobs have run; a later refused job must not take it away.
+                                let respond = |tx: &mut store::WriteTx<'_>| {
+                                    tx.defer_response(
+                                        None,
+                                        Box::new(move || (201, format!("job {i}"))),
+                                    )
+                                };
+                                match i % 5 {
+                                    0 => {
+                                        tx.post(e1)?;
+                                        Ok(Some(respond(tx)))
+                                    }
+                                    1 => {
+                                        tx.post(e1)?;
+                                        Err(refused())
+                                    }
+                                    2 => {
+                                        tx.post(e1)?;
+                                        store::members::enrol(
+                                            tx,
+                                            "aroma",
+                                            &external,
+                                            &fresh,
+                                            store::members::Sharing::default(),
+                                        )?;
+                                        Err(refused())
+                                    }
+                                    3 => {
+                                        tx.post(e1)?;
+                                        store::members::enrol(
+                                            tx,
+                                            "aroma",
+                                            &external,
+                                            &fresh,
+                                            store::members::Sharing::default(),
+                                        )?;
+                                        Ok(Some(respond(tx)))
+                                    }
+                                    _ => tx.post(e2).map(|_| None),
                                 }
-                                1 => {
-                                    tx.post(e1)?;
-                                    Err(refused())
-                                }
-                                2 => {
-                                    tx.post(e1)?;
-                                    store::members::enrol(tx, "aroma", &external, &fresh, false)?;
-                                    Err(refused())
-                                }
-                                3 => {
-                                    tx.post(e1)?;
-                                    store::members::enrol(tx, "aroma", &external, &fresh, false)?;
-                                    Ok(Some(respond(tx)))
-                                }
-                                _ => tx.post(e2).map(|_| None),
-                            }
-                        })
+                            },
+                        )
                         .await
-                    })
                 })
-                .collect();
+            })
+            .collect();
         slow.await.unwrap();
         let mut rest = Vec::new();
         for job in jobs {

@@ -32,6 +32,7 @@ mod privacy_http;
 mod profile_http;
 mod rfc9421;
 mod screenshots;
+mod segments_http;
 mod settlement_http;
 mod streaming;
 mod wallet_http;

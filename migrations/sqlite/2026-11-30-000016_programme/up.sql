@@ -57,11 +57,14 @@ CREATE INDEX segment_members_by_member ON segment_members (member_id);
 -- A partner's segment is evaluated over its linked members, page by page.
 CREATE INDEX member_links_by_partner ON member_links (partner, member_id);
 -- Targeted offers: a campaign for a segment's members, issued as they enter it while it runs;
--- `exhausted_at_us`: when issuance stopped because the budget could not reserve one more coupon.
+-- `issued_through_seq`: the segment's members up to this place in the order they entered have
+-- been offered a coupon; `exhausted_at_us`: when issuance stopped because the budget could not
+-- reserve one more coupon.
 CREATE TABLE campaign_audiences (
     campaign_id TEXT PRIMARY KEY NOT NULL REFERENCES campaigns (id),
     segment_id TEXT NOT NULL REFERENCES segments (id),
     auto_issue INTEGER NOT NULL,
+    issued_through_seq BIGINT NOT NULL DEFAULT 0,
     exhausted_at_us BIGINT
 );
 CREATE INDEX campaign_audiences_by_segment ON campaign_audiences (segment_id);

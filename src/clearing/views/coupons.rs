@@ -49,6 +49,19 @@ pub struct CampaignView {
     pub per_member_limit: Option<u32>,
     pub trigger: Option<TriggerView>,
     pub coupons: CouponCounts,
+    /// A targeted offer's audience.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audience: Option<AudienceView>,
+    /// `scheduled`, `running`, `ended`, or `budget_exhausted` (a targeted campaign whose budget
+    /// could not reserve one more coupon: issuance stopped).
+    pub status: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct AudienceView {
+    pub segment_id: String,
+    /// Coupons go to the segment's members as they enter it while the campaign runs.
+    pub auto_issue: bool,
 }
 
 pub fn benefit_view(b: &Benefit) -> BenefitView {
@@ -88,6 +101,26 @@ pub fn campaign_view(ctx: &Context, c: &Campaign) -> CampaignView {
             issued: r.issued_count,
             redeemed: r.redeemed_count,
         },
+        audience: c.audience.as_ref().map(|a| AudienceView {
+            segment_id: a.segment_id.clone(),
+            auto_issue: a.auto_issue != 0,
+        }),
+        status: status(ctx.clock.now_us(), c).to_owned(),
+    }
+}
+
+fn status(now_us: i64, c: &Campaign) -> &'static str {
+    if c.audience
+        .as_ref()
+        .is_some_and(|a| a.exhausted_at_us.is_some())
+    {
+        "budget_exhausted"
+    } else if now_us < c.row.valid_from_us {
+        "scheduled"
+    } else if now_us >= c.row.valid_until_us {
+        "ended"
+    } else {
+        "running"
     }
 }
 

@@ -53,6 +53,11 @@ pub fn interaction_recorded(ctx: &Context, i: super::interactions::Interacted) -
     json(201, &interaction::InteractionView::new(ctx, i))
 }
 
+/// A segment made: 201.
+pub fn segment_created(_: &Context, s: super::segments::SegmentView) -> (u16, String) {
+    json(201, &s)
+}
+
 /// A paid tier bought: 201.
 pub fn subscribed(ctx: &Context, s: super::subscriptions::Subscribed) -> (u16, String) {
     json(201, &tier::SubscriptionView::new(ctx, &s))

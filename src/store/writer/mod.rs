@@ -14,6 +14,7 @@
 //! opens a savepoint, then flushes its own rows, so that refusing it still undoes only it.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 mod caches;
 mod standing;
@@ -23,6 +24,7 @@ use super::bulk::{AccountRecord, AuthorizationUse, IdempotencyRecord, PostingLin
 use super::conn::DbConn;
 use super::replies::{KeyedRequest, Render, Replies, ResponseSlot};
 use super::rows::{AuthorizationRow, CampaignRow, Head, Operation, Recorded};
+use super::touched::Touched;
 use super::{StoreError, dialect, prefetch};
 use crate::ledger::RawEntry;
 use crate::ledger::clock::Clock;
@@ -173,10 +175,18 @@ pub struct WriterState {
     /// The member whose personal data the current job's answer holds, if it said: its
     /// idempotency record names them.
     job_member: Option<String>,
+    /// Where the members whose aggregates this batch changed go once it commits.
+    touched: Arc<Touched>,
+    /// Those members (kept only while `touched` is enabled).
+    batch_touched: Vec<String>,
 }
 
 impl WriterState {
-    pub(super) fn new(clock: Clock, observer: Option<EntryObserver>) -> Self {
+    pub(super) fn new(
+        clock: Clock,
+        observer: Option<EntryObserver>,
+        touched: Arc<Touched>,
+    ) -> Self {
         Self {
             head: Head::EMPTY,
             committed_head: None,
@@ -195,6 +205,8 @@ impl WriterState {
             clock,
             observer,
             job_member: None,
+            touched,
+            batch_touched: Vec::new(),
         }
     }
 
@@ -216,6 +228,7 @@ impl WriterState {
         self.job = JobLog::default();
         self.broken = false;
         self.head = head;
+        self.batch_touched.clear();
     }
 
     /// Whether a write of pending rows failed in this batch (it must roll back).
@@ -227,6 +240,9 @@ impl WriterState {
     pub(super) fn batch_committed(&mut self) {
         debug_assert!(self.dirty_accounts.is_empty() && self.pending.entries.is_empty());
         self.committed_head = Some(self.head);
+        if !self.batch_touched.is_empty() {
+            self.touched.add_all(self.batch_touched.drain(..));
+        }
         if self.accounts.len() > MAX_CACHED_ACCOUNTS {
             self.accounts.clear();
         }
@@ -246,7 +262,11 @@ impl WriterState {
 
     /// The batch failed: nothing cached can be trusted.
     pub(super) fn batch_failed(&mut self) {
-        *self = Self::new(self.clock.clone(), self.observer.take());
+        *self = Self::new(
+            self.clock.clone(),
+            self.observer.take(),
+            self.touched.clone(),
+        );
     }
 
     pub(super) fn begin_job(&mut self) {
@@ -473,14 +493,23 @@ impl WriterState {
     /// Adds a posted entry, and what it adds to the behaviour profile, to the batch.
     pub(super) fn push_entry(&mut self, entry: RawEntry) {
         if let Some(activity) = self.observer.as_ref().and_then(|observe| observe(&entry)) {
-            self.add_to_standing(&activity);
-            self.pending.activities.push(activity);
+            self.push_activity(activity);
         }
         self.pending.entries.push(entry);
     }
 
+    /// Hands `member_id` to the segment worker once the batch commits (when it listens).
+    pub(super) fn touch(&mut self, member_id: &str) {
+        if self.touched.is_enabled() {
+            self.batch_touched.push(member_id.to_owned());
+        }
+    }
+
     /// What a job adds to the behaviour profile besides its entries' (an interaction's visit).
     pub(super) fn push_activity(&mut self, activity: Activity) {
+        if self.touched.is_enabled() {
+            self.batch_touched.push(activity.member_id.clone());
+        }
         self.add_to_standing(&activity);
         self.pending.activities.push(activity);
     }

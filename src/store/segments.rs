@@ -1,0 +1,300 @@
+//! Segments: their definitions and sizes, the members in each (in the order they entered), the
+//! aggregates a page of members is evaluated from (read by key, page by page), and targeted
+//! campaigns' audiences.
+
+use diesel::prelude::*;
+
+use super::schema::{
+    campaign_audiences, member_interaction_days, member_links, member_profile_days,
+    member_profiles, member_tiers, members, segment_members, segments,
+};
+use super::tx::WriteTx;
+use super::{DbConn, StoreError};
+
+/// The most segments a network keeps (every member is evaluated against each).
+pub const MAX_SEGMENTS: i64 = 200;
+/// The most members one page of an evaluation reads and writes.
+pub const EVALUATION_PAGE_MEMBERS: i64 = 500;
+
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = segments)]
+pub struct SegmentRow {
+    pub id: String,
+    pub owner: Option<String>,
+    pub name: String,
+    pub definition: String,
+    pub size: i64,
+    pub entered_total: i64,
+    pub created_at_us: i64,
+    pub evaluated_at_us: Option<i64>,
+}
+
+pub fn insert_tx(tx: &mut WriteTx<'_>, row: &SegmentRow) -> Result<(), StoreError> {
+    diesel::insert_into(segments::table)
+        .values(row)
+        .execute(tx.db()?)?;
+    Ok(())
+}
+
+pub fn get(conn: &mut DbConn, id: &str) -> Result<Option<SegmentRow>, StoreError> {
+    Ok(segments::table
+        .find(id)
+        .select(SegmentRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn get_tx(tx: &mut WriteTx<'_>, id: &str) -> Result<Option<SegmentRow>, StoreError> {
+    get(tx.conn_unsynced(), id)
+}
+
+/// Every segment (at most [`MAX_SEGMENTS`]), oldest first.
+pub fn all(conn: &mut DbConn) -> Result<Vec<SegmentRow>, StoreError> {
+    Ok(segments::table
+        .order((segments::created_at_us, segments::id))
+        .limit(MAX_SEGMENTS)
+        .select(SegmentRow::as_select())
+        .load(conn)?)
+}
+
+/// How many segments there are, inside a write (the limit is checked where they are made).
+pub fn count_tx(tx: &mut WriteTx<'_>) -> Result<i64, StoreError> {
+    Ok(segments::table.count().get_result(tx.conn_unsynced())?)
+}
+
+/// A page of a segment's members in the order they entered, after place `after_seq`:
+/// `(seq, member_id, entered_at_us)`.
+pub fn members_page(
+    conn: &mut DbConn,
+    segment_id: &str,
+    after_seq: i64,
+    limit: i64,
+) -> Result<Vec<(i64, String, i64)>, StoreError> {
+    Ok(segment_members::table
+        .filter(segment_members::segment_id.eq(segment_id))
+        .filter(segment_members::seq.gt(after_seq))
+        .order(segment_members::seq)
+        .limit(limit)
+        .select((
+            segment_members::seq,
+            segment_members::member_id,
+            segment_members::entered_at_us,
+        ))
+        .load(conn)?)
+}
+
+/// A page of the members an evaluation looks at, after `after` by id: every member not erased
+/// (a network-wide pass), by the primary key.
+pub fn members_after(
+    conn: &mut DbConn,
+    after: &str,
+    limit: i64,
+) -> Result<Vec<String>, StoreError> {
+    Ok(members::table
+        .filter(members::id.gt(after))
+        .filter(members::erased_at_us.is_null())
+        .order(members::id)
+        .limit(limit)
+        .select(members::id)
+        .load(conn)?)
+}
+
+/// What a page of members is evaluated from, read by key for those members only.
+#[derive(Debug, Default)]
+pub struct FactsRead {
+    /// `(member, partner, visits, last_seen_us)` of each profile row.
+    pub profiles: Vec<(String, String, i64, i64)>,
+    /// `(member, partner, day, visits, spend_minor)` of each day bucket from the window on.
+    pub days: Vec<(String, String, i32, i64, i64)>,
+    /// `(member, partner, kind, count)` of interactions from the short window on.
+    pub interactions: Vec<(String, String, String, i64)>,
+    /// `(member, tier)` of members above the ladder's first level.
+    pub tiers: Vec<(String, String)>,
+    /// `(member, partner, share_profile)` of each link.
+    pub links: Vec<(String, String, i32)>,
+    /// `(segment, member)`: the memberships the members hold now.
+    pub memberships: Vec<(String, String)>,
+}
+
+/// Reads what `members` are evaluated from: day buckets from `from_day`, interactions from
+/// `interactions_from_day`. Six queries for the whole page, each a range of a key per member.
+pub fn facts(
+    conn: &mut DbConn,
+    members: &[String],
+    from_day: i32,
+    interactions_from_day: i32,
+) -> Result<FactsRead, StoreError> {
+    use member_interaction_days as i;
+    use member_profile_days as d;
+    use member_profiles as p;
+    Ok(FactsRead {
+        profiles: p::table
+            .filter(p::member_id.eq_any(members))
+            .select((p::member_id, p::partner, p::visits, p::last_seen_us))
+            .load(conn)?,
+        days: d::table
+            .filter(d::member_id.eq_any(members))
+            .filter(d::day.ge(from_day))
+            .select((d::member_id, d::partner, d::day, d::visits, d::spend_minor))
+            .load(conn)?,
+        interactions: i::table
+            .filter(i::member_id.eq_any(members))
+            .filter(i::day.ge(interactions_from_day))
+            .select((i::member_id, i::partner, i::kind, i::count))
+            .load(conn)?,
+        tiers: member_tiers::table
+            .filter(member_tiers::member_id.eq_any(members))
+            .select((member_tiers::member_id, member_tiers::tier))
+            .load(conn)?,
+        links: member_links::table
+            .filter(member_links::member_id.eq_any(members))
+            .select((
+                member_links::member_id,
+                member_links::partner,
+                member_links::share_profile,
+            ))
+            .load(conn)?,
+        memberships: segment_members::table
+            .filter(segment_members::member_id.eq_any(members))
+            .select((segment_members::segment_id, segment_members::member_id))
+            .load(conn)?,
+    })
+}
+
+/// Writes a page's changes: members entering a segment get the next places in its order (in
+/// the order given), members leaving are removed; sizes follow. What the database already says
+/// (a member in a segment twice, or gone) is skipped, so a stale change is harmless. Returns the
+/// members that entered.
+pub fn apply_tx(
+    tx: &mut WriteTx<'_>,
+    enters: &[(String, String)],
+    leaves: &[(String, String)],
+) -> Result<usize, StoreError> {
+    let now = tx.now_us();
+    let conn = tx.db()?;
+    let mut entered = 0;
+    for (segment, member) in enters {
+        let there: i64 = segment_members::table
+            .filter(segment_members::segment_id.eq(segment))
+            .filter(segment_members::member_id.eq(member))
+            .count()
+            .get_result(conn)?;
+        if there > 0 {
+            continue;
+        }
+        let Some(total) = segments::table
+            .find(segment)
+            .select(segments::entered_total)
+            .first::<i64>(conn)
+            .optional()?
+        else {
+            continue;
+        };
+        diesel::insert_into(segment_members::table)
+            .values((
+                segment_members::segment_id.eq(segment),
+                segment_members::member_id.eq(member),
+                segment_members::seq.eq(total + 1),
+                segment_members::entered_at_us.eq(now),
+            ))
+            .execute(conn)?;
+        diesel::update(segments::table.find(segment))
+            .set((
+                segments::entered_total.eq(total + 1),
+                segments::size.eq(segments::size + 1),
+            ))
+            .execute(conn)?;
+        entered += 1;
+    }
+    for (segment, member) in leaves {
+        let gone = diesel::delete(
+            segment_members::table
+                .filter(segment_members::segment_id.eq(segment))
+                .filter(segment_members::member_id.eq(member)),
+        )
+        .execute(conn)?;
+        if gone > 0 {
+            let gone = i64::try_from(gone).unwrap_or(0);
+            diesel::update(segments::table.find(segment))
+                .set(segments::size.eq(segments::size - gone))
+                .execute(conn)?;
+        }
+    }
+    Ok(entered)
+}
+
+/// Marks segments evaluated (a full pass over every member ended).
+pub fn evaluated_tx(tx: &mut WriteTx<'_>, ids: &[String]) -> Result<(), StoreError> {
+    let now = tx.now_us();
+    diesel::update(segments::table.filter(segments::id.eq_any(ids)))
+        .set(segments::evaluated_at_us.eq(now))
+        .execute(tx.db()?)?;
+    Ok(())
+}
+
+/// Removes a member from every segment (erasure).
+pub fn erase(tx: &mut WriteTx<'_>, member_id: &str) -> Result<(), StoreError> {
+    let held: Vec<String> = segment_members::table
+        .filter(segment_members::member_id.eq(member_id))
+        .select(segment_members::segment_id)
+        .load(tx.db()?)?;
+    let leaves: Vec<(String, String)> = held
+        .into_iter()
+        .map(|s| (s, member_id.to_owned()))
+        .collect();
+    apply_tx(tx, &[], &leaves).map(|_| ())
+}
+
+/// A targeted campaign's audience.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = campaign_audiences)]
+pub struct AudienceRow {
+    pub campaign_id: String,
+    pub segment_id: String,
+    pub auto_issue: i32,
+    pub issued_through_seq: i64,
+    pub exhausted_at_us: Option<i64>,
+}
+
+pub fn insert_audience_tx(tx: &mut WriteTx<'_>, row: &AudienceRow) -> Result<(), StoreError> {
+    diesel::insert_into(campaign_audiences::table)
+        .values(row)
+        .execute(tx.db()?)?;
+    Ok(())
+}
+
+pub fn audience(conn: &mut DbConn, campaign_id: &str) -> Result<Option<AudienceRow>, StoreError> {
+    Ok(campaign_audiences::table
+        .find(campaign_id)
+        .select(AudienceRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Audiences still issuing: automatic, budget not exhausted (the caller checks the campaign's
+/// dates).
+pub fn issuing(conn: &mut DbConn) -> Result<Vec<AudienceRow>, StoreError> {
+    Ok(campaign_audiences::table
+        .filter(campaign_audiences::auto_issue.eq(1))
+        .filter(campaign_audiences::exhausted_at_us.is_null())
+        .order(campaign_audiences::campaign_id)
+        .limit(MAX_SEGMENTS)
+        .select(AudienceRow::as_select())
+        .load(conn)?)
+}
+
+/// Records how far issuance got, and when the budget ran out (if it did).
+pub fn issued_tx(
+    tx: &mut WriteTx<'_>,
+    campaign_id: &str,
+    through_seq: i64,
+    exhausted_at_us: Option<i64>,
+) -> Result<(), StoreError> {
+    diesel::update(campaign_audiences::table.find(campaign_id))
+        .set((
+            campaign_audiences::issued_through_seq.eq(through_seq),
+            campaign_audiences::exhausted_at_us.eq(exhausted_at_us),
+        ))
+        .execute(tx.db()?)?;
+    Ok(())
+}
