@@ -77,6 +77,9 @@ error_codes! {
     IdempotencyConflict = "idempotency_conflict", 422, "Unprocessable request", "The Idempotency-Key was used before with a different request.";
     BudgetExhausted = "budget_exhausted", 422, "Unprocessable request", "The campaign's budget cannot cover another coupon's largest discount.";
     CouponNotRedeemable = "coupon_not_redeemable", 422, "Unprocessable request", "The coupon is used, expired, voided, or not redeemable here or for this member.";
+    SoldOut = "sold_out", 422, "Unprocessable request", "The reward has no place left: every place is claimed.";
+    RewardUnavailable = "reward_unavailable", 422, "Unprocessable request", "The reward is not open for claims now: before its start or after its end.";
+    ClaimClosed = "claim_closed", 422, "Unprocessable request", "A fulfilled claim cannot be cancelled, nor a cancelled one fulfilled.";
     PerMemberLimit = "per_member_limit", 422, "Unprocessable request", "The member already has as many coupons of the campaign as it allows.";
     CampaignEnded = "campaign_ended", 422, "Unprocessable request", "The campaign is not running: before its start or after its end.";
     Overpayment = "overpayment", 422, "Unprocessable request", "The payment is more than the settlement position still open.";

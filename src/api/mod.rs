@@ -21,6 +21,7 @@ pub mod profile;
 pub mod public;
 pub mod ratelimit;
 pub mod replay;
+pub mod rewards;
 pub mod segments;
 pub mod settlements;
 pub mod subscriptions;
@@ -166,6 +167,12 @@ routes! {
     segments::create,
     segments::one,
     segments::members,
+    rewards::create,
+    rewards::list,
+    rewards::claim_place,
+    rewards::mine,
+    rewards::fulfil,
+    rewards::cancel,
     privacy::export,
     privacy::erase,
     finance::trial_balance,

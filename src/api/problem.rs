@@ -159,6 +159,9 @@ impl From<ClearingError> for ApiError {
             }
             ClearingError::InvalidBasket(_) => ErrorCode::InvalidBasket,
             ClearingError::InvalidLinkCode => ErrorCode::InvalidLinkCode,
+            ClearingError::SoldOut(_) => ErrorCode::SoldOut,
+            ClearingError::RewardUnavailable(_) => ErrorCode::RewardUnavailable,
+            ClearingError::ClaimClosed(_) => ErrorCode::ClaimClosed,
             ClearingError::TokenBound { .. } | ClearingError::OwnViewRaised(_) => {
                 ErrorCode::Forbidden
             }

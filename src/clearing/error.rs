@@ -32,6 +32,14 @@ pub enum ClearingError {
     Store(StoreError),
     #[error("the link code is not one of this partner's, or was used, or has expired")]
     InvalidLinkCode,
+    #[error("reward {0} has no place left")]
+    SoldOut(String),
+    #[error("reward {0} is not open for claims now (before its start or after its end)")]
+    RewardUnavailable(String),
+    #[error(
+        "claim {0} is closed: a fulfilled claim cannot be cancelled, nor a cancelled one fulfilled"
+    )]
+    ClaimClosed(String),
     #[error(
         "a token minted by {0} cannot widen what {0} sees of the member: ask in another brand's app"
     )]
@@ -127,6 +135,10 @@ pub enum Missing {
     Partner(String),
     #[error("no segment {0} of this caller")]
     Segment(String),
+    #[error("no reward {0}")]
+    Reward(String),
+    #[error("no such claim of a reward of this partner")]
+    Claim,
 }
 
 /// Why a hold can no longer be captured or voided (worded after `hold {id}`).
@@ -242,6 +254,8 @@ pub enum Invalid {
     TooManySegments(i64),
     #[error("audience: {0}")]
     Audience(String),
+    #[error("capacity must be 1 to {0} places")]
+    Capacity(i64),
     #[error("a coupon redemption is refunded whole: leave out points")]
     PartialCouponRefund,
     #[error("partner {0} has no earn rate: send points")]

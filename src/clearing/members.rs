@@ -80,7 +80,7 @@ pub fn spend_authorization(
     Ok(())
 }
 
-fn points_unit(
+pub(crate) fn points_unit(
     ctx: &Context,
     code: &str,
 ) -> Result<(UnitCode, Scale, Party, Decimal), ClearingError> {

@@ -22,6 +22,7 @@ pub mod reasons;
 pub mod receipt;
 pub mod reconcile;
 pub mod reversal;
+pub mod rewards;
 pub mod rules;
 pub mod segments;
 pub mod settlement;

@@ -137,6 +137,7 @@ impl Clearing {
             let authorizations_ended = authorizations::revoke_all(tx, &id)?;
             let link_codes_revoked = members::revoke_link_codes(tx, &id)?;
             let coupons_cancelled = cancel_coupons(ctx, tx, &id)?;
+            Clearing::cancel_member_claims_tx(ctx, tx, member)?;
             let forfeited = forfeit_all(ctx, tx, member)?;
             cards::revoke(tx, &id)?;
             members::erase(tx, &id)?;

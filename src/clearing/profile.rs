@@ -113,6 +113,7 @@ impl Rule<'_> {
             kind,
             EntryKind::Earn
                 | EntryKind::Redemption
+                | EntryKind::RewardClaim
                 | EntryKind::Capture
                 | EntryKind::CouponRedemption
                 | EntryKind::Reversal
@@ -125,7 +126,9 @@ impl Rule<'_> {
         let spend = self.minor(memo.purchase.as_ref()).unwrap_or(0);
         let (visits, spend_minor, earned_minor, redeemed_minor) = match kind {
             EntryKind::Earn => (i64::from(memo.interaction.is_none()), spend, value(), 0),
-            EntryKind::Redemption | EntryKind::Capture => (1, 0, 0, value()),
+            EntryKind::Redemption | EntryKind::Capture | EntryKind::RewardClaim => {
+                (1, 0, 0, value())
+            }
             EntryKind::Reversal => {
                 // The issuer's line says what is reversed: credited back, an earn; debited
                 // again, a redemption. A coupon refund moves no points and counts for nothing.

@@ -22,6 +22,7 @@ pub struct ReasonWords {
     pub coupon_redemption: &'static str,
     pub forfeiture: &'static str,
     pub subscription: &'static str,
+    pub reward_claim: &'static str,
     /// A reversal that moved none of the member's points (a paid tier or a coupon refunded).
     pub refund: &'static str,
 }
@@ -43,6 +44,7 @@ pub const REASONS_EN: ReasonWords = ReasonWords {
     coupon_redemption: "Coupon used at {at}",
     forfeiture: "Forfeited {moved} to {at} at erasure",
     subscription: "Paid tier bought at {at}",
+    reward_claim: "Reward claimed at {at}: {moved}",
     refund: "Refund at {at}",
 };
 
@@ -90,6 +92,7 @@ pub fn reason_in(ctx: &Context, entry: &CommittedEntry, words: &ReasonWords) -> 
         EntryKind::CouponRedemption => words.coupon_redemption,
         EntryKind::Forfeiture => words.forfeiture,
         EntryKind::Subscription => words.subscription,
+        EntryKind::RewardClaim => words.reward_claim,
         other => return other.to_string(),
     };
     template

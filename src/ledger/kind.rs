@@ -27,10 +27,13 @@ pub enum EntryKind {
     Forfeiture,
     /// A paid tier sold by a partner: it owes the price to the network's fee income.
     Subscription,
+    /// Points spent on a reward (a workshop, an event, a product) at the reward's partner:
+    /// shaped as a redemption there.
+    RewardClaim,
 }
 
 impl EntryKind {
-    pub const ALL: [EntryKind; 17] = [
+    pub const ALL: [EntryKind; 18] = [
         EntryKind::Earn,
         EntryKind::Redemption,
         EntryKind::Hold,
@@ -48,6 +51,7 @@ impl EntryKind {
         EntryKind::Adjustment,
         EntryKind::Forfeiture,
         EntryKind::Subscription,
+        EntryKind::RewardClaim,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -69,6 +73,7 @@ impl EntryKind {
             EntryKind::Adjustment => "adjustment",
             EntryKind::Forfeiture => "forfeiture",
             EntryKind::Subscription => "subscription",
+            EntryKind::RewardClaim => "reward_claim",
         }
     }
 }

@@ -1,7 +1,8 @@
 //! The shapes some entry kinds must have: which accounts they may move, and which way. A
 //! forfeiture only gives a member's points back to their issuer; an earn gives its member
 //! points and makes only its partner (or the network, for a tier bonus it funds) owe the issuer;
-//! a subscription only makes the selling partner owe the network's fee income.
+//! a subscription only makes the selling partner owe the network's fee income; a reward claim is
+//! a redemption at the reward's partner.
 
 use super::account::Account;
 use super::chain::RawEntry;
@@ -16,7 +17,8 @@ pub(super) struct Shapes {
     forfeitures: Findings,
     earns: Findings,
     subscriptions: Findings,
-    counted: [u64; 3],
+    reward_claims: Findings,
+    counted: [u64; 4],
 }
 
 impl Shapes {
@@ -25,6 +27,7 @@ impl Shapes {
             "forfeiture" => self.forfeiture(e),
             "earn" => self.earn(e),
             "subscription" => self.subscription(e),
+            "reward_claim" => self.reward_claim(e),
             _ => {}
         }
     }
@@ -118,8 +121,45 @@ impl Shapes {
         }
     }
 
+    /// A reward claim is a redemption at the reward's partner: its member's points go back to
+    /// their issuer; in money, only the issuer owes, and only the reward's partner (and the
+    /// network's fees) is owed.
+    fn reward_claim(&mut self, e: &RawEntry) {
+        self.counted[3] += 1;
+        let member = e.member.as_deref().unwrap_or_default();
+        let partner = e.partner.as_deref().unwrap_or_default();
+        let issuer = e.postings.iter().find_map(|p| match p.account.parse() {
+            Ok(Account::Issuer { issuer, .. }) => Some(issuer),
+            _ => None,
+        });
+        for p in &e.postings {
+            let fits = match p.account.parse::<Account>() {
+                Ok(Account::Member { member: m, .. }) => {
+                    m.to_string() == member && p.amount_minor > 0
+                }
+                Ok(Account::Issuer { .. }) | Ok(Account::NetworkFees { .. }) => p.amount_minor < 0,
+                Ok(Account::Settlement { party, .. }) if p.amount_minor > 0 => {
+                    Some(&party) == issuer.as_ref()
+                }
+                Ok(Account::Settlement {
+                    party: Party::Partner(id),
+                    ..
+                }) => id.as_str() == partner,
+                _ => false,
+            };
+            if !fits {
+                self.reward_claims.add(|| {
+                    format!(
+                        "reward claim {} moves {} on {}, which a redemption at its partner does not move",
+                        e.id, p.amount_minor, p.account
+                    )
+                });
+            }
+        }
+    }
+
     pub(super) fn into_checks(self) -> Vec<Check> {
-        let [forfeitures, earns, subscriptions] = self.counted;
+        let [forfeitures, earns, subscriptions, reward_claims] = self.counted;
         vec![
             self.forfeitures.into_check(
                 "forfeitures_release_liability",
@@ -134,6 +174,12 @@ impl Shapes {
             self.subscriptions.into_check(
                 "subscriptions_are_fees",
                 format!("{subscriptions} paid tiers make only their seller owe the network's fees"),
+            ),
+            self.reward_claims.into_check(
+                "reward_claims_are_redemptions",
+                format!(
+                    "{reward_claims} reward claims spend their member's points at the reward's partner, which only the issuer owes"
+                ),
             ),
         ]
     }

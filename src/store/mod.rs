@@ -18,6 +18,7 @@ pub mod operations;
 mod prefetch;
 pub mod profiles;
 mod replies;
+pub mod rewards;
 mod rows;
 mod schema;
 pub mod segments;

@@ -339,7 +339,38 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    rewards (id) {
+        id -> Text,
+        partner -> Text,
+        name -> Text,
+        description -> Text,
+        unit -> Text,
+        price_minor -> BigInt,
+        capacity -> BigInt,
+        claimed -> BigInt,
+        starts_at_us -> Nullable<BigInt>,
+        ends_at_us -> Nullable<BigInt>,
+        created_at_us -> BigInt,
+    }
+}
+
+diesel::table! {
+    reward_claims (code) {
+        code -> Text,
+        reward_id -> Text,
+        member_id -> Text,
+        status -> Text,
+        entry_id -> Text,
+        refund_entry_id -> Nullable<Text>,
+        created_at_us -> BigInt,
+        closed_at_us -> Nullable<BigInt>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
+    rewards,
+    reward_claims,
     campaign_audiences,
     interactions,
     member_interaction_days,

@@ -30,6 +30,7 @@ mod outage;
 mod partner_http;
 mod privacy_http;
 mod profile_http;
+mod rewards_http;
 mod rfc9421;
 mod screenshots;
 mod segments_http;

@@ -58,6 +58,21 @@ pub fn segment_created(_: &Context, s: super::segments::SegmentView) -> (u16, St
     json(201, &s)
 }
 
+/// A reward offered: 201.
+pub fn reward_created(_: &Context, r: super::rewards::RewardView) -> (u16, String) {
+    json(201, &r)
+}
+
+/// A reward claimed: 201.
+pub fn claim_created(ctx: &Context, c: super::rewards::Claimed) -> (u16, String) {
+    json(201, &c.view(ctx))
+}
+
+/// A claim fulfilled or cancelled: 200.
+pub fn claim_closed(ctx: &Context, c: super::rewards::Claimed) -> (u16, String) {
+    json(200, &c.view(ctx))
+}
+
 /// A paid tier bought: 201.
 pub fn subscribed(ctx: &Context, s: super::subscriptions::Subscribed) -> (u16, String) {
     json(201, &tier::SubscriptionView::new(ctx, &s))

@@ -19,6 +19,7 @@ static REASONS_HE: ReasonWords = ReasonWords {
     coupon_redemption: "קופון מומש ב{at}",
     forfeiture: "{moved} חולטו ל{at} במחיקת החשבון",
     subscription: "דרגה בתשלום נרכשה ב{at}",
+    reward_claim: "הטבה נתבעה ב{at}: {moved}",
     refund: "החזר ב{at}",
 };
 

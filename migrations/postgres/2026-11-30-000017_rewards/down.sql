@@ -1,0 +1,2 @@
+DROP TABLE reward_claims;
+DROP TABLE rewards;
