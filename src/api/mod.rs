@@ -7,6 +7,7 @@ pub mod coupons;
 pub mod docs;
 pub mod earn;
 pub mod finance;
+pub mod insights;
 pub mod interactions;
 pub mod links;
 pub mod member_ref;
@@ -173,6 +174,7 @@ routes! {
     rewards::mine,
     rewards::fulfil,
     rewards::cancel,
+    insights::insights,
     privacy::export,
     privacy::erase,
     finance::trial_balance,

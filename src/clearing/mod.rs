@@ -11,6 +11,7 @@ pub mod earn_rules;
 mod error;
 pub mod export;
 pub mod input;
+pub mod insights;
 pub mod interactions;
 pub mod links;
 pub mod members;

@@ -358,7 +358,7 @@ mod tests {
     #[test]
     fn a_sound_ledger_passes_every_check() {
         let checks = run(&chain(3), &balances(3));
-        assert_eq!(checks.len(), 10);
+        assert_eq!(checks.len(), 11);
         assert!(failed(&checks).is_empty(), "{checks:?}");
     }
 
@@ -443,6 +443,38 @@ mod tests {
         assert!(!with("settlement:books:ILS"));
         assert!(with("settlement:aroma:ILS"));
         assert!(with("settlement:network:ILS"));
+    }
+
+    /// A reward claim is a redemption at its partner: the issuer owes, only the reward's partner
+    /// (and the network's fees) is owed, and only its member's points move.
+    #[test]
+    fn reward_claims_are_found_when_somebody_else_is_paid() {
+        let with = |paid: &str, member_line: &str| {
+            let mut entries = chain(1);
+            let e = &mut entries[0];
+            e.kind = "reward_claim".into();
+            e.partner = Some("books".into());
+            let line = |account: &str, unit: &str, amount_minor: i64| RawPosting {
+                account: account.into(),
+                unit: unit.into(),
+                amount_minor,
+            };
+            e.postings = vec![
+                line(member_line, "AROMA", 250),
+                line("issuer:aroma:AROMA", "AROMA", -250),
+                line("settlement:aroma:ILS", "ILS", 1_000),
+                line(paid, "ILS", -1_000),
+            ];
+            e.hash = e.compute_hash().to_string();
+            failed(&run(&entries, &[])).contains(&"reward_claims_are_redemptions")
+        };
+        assert!(!with("settlement:books:ILS", MEMBER));
+        assert!(!with("network:fees:ILS", MEMBER));
+        assert!(with("settlement:fuelup:ILS", MEMBER));
+        assert!(with(
+            "settlement:books:ILS",
+            "member:00000000-0000-4000-8000-000000000099:AROMA"
+        ));
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod conn;
 pub mod coupons;
 mod dialect;
 pub mod idempotency;
+pub mod insights;
 pub mod interactions;
 pub mod ledger;
 pub mod members;

@@ -368,7 +368,16 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    insights (scope) {
+        scope -> Text,
+        computed_at_us -> BigInt,
+        body -> Text,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
+    insights,
     rewards,
     reward_claims,
     campaign_audiences,

@@ -110,14 +110,16 @@ pub struct FactsRead {
     pub interactions: Vec<(String, String, String, i64)>,
     /// `(member, tier)` of members above the ladder's first level.
     pub tiers: Vec<(String, String)>,
-    /// `(member, partner, share_profile)` of each link.
-    pub links: Vec<(String, String, i32)>,
+    /// `(member, partner, share_profile, linked_at_us)` of each link.
+    pub links: Vec<(String, String, i32, i64)>,
+    /// `(member, joined_at_us)` of each member.
+    pub joined: Vec<(String, i64)>,
     /// `(segment, member)`: the memberships the members hold now.
     pub memberships: Vec<(String, String)>,
 }
 
 /// Reads what `members` are evaluated from: day buckets from `from_day`, interactions from
-/// `interactions_from_day`. Six queries for the whole page, each a range of a key per member.
+/// `interactions_from_day`. Seven queries for the whole page, each a range of a key per member.
 pub fn facts(
     conn: &mut DbConn,
     members: &[String],
@@ -152,7 +154,13 @@ pub fn facts(
                 member_links::member_id,
                 member_links::partner,
                 member_links::share_profile,
+                member_links::created_at_us,
             ))
+            .load(conn)?,
+        joined: members::table
+            .filter(members::id.eq_any(members))
+            .filter(members::erased_at_us.is_null())
+            .select((members::id, members::created_at_us))
             .load(conn)?,
         memberships: segment_members::table
             .filter(segment_members::member_id.eq_any(members))

@@ -19,6 +19,7 @@ mod crash;
 mod earn_rules_http;
 mod error_codes;
 mod http_public;
+mod insights_http;
 mod interactions_http;
 mod ledger_store;
 mod limits;

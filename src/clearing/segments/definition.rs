@@ -202,6 +202,10 @@ pub struct MemberFacts {
     pub tier_rank: i64,
     /// The brands the member is linked to, and whether they share their profile with each.
     pub links: BTreeMap<String, bool>,
+    /// When each link was made (insights' new members).
+    pub linked_at_us: BTreeMap<String, i64>,
+    /// When the member joined the network (`None`: erased).
+    pub joined_at_us: Option<i64>,
 }
 
 /// Who a segment is for: a partner (its linked members; other brands' behaviour only where the

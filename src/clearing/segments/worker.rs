@@ -10,6 +10,7 @@ use super::definition::{self, BrandFacts, Condition, MemberFacts, Viewer};
 use super::{Clearing, ClearingError, Context};
 use crate::clearing::campaigns::Campaign;
 use crate::clearing::coupons::issue;
+use crate::clearing::insights::Tally;
 use crate::ledger::MemberId;
 use crate::store::WriteTx;
 use crate::store::coupons;
@@ -119,11 +120,13 @@ fn facts_of(
             .unwrap_or(0);
         out.entry(member).or_default().tier_rank = rank;
     }
-    for (member, partner, share_profile) in read.links {
-        out.entry(member)
-            .or_default()
-            .links
-            .insert(partner, share_profile != 0);
+    for (member, partner, share_profile, linked_at_us) in read.links {
+        let f = out.entry(member).or_default();
+        f.links.insert(partner.clone(), share_profile != 0);
+        f.linked_at_us.insert(partner, linked_at_us);
+    }
+    for (member, joined_at_us) in read.joined {
+        out.entry(member).or_default().joined_at_us = Some(joined_at_us);
     }
     out
 }
@@ -155,14 +158,15 @@ impl Clearing {
     pub async fn evaluate_segments(&self) -> Result<Evaluated, ClearingError> {
         let _one = self.segments.running.lock().await;
         let rows = self.store.read(segments::all).await?;
-        if rows.is_empty() {
-            return Ok(Evaluated::default());
+        let has_segments = !rows.is_empty();
+        if has_segments {
+            self.store.touched().enable(true);
         }
-        self.store.touched().enable(true);
         let segs = live(&self.ctx.network, rows);
         let now_us = self.ctx.clock.now_us();
         let today = day_of(now_us);
         let (touched, overflowed) = self.store.touched().take();
+        // Insights are counted by the daily pass, segments or not.
         let full = overflowed
             || self.segments.full_due.swap(false, Ordering::Relaxed)
             || self.segments.full_day.load(Ordering::Relaxed) != i64::from(today) + 1;
@@ -171,6 +175,7 @@ impl Clearing {
             ..Evaluated::default()
         };
         if full {
+            let mut tally = Tally::default();
             let mut after = String::new();
             loop {
                 let from = after.clone();
@@ -180,24 +185,37 @@ impl Clearing {
                     .await?;
                 let Some(last) = page.last() else { break };
                 after = last.clone();
-                self.evaluate_page(&segs, page, now_us, &mut done).await?;
+                self.evaluate_page(&segs, page, now_us, (&mut done, Some(&mut tally)))
+                    .await?;
             }
             let ids: Vec<String> = segs.iter().map(|s| s.id.clone()).collect();
+            let bodies = tally.bodies(&self.ctx.network);
             self.store
-                .write(move |tx| segments::evaluated_tx(tx, &ids))
+                .write(move |tx| {
+                    segments::evaluated_tx(tx, &ids)?;
+                    crate::store::insights::replace_tx(tx, &bodies)
+                })
                 .await?;
             self.segments
                 .full_day
                 .store(i64::from(today) + 1, Ordering::Relaxed);
-        } else {
+        } else if has_segments {
             let chunk = usize::try_from(EVALUATION_PAGE_MEMBERS).unwrap_or(500);
             for page in touched.chunks(chunk) {
-                self.evaluate_page(&segs, page.to_vec(), now_us, &mut done)
+                self.evaluate_page(&segs, page.to_vec(), now_us, (&mut done, None))
                     .await?;
             }
         }
-        done.coupons_issued = self.issue_targeted().await?;
+        if has_segments {
+            done.coupons_issued = self.issue_targeted().await?;
+        }
         Ok(done)
+    }
+
+    /// Counts every member again now (insights), and evaluates every segment.
+    pub async fn refresh_insights(&self) -> Result<Evaluated, ClearingError> {
+        self.segments.full_pass_due();
+        self.evaluate_segments().await
     }
 
     async fn evaluate_page(
@@ -205,7 +223,7 @@ impl Clearing {
         segs: &[Live],
         members: Vec<String>,
         now_us: i64,
-        done: &mut Evaluated,
+        (done, mut tally): (&mut Evaluated, Option<&mut Tally>),
     ) -> Result<(), ClearingError> {
         let today = day_of(now_us);
         let ids = members.clone();
@@ -219,6 +237,9 @@ impl Clearing {
         let (mut enters, mut leaves) = (Vec::new(), Vec::new());
         for m in &members {
             let f = facts.get(m).unwrap_or(&empty);
+            if let Some(t) = tally.as_deref_mut() {
+                t.add(f, now_us);
+            }
             for s in segs {
                 let viewer = s.owner.as_deref().map_or(Viewer::Network, Viewer::Partner);
                 let inside = !s.all.is_empty() && definition::holds(&s.all, f, viewer, now_us);

@@ -1,0 +1,2 @@
+DROP INDEX campaigns_by_sponsor;
+DROP TABLE insights;
