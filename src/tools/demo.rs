@@ -410,7 +410,16 @@ fn story(clearing: &Clearing, server: &RunningServer, keys: &[GeneratedKey]) -> 
         wallet_token,
     )?;
 
-    println!("\n14. Balances as Aroma sees them (Dana shares her balances):");
+    super::demo_offers::offers(
+        &aroma,
+        &books,
+        &agent,
+        &|path| server.url(path),
+        &clearing,
+        &dana,
+    )?;
+
+    println!("\n15. Balances as Aroma sees them (Dana shares her balances):");
     let balances = aroma.send("GET", &format!("/v1/members/{dana}/balances"), None, None)?;
     for b in balances.body["balances"].as_array().into_iter().flatten() {
         println!(
@@ -421,7 +430,7 @@ fn story(clearing: &Clearing, server: &RunningServer, keys: &[GeneratedKey]) -> 
     }
 
     println!(
-        "\n15. Month end: the network's finance team settles (coalition token --role finance, POST /v1/settlements)."
+        "\n16. Month end: the network's finance team settles (coalition token --role finance, POST /v1/settlements)."
     );
     let finance = clearing.context().tokens.mint_finance(
         crate::clearing::tokens::Role::Finance,
@@ -520,7 +529,7 @@ fn story(clearing: &Clearing, server: &RunningServer, keys: &[GeneratedKey]) -> 
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    println!("\n16. coalition verify — every invariant over the whole ledger:");
+    println!("\n17. coalition verify — every invariant over the whole ledger:");
     let checks = runtime.block_on(clearing.verify())?;
     for c in &checks {
         println!(

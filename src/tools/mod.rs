@@ -11,6 +11,7 @@ pub mod cli;
 pub mod commands;
 mod demo;
 mod demo_client;
+mod demo_offers;
 mod demo_pages;
 mod demo_programme;
 #[cfg(test)]

@@ -321,6 +321,13 @@ fn demo_runs_to_the_end() {
         "member-accrual",
         "ok   earns_owe_the_issuer",
         "ok   subscriptions_are_fees",
+        "15 AROMA by rule review-thanks, then nothing (once a day)",
+        "Noa in it: true; Dana (bought at the bookstore) in it: false",
+        "She shows it at the bookstore (no link needed): 15.00 off",
+        "Aroma pays the bookstore 15.00 at settlement",
+        "comes (fulfilled), and earns 50 PAGES for attending",
+        "overlap books <10",
+        "ok   reward_claims_are_redemptions",
     ] {
         assert!(stdout.contains(step), "missing {step:?} in:\n{stdout}");
     }
