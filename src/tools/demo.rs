@@ -415,7 +415,7 @@ fn story(clearing: &Clearing, server: &RunningServer, keys: &[GeneratedKey]) -> 
         &books,
         &agent,
         &|path| server.url(path),
-        &clearing,
+        clearing,
         &dana,
     )?;
 

@@ -52,6 +52,50 @@ pub(super) fn offers(
     dana: &str,
 ) -> Result<()> {
     println!("\n14. Touch points, a segment, a targeted offer and a workshop (docs/offers.md).");
+    let (noa, segment_id) = segment(aroma, clearing, dana)?;
+    let now = crate::ledger::clock::Clock::system().now_secs();
+    let at = |s: i64| jiff::Timestamp::from_second(s).map(|t| t.to_string());
+    let campaign = aroma.expect(
+        "/v1/campaigns",
+        json!({ "name": "Your first book is on us", "redeemable_at": ["books"],
+                "benefit": { "kind": "amount", "value": "15.00" }, "currency": "ILS", "budget": "30.00",
+                "valid_from": at(now - 60)?, "valid_until": at(now + 30 * 86_400)?,
+                "audience": { "segment_id": segment_id }, "auto_issue": true }),
+        201,
+    )?;
+    let campaign_id = text(&campaign, "campaign_id");
+    evaluate(clearing, false)?;
+    let token = aroma.expect(&format!("/v1/members/{noa}/tokens"), json!({}), 201)?;
+    let wallet = bearer(agent, &url("/v1/me/wallet"), &text(&token, "token"), None)?;
+    let code = wallet["coupons"][0]["code"]
+        .as_str()
+        .context("Noa's targeted coupon")?
+        .to_owned();
+    println!(
+        "    Aroma's targeted offer (budget 30.00, auto_issue): Noa's wallet holds coupon {code}, 15.00 off at the bookstore."
+    );
+    let used = books.expect(
+        &format!("/v1/coupons/{code}/redemptions"),
+        json!({ "purchase_amount": "60.00", "reference": "books-pos-4410" }),
+        201,
+    )?;
+    let view = aroma.send("GET", &format!("/v1/campaigns/{campaign_id}"), None, None)?;
+    println!(
+        "    She shows it at the bookstore (no link needed): {} off; the campaign has issued {}, redeemed {}, {} left — Aroma pays the bookstore {} at settlement.",
+        text(&used, "discount"),
+        view.body["coupons"]["issued"],
+        view.body["coupons"]["redeemed"],
+        text(&view.body, "remaining"),
+        text(&used, "discount"),
+    );
+
+    workshop(books, agent, url, dana)?;
+    insights(aroma, clearing)
+}
+
+/// Noa, an Aroma member who never went to the bookstore, her reviews, and Aroma's segment that
+/// finds her: her id and the segment's.
+fn segment(aroma: &Partner<'_>, clearing: &Clearing, dana: &str) -> Result<(String, String)> {
     let noa = aroma.expect(
         "/v1/members",
         json!({ "external_id": "aroma-noa", "consent": { "share_balances": false, "share_profile": true } }),
@@ -107,42 +151,17 @@ pub(super) fn offers(
         listed.contains(&noa.as_str()),
         listed.contains(&dana)
     );
-    let now = crate::ledger::clock::Clock::system().now_secs();
-    let at = |s: i64| jiff::Timestamp::from_second(s).map(|t| t.to_string());
-    let campaign = aroma.expect(
-        "/v1/campaigns",
-        json!({ "name": "Your first book is on us", "redeemable_at": ["books"],
-                "benefit": { "kind": "amount", "value": "15.00" }, "currency": "ILS", "budget": "30.00",
-                "valid_from": at(now - 60)?, "valid_until": at(now + 30 * 86_400)?,
-                "audience": { "segment_id": segment_id }, "auto_issue": true }),
-        201,
-    )?;
-    let campaign_id = text(&campaign, "campaign_id");
-    evaluate(clearing, false)?;
-    let token = aroma.expect(&format!("/v1/members/{noa}/tokens"), json!({}), 201)?;
-    let wallet = bearer(agent, &url("/v1/me/wallet"), &text(&token, "token"), None)?;
-    let code = wallet["coupons"][0]["code"]
-        .as_str()
-        .context("Noa's targeted coupon")?
-        .to_owned();
-    println!(
-        "    Aroma's targeted offer (budget 30.00, auto_issue): Noa's wallet holds coupon {code}, 15.00 off at the bookstore."
-    );
-    let used = books.expect(
-        &format!("/v1/coupons/{code}/redemptions"),
-        json!({ "purchase_amount": "60.00", "reference": "books-pos-4410" }),
-        201,
-    )?;
-    let view = aroma.send("GET", &format!("/v1/campaigns/{campaign_id}"), None, None)?;
-    println!(
-        "    She shows it at the bookstore (no link needed): {} off; the campaign has issued {}, redeemed {}, {} left — Aroma pays the bookstore {} at settlement.",
-        text(&used, "discount"),
-        view.body["coupons"]["issued"],
-        view.body["coupons"]["redeemed"],
-        text(&view.body, "remaining"),
-        text(&used, "discount"),
-    );
+    Ok((noa, segment_id))
+}
 
+/// The bookstore's workshop: offered, claimed by Dana with the bookstore's token, fulfilled, and
+/// her attendance a touch point that earns.
+fn workshop(
+    books: &Partner<'_>,
+    agent: &ureq::Agent,
+    url: &dyn Fn(&str) -> String,
+    dana: &str,
+) -> Result<()> {
     let workshop = books.expect(
         "/v1/rewards",
         json!({ "name": "Reading workshop with the author", "description": "An evening at the Dizengoff store",
@@ -181,6 +200,11 @@ pub(super) fn offers(
         text(&came, "status"),
         text(&came_too, "points")
     );
+    Ok(())
+}
+
+/// Aroma's insights after the daily pass.
+fn insights(aroma: &Partner<'_>, clearing: &Clearing) -> Result<()> {
     evaluate(clearing, true)?;
     let insights = aroma.send("GET", "/v1/insights", None, None)?;
     let overlap: Vec<String> = insights.body["cross_brand"]
