@@ -115,3 +115,97 @@ fn insights_count_members_and_withhold_small_overlaps() {
         json!([{ "campaign_id": id, "issued": 4, "redeemed": 1, "redemption_rate": "0.2500" }])
     );
 }
+
+/// The console's insights page: a partner's finance user sees its own, with the overlap
+/// withheld under 10; the operator chooses the network or a partner.
+#[test]
+fn the_console_shows_insights_as_tables_and_charts() {
+    use crate::common::pages::{browse, signed_in};
+    let api = Api::start();
+    for _ in 0..11 {
+        let r = api.post(
+            "aroma",
+            "/v1/members",
+            &json!({ "external_id": uuid::Uuid::new_v4().to_string(),
+            "consent": { "share_balances": false, "share_profile": true } }),
+        );
+        let m = r.json()["member_id"].as_str().unwrap().to_owned();
+        api.earn("aroma", &m, "1");
+        api.link(&m, "aroma", "books");
+        api.earn("books", &m, "1");
+    }
+    let (cookie, _) = signed_in(&api, &api.finance_token(Role::Finance, Some("aroma")));
+    let before = browse(
+        &api,
+        "GET",
+        "/console/insights",
+        &[("cookie", cookie.clone())],
+        None,
+    );
+    assert_eq!(before.status, 200, "{}", before.body);
+    api.svc
+        .block_on(api.svc.clearing.refresh_insights())
+        .unwrap();
+    let page = browse(
+        &api,
+        "GET",
+        "/console/insights?partner=books",
+        &[("cookie", cookie)],
+        None,
+    );
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.body.contains("<h2>Insights — aroma</h2>"),
+        "its own, whatever it asks: {}",
+        page.body
+    );
+    assert!(
+        page.body.contains(
+            "<tr><th scope=\"row\">Active members (30 days)</th><td class=\"num\">11</td></tr>"
+        ),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body
+            .contains("<tr><td>books</td><td class=\"num\">11</td></tr>"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("<svg class=\"chart\""), "{}", page.body);
+    assert!(
+        !page.body.contains("<select name=\"partner\">"),
+        "no choice for a partner's user"
+    );
+
+    let (op, _) = signed_in(&api, &api.finance_token(Role::Operator, None));
+    let net = browse(
+        &api,
+        "GET",
+        "/console/insights?lang=he",
+        &[("cookie", op.clone())],
+        None,
+    );
+    assert!(net.body.contains("dir=\"rtl\""), "{}", net.body);
+    assert!(net.body.contains("<select name=\"partner\">"));
+    let books = browse(
+        &api,
+        "GET",
+        "/console/insights?partner=books&lang=en",
+        &[("cookie", op)],
+        None,
+    );
+    assert!(
+        books.body.contains("<h2>Insights — books</h2>"),
+        "{}",
+        books.body
+    );
+    // Eleven books members, of whom every one was also at Aroma: shown; nothing under 10 is.
+    assert!(
+        books
+            .body
+            .contains("<tr><td>aroma</td><td class=\"num\">11</td></tr>"),
+        "{}",
+        books.body
+    );
+}

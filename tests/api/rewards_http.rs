@@ -172,6 +172,22 @@ fn a_reward_in_another_brands_points_clears_as_a_redemption_there() {
     );
     assert_eq!((r.status, r.code()), (422, "claim_closed".to_owned()));
     assert_eq!(api.balance("aroma", &member), "50");
+
+    // The wallet lists the reward on offer and, with the rewards scope, the claims and codes.
+    let cookie = crate::wallet_http::opened(
+        &api,
+        &api.scoped_token("aroma", &member, &["wallet", "rewards"]),
+    );
+    let page =
+        crate::common::pages::browse(&api, "GET", "/wallet", &[("cookie", cookie)], None).body;
+    assert!(page.contains("<td>Latte art workshop</td><td>Tel Aviv Books</td><td class=\"num\">250 AROMA</td><td class=\"num\">4</td>"), "{page}");
+    assert!(
+        page.contains(&format!(
+            "<strong dir=\"ltr\">{code}</strong></td><td>used</td>"
+        )),
+        "{page}"
+    );
+    assert!(page.contains("cancelled, points back"), "{page}");
     api.verify();
 }
 

@@ -8,6 +8,7 @@ pub mod entries;
 pub mod format;
 pub mod health;
 pub mod i18n;
+pub mod insights;
 pub mod multipart;
 pub mod qr;
 pub mod reconcile;
@@ -43,6 +44,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(reconcile::form)
         .service(reconcile::upload)
         .service(entries::search)
+        .service(insights::page)
         .service(health::health)
         .service(wallet::login)
         .service(wallet::wallet)

@@ -128,6 +128,9 @@ struct WalletPage {
     partners: Vec<Choice>,
     charities: Vec<Choice>,
     coupons: Vec<CouponRow>,
+    rewards: Vec<RewardRow>,
+    /// The member's claims, with the token's `rewards` scope.
+    claims: Option<Vec<ClaimLine>>,
     history: Vec<HistoryRow>,
     next: Option<i64>,
     links: Option<Vec<LinkRow>>,
@@ -276,6 +279,9 @@ pub(super) async fn render(
     let (Ok(links), Ok(tier)) = (links.await, tier(state, s).await) else {
         return unavailable();
     };
+    let Ok((rewards, claims)) = rewards(state, s).await else {
+        return unavailable();
+    };
     let network = state.clearing.network();
     let ctx = state.clearing.context();
     let azp = &s.who.azp;
@@ -303,6 +309,8 @@ pub(super) async fn render(
             .collect(),
         charities: choices(network, true),
         coupons: coupon_rows(&w, s.lang),
+        rewards,
+        claims,
         history: entries
             .iter()
             .map(|p| HistoryRow {
@@ -373,6 +381,67 @@ fn tier_block(view: crate::clearing::views::tier::TierView, lang: Lang) -> TierB
 }
 
 /// The member's open coupons (the wallet's rows, whatever the store calls them).
+/// The most rewards on offer the wallet lists.
+const REWARDS_SHOWN: i64 = 50;
+
+/// A reward on offer, as the wallet lists it.
+pub struct RewardRow {
+    pub name: String,
+    pub at: String,
+    pub price: String,
+    pub places_left: i64,
+}
+
+/// One of the member's claims.
+pub struct ClaimLine {
+    pub reward: String,
+    pub at: String,
+    pub code: String,
+    pub status: &'static str,
+}
+
+/// The rewards on offer (the first page of the public list), and the member's claims with the
+/// token's `rewards` scope.
+async fn rewards(
+    state: &AppState,
+    s: &WalletSession,
+) -> Result<(Vec<RewardRow>, Option<Vec<ClaimLine>>), crate::clearing::ClearingError> {
+    let network = state.clearing.network();
+    let offered = state
+        .clearing
+        .rewards(None, REWARDS_SHOWN)
+        .await?
+        .into_iter()
+        .map(|r| RewardRow {
+            at: partner_name(network, &r.partner),
+            price: format!("{} {}", r.points, r.unit),
+            places_left: r.places_left,
+            name: r.name,
+        })
+        .collect();
+    if !s.who.allows("rewards") {
+        return Ok((offered, None));
+    }
+    let t = s.lang.text();
+    let claims = state
+        .clearing
+        .member_claims(s.who.member)
+        .await?
+        .into_iter()
+        .map(|(c, r)| ClaimLine {
+            at: partner_name(network, &r.partner),
+            reward: r.name,
+            code: c.claim_code,
+            status: match c.status.as_str() {
+                "fulfilled" => t.claim_fulfilled,
+                "cancelled" => t.claim_cancelled,
+                _ => t.claim_claimed,
+            },
+        })
+        .collect();
+    Ok((offered, Some(claims)))
+}
+
 fn coupon_rows(w: &Wallet, lang: Lang) -> Vec<CouponRow> {
     w.coupons
         .iter()
