@@ -311,14 +311,7 @@ pub(super) async fn render(
         coupons: coupon_rows(&w, s.lang),
         rewards,
         claims,
-        history: entries
-            .iter()
-            .map(|p| HistoryRow {
-                at: when(p.entry.created_at_us, s.lang),
-                reason: reason_in(ctx, &p.entry, s.lang.text().reasons),
-                rules: crate::clearing::views::entry::explanation(&p.entry),
-            })
-            .collect(),
+        history: history_rows(ctx, &entries, s.lang),
         next,
         links: links.map(|links| link_rows(network, azp, links)),
         may_authorize: s.who.allows("authorizations"),
@@ -381,6 +374,22 @@ fn tier_block(view: crate::clearing::views::tier::TierView, lang: Lang) -> TierB
 }
 
 /// The member's open coupons (the wallet's rows, whatever the store calls them).
+/// The history's lines: when, what it meant for the member, and an earn's rules.
+fn history_rows(
+    ctx: &crate::clearing::Context,
+    entries: &[crate::clearing::receipt::Posted],
+    lang: Lang,
+) -> Vec<HistoryRow> {
+    entries
+        .iter()
+        .map(|p| HistoryRow {
+            at: when(p.entry.created_at_us, lang),
+            reason: reason_in(ctx, &p.entry, lang.text().reasons),
+            rules: crate::clearing::views::entry::explanation(&p.entry),
+        })
+        .collect()
+}
+
 /// The most rewards on offer the wallet lists.
 const REWARDS_SHOWN: i64 = 50;
 
