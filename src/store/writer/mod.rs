@@ -17,6 +17,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 mod caches;
+mod pending;
 mod standing;
 
 use super::activity::{self, Activity, EntryObserver};
@@ -28,6 +29,7 @@ use super::touched::Touched;
 use super::{StoreError, dialect, prefetch};
 use crate::ledger::RawEntry;
 use crate::ledger::clock::Clock;
+use pending::{JobLog, Marks, Pending, ReadAhead};
 pub(super) use standing::Standing;
 
 /// Cached account balances kept between batches; past it the cache starts again empty.
@@ -71,77 +73,6 @@ impl CachedAccount {
 struct CachedAuthorization {
     row: AuthorizationRow,
     stored_used_minor: i64,
-}
-
-/// Rows produced by the batch, not yet written.
-#[derive(Debug, Default)]
-struct Pending {
-    /// Entries with their postings.
-    entries: Vec<RawEntry>,
-    operations: Vec<Operation>,
-    /// What the entries add to the behaviour profile.
-    activities: Vec<Activity>,
-    idempotency: Vec<IdempotencyRecord>,
-    /// `(owner, key)` → index into `idempotency`.
-    idempotency_index: HashMap<(String, String), usize>,
-}
-
-/// What the writer read for the current batch only.
-#[derive(Debug, Default)]
-struct ReadAhead {
-    /// The batch's keys as read when it began: `None` for a key with no record then. A key is
-    /// dropped from here once a job records it (later lookups find it pending or stored).
-    idempotency: HashMap<(String, String), Option<Recorded>>,
-    /// Campaigns triggered by purchases at a partner, read once per batch (until a job writes
-    /// directly, which may change them).
-    campaigns_by_trigger: HashMap<String, Vec<CampaignRow>>,
-}
-
-/// Where the current job's pending rows start.
-#[derive(Debug, Default, Clone, Copy)]
-struct Marks {
-    deferred: usize,
-    entries: usize,
-    operations: usize,
-    activities: usize,
-    idempotency: usize,
-}
-
-impl Marks {
-    /// Where the job's rows start once everything pending was written: at zero, since the
-    /// rows are gone from memory. Deferred responses are never written early and keep theirs.
-    fn after_flush(self) -> Self {
-        Self {
-            deferred: self.deferred,
-            ..Self::default()
-        }
-    }
-}
-
-/// How to undo the current job in memory.
-#[derive(Debug, Default)]
-struct JobLog {
-    marks: Marks,
-    accounts: Vec<(String, CachedAccount)>,
-    authorizations: Vec<(String, CachedAuthorization)>,
-    members: Vec<String>,
-    /// Standings as they were before the job changed them (`None`: not cached).
-    standings: Vec<(String, Option<Standing>)>,
-    visited: Vec<(String, String)>,
-    head: Option<Head>,
-    /// A savepoint is open for this job (it went to the database directly).
-    savepoint: bool,
-}
-
-impl JobLog {
-    fn has_changes(&self, pending: &Pending) -> bool {
-        !self.accounts.is_empty()
-            || !self.authorizations.is_empty()
-            || pending.entries.len() > self.marks.entries
-            || pending.operations.len() > self.marks.operations
-            || pending.activities.len() > self.marks.activities
-            || pending.idempotency.len() > self.marks.idempotency
-    }
 }
 
 /// The writer's state; lives as long as its connection.
