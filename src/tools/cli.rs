@@ -246,6 +246,10 @@ pub enum Command {
         /// The earns carry a five-line basket, and Aroma gets ten earn rules that all apply.
         #[arg(long)]
         basket: bool,
+        /// Instead of the HTTP load: seed this many members, then time the segment worker's
+        /// pass over all of them while a probe measures how long a write waits meanwhile.
+        #[arg(long, conflicts_with = "settle_entries")]
+        segment_members: Option<u64>,
     },
     /// A scripted tour on a throwaway SQLite file with freshly generated partner keys.
     Demo {
