@@ -80,6 +80,37 @@ fn segment(name: &str, metric: &str, op: &str, value: serde_json::Value) -> Segm
     }
 }
 
+/// The two network-wide segments the pass evaluates.
+async fn make_segments(clearing: &Clearing) -> Result<()> {
+    for s in [
+        segment("Active", "visits_30d", "ge", json!(1)),
+        segment(
+            "Never at the bookstore",
+            "visited:books",
+            "eq",
+            json!(false),
+        ),
+    ] {
+        clearing.create_network_segment(s).await?;
+    }
+    Ok(())
+}
+
+/// Writes nothing, over and over, until told to stop: how long each write waited.
+async fn probe(c: Arc<Clearing>, running: Arc<AtomicBool>) -> Result<Vec<Duration>> {
+    let mut waits = Vec::new();
+    while running.load(Ordering::Relaxed) {
+        let t = Instant::now();
+        c.store()
+            .write(|_| Ok::<_, StoreError>(()))
+            .await
+            .map_err(|e| anyhow::anyhow!("probe write: {e}"))?;
+        waits.push(t.elapsed());
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    Ok(waits)
+}
+
 fn pass(o: &Options, n: u64, dir: &std::path::Path) -> Result<()> {
     let db = FreshDb::new(o.database.as_deref(), dir)?;
     let settings = Settings::new(db.url.parse()?, o.partners.clone())
@@ -100,38 +131,10 @@ fn pass(o: &Options, n: u64, dir: &std::path::Path) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(async {
-        for s in [
-            segment("Active", "visits_30d", "ge", json!(1)),
-            segment(
-                "Never at the bookstore",
-                "visited:books",
-                "eq",
-                json!(false),
-            ),
-        ] {
-            clearing.create_network_segment(s).await?;
-        }
-        anyhow::Ok(())
-    })?;
+    runtime.block_on(make_segments(&clearing))?;
     say(o, "segment bench: a full pass, with a write probe running");
     let running = Arc::new(AtomicBool::new(true));
-    let probe = {
-        let (c, running) = (clearing.clone(), running.clone());
-        runtime.spawn(async move {
-            let mut waits = Vec::new();
-            while running.load(Ordering::Relaxed) {
-                let t = Instant::now();
-                c.store()
-                    .write(|_| Ok::<_, StoreError>(()))
-                    .await
-                    .map_err(|e| anyhow::anyhow!("probe write: {e}"))?;
-                waits.push(t.elapsed());
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
-            anyhow::Ok(waits)
-        })
-    };
+    let probe = runtime.spawn(probe(clearing.clone(), running.clone()));
     let started = Instant::now();
     let done = runtime.block_on(clearing.refresh_insights())?;
     let pass_secs = started.elapsed().as_secs_f64();
