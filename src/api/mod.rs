@@ -172,6 +172,7 @@ routes! {
     rewards::list,
     rewards::claim_place,
     rewards::mine,
+    rewards::offers,
     rewards::fulfil,
     rewards::cancel,
     insights::insights,

@@ -215,3 +215,40 @@ pub async fn cancel(
         .await?;
     Ok(respond(reply))
 }
+
+/// The member's usable offers: their open coupons (targeted ones included) and the rewards open
+/// to them.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct OffersView {
+    pub coupons: Vec<super::members::WalletCoupon>,
+    pub rewards: Vec<RewardView>,
+}
+
+/// The most rewards `GET /v1/me/offers` lists.
+const OFFERED_REWARDS: i64 = 100;
+
+/// The member's usable coupons and the rewards on offer (scope `offers`).
+#[utoipa::path(get, path = "/v1/me/offers", tag = "member",
+    responses((status = 200, body = OffersView), (status = 401, body = Problem, content_type = "application/problem+json")),
+    security(("member_token" = [])))]
+#[get("/v1/me/offers")]
+pub async fn offers(
+    state: web::Data<AppState>,
+    me: Member,
+) -> Result<web::Json<OffersView>, ApiError> {
+    let member = me.require("offers")?;
+    let w = state.clearing.wallet(member).await?;
+    let rewards = state.clearing.rewards(None, OFFERED_REWARDS).await?;
+    Ok(web::Json(OffersView {
+        coupons: w
+            .coupons
+            .into_iter()
+            .map(|c| super::members::WalletCoupon {
+                code: crate::clearing::codes::display_code(&c.code),
+                campaign_id: c.campaign_id,
+                expires_at: crate::clearing::time::rfc3339(c.expires_at_us),
+            })
+            .collect(),
+        rewards,
+    }))
+}

@@ -2,7 +2,11 @@
 //! aggregates a page of members is evaluated from (read by key, page by page), and targeted
 //! campaigns' audiences.
 
+use std::collections::{BTreeMap, HashSet};
+
 use diesel::prelude::*;
+
+use super::bulk::{BulkRow, Value, insert_rows};
 
 use super::schema::{
     campaign_audiences, member_interaction_days, member_links, member_profile_days,
@@ -169,10 +173,31 @@ pub fn facts(
     })
 }
 
-/// Writes a page's changes: members entering a segment get the next places in its order (in
-/// the order given), members leaving are removed; sizes follow. What the database already says
-/// (a member in a segment twice, or gone) is skipped, so a stale change is harmless. Returns the
-/// members that entered.
+/// A member entering a segment at its place.
+struct Entering<'a> {
+    segment_id: &'a str,
+    member_id: &'a str,
+    seq: i64,
+    at_us: i64,
+}
+
+impl BulkRow for Entering<'_> {
+    const TABLE: &'static str = "segment_members";
+    const COLUMNS: &'static [&'static str] = &["segment_id", "member_id", "seq", "entered_at_us"];
+    fn values<'b>(&'b self, out: &mut Vec<Value<'b>>) {
+        out.extend([
+            Value::Text(self.segment_id),
+            Value::Text(self.member_id),
+            Value::Int(self.seq),
+            Value::Int(self.at_us),
+        ]);
+    }
+}
+
+/// Writes a page's changes, a few statements per segment whatever the page's size: members
+/// entering a segment get the next places in its order (in the order given), members leaving
+/// are removed; sizes follow. What the database already says (a member in a segment already,
+/// or gone) is skipped, so a stale change is harmless. Returns the members that entered.
 pub fn apply_tx(
     tx: &mut WriteTx<'_>,
     enters: &[(String, String)],
@@ -181,15 +206,11 @@ pub fn apply_tx(
     let now = tx.now_us();
     let conn = tx.db()?;
     let mut entered = 0;
+    let mut by_segment: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for (segment, member) in enters {
-        let there: i64 = segment_members::table
-            .filter(segment_members::segment_id.eq(segment))
-            .filter(segment_members::member_id.eq(member))
-            .count()
-            .get_result(conn)?;
-        if there > 0 {
-            continue;
-        }
+        by_segment.entry(segment).or_default().push(member);
+    }
+    for (segment, members) in by_segment {
         let Some(total) = segments::table
             .find(segment)
             .select(segments::entered_total)
@@ -198,27 +219,47 @@ pub fn apply_tx(
         else {
             continue;
         };
-        diesel::insert_into(segment_members::table)
-            .values((
-                segment_members::segment_id.eq(segment),
-                segment_members::member_id.eq(member),
-                segment_members::seq.eq(total + 1),
-                segment_members::entered_at_us.eq(now),
-            ))
-            .execute(conn)?;
+        let there: HashSet<String> = segment_members::table
+            .filter(segment_members::segment_id.eq(segment))
+            .filter(segment_members::member_id.eq_any(&members))
+            .select(segment_members::member_id)
+            .load::<String>(conn)?
+            .into_iter()
+            .collect();
+        let mut seen = HashSet::new();
+        let rows: Vec<Entering<'_>> = members
+            .into_iter()
+            .filter(|m| !there.contains(*m) && seen.insert(*m))
+            .zip(1..)
+            .map(|(member_id, i)| Entering {
+                segment_id: segment,
+                member_id,
+                seq: total + i,
+                at_us: now,
+            })
+            .collect();
+        if rows.is_empty() {
+            continue;
+        }
+        let n = i64::try_from(rows.len()).unwrap_or(i64::MAX);
+        insert_rows(conn, &rows)?;
         diesel::update(segments::table.find(segment))
             .set((
-                segments::entered_total.eq(total + 1),
-                segments::size.eq(segments::size + 1),
+                segments::entered_total.eq(total + n),
+                segments::size.eq(segments::size + n),
             ))
             .execute(conn)?;
-        entered += 1;
+        entered += rows.len();
     }
+    let mut by_segment: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for (segment, member) in leaves {
+        by_segment.entry(segment).or_default().push(member);
+    }
+    for (segment, members) in by_segment {
         let gone = diesel::delete(
             segment_members::table
                 .filter(segment_members::segment_id.eq(segment))
-                .filter(segment_members::member_id.eq(member)),
+                .filter(segment_members::member_id.eq_any(&members)),
         )
         .execute(conn)?;
         if gone > 0 {
