@@ -17,6 +17,8 @@ use super::{DbConn, StoreError};
 
 /// The most segments a network keeps (every member is evaluated against each).
 pub const MAX_SEGMENTS: i64 = 200;
+/// The most `(segment, member)` pairs one statement removes.
+const LEAVES_PER_STATEMENT: usize = 200;
 /// The most members one page of an evaluation reads and writes.
 pub const EVALUATION_PAGE_MEMBERS: i64 = 500;
 
@@ -210,6 +212,19 @@ pub fn apply_tx(
     for (segment, member) in enters {
         by_segment.entry(segment).or_default().push(member);
     }
+    // Who is in which segment already, asked by member only: the same look-up as the read
+    // (by `segment_members_by_member`), whatever PostgreSQL's statistics say of the segments.
+    let entering: Vec<&str> = enters.iter().map(|(_, m)| m.as_str()).collect();
+    let already: HashSet<(String, String)> = if entering.is_empty() {
+        HashSet::new()
+    } else {
+        segment_members::table
+            .filter(segment_members::member_id.eq_any(&entering))
+            .select((segment_members::segment_id, segment_members::member_id))
+            .load::<(String, String)>(conn)?
+            .into_iter()
+            .collect()
+    };
     for (segment, members) in by_segment {
         let Some(total) = segments::table
             .find(segment)
@@ -219,17 +234,11 @@ pub fn apply_tx(
         else {
             continue;
         };
-        let there: HashSet<String> = segment_members::table
-            .filter(segment_members::segment_id.eq(segment))
-            .filter(segment_members::member_id.eq_any(&members))
-            .select(segment_members::member_id)
-            .load::<String>(conn)?
-            .into_iter()
-            .collect();
+        let there = |m: &str| already.contains(&(segment.to_owned(), m.to_owned()));
         let mut seen = HashSet::new();
         let rows: Vec<Entering<'_>> = members
             .into_iter()
-            .filter(|m| !there.contains(*m) && seen.insert(*m))
+            .filter(|m| !there(m) && seen.insert(*m))
             .zip(1..)
             .map(|(member_id, i)| Entering {
                 segment_id: segment,
@@ -251,19 +260,47 @@ pub fn apply_tx(
             .execute(conn)?;
         entered += rows.len();
     }
-    let mut by_segment: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for (segment, member) in leaves {
-        by_segment.entry(segment).or_default().push(member);
-    }
-    for (segment, members) in by_segment {
-        let gone = diesel::delete(
-            segment_members::table
-                .filter(segment_members::segment_id.eq(segment))
-                .filter(segment_members::member_id.eq_any(&members)),
-        )
-        .execute(conn)?;
-        if gone > 0 {
-            let gone = i64::try_from(gone).unwrap_or(0);
+    // Each leaving pair by its primary key (OR-ed in one statement), so that the plan is a
+    // look-up per pair on both databases, never a range over a whole segment.
+    for chunk in leaves.chunks(LEAVES_PER_STATEMENT) {
+        let mut gone_by_segment: BTreeMap<&str, i64> = BTreeMap::new();
+        let Some(((s0, m0), rest)) = chunk.split_first() else {
+            continue;
+        };
+        let mut pairs = segment_members::table
+            .filter(
+                segment_members::segment_id
+                    .eq(s0)
+                    .and(segment_members::member_id.eq(m0)),
+            )
+            .into_boxed();
+        for (sid, mid) in rest {
+            pairs = pairs.or_filter(
+                segment_members::segment_id
+                    .eq(sid)
+                    .and(segment_members::member_id.eq(mid)),
+            );
+        }
+        let removed: Vec<String> = pairs.select(segment_members::segment_id).load(conn)?;
+        for sid in &removed {
+            *gone_by_segment.entry(sid.as_str()).or_default() += 1;
+        }
+        let mut delete = diesel::delete(segment_members::table)
+            .filter(
+                segment_members::segment_id
+                    .eq(s0)
+                    .and(segment_members::member_id.eq(m0)),
+            )
+            .into_boxed();
+        for (sid, mid) in rest {
+            delete = delete.or_filter(
+                segment_members::segment_id
+                    .eq(sid)
+                    .and(segment_members::member_id.eq(mid)),
+            );
+        }
+        delete.execute(conn)?;
+        for (segment, gone) in gone_by_segment {
             diesel::update(segments::table.find(segment))
                 .set(segments::size.eq(segments::size - gone))
                 .execute(conn)?;

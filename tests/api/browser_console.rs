@@ -169,3 +169,48 @@ fn month_end_files_download_and_upload_in_the_browser_and_a_forged_form_is_refus
         b.text().contains("Outstanding points")
     });
 }
+
+/// The insights page in the browser: reached from the navigation, a partner chosen from the
+/// form, its tier chart drawn with one bar per tier, and the overlap withheld under 10.
+#[test]
+fn insights_are_charted_for_the_partner_chosen() {
+    let Some(browser) = Browser::start() else {
+        return;
+    };
+    let api = Api::start();
+    for i in 0..3 {
+        let r = api.post(
+            "aroma",
+            "/v1/members",
+            &serde_json::json!({ "external_id": format!("s-{i}"),
+                "consent": { "share_balances": false, "share_profile": true } }),
+        );
+        let m = r.json()["member_id"].as_str().unwrap().to_owned();
+        api.earn("aroma", &m, "5");
+        api.link(&m, "aroma", "books");
+        api.earn("books", &m, "5");
+    }
+    api.svc
+        .block_on(api.svc.clearing.refresh_insights())
+        .unwrap();
+    sign_in(&browser, &api, &api.finance_token(Role::Operator, None));
+    browser.click("nav a[href='/console/insights']");
+    browser.wait_at("/console/insights");
+    browser.eval("document.querySelector('select[name=partner]').value = 'books'; return true;");
+    browser.click("form[action='/console/insights'] button");
+    browser.wait_for("books' insights", |b| b.url().ends_with("partner=books"));
+    assert_eq!(
+        browser.eval(
+            "return document.querySelectorAll('section[aria-labelledby=tier-mix] svg rect').length;"
+        ),
+        1,
+        "one tier, one bar"
+    );
+    let counts = browser.eval("return document.getElementById('insight-counts').innerText;");
+    assert!(counts.as_str().unwrap().contains('3'), "{counts}");
+    let overlap = browser.eval("return document.getElementById('cross-brand').innerText;");
+    assert!(
+        overlap.as_str().unwrap().contains("<10"),
+        "three members: withheld, {overlap}"
+    );
+}
