@@ -207,6 +207,13 @@ pub fn apply_tx(
 ) -> Result<usize, StoreError> {
     let now = tx.now_us();
     let conn = tx.db()?;
+    let entered = enter(conn, enters, now)?;
+    leave(conn, leaves)?;
+    Ok(entered)
+}
+
+/// The members entering each segment, at its next places; returns how many entered.
+fn enter(conn: &mut DbConn, enters: &[(String, String)], now: i64) -> Result<usize, StoreError> {
     let mut entered = 0;
     let mut by_segment: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for (segment, member) in enters {
@@ -260,6 +267,11 @@ pub fn apply_tx(
             .execute(conn)?;
         entered += rows.len();
     }
+    Ok(entered)
+}
+
+/// The members leaving segments, and the segments' sizes.
+fn leave(conn: &mut DbConn, leaves: &[(String, String)]) -> Result<(), StoreError> {
     // Each leaving pair by its primary key (OR-ed in one statement), so that the plan is a
     // look-up per pair on both databases, never a range over a whole segment.
     for chunk in leaves.chunks(LEAVES_PER_STATEMENT) {
@@ -306,7 +318,7 @@ pub fn apply_tx(
                 .execute(conn)?;
         }
     }
-    Ok(entered)
+    Ok(())
 }
 
 /// Marks segments evaluated (a full pass over every member ended).
