@@ -11,7 +11,6 @@ use super::partner::{DecimalText, EntriesPage, respond};
 use super::problem::{ApiError, Problem};
 use crate::clearing::cards::MemberRef;
 use crate::clearing::codes::display_code;
-use crate::clearing::input::{DEFAULT_PAGE, MAX_PAGE};
 use crate::clearing::reasons::reason;
 use crate::clearing::views::entry::EntryView;
 use crate::clearing::views::members::{AuthorizationView, ConsentView, TokenView};
@@ -143,13 +142,7 @@ pub async fn my_entries(
     query: web::Query<PageQuery>,
 ) -> Result<web::Json<EntriesPage>, ApiError> {
     let member = me.require("entries")?;
-    let limit = query.limit.unwrap_or(DEFAULT_PAGE);
-    if !(1..=MAX_PAGE).contains(&limit) {
-        return Err(ApiError::new(
-            ErrorCode::InvalidQuery,
-            format!("limit must be 1 to {MAX_PAGE}"),
-        ));
-    }
+    let limit = super::partner::page_limit(query.limit)?;
     let after = query
         .cursor
         .as_deref()

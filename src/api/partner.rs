@@ -446,6 +446,18 @@ pub(super) fn decode_cursor(cursor: &str) -> Result<i64, ApiError> {
         })
 }
 
+/// A listing's `limit`: 1 to [`MAX_PAGE`], [`DEFAULT_PAGE`] when left out.
+pub(super) fn page_limit(limit: Option<i64>) -> Result<i64, ApiError> {
+    let limit = limit.unwrap_or(DEFAULT_PAGE);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(ApiError::new(
+            ErrorCode::InvalidQuery,
+            format!("limit must be 1 to {MAX_PAGE}"),
+        ));
+    }
+    Ok(limit)
+}
+
 pub(super) fn encode_cursor(seq: i64) -> String {
     URL_SAFE_NO_PAD.encode(format!("seq:{seq}"))
 }
@@ -461,13 +473,7 @@ pub async fn entries(
     query: web::Query<EntriesQuery>,
 ) -> Result<web::Json<EntriesPage>, ApiError> {
     let q = query.into_inner();
-    let limit = q.limit.unwrap_or(DEFAULT_PAGE);
-    if !(1..=MAX_PAGE).contains(&limit) {
-        return Err(ApiError::new(
-            ErrorCode::InvalidQuery,
-            format!("limit must be 1 to {MAX_PAGE}"),
-        ));
-    }
+    let limit = page_limit(q.limit)?;
     let after = q
         .cursor
         .as_deref()

@@ -11,7 +11,8 @@ use super::auth::{Body, Member, Signed, optional_idempotency};
 use super::codes::ErrorCode;
 use super::partner::{DecimalText, respond};
 use super::problem::{ApiError, Problem};
-use crate::clearing::rewards::{ClaimView, RewardInput, RewardView};
+use crate::clearing::rewards::{ClaimView, Claimed, RewardInput, RewardView};
+use crate::clearing::write::Work;
 use crate::clearing::{Clearing, views};
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -68,7 +69,7 @@ pub async fn create(state: web::Data<AppState>, req: Signed) -> Result<HttpRespo
 pub struct RewardsQuery {
     /// 1 to 200 (default 100).
     pub limit: Option<i64>,
-    /// The last `reward_id` of the previous page.
+    /// The last `reward_id` of the previous page (another is `400 invalid_cursor`).
     pub after: Option<String>,
 }
 
@@ -94,10 +95,16 @@ pub async fn list(
         ));
     }
     let after = match q.after {
-        Some(id) => {
-            let r = state.clearing.reward(&id).await?;
-            Some((r.1, id))
-        }
+        Some(id) => match state.clearing.reward(&id).await {
+            Ok((_, at)) => Some((at, id)),
+            Err(crate::clearing::ClearingError::NotFound(_)) => {
+                return Err(ApiError::new(
+                    ErrorCode::InvalidCursor,
+                    "after must be the reward_id of a reward listed",
+                ));
+            }
+            Err(e) => return Err(e.into()),
+        },
         None => None,
     };
     let items = state.clearing.rewards(after, limit).await?;
@@ -180,9 +187,22 @@ pub async fn fulfil(
     req: Signed,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let idem = req.idempotency()?;
     let (reward, code) = path.into_inner();
-    let work = Clearing::fulfil_claim_work(&req.caller, reward, code);
+    close(
+        &state,
+        &req,
+        Clearing::fulfil_claim_work(&req.caller, reward, code),
+    )
+    .await
+}
+
+/// A claim fulfilled or cancelled by its reward's partner, under the request's key.
+async fn close(
+    state: &AppState,
+    req: &Signed,
+    work: impl Work<Claimed>,
+) -> Result<HttpResponse, ApiError> {
+    let idem = req.idempotency()?;
     let reply = state
         .clearing
         .once(&req.caller, idem, work, views::claim_closed)
@@ -206,14 +226,13 @@ pub async fn cancel(
     req: Signed,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let idem = req.idempotency()?;
     let (reward, code) = path.into_inner();
-    let work = Clearing::cancel_claim_work(&req.caller, reward, code);
-    let reply = state
-        .clearing
-        .once(&req.caller, idem, work, views::claim_closed)
-        .await?;
-    Ok(respond(reply))
+    close(
+        &state,
+        &req,
+        Clearing::cancel_claim_work(&req.caller, reward, code),
+    )
+    .await
 }
 
 /// The member's usable offers: their open coupons (targeted ones included) and the rewards open

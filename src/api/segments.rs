@@ -11,9 +11,8 @@ use utoipa::{IntoParams, ToSchema};
 use super::AppState;
 use super::auth::{Body, Finance, Signed, body_json};
 use super::codes::ErrorCode;
-use super::partner::{decode_cursor, encode_cursor, respond};
+use super::partner::{decode_cursor, encode_cursor, page_limit, respond};
 use super::problem::{ApiError, Problem};
-use crate::clearing::input::{DEFAULT_PAGE, MAX_PAGE};
 use crate::clearing::segments::{
     ConditionInput, Owner, SegmentInput, SegmentMemberView, SegmentView,
 };
@@ -196,13 +195,7 @@ pub async fn members(
     query: web::Query<MembersQuery>,
 ) -> Result<web::Json<SegmentMembersPage>, ApiError> {
     let q = query.into_inner();
-    let limit = q.limit.unwrap_or(DEFAULT_PAGE);
-    if !(1..=MAX_PAGE).contains(&limit) {
-        return Err(ApiError::new(
-            ErrorCode::InvalidQuery,
-            format!("limit must be 1 to {MAX_PAGE}"),
-        ));
-    }
+    let limit = page_limit(q.limit)?;
     let after = q
         .cursor
         .as_deref()

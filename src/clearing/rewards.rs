@@ -16,7 +16,9 @@ use super::trust::token_may_move;
 use super::views::entry::EntryView;
 use super::write::{Caller, Work};
 use super::{Clearing, ClearingError, Invalid, Missing, profile, rules, time};
-use crate::ledger::{Amount, EntryId, EntryKind, EntryMeta, MemberId, PartnerId, Posting};
+use crate::ledger::{
+    Amount, EntryId, EntryKind, EntryMeta, MemberId, PartnerId, Posting, RewardId,
+};
 use crate::store::WriteTx;
 use crate::store::rewards::{self, ClaimRow, MAX_REWARDS_PAGE, RewardRow};
 use crate::store::status::EntryStatus;
@@ -152,7 +154,7 @@ fn reward_row(
         return Err(ClearingError::InvalidRequest(Invalid::EmptyValidity));
     }
     Ok(RewardRow {
-        id: EntryId::new_v7().to_string(),
+        id: RewardId::new_v7().to_string(),
         partner: partner.to_string(),
         name: input.name,
         description: input.description,

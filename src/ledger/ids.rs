@@ -258,6 +258,18 @@ impl SegmentId {
     }
 }
 
+/// A reward a partner offers (UUIDv7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct RewardId(Uuid);
+uuid_id!(RewardId, "reward id");
+
+impl RewardId {
+    pub fn new_v7() -> Self {
+        Self(Uuid::now_v7())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -28,7 +28,7 @@ pub use entry::{
 };
 pub use ids::{
     CampaignId, EntryId, IdError, InteractionId, KeyId, MemberId, NETWORK, PartnerId, Party,
-    SegmentId, UnitCode,
+    RewardId, SegmentId, UnitCode,
 };
 pub use invariants::{Check, RawBalance, Verifier};
 pub use unit::{Unit, UnitKind, Units};

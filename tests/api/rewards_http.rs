@@ -229,6 +229,14 @@ fn bad_rewards_are_refused() {
             r.body
         );
     }
+    // A listing after a reward that does not exist: a bad cursor.
+    let r = crate::common::send("GET", &api.url("/v1/rewards?after=nope"), &[], None);
+    assert_eq!(
+        (r.status, r.code()),
+        (400, "invalid_cursor".to_owned()),
+        "{}",
+        r.body
+    );
     // A reward that has not opened yet is not claimable.
     let later = jiff::Timestamp::from_second(api.now_secs() + 86_400)
         .unwrap()

@@ -269,7 +269,15 @@ impl Clearing {
     async fn issue_targeted(&self) -> Result<usize, ClearingError> {
         let audiences = self.store.read(segments::issuing).await?;
         let mut issued = 0;
+        let now = self.ctx.clock.now_us();
         for a in audiences {
+            // Only a running campaign issues: one before its start or past its end waits (or
+            // stays) without a write.
+            let id = a.campaign_id.clone();
+            let campaign = self.store.read(move |c| coupons::campaign(c, &id)).await?;
+            if !campaign.is_some_and(|c| c.valid_from_us <= now && now < c.valid_until_us) {
+                continue;
+            }
             let mut after = a.issued_through_seq;
             loop {
                 let segment = a.segment_id.clone();
