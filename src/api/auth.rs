@@ -424,6 +424,12 @@ impl FromRequest for Finance {
     }
 }
 
+/// Whether a request authenticates with a bearer token rather than a partner's signature
+/// (routes that take either: a signature wins).
+pub fn is_bearer(req: &HttpRequest) -> bool {
+    req.headers().contains_key("authorization") && !req.headers().contains_key("signature-input")
+}
+
 /// A JSON call's whole body, at most [`MAX_BODY_BYTES`]: actix's own `Bytes` extractor answers
 /// an over-long body with a plain-text 413, this one with the problem.
 pub struct Body(pub Bytes);

@@ -26,8 +26,7 @@ impl FromRequest for Reader {
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut dev::Payload) -> Self::Future {
-        let bearer = req.headers().contains_key("authorization")
-            && !req.headers().contains_key("signature-input");
+        let bearer = super::auth::is_bearer(req);
         if bearer {
             let who = Finance::from_request(req, payload).into_inner();
             return Box::pin(async move { Ok(Reader::Finance(who?)) });

@@ -95,6 +95,7 @@ pub async fn wallet(
 ) -> Result<web::Json<WalletView>, ApiError> {
     let member = me.require("wallet")?;
     let w = state.clearing.wallet(member).await?;
+    let coupons = wallet_coupons(&w);
     Ok(web::Json(WalletView {
         member_id: member.to_string(),
         card_number: w.card_number,
@@ -108,16 +109,20 @@ pub async fn wallet(
                 value: l.value.to_string(),
             })
             .collect(),
-        coupons: w
-            .coupons
-            .into_iter()
-            .map(|c| WalletCoupon {
-                code: display_code(&c.code),
-                campaign_id: c.campaign_id,
-                expires_at: time::rfc3339(c.expires_at_us),
-            })
-            .collect(),
+        coupons,
     }))
+}
+
+/// A member's open coupons as the API shows them (the wallet, the offers).
+pub(super) fn wallet_coupons(w: &crate::clearing::members::Wallet) -> Vec<WalletCoupon> {
+    w.coupons
+        .iter()
+        .map(|c| WalletCoupon {
+            code: display_code(&c.code),
+            campaign_id: c.campaign_id.clone(),
+            expires_at: time::rfc3339(c.expires_at_us),
+        })
+        .collect()
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -142,13 +147,7 @@ pub async fn my_entries(
     query: web::Query<PageQuery>,
 ) -> Result<web::Json<EntriesPage>, ApiError> {
     let member = me.require("entries")?;
-    let limit = super::partner::page_limit(query.limit)?;
-    let after = query
-        .cursor
-        .as_deref()
-        .map(super::partner::decode_cursor)
-        .transpose()?
-        .unwrap_or(0);
+    let (limit, after) = super::partner::page(query.limit, query.cursor.as_deref())?;
     let (items, next) = state.clearing.member_entries(member, after, limit).await?;
     let ctx = state.clearing.context();
     Ok(web::Json(EntriesPage {

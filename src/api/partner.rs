@@ -446,8 +446,9 @@ pub(super) fn decode_cursor(cursor: &str) -> Result<i64, ApiError> {
         })
 }
 
-/// A listing's `limit`: 1 to [`MAX_PAGE`], [`DEFAULT_PAGE`] when left out.
-pub(super) fn page_limit(limit: Option<i64>) -> Result<i64, ApiError> {
+/// A listing's `limit` (1 to [`MAX_PAGE`], [`DEFAULT_PAGE`] when left out) and where its
+/// `cursor` says to go on (0: from the start).
+pub(super) fn page(limit: Option<i64>, cursor: Option<&str>) -> Result<(i64, i64), ApiError> {
     let limit = limit.unwrap_or(DEFAULT_PAGE);
     if !(1..=MAX_PAGE).contains(&limit) {
         return Err(ApiError::new(
@@ -455,7 +456,8 @@ pub(super) fn page_limit(limit: Option<i64>) -> Result<i64, ApiError> {
             format!("limit must be 1 to {MAX_PAGE}"),
         ));
     }
-    Ok(limit)
+    let after = cursor.map(decode_cursor).transpose()?.unwrap_or(0);
+    Ok((limit, after))
 }
 
 pub(super) fn encode_cursor(seq: i64) -> String {
@@ -473,13 +475,7 @@ pub async fn entries(
     query: web::Query<EntriesQuery>,
 ) -> Result<web::Json<EntriesPage>, ApiError> {
     let q = query.into_inner();
-    let limit = page_limit(q.limit)?;
-    let after = q
-        .cursor
-        .as_deref()
-        .map(decode_cursor)
-        .transpose()?
-        .unwrap_or(0);
+    let (limit, after) = page(q.limit, q.cursor.as_deref())?;
     let since_us = match q.since.as_deref() {
         Some(s) => Some(time::parse_rfc3339(s).ok_or_else(|| {
             ApiError::new(ErrorCode::InvalidQuery, "since must be an RFC 3339 time")

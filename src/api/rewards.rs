@@ -259,15 +259,7 @@ pub async fn offers(
     let w = state.clearing.wallet(member).await?;
     let rewards = state.clearing.rewards(None, OFFERED_REWARDS).await?;
     Ok(web::Json(OffersView {
-        coupons: w
-            .coupons
-            .into_iter()
-            .map(|c| super::members::WalletCoupon {
-                code: crate::clearing::codes::display_code(&c.code),
-                campaign_id: c.campaign_id,
-                expires_at: crate::clearing::time::rfc3339(c.expires_at_us),
-            })
-            .collect(),
+        coupons: super::members::wallet_coupons(&w),
         rewards,
     }))
 }

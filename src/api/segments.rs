@@ -11,7 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::AppState;
 use super::auth::{Body, Finance, Signed, body_json};
 use super::codes::ErrorCode;
-use super::partner::{decode_cursor, encode_cursor, page_limit, respond};
+use super::partner::{encode_cursor, page, respond};
 use super::problem::{ApiError, Problem};
 use crate::clearing::segments::{
     ConditionInput, Owner, SegmentInput, SegmentMemberView, SegmentView,
@@ -41,8 +41,7 @@ impl FromRequest for Marketer {
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut dev::Payload) -> Self::Future {
-        let bearer = req.headers().contains_key("authorization")
-            && !req.headers().contains_key("signature-input");
+        let bearer = super::auth::is_bearer(req);
         if !bearer {
             let signed = Signed::from_request(req, payload);
             return Box::pin(async move { Ok(Marketer::Partner(signed.await?)) });
@@ -195,13 +194,7 @@ pub async fn members(
     query: web::Query<MembersQuery>,
 ) -> Result<web::Json<SegmentMembersPage>, ApiError> {
     let q = query.into_inner();
-    let limit = page_limit(q.limit)?;
-    let after = q
-        .cursor
-        .as_deref()
-        .map(decode_cursor)
-        .transpose()?
-        .unwrap_or(0);
+    let (limit, after) = page(q.limit, q.cursor.as_deref())?;
     let (items, next) = state
         .clearing
         .segment_members(&who.owner(), parse_segment(&path)?, after, limit)

@@ -219,13 +219,7 @@ fn compute(
     let before_bonus = match &planned.what {
         Planning::Points(p) => *p,
         Planning::Purchase { .. } => {
-            let mut sum = Decimal::ZERO;
-            for a in &rules {
-                sum = sum
-                    .checked_add(a.points)
-                    .ok_or(ClearingError::AmountTooLarge)?;
-            }
-            to_amount(sum)?
+            to_amount(earn_rules::total(&rules).map_err(|_| ClearingError::AmountTooLarge)?)?
         }
     };
     let ladder = ctx.network.tiers.as_ref();

@@ -3,8 +3,6 @@
 //! `interaction` earn rules applies and its daily cap allows, earns points: an earn entry whose
 //! receipt names the rule.
 
-use rust_decimal::Decimal;
-
 use super::cards::MemberRef;
 use super::context::Context;
 use super::earn_rules::{self, Awarded, InteractionKind, LocalTime};
@@ -90,12 +88,7 @@ fn post_award(
     awarded: &[Awarded],
 ) -> Result<Posted, ClearingError> {
     let scale = ctx.scale(unit)?;
-    let mut sum = Decimal::ZERO;
-    for a in awarded {
-        sum = sum
-            .checked_add(a.points)
-            .ok_or(ClearingError::AmountTooLarge)?;
-    }
+    let sum = earn_rules::total(awarded).map_err(|_| ClearingError::AmountTooLarge)?;
     let points = Amount::from_decimal(sum, scale).map_err(|_| ClearingError::AmountTooLarge)?;
     let mut memo = serde_json::json!({});
     memo[profile::VALUE_KEY] = ctx.value_memo(unit, points)?;

@@ -15,6 +15,7 @@ use serde_json::json;
 
 use super::bench::{FreshDb, Options, in_temp_dir, say};
 use crate::clearing::segments::{ConditionInput, SegmentInput};
+use crate::clearing::time::DAY_US;
 use crate::clearing::{Clearing, Settings};
 use crate::ledger::MemberId;
 use crate::store::members::{self, Sharing};
@@ -23,8 +24,6 @@ use crate::store::{StoreError, segments};
 
 /// Members written per write while seeding.
 const SEED_PAGE_MEMBERS: u64 = 5_000;
-/// Microseconds in a day.
-const DAY_US: i64 = 86_400_000_000;
 
 pub fn run(o: &Options, members: u64) -> Result<()> {
     in_temp_dir("coalition-segments", |dir| pass(o, members, dir))

@@ -264,6 +264,13 @@ pub fn award(
     Ok(out)
 }
 
+/// The points of every awarded rule added up (an earn's, or a touch point's).
+pub fn total(awarded: &[Awarded]) -> Result<Decimal, BasketError> {
+    awarded.iter().try_fold(Decimal::ZERO, |sum, a| {
+        sum.checked_add(a.points).ok_or(BasketError::TooLarge)
+    })
+}
+
 /// The tier bonus: `percent` of the rounded rule points, rounded down to the unit's scale.
 pub fn tier_bonus(
     rule_points: Decimal,

@@ -146,12 +146,6 @@ impl Clearing {
         self.segments.full_pass_due();
     }
 
-    /// Says that something besides the aggregates changed what segments `member` belongs to
-    /// (a link made or left, consent changed): the next run looks at them.
-    pub fn member_changed(&self, member: MemberId) {
-        self.store.touched().add_all([member.to_string()]);
-    }
-
     /// One run of the worker: the members touched since the last run (all of them once a day
     /// and after a segment was made), each page evaluated against every segment and its
     /// changes written; then targeted campaigns issue to the members who entered.
