@@ -252,9 +252,18 @@ impl Browser {
         let path = self.downloads.path().join(file);
         let started = Instant::now();
         loop {
-            if let Ok(bytes) = std::fs::read(&path) {
-                // Chromium writes to a `.crdownload` and renames it when done.
-                return bytes;
+            // Chromium reserves the final name with an empty file, writes to a
+            // `.crdownload` and renames it over the placeholder when done.
+            let in_progress = std::fs::read_dir(self.downloads.path()).is_ok_and(|d| {
+                d.filter_map(|e| e.ok())
+                    .any(|e| e.file_name().to_string_lossy().ends_with(".crdownload"))
+            });
+            if !in_progress {
+                if let Ok(bytes) = std::fs::read(&path) {
+                    if !bytes.is_empty() {
+                        return bytes;
+                    }
+                }
             }
             assert!(
                 started.elapsed() < Duration::from_secs(PAGE_WAIT_SECS),
