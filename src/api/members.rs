@@ -67,6 +67,17 @@ pub struct WalletBalance {
     pub issuer: String,
     /// Clearing value of one point in the settlement currency.
     pub value: String,
+    /// What of the balance expires when, soonest first: empty when the unit's points do not
+    /// expire (at most twelve dates; lots expiring the same day are one line).
+    pub expiring: Vec<WalletExpiring>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct WalletExpiring {
+    /// Points, an exact decimal string at the unit's scale.
+    pub points: String,
+    /// RFC 3339, UTC.
+    pub at: String,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -107,6 +118,14 @@ pub async fn wallet(
                 balance: l.balance.to_string(),
                 issuer: l.issuer.to_string(),
                 value: l.value.to_string(),
+                expiring: l
+                    .expiring
+                    .iter()
+                    .map(|e| WalletExpiring {
+                        points: e.points.to_string(),
+                        at: time::rfc3339(e.at_us),
+                    })
+                    .collect(),
             })
             .collect(),
         coupons,

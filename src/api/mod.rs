@@ -9,6 +9,7 @@ pub mod earn;
 pub mod finance;
 pub mod insights;
 pub mod interactions;
+pub mod liability;
 pub mod links;
 pub mod member_ref;
 pub mod members;
@@ -180,6 +181,7 @@ routes! {
     privacy::erase,
     finance::trial_balance,
     finance::verify,
+    liability::liability,
     settlements::settle,
     settlements::list,
     settlements::one,
@@ -224,11 +226,12 @@ async fn not_found(req: actix_web::HttpRequest) -> Result<actix_web::HttpRespons
 /// Seconds in a day: the tier sweep's period.
 const SECS_PER_DAY: i64 = 86_400;
 
-/// The service's background work, forever: the daily tier sweep, lapsed holds and coupons,
-/// and the segment worker.
+/// The service's background work, forever: the daily tier sweep, points expiry, lapsed holds
+/// and coupons, and the segment worker.
 async fn sweep(sweeper: Arc<Clearing>) {
     // The tier sweep runs once a day (by the service's clock), and once at start.
     let mut tiers_swept_day = None;
+    let mut points_swept_minute = None;
     loop {
         let today = sweeper.clock().now_secs() / SECS_PER_DAY;
         if tiers_swept_day != Some(today) {
@@ -243,6 +246,19 @@ async fn sweep(sweeper: Arc<Clearing>) {
             }
         }
         actix_web::rt::time::sleep(std::time::Duration::from_millis(HOLD_SWEEP_INTERVAL_MS)).await;
+        // Points expire at most once a minute of the service's clock.
+        let minute = sweeper.clock().now_secs() / 60;
+        if points_swept_minute != Some(minute) {
+            match sweeper.expire_points().await {
+                Ok(done) => {
+                    points_swept_minute = Some(minute);
+                    if done.entries > 0 {
+                        tracing::info!(entries = done.entries, lots = done.lots, "points expired");
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "points expiry sweep failed; retrying"),
+            }
+        }
         match sweeper.expire_due_holds().await {
             Ok(0) => {}
             Ok(n) => tracing::info!(holds = n, "expired lapsed holds"),

@@ -172,6 +172,7 @@ impl From<ClearingError> for ApiError {
             ClearingError::NotReversible(_) => ErrorCode::NotReversible,
             ClearingError::IdempotencyConflict => ErrorCode::IdempotencyConflict,
             ClearingError::InvalidRequest(_) => ErrorCode::InvalidRequest,
+            ClearingError::BadReportTime(_) => ErrorCode::InvalidQuery,
             ClearingError::BudgetExhausted(_) => ErrorCode::BudgetExhausted,
             ClearingError::CouponNotRedeemable(_) => ErrorCode::CouponNotRedeemable,
             ClearingError::PerMemberLimit { .. } => ErrorCode::PerMemberLimit,

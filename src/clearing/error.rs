@@ -63,6 +63,8 @@ pub enum ClearingError {
     #[error("{0}")]
     InvalidRequest(Invalid),
     #[error("{0}")]
+    BadReportTime(super::liability::BadReportTime),
+    #[error("{0}")]
     BudgetExhausted(BudgetShort),
     #[error("{0}")]
     CouponNotRedeemable(CouponRefusal),
@@ -164,6 +166,8 @@ pub enum Irreversible {
     FullyReversed(String),
     #[error("the coupon's campaign has ended and no money moved: nothing to undo")]
     NothingMoved,
+    #[error("an expiry can be undone for {days} days after it was posted")]
+    ExpiryTooOld { days: i64 },
 }
 
 /// Why spending another brand's points was refused.

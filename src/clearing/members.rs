@@ -34,6 +34,8 @@ pub struct WalletLine {
     pub balance: Amount,
     pub issuer: Party,
     pub value: Decimal,
+    /// What of it expires when, soonest first (empty when the unit's points do not expire).
+    pub expiring: Vec<super::expiry::Expiring>,
 }
 
 #[derive(Debug, Clone)]
@@ -233,16 +235,23 @@ impl Clearing {
                 ))
             })
             .await?;
+        let mut expiring = self.expiring(member).await?;
         let mut lines = Vec::new();
         for (unit, balance) in balances {
             let Ok((code, scale, issuer, value)) = points_unit(self.context(), &unit) else {
                 continue;
             };
+            let expiring = expiring
+                .iter_mut()
+                .find(|(u, _)| *u == code)
+                .map(|(_, dates)| std::mem::take(dates))
+                .unwrap_or_default();
             lines.push(WalletLine {
                 unit: code,
                 balance: Amount::from_minor(-balance, scale),
                 issuer,
                 value,
+                expiring,
             });
         }
         Ok(Wallet {

@@ -13,7 +13,7 @@ use crate::ledger::{
 };
 use crate::store::operations::{self, Operation};
 use crate::store::status::{EntryStatus, OperationKind, OperationStatus};
-use crate::store::{WriteTx, members};
+use crate::store::{LotPlan, WriteTx, members};
 
 /// A member enrolled (or found) by a partner.
 #[derive(Debug, Clone)]
@@ -251,7 +251,8 @@ impl Clearing {
                 captured,
                 meta,
             )?;
-            let entry = tx.post(draft.balance(&ctx.units)?)?;
+            // What the capture does not take goes back to the lots the hold took it from.
+            let entry = tx.post_with(draft.balance(&ctx.units)?, LotPlan::Restore(hold))?;
             operations::set_status(
                 tx,
                 &op.entry_id,
@@ -282,8 +283,9 @@ impl Clearing {
             let (unit, held, member) = op_amount(ctx, &op)?;
             let mut meta = caller.meta(EntryKind::Void, member, None);
             meta.memo = Some(serde_json::json!({ "hold": hold.to_string() }).to_string());
-            let entry = tx.post(
+            let entry = tx.post_with(
                 rules::release(&caller.partner, member, &unit, held, meta)?.balance(&ctx.units)?,
+                LotPlan::Restore(hold),
             )?;
             operations::set_status(
                 tx,
@@ -328,7 +330,10 @@ impl Clearing {
                     meta.member = Some(member);
                     meta.memo = Some(serde_json::json!({ "hold": id }).to_string());
                     let draft = rules::release(&partner, member, &unit, held, meta)?;
-                    let entry = tx.post(draft.balance(&ctx.units)?)?;
+                    let hold: EntryId = op.entry_id.parse().map_err(|_| {
+                        ClearingError::NotFound(Missing::Entry(op.entry_id.clone()))
+                    })?;
+                    let entry = tx.post_with(draft.balance(&ctx.units)?, LotPlan::Restore(hold))?;
                     operations::set_status(
                         tx,
                         &op.entry_id,

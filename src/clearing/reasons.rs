@@ -23,6 +23,7 @@ pub struct ReasonWords {
     pub forfeiture: &'static str,
     pub subscription: &'static str,
     pub reward_claim: &'static str,
+    pub points_expiry: &'static str,
     /// A reversal that moved none of the member's points (a paid tier or a coupon refunded).
     pub refund: &'static str,
 }
@@ -45,6 +46,7 @@ pub const REASONS_EN: ReasonWords = ReasonWords {
     forfeiture: "Forfeited {moved} to {at} at erasure",
     subscription: "Paid tier bought at {at}",
     reward_claim: "Reward claimed at {at}: {moved}",
+    points_expiry: "{moved} expired",
     refund: "Refund at {at}",
 };
 
@@ -93,6 +95,7 @@ pub fn reason_in(ctx: &Context, entry: &CommittedEntry, words: &ReasonWords) -> 
         EntryKind::Forfeiture => words.forfeiture,
         EntryKind::Subscription => words.subscription,
         EntryKind::RewardClaim => words.reward_claim,
+        EntryKind::PointsExpiry => words.points_expiry,
         other => return other.to_string(),
     };
     template

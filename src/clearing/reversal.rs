@@ -46,6 +46,10 @@ impl Clearing {
                 let (reference, reason) = (input.reference, input.reason);
                 return refund_coupon(ctx, tx, &caller, coupon, reference, reason);
             }
+            if let Some(original) = super::expiry::expiry_entry(ctx, tx, input.entry_id)? {
+                let input = (input.points, input.reference, input.reason);
+                return super::expiry::reverse_expiry(ctx, tx, &caller, original, input);
+            }
             let op = reversible(ctx, tx, &caller, input.entry_id)?;
             let (unit, total, member) = op_amount(ctx, &op)?;
             // Nothing moves to or from an erased member (`404`, as for any member gone).

@@ -30,10 +30,13 @@ pub enum EntryKind {
     /// Points spent on a reward (a workshop, an event, a product) at the reward's partner:
     /// shaped as a redemption there.
     RewardClaim,
+    /// Points that lapsed under their unit's expiry policy, back to their issuer: the
+    /// liability released as breakage. (`Expiry` is the lapse of a hold.)
+    PointsExpiry,
 }
 
 impl EntryKind {
-    pub const ALL: [EntryKind; 18] = [
+    pub const ALL: [EntryKind; 19] = [
         EntryKind::Earn,
         EntryKind::Redemption,
         EntryKind::Hold,
@@ -52,6 +55,7 @@ impl EntryKind {
         EntryKind::Forfeiture,
         EntryKind::Subscription,
         EntryKind::RewardClaim,
+        EntryKind::PointsExpiry,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -74,6 +78,7 @@ impl EntryKind {
             EntryKind::Forfeiture => "forfeiture",
             EntryKind::Subscription => "subscription",
             EntryKind::RewardClaim => "reward_claim",
+            EntryKind::PointsExpiry => "points_expiry",
         }
     }
 }

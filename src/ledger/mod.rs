@@ -11,6 +11,7 @@ pub mod chain;
 pub mod clock;
 pub mod entry;
 mod findings;
+pub mod flows;
 pub mod ids;
 pub mod invariants;
 pub mod kind;

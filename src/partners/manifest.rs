@@ -4,7 +4,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use super::programme::{RuleFile, TiersFile};
+use super::programme::{ExpiryFile, RuleFile, TiersFile};
 use crate::ledger::{KeyId, PartnerId, UnitCode};
 
 #[derive(Debug, Deserialize)]
@@ -40,6 +40,9 @@ pub struct UnitFile {
     pub scale: u32,
     /// Clearing value of one point in the settlement currency, as a decimal string.
     pub value: String,
+    /// When the unit's points expire (never, when omitted).
+    #[serde(default)]
+    pub expiry: Option<ExpiryFile>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -16,7 +16,7 @@ use crate::ledger::{
     CardError, CardPrefix, KeyId, PartnerId, Party, Scale, Unit, UnitCode, UnitKind, Units,
 };
 use manifest::{NetworkFile, PartnerFile, UnitFile, describe_toml_error, shown};
-use programme::{Rule, Tiers};
+use programme::{ExpiryPolicy, Rule, Tiers};
 
 /// The file in the partners folder that holds the network's own settings.
 pub const NETWORK_FILE: &str = "network.toml";
@@ -98,6 +98,8 @@ pub struct Network {
     pub time_zone: jiff::tz::TimeZone,
     /// The tier ladder, when the network has one.
     pub tiers: Option<Tiers>,
+    /// The expiry policy of every unit whose points expire.
+    pub expiry: BTreeMap<UnitCode, ExpiryPolicy>,
 }
 
 fn read_limited(path: &Path) -> Result<String, ManifestError> {
@@ -218,6 +220,18 @@ fn check_name(path: &Path, key: &str, name: &str) -> Result<(), ManifestError> {
     Ok(())
 }
 
+/// A unit's expiry policy, if its points expire.
+fn unit_expiry(
+    path: &Path,
+    key: &str,
+    file: &UnitFile,
+) -> Result<Option<ExpiryPolicy>, ManifestError> {
+    match &file.expiry {
+        Some(e) => programme::expiry(path, &format!("{key}.expiry"), e),
+        None => Ok(None),
+    }
+}
+
 fn point_unit(
     path: &Path,
     key: &str,
@@ -262,19 +276,26 @@ impl Network {
                 kind: UnitKind::Currency,
             },
         )?;
+        let mut expiry = BTreeMap::new();
         for (i, u) in net.units.iter().enumerate() {
             let unit = point_unit(&network_path, &format!("units[{i}]"), u, Party::Network)?;
             units.add(&network_path, format!("units[{i}].code"), unit)?;
+            if let Some(policy) = unit_expiry(&network_path, &format!("units[{i}]"), u)? {
+                expiry.insert(u.code.clone(), policy);
+            }
         }
         let mut partners = BTreeMap::new();
         let mut key_owners: BTreeMap<KeyId, PartnerId> = BTreeMap::new();
         for path in &partner_files(dir)? {
-            let partner = load_partner(
+            let (partner, policy) = load_partner(
                 path,
                 &mut units,
                 &mut key_owners,
                 (tiers.as_ref(), currency_scale),
             )?;
+            if let Some((code, policy)) = policy {
+                expiry.insert(code, policy);
+            }
             partners.insert(partner.id.clone(), partner);
         }
         Ok(Network {
@@ -289,6 +310,7 @@ impl Network {
             time_zone_name,
             time_zone,
             tiers,
+            expiry,
         })
     }
 
@@ -369,7 +391,7 @@ fn load_partner(
     units: &mut UnitRegistry,
     key_owners: &mut BTreeMap<KeyId, PartnerId>,
     (tiers, currency): (Option<&Tiers>, Scale),
-) -> Result<Partner, ManifestError> {
+) -> Result<(Partner, Option<(UnitCode, ExpiryPolicy)>), ManifestError> {
     let text = read_limited(path)?;
     let mut file: PartnerFile = parse_toml(path, &text).map_err(|e| name_rule(&text, e))?;
     let stem = path
@@ -384,13 +406,14 @@ fn load_partner(
         ));
     }
     check_name(path, "name", &file.name)?;
-    let unit = match &file.unit {
+    let (unit, policy) = match &file.unit {
         Some(u) => {
             let unit = point_unit(path, "unit", u, Party::Partner(file.id.clone()))?;
             units.add(path, "unit.code".into(), unit)?;
-            Some(u.code.clone())
+            let policy = unit_expiry(path, "unit", u)?.map(|p| (u.code.clone(), p));
+            (Some(u.code.clone()), policy)
         }
-        None => None,
+        None => (None, None),
     };
     let earn_rate = file
         .earn
@@ -409,7 +432,7 @@ fn load_partner(
         None => Vec::new(),
     };
     let keys = partner_keys(path, &file, key_owners)?;
-    Ok(Partner {
+    let partner = Partner {
         id: file.id,
         name: file.name,
         charity: file.charity,
@@ -417,7 +440,8 @@ fn load_partner(
         earn_rate,
         earn_rules,
         keys,
-    })
+    };
+    Ok((partner, policy))
 }
 
 /// A partner's public keys, at most [`MAX_KEYS_PER_PARTNER`], each id registered to it alone.

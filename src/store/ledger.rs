@@ -7,10 +7,12 @@ use diesel::prelude::*;
 use super::StoreError;
 use super::conn::DbConn;
 use super::dialect;
+use super::lot_postings::LotPlan;
 use super::rows::Head;
 use super::schema::{accounts, entries, postings};
 use super::tx::WriteTx;
 use super::writer::CachedAccount;
+use crate::ledger::flows::{FlowTally, lots_check};
 use crate::ledger::{
     Account, BalancedEntry, ChainHash, Check, CommittedEntry, EntryId, RawBalance, RawEntry,
     RawPosting, Units, Verifier, apply_posting,
@@ -80,6 +82,15 @@ impl WriteTx<'_> {
     /// Appends an entry at the head of the chain and applies its postings to the balances, all
     /// inside the batch's transaction. Refused without a trace if any balance rule fails.
     pub fn post(&mut self, entry: BalancedEntry) -> Result<CommittedEntry, StoreError> {
+        self.post_with(entry, LotPlan::Usual)
+    }
+
+    /// [`post`](Self::post), with what the entry does to members' lots said (`LotPlan`).
+    pub fn post_with(
+        &mut self,
+        entry: BalancedEntry,
+        plan: LotPlan<'_>,
+    ) -> Result<CommittedEntry, StoreError> {
         let head = self.state.head;
         let seq = head.seq + 1;
         // Times never run backwards along the chain, even if the clock does.
@@ -106,6 +117,7 @@ impl WriteTx<'_> {
         for (name, balance) in &next {
             self.state.set_balance(name, *balance)?;
         }
+        self.keep_lots(&raw, plan)?;
 
         self.state.push_entry(raw);
         self.state.head = Head {
@@ -254,14 +266,21 @@ pub fn verify(conn: &mut DbConn, units: &Units) -> Result<Vec<Check>, StoreError
     dialect::begin_snapshot(conn)?;
     let walk = |conn: &mut DbConn| -> Result<Vec<Check>, StoreError> {
         let mut verifier = Verifier::new(units);
+        let mut flows = FlowTally::default();
         let mut after = 0;
         loop {
             let page = raw_entries_after(conn, after, MAX_ENTRIES_PER_PAGE)?;
             let Some(last) = page.last() else { break };
             after = last.seq;
-            page.iter().for_each(|e| verifier.entry(e));
+            for e in &page {
+                verifier.entry(e);
+                flows.entry(e);
+            }
         }
-        let mut checks = verifier.finish(&all_balances(conn)?);
+        let balances = all_balances(conn)?;
+        let mut checks = verifier.finish(&balances);
+        checks.push(lots_check(&super::lots::open_sums(conn)?, &balances));
+        checks.push(flows.check(&super::liability::all_days(conn)?, &balances));
         checks.push(crate::ledger::invariants::settlements_check(
             &super::settlements::net_sums(conn)?,
         ));

@@ -13,6 +13,9 @@ pub mod idempotency;
 pub mod insights;
 pub mod interactions;
 pub mod ledger;
+pub mod liability;
+mod lot_postings;
+pub mod lots;
 pub mod members;
 pub mod network;
 pub mod operations;
@@ -36,6 +39,7 @@ mod writer;
 use std::sync::Arc;
 
 pub use conn::{DatabaseUrl, DbConn};
+pub use lot_postings::LotPlan;
 pub use replies::{Render, ResponseSlot};
 pub use tx::WriteTx;
 

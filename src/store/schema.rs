@@ -376,7 +376,53 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    lots (account, lot_seq) {
+        account -> Text,
+        lot_seq -> BigInt,
+        member_id -> Text,
+        unit -> Text,
+        earned_at_us -> BigInt,
+        clock_us -> BigInt,
+        amount_minor -> BigInt,
+        remaining_minor -> BigInt,
+    }
+}
+
+diesel::table! {
+    lot_moves (entry_id, account, lot_seq) {
+        entry_id -> Text,
+        account -> Text,
+        lot_seq -> BigInt,
+        delta_minor -> BigInt,
+        restores -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    member_activity (member_id) {
+        member_id -> Text,
+        last_active_us -> BigInt,
+    }
+}
+
+diesel::table! {
+    issuer_days (account, day) {
+        account -> Text,
+        unit -> Text,
+        day -> Integer,
+        earned_minor -> BigInt,
+        redeemed_minor -> BigInt,
+        expired_minor -> BigInt,
+        net_minor -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
+    lots,
+    lot_moves,
+    member_activity,
+    issuer_days,
     insights,
     rewards,
     reward_claims,

@@ -18,6 +18,7 @@ mod coupons_http;
 mod crash;
 mod earn_rules_http;
 mod error_codes;
+mod expiry_http;
 mod http_public;
 mod insights_http;
 mod interactions_http;

@@ -10,11 +10,16 @@ use serde::Deserialize;
 
 use super::ManifestError;
 
+mod expiry;
 mod interaction;
 mod rules;
 mod tiers;
 
 use crate::ledger::Scale;
+pub use expiry::{
+    DEFAULT_NOTICE_DAYS, ExpiryFile, ExpiryKind, ExpiryPolicy, MAX_EXPIRY_MONTHS, MAX_NOTICE_DAYS,
+    expiry,
+};
 pub use interaction::{InteractionKind, MAX_CUSTOM_KIND_CHARS};
 pub use rules::{RuleFile, rules};
 pub use tiers::{TiersFile, tiers};

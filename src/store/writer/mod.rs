@@ -17,6 +17,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 mod caches;
+mod lots;
 mod pending;
 mod standing;
 
@@ -91,6 +92,9 @@ pub struct WriterState {
     standings: HashMap<String, Standing>,
     /// `(member, partner)` pairs the database shows a visit for: a visit is never taken back.
     visited: HashSet<(String, String)>,
+    /// Member accounts' lots this batch read or changed (`store::lots`); held for the batch
+    /// only.
+    lot_books: HashMap<String, super::lots::LotBook>,
     pending: Pending,
     read_ahead: ReadAhead,
     /// Responses of this batch's jobs, rendered before it commits.
@@ -128,6 +132,7 @@ impl WriterState {
             members: HashSet::new(),
             standings: HashMap::new(),
             visited: HashSet::new(),
+            lot_books: HashMap::new(),
             pending: Pending::default(),
             read_ahead: ReadAhead::default(),
             replies: Replies::default(),
@@ -153,6 +158,7 @@ impl WriterState {
         }
         self.dirty_accounts.clear();
         self.dirty_authorizations.clear();
+        self.lot_books.clear();
         self.pending = Pending::default();
         self.read_ahead = ReadAhead::default();
         self.replies.clear();
@@ -209,6 +215,9 @@ impl WriterState {
                 operations: self.pending.operations.len(),
                 activities: self.pending.activities.len(),
                 idempotency: self.pending.idempotency.len(),
+                lot_moves: self.pending.lot_moves.len(),
+                issuer_days: self.pending.issuer_days.len(),
+                activity_clocks: self.pending.activity_clocks.len(),
             },
             head: Some(self.head),
             ..JobLog::default()
@@ -257,11 +266,20 @@ impl WriterState {
         for key in job.visited {
             self.visited.remove(&key);
         }
+        for (account, before) in job.lot_books.into_iter().rev() {
+            match before {
+                Some(book) => self.lot_books.insert(account, book),
+                None => self.lot_books.remove(&account),
+            };
+        }
         self.replies.undo_from(job.marks.deferred);
         let p = &mut self.pending;
         p.entries.truncate(job.marks.entries);
         p.operations.truncate(job.marks.operations);
         p.activities.truncate(job.marks.activities);
+        p.lot_moves.truncate(job.marks.lot_moves);
+        p.issuer_days.truncate(job.marks.issuer_days);
+        p.activity_clocks.truncate(job.marks.activity_clocks);
         for r in p.idempotency.drain(job.marks.idempotency..) {
             p.idempotency_index.remove(&(r.owner, r.key));
         }
@@ -325,12 +343,23 @@ impl WriterState {
             .collect();
         self.write_accounts(conn, &earlier_accounts)?;
         self.write_authorizations(conn, &earlier_auths)?;
+        let own_books: Vec<String> = self.job.lot_books.iter().map(|(n, _)| n.clone()).collect();
+        self.write_lots(conn, &own_books.iter().map(String::as_str).collect())?;
         let p = &mut self.pending;
         insert_rows(conn, &p.entries[..m.entries])?;
         insert_rows(conn, &PostingLine::of(&p.entries[..m.entries]))?;
         insert_rows(conn, &p.operations[..m.operations])?;
         activity::add(conn, &p.activities[..m.activities])?;
         insert_rows(conn, &p.idempotency[..m.idempotency])?;
+        lots::write_rows(
+            conn,
+            &p.lot_moves[..m.lot_moves],
+            &p.issuer_days[..m.issuer_days],
+            &p.activity_clocks[..m.activity_clocks],
+        )?;
+        p.lot_moves.drain(..m.lot_moves);
+        p.issuer_days.drain(..m.issuer_days);
+        p.activity_clocks.drain(..m.activity_clocks);
         p.entries.drain(..m.entries);
         p.operations.drain(..m.operations);
         p.activities.drain(..m.activities);
@@ -358,12 +387,14 @@ impl WriterState {
         let accounts: Vec<String> = self.dirty_accounts.iter().cloned().collect();
         let auths: Vec<String> = self.dirty_authorizations.iter().cloned().collect();
         self.write_accounts(conn, &accounts)?;
+        self.write_lots(conn, &HashSet::new())?;
         let p = std::mem::take(&mut self.pending);
         insert_rows(conn, &p.entries)?;
         insert_rows(conn, &PostingLine::of(&p.entries))?;
         insert_rows(conn, &p.operations)?;
         activity::add(conn, &p.activities)?;
         insert_rows(conn, &p.idempotency)?;
+        lots::write_rows(conn, &p.lot_moves, &p.issuer_days, &p.activity_clocks)?;
         self.write_authorizations(conn, &auths)?;
         self.job.marks = self.job.marks.after_flush();
         Ok(())

@@ -5,6 +5,8 @@ use std::collections::HashMap;
 
 use super::super::activity::Activity;
 use super::super::bulk::IdempotencyRecord;
+use super::super::liability::IssuerDay;
+use super::super::lots::{LotBook, LotMove};
 use super::super::rows::{CampaignRow, Head, Operation, Recorded};
 use super::{CachedAccount, CachedAuthorization, Standing};
 use crate::ledger::RawEntry;
@@ -18,6 +20,10 @@ pub(super) struct Pending {
     /// What the entries add to the behaviour profile.
     pub(super) activities: Vec<Activity>,
     pub(super) idempotency: Vec<IdempotencyRecord>,
+    /// What the entries did to lots, to issuers' days and to members' activity clocks.
+    pub(super) lot_moves: Vec<LotMove>,
+    pub(super) issuer_days: Vec<IssuerDay>,
+    pub(super) activity_clocks: Vec<(String, i64)>,
     /// `(owner, key)` → index into `idempotency`.
     pub(super) idempotency_index: HashMap<(String, String), usize>,
 }
@@ -41,6 +47,9 @@ pub(super) struct Marks {
     pub(super) operations: usize,
     pub(super) activities: usize,
     pub(super) idempotency: usize,
+    pub(super) lot_moves: usize,
+    pub(super) issuer_days: usize,
+    pub(super) activity_clocks: usize,
 }
 
 impl Marks {
@@ -64,6 +73,8 @@ pub(super) struct JobLog {
     /// Standings as they were before the job changed them (`None`: not cached).
     pub(super) standings: Vec<(String, Option<Standing>)>,
     pub(super) visited: Vec<(String, String)>,
+    /// Lot books as they were before the job changed them (`None`: not held).
+    pub(super) lot_books: Vec<(String, Option<LotBook>)>,
     pub(super) head: Option<Head>,
     /// A savepoint is open for this job (it went to the database directly).
     pub(super) savepoint: bool,
@@ -77,5 +88,6 @@ impl JobLog {
             || pending.operations.len() > self.marks.operations
             || pending.activities.len() > self.marks.activities
             || pending.idempotency.len() > self.marks.idempotency
+            || !self.lot_books.is_empty()
     }
 }

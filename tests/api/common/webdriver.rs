@@ -258,12 +258,11 @@ impl Browser {
                 d.filter_map(|e| e.ok())
                     .any(|e| e.file_name().to_string_lossy().ends_with(".crdownload"))
             });
-            if !in_progress {
-                if let Ok(bytes) = std::fs::read(&path) {
-                    if !bytes.is_empty() {
-                        return bytes;
-                    }
-                }
+            if !in_progress
+                && let Ok(bytes) = std::fs::read(&path)
+                && !bytes.is_empty()
+            {
+                return bytes;
             }
             assert!(
                 started.elapsed() < Duration::from_secs(PAGE_WAIT_SECS),

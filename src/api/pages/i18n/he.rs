@@ -20,6 +20,7 @@ static REASONS_HE: ReasonWords = ReasonWords {
     forfeiture: "{moved} חולטו ל{at} במחיקת החשבון",
     subscription: "דרגה בתשלום נרכשה ב{at}",
     reward_claim: "הטבה נתבעה ב{at}: {moved}",
+    points_expiry: "פג תוקפן של {moved}",
     refund: "החזר ב{at}",
 };
 

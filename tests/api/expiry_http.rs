@@ -1,0 +1,273 @@
+//! Points expiry by lot and by inactivity (the clock moved, the service's own sweep posting),
+//! the issuer undoing an expiry, and the liability report against the trial balance.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::common::Api;
+use coalition::clearing::tokens::Role;
+
+const DAY_SECS: u32 = 86_400;
+
+/// Waits for the sweep (every second, at most once a minute of the service's clock) to leave
+/// `member` holding `want` at `partner`.
+fn wait_for_balance(api: &Api, partner: &str, member: &str, want: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let now = api.balance(partner, member);
+        if now == want {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "balance stayed {now}, wanted {want}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn expiries(api: &Api, partner: &str, member: &str) -> Vec<Value> {
+    let r = api.get(
+        partner,
+        &format!("/v1/entries?kind=points_expiry&member_id={member}"),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.json()["items"].as_array().unwrap().clone()
+}
+
+fn spend(api: &Api, partner: &str, unit: &str, member: &str, points: &str) -> Value {
+    let r = api.post(
+        partner,
+        "/v1/redemptions",
+        &json!({ "member_id": member, "unit": unit, "points": points, "reference": "spend" }),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    r.json()
+}
+
+fn wallet(api: &Api, partner: &str, member: &str) -> Value {
+    let token = api.member_token(partner, member);
+    let r = api.bearer(&token, "GET", "/v1/me/wallet", None);
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.json()
+}
+
+/// Months of 31 days: past any calendar month count the policy adds.
+fn months(n: u32) -> u32 {
+    n * 31 * DAY_SECS
+}
+
+#[test]
+fn points_expire_by_lot_oldest_first_and_the_issuer_can_undo_it() {
+    let api = Api::start();
+    let member = api.member("threads");
+    // STYLE: each earn expires 24 months after it was earned.
+    api.earn("threads", &member, "100");
+    api.advance_secs(months(12));
+    api.earn("threads", &member, "50");
+    // Spending takes the oldest lot first: 30 of the first 100.
+    spend(&api, "threads", "STYLE", &member, "30");
+    // A hold and its void take and give back the same points: the lots are as they were.
+    let held = api.post(
+        "threads",
+        "/v1/redemptions",
+        &json!({ "member_id": member, "unit": "STYLE", "points": "80", "reference": "h", "capture": false }),
+    );
+    assert_eq!(held.status, 201, "{}", held.body);
+    let id = held.json()["entry_id"].as_str().unwrap().to_owned();
+    let void = api.post("threads", &format!("/v1/redemptions/{id}/void"), &json!({}));
+    assert_eq!(void.status, 200, "{}", void.body);
+    let w = wallet(&api, "threads", &member);
+    let expiring = &w["balances"][0]["expiring"];
+    assert_eq!(
+        expiring.as_array().unwrap().len(),
+        2,
+        "two lots, two dates: {w}"
+    );
+    assert_eq!(expiring[0]["points"], "70");
+    assert_eq!(expiring[1]["points"], "50");
+
+    // Twelve months on (24 after the first earn), the first lot's 70 expire; the second's
+    // 50 stay.
+    api.advance_secs(months(12));
+    wait_for_balance(&api, "threads", &member, "50");
+    let list = expiries(&api, "threads", &member);
+    assert_eq!(list.len(), 1, "{list:?}");
+    let expiry = &list[0];
+    assert_eq!(expiry["kind"], "points_expiry");
+    api.verify();
+
+    // Another brand cannot undo it; its issuer can, within 90 days, and the points come back
+    // to the lot they expired from, whose clock starts again.
+    let undo = |partner: &str, points: Option<&str>| {
+        let mut body = json!({ "entry_id": expiry["entry_id"], "reference": "goodwill", "reason": "member was abroad" });
+        if let Some(p) = points {
+            body["points"] = json!(p);
+        }
+        api.post(partner, "/v1/reversals", &body)
+    };
+    assert_eq!(undo("aroma", None).status, 404);
+    let part = undo("threads", Some("20"));
+    assert_eq!(part.status, 201, "{}", part.body);
+    assert_eq!(part.json()["reverses"], expiry["entry_id"]);
+    assert_eq!(api.balance("threads", &member), "70");
+    let too_much = undo("threads", Some("51"));
+    assert_eq!(
+        (too_much.status, too_much.code().as_str()),
+        (422, "invalid_amount")
+    );
+    assert_eq!(undo("threads", None).status, 201);
+    assert_eq!(api.balance("threads", &member), "120");
+    let again = undo("threads", None);
+    assert_eq!(
+        (again.status, again.code().as_str()),
+        (422, "not_reversible")
+    );
+    // The next sweeps leave the restored points alone.
+    api.advance_secs(120);
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(api.balance("threads", &member), "120");
+    api.verify();
+
+    // The second lot expires on its own date; 91 days later its expiry can no longer be undone.
+    api.advance_secs(months(12));
+    wait_for_balance(&api, "threads", &member, "70");
+    let list = expiries(&api, "threads", &member);
+    assert_eq!(list.len(), 2, "{list:?}");
+    api.advance_secs(91 * DAY_SECS);
+    let late = api.post(
+        "threads",
+        "/v1/reversals",
+        &json!({ "entry_id": list[1]["entry_id"], "reference": "late", "reason": "too late" }),
+    );
+    assert_eq!(
+        (late.status, late.code().as_str()),
+        (422, "not_reversible"),
+        "{}",
+        late.body
+    );
+    api.verify();
+}
+
+#[test]
+fn inactivity_expires_every_point_only_after_months_without_an_earn_or_a_spend() {
+    let api = Api::start();
+    let member = api.member("fuelup");
+    // FUEL: everything expires after 12 months without activity at any brand.
+    api.earn("fuelup", &member, "40.0");
+    api.advance_secs(months(11));
+    spend(&api, "fuelup", "FUEL", &member, "5.0");
+    api.advance_secs(months(11));
+    // Twenty-two months after the earn, but eleven after the spend: nothing expires.
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(api.balance("fuelup", &member), "35.0");
+    let w = wallet(&api, "fuelup", &member);
+    assert_eq!(w["balances"][0]["expiring"][0]["points"], "35.0");
+    api.advance_secs(months(2));
+    wait_for_balance(&api, "fuelup", &member, "0.0");
+    let list = expiries(&api, "fuelup", &member);
+    assert_eq!(list.len(), 1);
+    api.verify();
+}
+
+#[test]
+fn the_liability_report_reconciles_with_the_trial_balance() {
+    let api = Api::start();
+    let member = api.member("threads");
+    api.earn("threads", &member, "100");
+    spend(&api, "threads", "STYLE", &member, "40");
+    api.advance_secs(months(25));
+    wait_for_balance(&api, "threads", &member, "0");
+    let other = api.member("aroma");
+    api.earn("aroma", &other, "30");
+
+    let token = api.finance_token(Role::Finance, None);
+    let report = api.bearer(&token, "GET", "/v1/ledger/liability", None);
+    assert_eq!(report.status, 200, "{}", report.body);
+    let report = report.json();
+    let trial = api
+        .bearer(&token, "GET", "/v1/ledger/trial-balance", None)
+        .json();
+    // Every issuer account of the trial balance is a line, with the same figure.
+    let issuer_accounts: Vec<&Value> = trial["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["account"].as_str().unwrap().starts_with("issuer:"))
+        .collect();
+    let lines = report["issuers"].as_array().unwrap();
+    assert_eq!(lines.len(), issuer_accounts.len(), "{report}");
+    for a in issuer_accounts {
+        let name = a["account"].as_str().unwrap();
+        let line = lines
+            .iter()
+            .find(|l| {
+                format!(
+                    "issuer:{}:{}",
+                    l["issuer"].as_str().unwrap(),
+                    l["unit"].as_str().unwrap()
+                ) == name
+            })
+            .unwrap_or_else(|| panic!("no line for {name}: {report}"));
+        assert_eq!(line["outstanding"], a["balance"], "{name}");
+    }
+    let line = |unit: &str| lines.iter().find(|l| l["unit"] == unit).unwrap().clone();
+    let style = line("STYLE");
+    // 100 earned 25 months ago is outside the trailing year; the expiry is inside it.
+    assert_eq!(
+        (
+            &style["outstanding"],
+            &style["earned"],
+            &style["redeemed"],
+            &style["expired"]
+        ),
+        (&json!("0"), &json!("0"), &json!("0"), &json!("60"))
+    );
+    assert_eq!(style["breakage_rate"], "1");
+    let aroma = line("AROMA");
+    assert_eq!(
+        (&aroma["outstanding"], &aroma["value"], &aroma["earned"]),
+        (&json!("30"), &json!("1.20"), &json!("30"))
+    );
+    assert_eq!(aroma["breakage_rate"], Value::Null);
+
+    // As at today's midnight: the figures of every day before it.
+    let midnight = api.now_secs() / 86_400 * 86_400;
+    let at = jiff::Timestamp::from_second(midnight).unwrap().to_string();
+    let past = api
+        .bearer(
+            &token,
+            "GET",
+            &format!("/v1/ledger/liability?at={at}"),
+            None,
+        )
+        .json();
+    let past_aroma = past["issuers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["unit"] == "AROMA")
+        .unwrap()
+        .clone();
+    assert_eq!(past_aroma["outstanding"], "0", "{past}");
+    let bad = api.bearer(
+        &token,
+        "GET",
+        "/v1/ledger/liability?at=2026-01-01T10:00:00Z",
+        None,
+    );
+    assert_eq!((bad.status, bad.code().as_str()), (400, "invalid_query"));
+
+    // A partner's finance user sees its own unit only.
+    let own = api.finance_token(Role::Finance, Some("aroma"));
+    let mine = api.bearer(&own, "GET", "/v1/ledger/liability", None).json();
+    let units: Vec<&str> = mine["issuers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["unit"].as_str().unwrap())
+        .collect();
+    assert_eq!(units, vec!["AROMA"]);
+    api.verify();
+}
