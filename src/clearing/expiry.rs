@@ -369,7 +369,7 @@ mod tests {
             Timestamp::from_microsecond(feb).unwrap().to_string(),
             "2026-02-28T00:00:00Z"
         );
-        assert_eq!(add_months(feb, -1).unwrap() < jan31, true);
+        assert!(add_months(feb, -1).unwrap() < jan31);
     }
 
     #[test]

@@ -6,10 +6,12 @@ use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::context::Context;
 use super::expiry::add_months;
 use super::{Clearing, ClearingError, time};
 use crate::ledger::flows::{DAY_US, day_of};
-use crate::ledger::{Account, Amount, PartnerId, Party, UnitKind};
+use crate::ledger::{Account, Amount, PartnerId, Party, UnitCode, UnitKind};
+use crate::store::liability::IssuerLiability;
 
 /// Decimal places of the breakage rate.
 pub const RATE_PLACES: u32 = 4;
@@ -79,7 +81,6 @@ impl Clearing {
             .read(move |c| crate::store::liability::report(c, from_day, until_day))
             .await?;
         let ctx = self.context();
-        let currency = &ctx.network.settlement_currency;
         let mut issuers = Vec::new();
         for row in rows {
             let Ok(Account::Issuer {
@@ -89,44 +90,15 @@ impl Clearing {
             else {
                 continue;
             };
-            if let Some(wanted) = &issuer
-                && party != Party::Partner(wanted.clone())
+            if issuer
+                .as_ref()
+                .is_some_and(|wanted| party != Party::Partner(wanted.clone()))
             {
                 continue;
             }
-            let Some(def) = ctx.units.get(&unit) else {
-                continue;
-            };
-            let UnitKind::Points { value, .. } = &def.kind else {
-                continue;
-            };
-            let scale = def.scale;
-            let amount = |minor| Amount::from_minor(minor, scale);
-            let outstanding = amount(row.outstanding_minor);
-            let worth = (outstanding.to_decimal() * value).round_dp_with_strategy(
-                ctx.network.currency_scale.places(),
-                RoundingStrategy::MidpointNearestEven,
-            );
-            let w = row.window;
-            let spent_or_lapsed = w.expired_minor + w.redeemed_minor;
-            let breakage_rate = (spent_or_lapsed != 0).then(|| {
-                (Decimal::from(w.expired_minor) / Decimal::from(spent_or_lapsed))
-                    .round_dp_with_strategy(RATE_PLACES, RoundingStrategy::MidpointNearestEven)
-                    .to_string()
-            });
-            issuers.push(LiabilityLine {
-                issuer: party.to_string(),
-                unit: unit.to_string(),
-                outstanding: outstanding.to_string(),
-                value: Amount::from_decimal(worth, ctx.network.currency_scale)
-                    .map_err(|_| ClearingError::AmountTooLarge)?
-                    .to_string(),
-                currency: currency.to_string(),
-                earned: amount(w.earned_minor).to_string(),
-                redeemed: amount(w.redeemed_minor).to_string(),
-                expired: amount(w.expired_minor).to_string(),
-                breakage_rate,
-            });
+            if let Some(line) = line(ctx, &party, &unit, &row)? {
+                issuers.push(line);
+            }
         }
         Ok(LiabilityReport {
             at: time::rfc3339(at),
@@ -134,4 +106,47 @@ impl Clearing {
             issuers,
         })
     }
+}
+
+/// One issuer account's line (`None` for a unit no longer configured as points).
+fn line(
+    ctx: &Context,
+    party: &Party,
+    unit: &UnitCode,
+    row: &IssuerLiability,
+) -> Result<Option<LiabilityLine>, ClearingError> {
+    let Some(def) = ctx.units.get(unit) else {
+        return Ok(None);
+    };
+    let UnitKind::Points { value, .. } = &def.kind else {
+        return Ok(None);
+    };
+    let scale = def.scale;
+    let amount = |minor| Amount::from_minor(minor, scale);
+    let outstanding = amount(row.outstanding_minor);
+    let currency_scale = ctx.network.currency_scale;
+    let worth = (outstanding.to_decimal() * value).round_dp_with_strategy(
+        currency_scale.places(),
+        RoundingStrategy::MidpointNearestEven,
+    );
+    let w = row.window;
+    let spent_or_lapsed = w.expired_minor + w.redeemed_minor;
+    let breakage_rate = (spent_or_lapsed != 0).then(|| {
+        (Decimal::from(w.expired_minor) / Decimal::from(spent_or_lapsed))
+            .round_dp_with_strategy(RATE_PLACES, RoundingStrategy::MidpointNearestEven)
+            .to_string()
+    });
+    Ok(Some(LiabilityLine {
+        issuer: party.to_string(),
+        unit: unit.to_string(),
+        outstanding: outstanding.to_string(),
+        value: Amount::from_decimal(worth, currency_scale)
+            .map_err(|_| ClearingError::AmountTooLarge)?
+            .to_string(),
+        currency: ctx.network.settlement_currency.to_string(),
+        earned: amount(w.earned_minor).to_string(),
+        redeemed: amount(w.redeemed_minor).to_string(),
+        expired: amount(w.expired_minor).to_string(),
+        breakage_rate,
+    }))
 }

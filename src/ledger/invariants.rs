@@ -358,7 +358,7 @@ mod tests {
     #[test]
     fn a_sound_ledger_passes_every_check() {
         let checks = run(&chain(3), &balances(3));
-        assert_eq!(checks.len(), 11);
+        assert_eq!(checks.len(), 12);
         assert!(failed(&checks).is_empty(), "{checks:?}");
     }
 
@@ -497,14 +497,24 @@ mod tests {
         assert_eq!(failed(&run(&entries, &balances(2))), ["hash_chain"]);
     }
 
-    /// A forfeiture gives the member's points back to their issuer and does nothing else: one
-    /// that also moves money, or takes points from another member, is found.
+    /// A forfeiture (and a points expiry) gives the member's points back to their issuer and
+    /// does nothing else: one that also moves money, or takes points from another member, is
+    /// found.
     #[test]
-    fn forfeitures_only_release_liability() {
+    fn forfeitures_and_expiries_only_release_liability() {
+        for (kind, check) in [
+            ("forfeiture", "forfeitures_release_liability"),
+            ("points_expiry", "expiries_release_liability"),
+        ] {
+            releases_only(kind, check);
+        }
+    }
+
+    fn releases_only(kind: &str, check: &str) {
         let forfeit = |postings: Vec<(&str, &str, i64)>| -> Vec<RawEntry> {
             let mut entries = chain(2);
             let last = &mut entries[1];
-            last.kind = "forfeiture".into();
+            last.kind = kind.into();
             last.member = Some("0190f7a4-0000-7000-8000-000000000001".into());
             last.postings = postings
                 .into_iter()
@@ -525,20 +535,20 @@ mod tests {
             let checks = run(entries, &balances(0));
             failed(&checks).iter().map(|s| (*s).to_owned()).collect()
         };
-        assert!(!names(&sound).contains(&"forfeitures_release_liability".to_owned()));
+        assert!(!names(&sound).contains(&check.to_owned()));
         let with_money = forfeit(vec![
             (MEMBER, "AROMA", 10),
             ("issuer:aroma:AROMA", "AROMA", -10),
             ("settlement:aroma:ILS", "ILS", 40),
             ("settlement:books:ILS", "ILS", -40),
         ]);
-        assert!(names(&with_money).contains(&"forfeitures_release_liability".to_owned()));
+        assert!(names(&with_money).contains(&check.to_owned()));
         let other = "member:0190f7a4-0000-7000-8000-000000000002:AROMA";
         let someone_else = forfeit(vec![
             (other, "AROMA", 10),
             ("issuer:aroma:AROMA", "AROMA", -10),
         ]);
-        assert!(names(&someone_else).contains(&"forfeitures_release_liability".to_owned()));
+        assert!(names(&someone_else).contains(&check.to_owned()));
     }
 
     #[test]

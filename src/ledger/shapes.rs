@@ -2,7 +2,7 @@
 //! forfeiture only gives a member's points back to their issuer; an earn gives its member
 //! points and makes only its partner (or the network, for a tier bonus it funds) owe the issuer;
 //! a subscription only makes the selling partner owe the network's fee income; a reward claim is
-//! a redemption at the reward's partner.
+//! a redemption at the reward's partner; a points expiry is shaped as a forfeiture.
 
 use super::account::Account;
 use super::chain::RawEntry;
@@ -12,13 +12,29 @@ use super::ids::Party;
 /// The memo fragment an earn with a network-funded tier bonus records.
 const NETWORK_FUNDED: &str = "\"funded_by\":\"network\"";
 
+/// The postings of `e` that are not its member's points going back to their issuer:
+/// `(amount, account)`.
+fn not_a_release(e: &RawEntry) -> Vec<(i64, &str)> {
+    let member = e.member.as_deref().unwrap_or_default();
+    e.postings
+        .iter()
+        .filter(|p| !match p.account.parse::<Account>() {
+            Ok(Account::Member { member: m, .. }) => m.to_string() == member && p.amount_minor > 0,
+            Ok(Account::Issuer { .. }) => p.amount_minor < 0,
+            _ => false,
+        })
+        .map(|p| (p.amount_minor, p.account.as_str()))
+        .collect()
+}
+
 #[derive(Debug, Default)]
 pub(super) struct Shapes {
     forfeitures: Findings,
     earns: Findings,
     subscriptions: Findings,
     reward_claims: Findings,
-    counted: [u64; 4],
+    expiries: Findings,
+    counted: [u64; 5],
 }
 
 impl Shapes {
@@ -28,6 +44,7 @@ impl Shapes {
             "earn" => self.earn(e),
             "subscription" => self.subscription(e),
             "reward_claim" => self.reward_claim(e),
+            "points_expiry" => self.points_expiry(e),
             _ => {}
         }
     }
@@ -36,23 +53,26 @@ impl Shapes {
     /// debited, issuer lines credited, nothing else (no settlement effect).
     fn forfeiture(&mut self, e: &RawEntry) {
         self.counted[0] += 1;
-        let member = e.member.as_deref().unwrap_or_default();
-        for p in &e.postings {
-            let fits = match p.account.parse::<Account>() {
-                Ok(Account::Member { member: m, .. }) => {
-                    m.to_string() == member && p.amount_minor > 0
-                }
-                Ok(Account::Issuer { .. }) => p.amount_minor < 0,
-                _ => false,
-            };
-            if !fits {
-                self.forfeitures.add(|| {
-                    format!(
-                        "forfeiture {} moves {} on {}, which is not its member's points back to their issuer",
-                        e.id, p.amount_minor, p.account
-                    )
-                });
-            }
+        for (amount, account) in not_a_release(e) {
+            self.forfeitures.add(|| {
+                format!(
+                    "forfeiture {} moves {amount} on {account}, which is not its member's points back to their issuer",
+                    e.id
+                )
+            });
+        }
+    }
+
+    /// An expiry has a forfeiture's shape: its member's points back to their issuer, no money.
+    fn points_expiry(&mut self, e: &RawEntry) {
+        self.counted[4] += 1;
+        for (amount, account) in not_a_release(e) {
+            self.expiries.add(|| {
+                format!(
+                    "points expiry {} moves {amount} on {account}, which is not its member's points back to their issuer",
+                    e.id
+                )
+            });
         }
     }
 
@@ -159,7 +179,7 @@ impl Shapes {
     }
 
     pub(super) fn into_checks(self) -> Vec<Check> {
-        let [forfeitures, earns, subscriptions, reward_claims] = self.counted;
+        let [forfeitures, earns, subscriptions, reward_claims, expiries] = self.counted;
         vec![
             self.forfeitures.into_check(
                 "forfeitures_release_liability",
@@ -180,6 +200,10 @@ impl Shapes {
                 format!(
                     "{reward_claims} reward claims spend their member's points at the reward's partner, which only the issuer owes"
                 ),
+            ),
+            self.expiries.into_check(
+                "expiries_release_liability",
+                format!("{expiries} points expiries move members' points back to their issuers only"),
             ),
         ]
     }

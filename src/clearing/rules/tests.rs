@@ -37,6 +37,7 @@ fn network(fee_bps: u32) -> Network {
         time_zone_name: "UTC".into(),
         time_zone: jiff::tz::TimeZone::UTC,
         tiers: None,
+        expiry: Default::default(),
     }
 }
 
