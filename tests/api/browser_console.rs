@@ -214,3 +214,44 @@ fn insights_are_charted_for_the_partner_chosen() {
         "three members: withheld, {overlap}"
     );
 }
+
+/// The liability page in the browser: reached from the navigation, one bar per issuer with
+/// points out, and a month end chosen by date shows the figures as they were then.
+#[test]
+fn the_liability_report_is_charted_and_read_as_at_a_date() {
+    let Some(browser) = Browser::start() else {
+        return;
+    };
+    let api = Api::start();
+    let m = api.member("aroma");
+    api.earn("aroma", &m, "40");
+    let b = api.member("books");
+    api.earn("books", &b, "10");
+    sign_in(&browser, &api, &api.finance_token(Role::Finance, None));
+    browser.click("nav a[href='/console/liability']");
+    browser.wait_at("/console/liability");
+    assert_eq!(
+        browser.eval("return document.querySelectorAll('svg.chart rect').length;"),
+        2,
+        "two issuers with points out, two bars"
+    );
+    let table = browser.eval("return document.getElementById('liability').innerText;");
+    assert!(
+        table.as_str().unwrap().contains("1.60"),
+        "40 AROMA at 0.04: {table}"
+    );
+    // Today's start: before any of it was earned.
+    let today = jiff::Timestamp::from_second(api.now_secs())
+        .unwrap()
+        .strftime("%Y-%m-%d")
+        .to_string();
+    browser.eval(&format!(
+        "document.querySelector('input[name=date]').value = '{today}'; return true;"
+    ));
+    browser.click("form[action='/console/liability'] button");
+    browser.wait_for("the report as at today's start", |b| {
+        b.url().contains(&format!("date={today}"))
+    });
+    let then = browser.eval("return document.getElementById('liability').innerText;");
+    assert!(!then.as_str().unwrap().contains("1.60"), "{then}");
+}

@@ -271,3 +271,40 @@ fn the_liability_report_reconciles_with_the_trial_balance() {
     assert_eq!(units, vec!["AROMA"]);
     api.verify();
 }
+
+/// `/console/liability`: the report as a table with a bar per issuer, its own for a partner's
+/// finance user, in both languages; a date in the future is refused in words.
+#[test]
+fn the_console_shows_the_liability_report() {
+    use crate::common::pages::{browse, signed_in};
+    let api = Api::start();
+    let member = api.member("aroma");
+    api.earn("aroma", &member, "1250");
+    let (cookie, _) = signed_in(&api, &api.finance_token(Role::Finance, None));
+    let page = browse(
+        &api,
+        "GET",
+        "/console/liability",
+        &[("cookie", cookie.clone())],
+        None,
+    );
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.body.contains("<td>aroma</td><td>AROMA</td><td class=\"num\">1,250</td><td class=\"num\">50.00 ILS</td><td class=\"num\">1,250</td>"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("<svg class=\"chart\""), "{}", page.body);
+    let future = browse(
+        &api,
+        "GET",
+        "/console/liability?date=2999-01-01&lang=he",
+        &[("cookie", cookie)],
+        None,
+    );
+    assert!(future.body.contains("dir=\"rtl\""), "{}", future.body);
+    assert!(future.body.contains("role=\"alert\""), "{}", future.body);
+    let (own, _) = signed_in(&api, &api.finance_token(Role::Finance, Some("books")));
+    let theirs = browse(&api, "GET", "/console/liability", &[("cookie", own)], None);
+    assert!(!theirs.body.contains("<td>aroma</td>"), "{}", theirs.body);
+}

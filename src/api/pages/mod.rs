@@ -9,6 +9,7 @@ pub mod format;
 pub mod health;
 pub mod i18n;
 pub mod insights;
+pub mod liability;
 pub mod multipart;
 pub mod qr;
 pub mod reconcile;
@@ -45,6 +46,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(reconcile::upload)
         .service(entries::search)
         .service(insights::page)
+        .service(liability::page)
         .service(health::health)
         .service(wallet::login)
         .service(wallet::wallet)
