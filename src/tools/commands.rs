@@ -368,7 +368,7 @@ fn report(checks: &[Check], json: bool) -> ExitCode {
     } else {
         for c in checks {
             let mark = if c.ok { "ok  " } else { "FAIL" };
-            println!("{mark} {:<30} {}", c.name, c.detail);
+            println!("{mark} {:<34} {}", c.name, c.detail);
         }
         println!(
             "{}",

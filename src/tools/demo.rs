@@ -135,6 +135,7 @@ fn story(clearing: &Clearing, server: &RunningServer, keys: &[GeneratedKey]) -> 
             base: server.url(""),
             key,
             agent: agent.clone(),
+            clock: clearing.clock().clone(),
         })
     };
     let (aroma, books, threads) = (partner("aroma")?, partner("books")?, partner("threads")?);
@@ -526,14 +527,16 @@ fn story(clearing: &Clearing, server: &RunningServer, keys: &[GeneratedKey]) -> 
         after["status"].as_str().unwrap_or("")
     );
 
+    super::demo_expiry::expiry(&threads, &agent, &|path| server.url(path), clearing, &dana)?;
+
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    println!("\n17. coalition verify — every invariant over the whole ledger:");
+    println!("\n18. coalition verify — every invariant over the whole ledger:");
     let checks = runtime.block_on(clearing.verify())?;
     for c in &checks {
         println!(
-            "     {} {:<30} {}",
+            "     {} {:<34} {}",
             if c.ok { "ok  " } else { "FAIL" },
             c.name,
             c.detail

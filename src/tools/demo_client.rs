@@ -10,6 +10,9 @@ pub(super) struct Partner<'a> {
     pub(super) base: String,
     pub(super) key: &'a GeneratedKey,
     pub(super) agent: ureq::Agent,
+    /// The service's clock: signatures are dated by it, so that they stay valid when the demo
+    /// moves the clock ahead.
+    pub(super) clock: crate::ledger::clock::Clock,
 }
 
 pub(super) struct Answer {
@@ -28,7 +31,7 @@ impl Partner<'_> {
     ) -> Result<Answer> {
         let url = format!("{}{path}", self.base);
         let text = body.map(Value::to_string);
-        let now = crate::ledger::clock::Clock::system().now_secs();
+        let now = self.clock.now_secs();
         let signed = crate::httpsig::sign_request_with(
             &self.key.key,
             self.key.key_id.as_str(),

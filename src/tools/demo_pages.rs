@@ -37,6 +37,7 @@ pub fn stay(
             .http_status_as_error(false)
             .build()
             .into(),
+        clock: clearing.clock().clone(),
     };
     // What Aroma's app asks for when it opens Dana's wallet, links and consent included.
     let scopes = [

@@ -12,6 +12,7 @@ pub mod cli;
 pub mod commands;
 mod demo;
 mod demo_client;
+mod demo_expiry;
 mod demo_offers;
 mod demo_pages;
 mod demo_programme;

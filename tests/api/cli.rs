@@ -328,6 +328,11 @@ fn demo_runs_to_the_end() {
         "comes (fulfilled), and earns 50 PAGES for attending",
         "overlap books <10",
         "ok   reward_claims_are_redemptions",
+        "Her wallet: 20 STYLE expire at",
+        "threads  STYLE  outstanding    20",
+        "ok   expiries_release_liability",
+        "ok   lots_add_up_to_balances",
+        "ok   liability_days_match_the_journal",
     ] {
         assert!(stdout.contains(step), "missing {step:?} in:\n{stdout}");
     }
