@@ -164,6 +164,16 @@ fn inactivity_expires_every_point_only_after_months_without_an_earn_or_a_spend()
     assert_eq!(api.balance("fuelup", &member), "35.0");
     let w = wallet(&api, "fuelup", &member);
     assert_eq!(w["balances"][0]["expiring"][0]["points"], "35.0");
+    // The wallet page says it too, in the member's words.
+    let token = api.scoped_token("fuelup", &member, &["wallet"]);
+    let cookie = crate::wallet_http::opened(&api, &token);
+    let page = crate::common::pages::browse(&api, "GET", "/wallet", &[("cookie", cookie)], None);
+    assert!(
+        page.body
+            .contains("<p class=\"expiring\">Expiring FUEL: 35.0 on "),
+        "{}",
+        page.body
+    );
     api.advance_secs(months(2));
     wait_for_balance(&api, "fuelup", &member, "0.0");
     let list = expiries(&api, "fuelup", &member);

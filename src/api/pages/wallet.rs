@@ -54,6 +54,8 @@ pub struct BalanceRow {
     pub value: String,
     /// This session may spend it (the unit is its brand's, or the network's).
     pub spendable: bool,
+    /// What of it expires when: `(points, date)`, soonest first.
+    pub expiring: Vec<(String, String)>,
 }
 
 pub struct Choice {
@@ -294,7 +296,7 @@ pub(super) async fn render(
         tier,
         brand: name(&Party::Partner(azp.clone())),
         currency: network.settlement_currency.to_string(),
-        balances: balance_rows(network, azp, &w.lines),
+        balances: balance_rows(network, azp, &w.lines, s.lang),
         spendable,
         // Only the units the member holds: the others need no advice.
         elsewhere: elsewhere
@@ -503,7 +505,12 @@ fn units_by_reach(network: &Network, azp: &PartnerId) -> (Vec<String>, Vec<(Stri
     (here.into_iter().map(|(u, _)| u).collect(), there)
 }
 
-fn balance_rows(network: &Network, azp: &PartnerId, lines: &[WalletLine]) -> Vec<BalanceRow> {
+fn balance_rows(
+    network: &Network,
+    azp: &PartnerId,
+    lines: &[WalletLine],
+    lang: Lang,
+) -> Vec<BalanceRow> {
     lines
         .iter()
         .map(|l| BalanceRow {
@@ -517,6 +524,11 @@ fn balance_rows(network: &Network, azp: &PartnerId, lines: &[WalletLine]) -> Vec
                 .map(|v| v.to_string())
                 .unwrap_or_default(),
             spendable: may_spend(azp, &l.issuer),
+            expiring: l
+                .expiring
+                .iter()
+                .map(|e| (e.points.to_string(), super::format::when(e.at_us, lang)))
+                .collect(),
         })
         .collect()
 }

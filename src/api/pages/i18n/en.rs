@@ -172,6 +172,8 @@ pub static EN: Text = Text {
     open_cycle: "The open cycle",
     open_cycle_intro: "What each party nets so far from the entries no cycle has closed: above zero the network pays it, below zero it pays the network.",
     nothing_open: "Nothing has moved since the last cut-off.",
+    expiring: "Expiring",
+    on_date: "on",
     liability: "Liability",
     liability_intro: "Points outstanding per issuer (exactly the issuer's balance in the trial balance) and their value, with what was earned, redeemed and expired in the twelve months before. Breakage rate: expired ÷ (expired + redeemed).",
     liability_bad_date: "Choose a date no later than today.",

@@ -253,6 +253,8 @@ pub struct Text {
     pub open_cycle: &'static str,
     pub open_cycle_intro: &'static str,
     pub nothing_open: &'static str,
+    pub expiring: &'static str,
+    pub on_date: &'static str,
     pub liability: &'static str,
     pub liability_intro: &'static str,
     pub liability_bad_date: &'static str,
