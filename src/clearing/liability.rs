@@ -60,7 +60,7 @@ impl Clearing {
     pub async fn liability(
         &self,
         at_us: Option<i64>,
-        issuer: Option<PartnerId>,
+        issuer_wanted: Option<PartnerId>,
     ) -> Result<LiabilityReport, ClearingError> {
         let now = self.context().clock.now_us();
         if let Some(at) = at_us {
@@ -76,9 +76,27 @@ impl Clearing {
         let back = add_months(at, -12).ok_or(ClearingError::AmountTooLarge)?;
         let from_day = day_of(back);
         let until_day = at_us.map(day_of);
+        // The configured point units' issuer accounts, each read by key.
+        let names: Vec<(String, String)> = self
+            .context()
+            .network
+            .units
+            .iter()
+            .filter_map(|u| {
+                let issuer = u.issuer()?.clone();
+                let wanted = issuer_filter(&issuer, issuer_wanted.as_ref());
+                wanted.then(|| {
+                    let account = Account::Issuer {
+                        issuer,
+                        unit: u.code.clone(),
+                    };
+                    (account.to_string(), u.code.to_string())
+                })
+            })
+            .collect();
         let rows = self
             .store()
-            .read(move |c| crate::store::liability::report(c, from_day, until_day))
+            .read(move |c| crate::store::liability::report(c, &names, from_day, until_day))
             .await?;
         let ctx = self.context();
         let mut issuers = Vec::new();
@@ -90,12 +108,6 @@ impl Clearing {
             else {
                 continue;
             };
-            if issuer
-                .as_ref()
-                .is_some_and(|wanted| party != Party::Partner(wanted.clone()))
-            {
-                continue;
-            }
             if let Some(line) = line(ctx, &party, &unit, &row)? {
                 issuers.push(line);
             }
@@ -149,4 +161,9 @@ fn line(
         expired: amount(w.expired_minor).to_string(),
         breakage_rate,
     }))
+}
+
+/// Whether `issuer`'s lines are in a report for `wanted` (every issuer's when `None`).
+fn issuer_filter(issuer: &Party, wanted: Option<&PartnerId>) -> bool {
+    wanted.is_none_or(|w| *issuer == Party::Partner(w.clone()))
 }

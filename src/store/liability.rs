@@ -73,18 +73,24 @@ pub struct IssuerLiability {
     pub window: Flow,
 }
 
-/// Per issuer account: what was outstanding before day `until_day` (every day before it;
-/// `None`: now, from the balance), and the flows of days `from_day..until_day`.
+/// Per issuer account named (each read by key): what was outstanding before day `until_day`
+/// (every day before it; `None`: now, from the balance), and the flows of days
+/// `from_day..until_day`.
 pub fn report(
     conn: &mut DbConn,
+    names: &[(String, String)],
     from_day: i32,
     until_day: Option<i32>,
 ) -> Result<Vec<IssuerLiability>, StoreError> {
-    let balances: Vec<(String, String, i64)> = accounts::table
-        .filter(accounts::kind.eq("issuer"))
-        .select((accounts::name, accounts::unit, accounts::balance_minor))
-        .order(accounts::name)
-        .load(conn)?;
+    let mut balances: Vec<(String, String, i64)> = Vec::with_capacity(names.len());
+    for (account, unit) in names {
+        let balance: Option<i64> = accounts::table
+            .find(account)
+            .select(accounts::balance_minor)
+            .first(conn)
+            .optional()?;
+        balances.push((account.clone(), unit.clone(), balance.unwrap_or(0)));
+    }
     let mut out = Vec::with_capacity(balances.len());
     for (account, unit, balance_minor) in balances {
         let mut query = issuer_days::table

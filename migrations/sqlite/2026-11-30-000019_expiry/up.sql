@@ -16,7 +16,8 @@ CREATE TABLE lots (
     PRIMARY KEY (account, lot_seq)
 );
 CREATE INDEX lots_open_by_unit ON lots (unit, clock_us) WHERE remaining_minor > 0;
-CREATE INDEX lots_open_by_member ON lots (member_id) WHERE remaining_minor > 0;
+CREATE INDEX lots_open_by_member ON lots (member_id, unit, earned_at_us, lot_seq)
+    WHERE remaining_minor > 0;
 
 -- What each entry did to each lot (negative: taken, positive: given), so that a reversal, a
 -- void or a hold's release gives back exactly the lots the original took. `restores`: the
