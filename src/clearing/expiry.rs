@@ -14,16 +14,43 @@ use crate::ledger::{
     UnitCode,
 };
 use crate::partners::programme::{ExpiryKind, ExpiryPolicy};
-use crate::store::lots::{self, DueAccount, Lot, MAX_EXPIRING_SHOWN, MAX_LOTS_PER_EXPIRY};
+use crate::store::lots::{
+    self, ActivityCursor, DueAccount, Lot, MAX_EXPIRING_SHOWN, MAX_LOTS_PER_EXPIRY,
+};
 use crate::store::status::EntryStatus;
 use crate::store::{LotPlan, WriteTx};
 
 /// How long after an expiry its issuer may undo it, in days.
 pub const EXPIRY_REVERSAL_DAYS: i64 = 90;
 /// Member accounts one write of the sweep expires (one entry each).
-pub const EXPIRY_ACCOUNTS_PER_WRITE: i64 = 100;
-/// Writes one sweep makes at most; the rest waits for the next.
+pub const EXPIRY_ACCOUNTS_PER_WRITE: usize = 100;
+/// Writes one `fixed` sweep makes at most; the rest waits for the next.
 pub const MAX_EXPIRY_WRITES_PER_SWEEP: usize = 1000;
+/// Members one page of an `inactivity` sweep reads.
+pub const INACTIVE_MEMBERS_PER_PAGE: i64 = 500;
+/// Pages one `inactivity` sweep reads at most; the next goes on from there.
+pub const MAX_INACTIVITY_PAGES_PER_SWEEP: usize = 200;
+
+/// Where each `inactivity` unit's sweep is in the members (by last activity), between sweeps.
+#[derive(Debug, Default)]
+pub struct SweepState {
+    cursors: std::sync::Mutex<std::collections::HashMap<UnitCode, ActivityCursor>>,
+}
+
+impl SweepState {
+    fn cursor(&self, unit: &UnitCode) -> Option<ActivityCursor> {
+        self.cursors.lock().ok()?.get(unit).cloned()
+    }
+
+    fn keep(&self, unit: &UnitCode, cursor: Option<ActivityCursor>) {
+        if let Ok(mut all) = self.cursors.lock() {
+            match cursor {
+                Some(c) => all.insert(unit.clone(), c),
+                None => all.remove(unit),
+            };
+        }
+    }
+}
 
 const DAY_US: i64 = 86_400_000_000;
 
@@ -84,40 +111,102 @@ impl Clearing {
             .map(|(u, p)| (u.clone(), *p))
             .collect();
         let mut done = ExpirySweep::default();
-        let mut writes = 0;
         for (unit, policy) in policies {
             let now = self.context().clock.now_us();
             let Some(cutoff) = add_months(now, -i64::from(policy.months)) else {
                 continue;
             };
-            let inactive = (policy.kind == ExpiryKind::Inactivity).then_some(cutoff);
-            loop {
-                let u = unit.to_string();
-                let due = self
-                    .store()
-                    .read(move |c| {
-                        lots::due_accounts(c, &u, cutoff, inactive, EXPIRY_ACCOUNTS_PER_WRITE)
-                    })
-                    .await?;
-                if due.is_empty() || writes >= MAX_EXPIRY_WRITES_PER_SWEEP {
-                    break;
-                }
-                let ctx = self.context().clone();
-                let (u, p) = (unit.clone(), policy);
-                let page = self
-                    .store()
-                    .write(move |tx| expire_page(&ctx, tx, (&u, &p), cutoff, &due))
-                    .await?;
-                writes += 1;
-                done.entries += page.entries;
-                done.lots += page.lots;
-                if page.entries == 0 {
-                    // Listed as due but nothing was (active again since): the next sweep sees.
-                    break;
-                }
+            let swept = match policy.kind {
+                ExpiryKind::Inactivity => self.expire_inactive(&unit, &policy, cutoff).await?,
+                _ => self.expire_by_lot(&unit, &policy, cutoff).await?,
+            };
+            done.entries += swept.entries;
+            done.lots += swept.lots;
+        }
+        Ok(done)
+    }
+
+    /// `fixed`: the oldest due lots first, page by page, until none is due.
+    async fn expire_by_lot(
+        &self,
+        unit: &UnitCode,
+        policy: &ExpiryPolicy,
+        cutoff: i64,
+    ) -> Result<ExpirySweep, ClearingError> {
+        let mut done = ExpirySweep::default();
+        for _ in 0..MAX_EXPIRY_WRITES_PER_SWEEP {
+            let u = unit.to_string();
+            let due = self
+                .store()
+                .read(move |c| lots::due_by_lot(c, &u, cutoff, EXPIRY_ACCOUNTS_PER_WRITE))
+                .await?;
+            if due.is_empty() {
+                break;
+            }
+            let page = self.expire_accounts(unit, policy, cutoff, due).await?;
+            done.entries += page.entries;
+            done.lots += page.lots;
+            if page.entries == 0 {
+                // Listed as due but nothing was (spent since): the next sweep sees.
+                break;
             }
         }
         Ok(done)
+    }
+
+    /// `inactivity`: the members inactive since the cutoff, a page at a time from where the
+    /// last sweep stopped, at most [`MAX_INACTIVITY_PAGES_PER_SWEEP`] pages a sweep.
+    async fn expire_inactive(
+        &self,
+        unit: &UnitCode,
+        policy: &ExpiryPolicy,
+        cutoff: i64,
+    ) -> Result<ExpirySweep, ClearingError> {
+        let mut done = ExpirySweep::default();
+        let mut cursor = self.expiry.cursor(unit);
+        for _ in 0..MAX_INACTIVITY_PAGES_PER_SWEEP {
+            let (u, after) = (unit.to_string(), cursor.clone());
+            let (due, next) = self
+                .store()
+                .read(move |c| {
+                    lots::due_by_inactivity(
+                        c,
+                        &u,
+                        (cutoff, cutoff),
+                        after.as_ref(),
+                        INACTIVE_MEMBERS_PER_PAGE,
+                    )
+                })
+                .await?;
+            for chunk in due.chunks(EXPIRY_ACCOUNTS_PER_WRITE) {
+                let page = self
+                    .expire_accounts(unit, policy, cutoff, chunk.to_vec())
+                    .await?;
+                done.entries += page.entries;
+                done.lots += page.lots;
+            }
+            cursor = next;
+            if cursor.is_none() {
+                break;
+            }
+        }
+        self.expiry.keep(unit, cursor);
+        Ok(done)
+    }
+
+    /// One write expiring the due lots of `due`.
+    async fn expire_accounts(
+        &self,
+        unit: &UnitCode,
+        policy: &ExpiryPolicy,
+        cutoff: i64,
+        due: Vec<DueAccount>,
+    ) -> Result<ExpirySweep, ClearingError> {
+        let ctx = self.context().clone();
+        let (u, p) = (unit.clone(), *policy);
+        self.store()
+            .write(move |tx| expire_page(&ctx, tx, (&u, &p), cutoff, &due))
+            .await
     }
 
     /// What a member's points will expire when, per unit (units without a policy: none).

@@ -138,6 +138,8 @@ pub struct Clearing {
     store: Arc<Store>,
     /// The segment worker's state.
     segments: segments::EvaluationState,
+    /// Where each `inactivity` unit's expiry sweep is in the members.
+    expiry: expiry::SweepState,
 }
 
 impl Clearing {
@@ -186,6 +188,7 @@ impl Clearing {
             ctx: Arc::new(ctx),
             store,
             segments: segments::EvaluationState::default(),
+            expiry: expiry::SweepState::default(),
         }))
     }
 

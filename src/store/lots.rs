@@ -350,38 +350,86 @@ pub struct DueAccount {
     pub member_id: String,
 }
 
-/// Up to `limit` accounts of `unit` holding an open lot whose clock started at or before
-/// `cutoff_us`, after `after` (an account name: the sweep's place). With `inactive_since_us`,
-/// only members whose last earn or spend is at or before it.
-pub fn due_accounts(
+/// Lots read per page of the `fixed` sweep (up to this many accounts come of one page).
+pub const DUE_LOTS_PER_PAGE: i64 = 1000;
+
+/// Accounts of `unit` holding an open lot whose clock started at or before `cutoff_us`: the
+/// oldest such lots first (by the `lots_open_by_unit` index, which an expired lot leaves),
+/// at most `limit` accounts.
+pub fn due_by_lot(
     conn: &mut DbConn,
     unit: &str,
     cutoff_us: i64,
-    inactive_since_us: Option<i64>,
-    limit: i64,
+    limit: usize,
 ) -> Result<Vec<DueAccount>, StoreError> {
-    let mut query = lots::table
-        .left_join(member_activity::table.on(member_activity::member_id.eq(lots::member_id)))
+    let rows: Vec<(String, String)> = lots::table
+        .filter(lots::unit.eq(unit))
+        .filter(lots::remaining_minor.gt(0))
+        .filter(lots::clock_us.le(cutoff_us))
+        .order((lots::clock_us, lots::account, lots::lot_seq))
+        .select((lots::account, lots::member_id))
+        .limit(DUE_LOTS_PER_PAGE)
+        .load(conn)?;
+    let mut due: Vec<DueAccount> = Vec::new();
+    for (account, member_id) in rows {
+        if due.len() >= limit {
+            break;
+        }
+        if !due.iter().any(|d| d.account == account) {
+            due.push(DueAccount { account, member_id });
+        }
+    }
+    Ok(due)
+}
+
+/// Where an `inactivity` sweep is in the members, by last activity: `(last_active_us, member)`.
+pub type ActivityCursor = (i64, String);
+
+/// Members whose last earn or spend is at or before `inactive_since_us`, after `after`, at most
+/// `limit` (by the `member_activity_by_time` index), and those of their accounts of `unit` holding
+/// an open lot whose clock started at or before `cutoff_us` (by `lots_open_by_member`). Returns
+/// the accounts and where the page ended (`None`: no member was left).
+pub fn due_by_inactivity(
+    conn: &mut DbConn,
+    unit: &str,
+    (inactive_since_us, cutoff_us): (i64, i64),
+    after: Option<&ActivityCursor>,
+    limit: i64,
+) -> Result<(Vec<DueAccount>, Option<ActivityCursor>), StoreError> {
+    let mut query = member_activity::table
+        .filter(member_activity::last_active_us.le(inactive_since_us))
+        .order((member_activity::last_active_us, member_activity::member_id))
+        .select((member_activity::last_active_us, member_activity::member_id))
+        .limit(limit)
+        .into_boxed();
+    if let Some((at, member)) = after {
+        query = query.filter(
+            member_activity::last_active_us
+                .gt(*at)
+                .or(member_activity::last_active_us
+                    .eq(*at)
+                    .and(member_activity::member_id.gt(member.clone()))),
+        );
+    }
+    let page: Vec<(i64, String)> = query.load(conn)?;
+    let Some(last) = page.last().cloned() else {
+        return Ok((Vec::new(), None));
+    };
+    let members: Vec<&String> = page.iter().map(|(_, m)| m).collect();
+    let rows: Vec<(String, String)> = lots::table
+        .filter(lots::member_id.eq_any(members))
         .filter(lots::unit.eq(unit))
         .filter(lots::remaining_minor.gt(0))
         .filter(lots::clock_us.le(cutoff_us))
         .select((lots::account, lots::member_id))
-        .distinct()
-        .order(lots::account)
-        .limit(limit)
-        .into_boxed();
-    if let Some(since) = inactive_since_us {
-        query = query.filter(
-            member_activity::last_active_us
-                .le(since)
-                .or(member_activity::last_active_us.is_null()),
-        );
+        .load(conn)?;
+    let mut due: Vec<DueAccount> = Vec::new();
+    for (account, member_id) in rows {
+        if !due.iter().any(|d| d.account == account) {
+            due.push(DueAccount { account, member_id });
+        }
     }
-    let rows: Vec<(String, String)> = query.load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(|(account, member_id)| DueAccount { account, member_id })
-        .collect())
+    Ok((due, Some(last)))
 }
 
 /// Per member account with open lots: their remainders summed, for `verify`.

@@ -96,7 +96,7 @@ async fn make_segments(clearing: &Clearing) -> Result<()> {
 }
 
 /// Writes nothing, over and over, until told to stop: how long each write waited.
-async fn probe(c: Arc<Clearing>, running: Arc<AtomicBool>) -> Result<Vec<Duration>> {
+pub(super) async fn probe(c: Arc<Clearing>, running: Arc<AtomicBool>) -> Result<Vec<Duration>> {
     let mut waits = Vec::new();
     while running.load(Ordering::Relaxed) {
         let t = Instant::now();
@@ -108,6 +108,14 @@ async fn probe(c: Arc<Clearing>, running: Arc<AtomicBool>) -> Result<Vec<Duratio
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     Ok(waits)
+}
+
+/// The probe's writes: how many, the p99 and the worst wait in milliseconds.
+pub(super) fn summary(mut waits: Vec<Duration>) -> (usize, f64, f64) {
+    waits.sort();
+    let ms = |d: Option<&Duration>| d.map_or(0.0, |d| d.as_secs_f64() * 1000.0);
+    let p99 = waits.get(waits.len().saturating_mul(99) / 100);
+    (waits.len(), ms(p99), ms(waits.last()))
 }
 
 fn pass(o: &Options, n: u64, dir: &std::path::Path) -> Result<()> {
@@ -138,10 +146,7 @@ fn pass(o: &Options, n: u64, dir: &std::path::Path) -> Result<()> {
     let done = runtime.block_on(clearing.refresh_insights())?;
     let pass_secs = started.elapsed().as_secs_f64();
     running.store(false, Ordering::Relaxed);
-    let mut waits = runtime.block_on(probe)??;
-    waits.sort();
-    let ms = |d: Option<&Duration>| d.map_or(0.0, |d| d.as_secs_f64() * 1000.0);
-    let p99 = waits.get(waits.len().saturating_mul(99) / 100);
+    let (probes, p99_ms, max_ms) = summary(runtime.block_on(probe)??);
     let sizes: Vec<i64> = clearing
         .store()
         .read_blocking(segments::all)?
@@ -156,20 +161,16 @@ fn pass(o: &Options, n: u64, dir: &std::path::Path) -> Result<()> {
         "members_per_sec": (n as f64 / pass_secs).round(),
         "entered": done.entered,
         "segment_sizes": sizes,
-        "probe_writes": waits.len(),
-        "probe_wait_p99_ms": ms(p99),
-        "probe_wait_max_ms": ms(waits.last()),
+        "probe_writes": probes,
+        "probe_wait_p99_ms": p99_ms,
+        "probe_wait_max_ms": max_ms,
     });
     if o.json {
         println!("{report}");
     } else {
         println!(
-            "segment pass over {n} members: {pass_secs:.1} s ({} members/s), {} entries into 2 segments (sizes {sizes:?}); a write meanwhile waited {:.1} ms at p99, {:.1} ms at worst ({} probe writes)",
-            report["members_per_sec"],
-            done.entered,
-            ms(p99),
-            ms(waits.last()),
-            waits.len()
+            "segment pass over {n} members: {pass_secs:.1} s ({} members/s), {} entries into 2 segments (sizes {sizes:?}); a write meanwhile waited {p99_ms:.1} ms at p99, {max_ms:.1} ms at worst ({probes} probe writes)",
+            report["members_per_sec"], done.entered,
         );
     }
     Ok(())

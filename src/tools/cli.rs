@@ -250,6 +250,11 @@ pub enum Command {
         /// pass over all of them while a probe measures how long a write waits meanwhile.
         #[arg(long, conflicts_with = "settle_entries")]
         segment_members: Option<u64>,
+        /// Instead of the HTTP load: seed this many lots of STYLE points (ten per member) by
+        /// real earns, move the clock past their expiry, and time the sweeps that expire them
+        /// while a probe measures how long a write waits meanwhile.
+        #[arg(long, conflicts_with_all = ["settle_entries", "segment_members"])]
+        expiring_lots: Option<u64>,
     },
     /// A scripted tour on a throwaway SQLite file with freshly generated partner keys.
     Demo {

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 
 use super::cli::{Command, FormatArg, RoleArg, ServiceArgs};
-use super::{bench, bench_segments, bench_settle, demo};
+use super::{bench, bench_expiry, bench_segments, bench_settle, demo};
 use crate::api;
 use crate::clearing::tokens::{MAX_FINANCE_TOKEN_TTL_SECS, Role, TokenKeys};
 use crate::clearing::{self, Clearing, Settings, time};
@@ -101,6 +101,7 @@ pub fn run(command: Command) -> Result<ExitCode> {
             settle_entries,
             basket,
             segment_members,
+            expiring_lots,
         } => {
             let options = bench::Options {
                 database,
@@ -111,10 +112,11 @@ pub fn run(command: Command) -> Result<ExitCode> {
                 json,
                 basket,
             };
-            match (settle_entries, segment_members) {
-                (Some(n), _) => bench_settle::run(&options, n.max(1))?,
-                (None, Some(n)) => bench_segments::run(&options, n.max(1))?,
-                (None, None) => bench::run(&options)?,
+            match (settle_entries, segment_members, expiring_lots) {
+                (Some(n), ..) => bench_settle::run(&options, n.max(1))?,
+                (None, Some(n), _) => bench_segments::run(&options, n.max(1))?,
+                (None, None, Some(n)) => bench_expiry::run(&options, n.max(1))?,
+                (None, None, None) => bench::run(&options)?,
             }
         }
     }

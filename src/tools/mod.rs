@@ -6,6 +6,7 @@
 mod bench;
 mod bench_basket;
 mod bench_client;
+mod bench_expiry;
 mod bench_segments;
 mod bench_settle;
 pub mod cli;
