@@ -142,6 +142,7 @@ impl Clearing {
             cards::revoke(tx, &id)?;
             members::erase(tx, &id)?;
             profiles::erase(tx, &id)?;
+            crate::store::lots::erase(tx, &id)?;
             crate::store::tiers::erase(tx, &id)?;
             crate::store::interactions::erase(tx, &id)?;
             crate::store::segments::erase(tx, &id)?;

@@ -432,6 +432,20 @@ pub fn due_by_inactivity(
     Ok((due, Some(last)))
 }
 
+/// Forgets an erased member's lots (all spent by then: their forfeiture took what was left)
+/// and activity clock. What each entry did to the lots stays, as the journal does.
+pub fn erase(tx: &mut super::tx::WriteTx<'_>, member_id: &str) -> Result<(), StoreError> {
+    let conn = tx.db()?;
+    diesel::delete(
+        lots::table
+            .filter(lots::member_id.eq(member_id))
+            .filter(lots::remaining_minor.eq(0)),
+    )
+    .execute(conn)?;
+    diesel::delete(member_activity::table.find(member_id)).execute(conn)?;
+    Ok(())
+}
+
 /// Per member account with open lots: their remainders summed, for `verify`.
 pub fn open_sums(conn: &mut DbConn) -> Result<BTreeMap<String, i64>, StoreError> {
     let rows: Vec<(String, i64)> = lots::table

@@ -199,6 +199,22 @@ fn erasure_forfeits_the_points_and_removes_the_person() {
             (format!("member:{dana}:AROMA"), "100".to_owned()),
         ]
     );
+    // The lots the forfeiture emptied and the expiry clock are gone with the person.
+    let kept = api
+        .svc
+        .clearing
+        .store()
+        .read_blocking({
+            let dana = dana.clone();
+            move |c| {
+                Ok::<_, coalition::store::StoreError>((
+                    coalition::store::lots::member_open_lots(c, &dana)?.len(),
+                    coalition::store::lots::last_active_us(c, &dana)?,
+                ))
+            }
+        })
+        .unwrap();
+    assert_eq!(kept, (0, None));
     api.verify();
 
     // Her tokens, her card and her id are refused; her codes are dead.
