@@ -8,9 +8,9 @@ use super::receipt::Posted;
 use super::write::{Caller, Work};
 use super::{BadAmount, Clearing, ClearingError, Invalid, Irreversible, Missing, rules};
 use crate::ledger::{Amount, CommittedEntry, EntryId, EntryKind, EntryMeta};
-use crate::store::WriteTx;
 use crate::store::operations::{self, Operation};
 use crate::store::status::{EntryStatus, OperationKind, OperationStatus};
+use crate::store::{LotPlan, WriteTx};
 
 #[derive(Debug, Clone)]
 pub struct ReverseInput {
@@ -167,5 +167,17 @@ fn post_reversal(
         &reversed,
         meta,
     )?;
-    Ok(tx.post(draft.balance(&ctx.units)?)?)
+    // A refund of a captured hold gives back the lots the hold took (the capture itself took
+    // none: it only gave back what it did not capture).
+    let plan = match (op.kind, hold_of(&original)) {
+        (OperationKind::Capture, Some(hold)) => LotPlan::Restore(hold),
+        _ => LotPlan::Usual,
+    };
+    Ok(tx.post_with(draft.balance(&ctx.units)?, plan)?)
+}
+
+/// The hold a capture captured, from its memo.
+fn hold_of(capture: &CommittedEntry) -> Option<EntryId> {
+    let memo: serde_json::Value = serde_json::from_str(capture.meta.memo.as_deref()?).ok()?;
+    memo.get("hold")?.as_str()?.parse().ok()
 }

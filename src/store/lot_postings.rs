@@ -103,12 +103,21 @@ impl WriteTx<'_> {
     ) -> Result<Deltas, StoreError> {
         let first: Vec<(i64, i64)> = match (plan, raw.reverses.as_deref()) {
             (LotPlan::Take(lots), _) => lots.to_vec(),
-            // A reversal of an earn takes back the earn's own lot first.
-            (_, Some(original)) => self
-                .net_moves(original, account)?
-                .into_iter()
-                .filter(|(_, net)| *net > 0)
-                .collect(),
+            // A reversal of an earn takes back the earn's own lot first: the lot it made
+            // (numbered by its chain position), then any it gave back to.
+            (_, Some(original)) => {
+                let mut first: Vec<(i64, i64)> = self
+                    .seq_of(original)?
+                    .map(|seq| (seq, i64::MAX))
+                    .into_iter()
+                    .collect();
+                first.extend(
+                    self.net_moves(original, account)?
+                        .into_iter()
+                        .filter(|(_, net)| *net > 0),
+                );
+                first
+            }
             _ => Vec::new(),
         };
         let seqs: Vec<i64> = first.iter().map(|(s, _)| *s).collect();
@@ -155,10 +164,19 @@ impl WriteTx<'_> {
             }
         }
         if left > 0 {
+            // A new lot is numbered by the entry that made it: no move needs recording.
             let book = self.state.lot_book_mut(account, member, unit);
-            deltas.extend(book.add(raw.seq, raw.created_at_us, left));
+            book.add(raw.seq, raw.created_at_us, left);
         }
         Ok(deltas)
+    }
+
+    /// The chain position of entry `id` (this batch's or stored).
+    fn seq_of(&mut self, id: &str) -> Result<Option<i64>, StoreError> {
+        if let Some(seq) = self.state.pending_entry_seq(id) {
+            return Ok(Some(seq));
+        }
+        super::ledger::seq_of(self.conn_unsynced(), id)
     }
 
     /// What `original` did to each lot of `account`, less what was undone since.

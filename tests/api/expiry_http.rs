@@ -78,6 +78,25 @@ fn points_expire_by_lot_oldest_first_and_the_issuer_can_undo_it() {
     let id = held.json()["entry_id"].as_str().unwrap().to_owned();
     let void = api.post("threads", &format!("/v1/redemptions/{id}/void"), &json!({}));
     assert_eq!(void.status, 200, "{}", void.body);
+    // So do a captured hold and its refund: the 40 come back to the oldest lot, not as new.
+    let held = api.post(
+        "threads",
+        "/v1/redemptions",
+        &json!({ "member_id": member, "unit": "STYLE", "points": "40", "reference": "h2", "capture": false }),
+    );
+    let id = held.json()["entry_id"].as_str().unwrap().to_owned();
+    let captured = api.post(
+        "threads",
+        &format!("/v1/redemptions/{id}/capture"),
+        &json!({}),
+    );
+    assert_eq!(captured.status, 200, "{}", captured.body);
+    let refund = api.post(
+        "threads",
+        "/v1/reversals",
+        &json!({ "entry_id": captured.json()["entry_id"], "reference": "r2", "reason": "returned" }),
+    );
+    assert_eq!(refund.status, 201, "{}", refund.body);
     let w = wallet(&api, "threads", &member);
     let expiring = &w["balances"][0]["expiring"];
     assert_eq!(

@@ -424,6 +424,28 @@ pub fn reversal(
                 Amount::from_minor(largest.amount.minor() - off, largest.amount.scale());
         }
     }
+    // A hold captured whole has no member line (the hold covered it): its points go back to
+    // the member whose hold it was.
+    let has_member = original
+        .postings
+        .iter()
+        .any(|p| p.account.kind() == AccountKind::Member);
+    if !earned
+        && !has_member
+        && let (Some(member), Some(hold)) = (
+            original.meta.member,
+            original
+                .postings
+                .iter()
+                .find(|p| p.account.kind() == AccountKind::Hold),
+        )
+    {
+        let account = Account::Member {
+            member,
+            unit: hold.account.unit().clone(),
+        };
+        postings.insert(0, credit(account, points)?);
+    }
     postings.extend(money.into_iter().filter(|p| !p.amount.is_zero()));
     Ok(EntryDraft::new(meta, postings))
 }

@@ -48,6 +48,16 @@ impl WriterState {
             .push((member_id.to_owned(), at_us));
     }
 
+    /// The chain position of entry `id`, if it is one of this batch's unwritten entries.
+    pub(in crate::store) fn pending_entry_seq(&self, id: &str) -> Option<i64> {
+        self.pending
+            .entries
+            .iter()
+            .rev()
+            .find(|e| e.id == id)
+            .map(|e| e.seq)
+    }
+
     /// The latest unwritten activity of `member`.
     pub(in crate::store) fn pending_last_active(&self, member: &str) -> Option<i64> {
         self.pending
