@@ -404,7 +404,16 @@ pub fn reversal(
             }
         }
     }
-    // Rounding each line alone may leave a unit off by a step or two: the largest line absorbs it.
+    absorb_rounding(&mut money);
+    if !earned && let Some(line) = whole_capture_member_line(original, points)? {
+        postings.insert(0, line);
+    }
+    postings.extend(money.into_iter().filter(|p| !p.amount.is_zero()));
+    Ok(EntryDraft::new(meta, postings))
+}
+
+/// Rounding each line alone may leave a unit off by a step or two: the largest line absorbs it.
+fn absorb_rounding(money: &mut [Posting]) {
     let mut units: Vec<UnitCode> = money.iter().map(|p| p.account.unit().clone()).collect();
     units.sort();
     units.dedup();
@@ -424,30 +433,34 @@ pub fn reversal(
                 Amount::from_minor(largest.amount.minor() - off, largest.amount.scale());
         }
     }
-    // A hold captured whole has no member line (the hold covered it): its points go back to
-    // the member whose hold it was.
-    let has_member = original
+}
+
+/// A hold captured whole has no member line (the hold covered it): reversing it gives the points
+/// back to the member whose hold it was. `None` for any other entry.
+fn whole_capture_member_line(
+    original: &crate::ledger::CommittedEntry,
+    points: Amount,
+) -> Result<Option<Posting>, ClearingError> {
+    use crate::ledger::AccountKind;
+    if original
         .postings
         .iter()
-        .any(|p| p.account.kind() == AccountKind::Member);
-    if !earned
-        && !has_member
-        && let (Some(member), Some(hold)) = (
-            original.meta.member,
-            original
-                .postings
-                .iter()
-                .find(|p| p.account.kind() == AccountKind::Hold),
-        )
+        .any(|p| p.account.kind() == AccountKind::Member)
     {
-        let account = Account::Member {
-            member,
-            unit: hold.account.unit().clone(),
-        };
-        postings.insert(0, credit(account, points)?);
+        return Ok(None);
     }
-    postings.extend(money.into_iter().filter(|p| !p.amount.is_zero()));
-    Ok(EntryDraft::new(meta, postings))
+    let hold = original
+        .postings
+        .iter()
+        .find(|p| p.account.kind() == AccountKind::Hold);
+    let (Some(member), Some(hold)) = (original.meta.member, hold) else {
+        return Ok(None);
+    };
+    let account = Account::Member {
+        member,
+        unit: hold.account.unit().clone(),
+    };
+    Ok(Some(credit(account, points)?))
 }
 
 #[cfg(test)]
