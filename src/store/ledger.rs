@@ -152,15 +152,6 @@ impl WriteTx<'_> {
     }
 }
 
-/// The chain position of the stored entry `id` (by its unique index).
-pub(super) fn seq_of(conn: &mut DbConn, id: &str) -> Result<Option<i64>, StoreError> {
-    Ok(entries::table
-        .filter(entries::id.eq(id))
-        .select(entries::seq)
-        .first(conn)
-        .optional()?)
-}
-
 /// Attaches postings to entry rows, keeping chain order.
 fn with_postings(conn: &mut DbConn, rows: Vec<EntryRow>) -> Result<Vec<RawEntry>, StoreError> {
     let seqs: Vec<i64> = rows.iter().map(|r| r.seq).collect();

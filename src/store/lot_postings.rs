@@ -3,9 +3,12 @@
 //! account, to the liability report's day; and to the member's activity clock. Run by
 //! [`WriteTx::post_with`] for every entry, in the entry's write.
 
+use diesel::prelude::*;
+
 use super::StoreError;
 use super::liability::IssuerDay;
 use super::lots::{self, Deltas, LotMove, net_of};
+use super::schema::entries;
 use super::tx::WriteTx;
 use crate::ledger::flows::{day_of, issuer_flow};
 use crate::ledger::{EntryId, EntryKind, RawEntry};
@@ -176,7 +179,12 @@ impl WriteTx<'_> {
         if let Some(seq) = self.state.pending_entry_seq(id) {
             return Ok(Some(seq));
         }
-        super::ledger::seq_of(self.conn_unsynced(), id)
+        // Stored: by the entries' unique index on `id`.
+        Ok(entries::table
+            .filter(entries::id.eq(id))
+            .select(entries::seq)
+            .first(self.conn_unsynced())
+            .optional()?)
     }
 
     /// What `original` did to each lot of `account`, less what was undone since.
