@@ -38,6 +38,8 @@ FENCE = re.compile(r"^```(\w*)\s*$")
 DIRECTIVE = re.compile(r"^<!-- docs-check: (skip: .+|background) -->$")
 READY = "http://127.0.0.1:8080/readyz"
 FILE_TIMEOUT_SECS = 30 * 60
+# How long a background block's server may take to answer (its first build included).
+READY_WAIT_SECS = 25 * 60
 
 
 def blocks(path):
@@ -88,7 +90,11 @@ def script_for(path, found):
             parts.extend(body[:-1])
             parts.append(body[-1] + " &")
             parts.append("BG=$!")
-            parts.append(f"curl -s --retry 600 --retry-connrefused --retry-delay 1 -o /dev/null {READY}")
+            # The first background block builds the release binary before it serves: on a slow
+            # 2-core machine that alone passed 10 minutes. Wait up to the file's own limit.
+            parts.append(
+                f"curl -s --retry {READY_WAIT_SECS} --retry-connrefused --retry-delay 1 -o /dev/null {READY}"
+            )
             parts.append('kill -0 "$BG"  # the server that answered is this block\'s')
         else:
             parts.append(text)
