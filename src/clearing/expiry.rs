@@ -284,7 +284,7 @@ fn expire_page(
         if total == 0 {
             continue;
         }
-        let entry = post_expiry(ctx, tx, (member, unit, policy), total, lots.len())?;
+        let entry = expiry_draft(ctx, (member, unit, policy), total, lots.len())?;
         tx.post_with(entry, LotPlan::Take(&lots))?;
         done.entries += 1;
         done.lots += lots.len();
@@ -293,9 +293,8 @@ fn expire_page(
 }
 
 /// The `points_expiry` entry for `total` points of `unit` of `member`, balanced.
-fn post_expiry(
+fn expiry_draft(
     ctx: &Context,
-    _tx: &mut WriteTx<'_>,
     (member, unit, policy): (MemberId, &UnitCode, &ExpiryPolicy),
     total: i64,
     lot_count: usize,

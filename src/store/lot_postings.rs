@@ -74,7 +74,8 @@ impl WriteTx<'_> {
             let deltas = if p.amount_minor > 0 {
                 self.spend_lots(raw, &p.account, (member, unit), p.amount_minor, plan)?
             } else {
-                self.credit_lots(raw, &p.account, (member, unit), -p.amount_minor, plan)?
+                let credit = (-p.amount_minor, source.as_deref());
+                self.credit_lots(raw, &p.account, (member, unit), credit, plan)?
             };
             let restores = if p.amount_minor > 0 && matches!(plan, LotPlan::Take(_)) {
                 None
@@ -140,18 +141,14 @@ impl WriteTx<'_> {
         raw: &RawEntry,
         account: &str,
         (member, unit): (&str, &str),
-        amount_minor: i64,
+        (amount_minor, source): (i64, Option<&str>),
         plan: LotPlan<'_>,
     ) -> Result<Deltas, StoreError> {
-        let source = match plan {
-            LotPlan::Restore(id) => Some(id.to_string()),
-            _ => raw.reverses.clone(),
-        };
         let mut deltas = Vec::new();
         let mut left = amount_minor;
         if let Some(original) = source {
             let owed: Vec<(i64, i64)> = self
-                .net_moves(&original, account)?
+                .net_moves(original, account)?
                 .into_iter()
                 .filter(|(_, net)| *net < 0)
                 .map(|(seq, net)| (seq, -net))

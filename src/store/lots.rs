@@ -90,8 +90,9 @@ impl LotBook {
         self.lots.iter_mut().find(|l| l.lot_seq == lot_seq)
     }
 
-    /// A new lot of `amount` made by the entry at `seq`, at `at_us`.
-    pub fn add(&mut self, seq: i64, at_us: i64, amount_minor: i64) -> Deltas {
+    /// A new lot of `amount` made by the entry at `seq`, at `at_us` (numbered by that entry, so
+    /// no move records it).
+    pub fn add(&mut self, seq: i64, at_us: i64, amount_minor: i64) {
         debug_assert!(amount_minor > 0);
         match self.lot_mut(seq) {
             // One entry credits an account once; a second credit (never made today) would
@@ -110,7 +111,6 @@ impl LotBook {
         }
         self.lots.sort_by_key(|l| (l.earned_at_us, l.lot_seq));
         self.mark(seq);
-        vec![(seq, amount_minor)]
     }
 
     /// Takes `amount` from the lots named first (in that order, at most what each names), then
