@@ -83,6 +83,7 @@ error_codes! {
     PerMemberLimit = "per_member_limit", 422, "Unprocessable request", "The member already has as many coupons of the campaign as it allows.";
     CampaignEnded = "campaign_ended", 422, "Unprocessable request", "The campaign is not running: before its start or after its end.";
     Overpayment = "overpayment", 422, "Unprocessable request", "The payment is more than the settlement position still open.";
+    WebhookUrlRefused = "webhook_url_refused", 422, "Unprocessable request", "The webhook URL is not an absolute http(s) URL, carries credentials, does not resolve, or resolves to an internal address.";
     InvalidCsv = "invalid_csv", 422, "Unprocessable request", "The CSV file is malformed: the detail names the line.";
     RateLimited = "rate_limited", 429, "Too many requests", "The partner is over its request rate: retry after Retry-After seconds.";
     Internal = "internal", 500, "Internal error", "The service failed; the error is logged. Nothing was changed.";

@@ -27,6 +27,7 @@ pub mod rewards;
 pub mod segments;
 pub mod settlements;
 pub mod subscriptions;
+pub mod webhooks;
 
 use std::io;
 use std::net::SocketAddr;
@@ -189,6 +190,11 @@ routes! {
     settlements::pay,
     settlements::reconcile,
     settlements::export,
+    webhooks::put_endpoint,
+    webhooks::get_endpoint,
+    webhooks::delete_endpoint,
+    webhooks::deliveries,
+    webhooks::retry,
     docs::openapi_json,
     docs::docs_page,
 }
@@ -289,6 +295,19 @@ async fn sweep(sweeper: Arc<Clearing>) {
     }
 }
 
+/// How often the webhook worker looks for events due.
+const DELIVERY_LOOK_MS: u64 = 100;
+
+/// The webhook worker, forever: starts the attempts that are due (each on its own task).
+async fn deliver(clearing: Arc<Clearing>) {
+    loop {
+        if let Err(e) = clearing.start_due_deliveries().await {
+            tracing::warn!(error = %e, "webhook delivery round failed; retrying");
+        }
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(DELIVERY_LOOK_MS)).await;
+    }
+}
+
 /// Builds the HTTP server on `listen` (e.g. `127.0.0.1:8080`, port 0 for any free port).
 /// Must run inside an actix system: it also starts the sweeper that expires lapsed holds.
 pub fn server(
@@ -297,6 +316,7 @@ pub fn server(
     options: ServerOptions,
 ) -> io::Result<(actix_web::dev::Server, Vec<SocketAddr>)> {
     actix_web::rt::spawn(sweep(clearing.clone()));
+    actix_web::rt::spawn(deliver(clearing.clone()));
     let workers = options.workers;
     let state = web::Data::new(AppState {
         clearing,

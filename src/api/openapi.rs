@@ -31,6 +31,8 @@ errors are application/problem+json with a stable `code`. See docs/ in the repos
         (name = "partner", description = "Signed by the partner: RFC 9421 HTTP Message Signatures with Ed25519 \
 (Signature-Input, Signature, Content-Digest); every POST carries an Idempotency-Key"),
         (name = "coupons", description = "Sponsor-funded cross-partner coupons (signed like every partner call)"),
+        (name = "webhooks", description = "A partner's webhook endpoint and its deliveries (signed like every partner call); \
+deliveries follow Standard Webhooks, signed `v1a` (Ed25519) by the network key: docs/webhooks.md"),
         (name = "member", description = "A member's own calls, with a member token from POST /v1/members/{member_id}/tokens"),
         (name = "finance", description = "Finance and operator staff, with a token from `coalition token`"),
     ),
@@ -85,7 +87,7 @@ fn caller(op: &Operation) -> Caller {
         Caller::Finance
     } else if tagged("member") {
         Caller::Member
-    } else if tagged("partner") || tagged("coupons") {
+    } else if tagged("partner") || tagged("coupons") || tagged("webhooks") {
         Caller::Partner
     } else {
         Caller::Public

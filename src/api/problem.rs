@@ -179,6 +179,7 @@ impl From<ClearingError> for ApiError {
             ClearingError::CampaignEnded(_) => ErrorCode::CampaignEnded,
             ClearingError::Overpayment { .. } => ErrorCode::Overpayment,
             ClearingError::InvalidCsv { .. } => ErrorCode::InvalidCsv,
+            ClearingError::WebhookUrl(_) => ErrorCode::WebhookUrlRefused,
         };
         ApiError::new(code, e.to_string())
     }

@@ -23,6 +23,7 @@ use crate::ledger::{
 };
 use crate::store::WriteTx;
 use crate::store::coupons::{self, CouponRow};
+use crate::store::webhooks::EventType;
 use crate::store::status::{CouponStatus, EntryStatus};
 
 /// A coupon and its campaign.
@@ -156,6 +157,17 @@ pub(crate) fn issue(
         created_at_us: now,
     };
     coupons::insert_coupon(tx, &row)?;
+    tx.emit(
+        campaign.row.sponsor.as_str(),
+        EventType::CouponIssued,
+        serde_json::json!({
+            "code": row.code,
+            "campaign_id": row.campaign_id,
+            "member_id": row.member_id,
+            "expires_at": crate::clearing::time::rfc3339(row.expires_at_us),
+        })
+        .to_string(),
+    );
     coupons::adjust_campaign(tx, &campaign.row.id, reserve.minor(), 0, 1, 0)?;
     Ok(row)
 }

@@ -81,6 +81,8 @@ pub enum ClearingError {
     Overpayment { left: Amount, partner: String },
     #[error("line {line}: {why}")]
     InvalidCsv { line: usize, why: CsvProblem },
+    #[error("{0}")]
+    WebhookUrl(#[from] super::webhooks::UrlRefusal),
 }
 
 impl ClearingError {
@@ -137,6 +139,10 @@ pub enum Missing {
     Partner(String),
     #[error("no segment {0} of this caller")]
     Segment(String),
+    #[error("this partner has no webhook endpoint")]
+    Webhook,
+    #[error("no such webhook delivery of this partner")]
+    Delivery,
     #[error("no reward {0}")]
     Reward(String),
     #[error("no such claim of a reward of this partner")]
@@ -252,6 +258,8 @@ pub enum Invalid {
     OccurredAt,
     #[error("kind: {0}")]
     InteractionKind(String),
+    #[error("{0}")]
+    Webhook(String),
     #[error("segment: {0}")]
     Segment(String),
     #[error("the network has {0} segments already, the most it keeps")]

@@ -36,6 +36,7 @@ pub mod time;
 pub mod tokens;
 pub mod trust;
 pub mod views;
+pub mod webhooks;
 pub mod write;
 
 pub use context::Context;
@@ -71,6 +72,8 @@ pub struct Settings {
     pub hold_ttl_secs: u64,
     /// The clock the service reads: the system's unless a test brings its own.
     pub clock: Clock,
+    /// Webhooks may go to loopback and private addresses (development and tests only).
+    pub allow_private_webhooks: bool,
 }
 
 /// Holds lapse after 15 minutes unless configured otherwise.
@@ -86,6 +89,7 @@ impl Settings {
             network_key: None,
             hold_ttl_secs: DEFAULT_HOLD_TTL_SECS,
             clock: Clock::system(),
+            allow_private_webhooks: false,
         }
     }
 
@@ -98,6 +102,12 @@ impl Settings {
     /// The network's key from this file (created when missing) instead of the default place.
     pub fn with_network_key(mut self, path: Option<PathBuf>) -> Self {
         self.network_key = path;
+        self
+    }
+
+    /// Lets webhooks reach loopback and private addresses (development and tests).
+    pub fn with_private_webhooks(mut self, allow: bool) -> Self {
+        self.allow_private_webhooks = allow;
         self
     }
 
@@ -140,6 +150,7 @@ pub struct Clearing {
     segments: segments::EvaluationState,
     /// Where each `inactivity` unit's expiry sweep is in the members.
     expiry: expiry::SweepState,
+    webhooks: webhooks::Delivery,
 }
 
 impl Clearing {
@@ -189,6 +200,7 @@ impl Clearing {
             store,
             segments: segments::EvaluationState::default(),
             expiry: expiry::SweepState::default(),
+            webhooks: webhooks::Delivery::new(settings.allow_private_webhooks),
         }))
     }
 

@@ -15,6 +15,7 @@ pub mod flows;
 pub mod ids;
 pub mod invariants;
 pub mod kind;
+pub mod parties;
 mod shapes;
 pub mod unit;
 

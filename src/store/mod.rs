@@ -34,6 +34,7 @@ mod syncer;
 pub mod tiers;
 pub mod touched;
 mod tx;
+pub mod webhooks;
 mod writer;
 
 use std::sync::Arc;
@@ -131,6 +132,8 @@ pub struct Store {
     clock: Clock,
     /// Members whose aggregates the writer's committed batches changed.
     touched: Arc<touched::Touched>,
+    /// Which partners' webhook endpoints take which events.
+    subscribers: Arc<webhooks::Subscribers>,
     /// SQLite only: copies the log into the database file off the writer's path.
     _checkpointer: Option<checkpoint::Checkpointer>,
 }
@@ -161,17 +164,25 @@ impl Store {
         // writer between batches.
         let restart_log = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let touched = Arc::new(touched::Touched::default());
+        let pool = conn::pool(url, readers)?;
+        let subscribers = Arc::new(webhooks::Subscribers::default());
+        subscribers.load(&mut *pool.get()?)?;
         Ok(Arc::new(Self {
             url: url.clone(),
-            pool: conn::pool(url, readers)?,
+            pool,
             sequencer: sequencer::Sequencer::start(
                 url.clone(),
                 restart_log.clone(),
                 clock.clone(),
-                (observer, touched.clone()),
+                writer::Listeners {
+                    observer,
+                    touched: touched.clone(),
+                    subscribers: subscribers.clone(),
+                },
             )?,
             clock,
             touched,
+            subscribers,
             _checkpointer: if url.is_sqlite() {
                 Some(
                     checkpoint::Checkpointer::start(url.clone(), restart_log).map_err(|e| {
@@ -192,6 +203,11 @@ impl Store {
     /// Members whose behaviour aggregates changed (kept once enabled).
     pub fn touched(&self) -> &touched::Touched {
         &self.touched
+    }
+
+    /// Which partners' webhook endpoints take which events.
+    pub fn subscribers(&self) -> &webhooks::Subscribers {
+        &self.subscribers
     }
 
     pub fn url(&self) -> &DatabaseUrl {

@@ -418,7 +418,64 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhook_endpoints (partner_id) {
+        partner_id -> Text,
+        url -> Text,
+        events -> Text,
+        created_at_us -> BigInt,
+        updated_at_us -> BigInt,
+        disabled_at_us -> Nullable<BigInt>,
+        disabled_reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    webhook_events (seq) {
+        seq -> BigInt,
+        id -> Text,
+        partner_id -> Text,
+        event_type -> Text,
+        entry_id -> Nullable<Text>,
+        data -> Nullable<Text>,
+        body -> Nullable<Text>,
+        created_at_us -> BigInt,
+        queued_at_us -> BigInt,
+        state -> Text,
+        attempts -> Integer,
+        next_attempt_us -> BigInt,
+        last_attempt_us -> Nullable<BigInt>,
+        last_status -> Nullable<Integer>,
+        last_error -> Nullable<Text>,
+        done_at_us -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    webhook_attempts (event_seq, attempt) {
+        event_seq -> BigInt,
+        attempt -> Integer,
+        at_us -> BigInt,
+        duration_ms -> BigInt,
+        status -> Nullable<Integer>,
+        error -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    expiry_notices (member_id, unit, expires_day) {
+        member_id -> Text,
+        unit -> Text,
+        expires_day -> Integer,
+        sent_at_us -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
+    webhook_endpoints,
+    webhook_events,
+    webhook_attempts,
+    expiry_notices,
     lots,
     lot_moves,
     member_activity,

@@ -17,12 +17,10 @@ use std::thread::JoinHandle;
 use diesel::connection::SimpleConnection;
 use tokio::sync::{mpsc, oneshot};
 
-use super::activity::EntryObserver;
 use super::conn::{DatabaseUrl, DbConn};
 use super::syncer::{Completion, SyncCounts, Syncer};
-use super::touched::Touched;
 use super::tx::WriteTx;
-use super::writer::WriterState;
+use super::writer::{Listeners, WriterState};
 use super::{StoreError, dialect, ledger};
 use crate::ledger::clock::Clock;
 
@@ -110,7 +108,7 @@ impl Sequencer {
         url: DatabaseUrl,
         restart_log: Arc<AtomicBool>,
         clock: Clock,
-        observers: (Option<EntryObserver>, Arc<Touched>),
+        observers: Listeners,
     ) -> Result<Self, StoreError> {
         let (queue, jobs) = mpsc::channel(QUEUE_CAPACITY);
         let stats = Arc::new(BatchStats::default());
@@ -197,7 +195,7 @@ fn run(
     mut jobs: mpsc::Receiver<Job>,
     stats: &BatchStats,
     restart_log: &AtomicBool,
-    (clock, (observer, touched)): (Clock, (Option<EntryObserver>, Arc<Touched>)),
+    (clock, listeners): (Clock, Listeners),
 ) {
     // SQLite: commits skip the fsync and a syncer thread answers callers after one (see
     // `syncer.rs` for why nothing acknowledged can be lost). Without it, commits fsync.
@@ -210,7 +208,7 @@ fn run(
         DatabaseUrl::Postgres(_) => None,
     };
     let mut conn: Option<DbConn> = None;
-    let mut state = WriterState::new(clock, observer, touched);
+    let mut state = WriterState::new(clock, listeners);
     // Jobs put off to the next batch because an earlier job of theirs held the same key.
     let mut carried: Vec<Job> = Vec::new();
     while let Some(batch) = next_batch(&mut jobs, &mut carried) {

@@ -4,6 +4,7 @@
 use super::StoreError;
 use super::conn::DbConn;
 use super::replies::{Render, ResponseSlot};
+use super::webhooks::EventType;
 use super::writer::WriterState;
 
 /// What a job sees: the write transaction and the writer's memory. Store functions take it to
@@ -47,6 +48,18 @@ impl<'a> WriteTx<'a> {
     /// consent changed): the segment worker looks at them once the batch commits.
     pub fn touch(&mut self, member_id: &str) {
         self.state.touch(member_id);
+    }
+
+    /// Queues a webhook event for `partner`, written with this job's other rows (and dropped
+    /// with them if the job is refused); nothing when their endpoint does not take it.
+    pub fn emit(&mut self, partner: &str, event: EventType, data: String) {
+        self.state.push_event(partner, event, data);
+    }
+
+    /// Whether any partner's endpoint takes any event (so a job can skip working out an
+    /// event's receivers when nobody listens).
+    pub fn has_subscribers(&self) -> bool {
+        !self.state.subscribers.is_empty()
     }
 
     /// Says that this job's answer holds personal data of `member_id` (a brand's id for them,

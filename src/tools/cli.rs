@@ -130,6 +130,10 @@ pub enum Command {
         /// over it a partner gets 429 with Retry-After.
         #[arg(long, env = "COALITION_RATE_PER_SEC", default_value_t = api::ratelimit::DEFAULT_RATE_PER_SEC)]
         rate_per_sec: u32,
+        /// Let webhooks go to loopback and private addresses (development and tests only:
+        /// otherwise such endpoints are refused, at registration and at every connection).
+        #[arg(long, env = "COALITION_ALLOW_PRIVATE_WEBHOOKS")]
+        allow_private_webhooks: bool,
     },
     /// Apply pending database migrations and exit.
     Migrate {

@@ -31,8 +31,12 @@ pub fn run(command: Command) -> Result<ExitCode> {
             hold_ttl_secs,
             public_url,
             rate_per_sec,
+            allow_private_webhooks,
         } => {
-            let settings = service.settings()?.with_hold_ttl_secs(hold_ttl_secs);
+            let settings = service
+                .settings()?
+                .with_hold_ttl_secs(hold_ttl_secs)
+                .with_private_webhooks(allow_private_webhooks);
             let options = api::ServerOptions {
                 workers: workers.unwrap_or_else(default_workers),
                 public_url,

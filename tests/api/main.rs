@@ -39,3 +39,4 @@ mod segments_http;
 mod settlement_http;
 mod streaming;
 mod wallet_http;
+mod webhooks_http;

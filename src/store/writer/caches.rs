@@ -2,9 +2,61 @@
 //! links it knows exist. Each change a job makes is logged for undo (`JobLog`).
 
 use super::{CachedAccount, CachedAuthorization, StoreError, WriterState};
+use crate::store::bulk::{AccountRecord, AuthorizationUse, insert_rows};
+use crate::store::conn::DbConn;
 use crate::store::rows::AuthorizationRow;
 
 impl WriterState {
+    pub(super) fn write_accounts(&mut self, conn: &mut DbConn, names: &[String]) -> Result<(), StoreError> {
+        let mut sorted: Vec<&String> = names.iter().collect();
+        // A stable order keeps PostgreSQL's row locks in one order across writers.
+        sorted.sort();
+        let rows: Vec<AccountRecord<'_>> = sorted
+            .iter()
+            .filter_map(|name| {
+                let a = self.accounts.get(name.as_str())?;
+                a.needs_write().then_some(AccountRecord {
+                    name,
+                    kind: a.kind,
+                    unit: &a.unit,
+                    balance_minor: a.balance_minor,
+                })
+            })
+            .collect();
+        insert_rows(conn, &rows)?;
+        for name in names {
+            if let Some(a) = self.accounts.get_mut(name)
+                && a.touched
+            {
+                a.stored_minor = Some(a.balance_minor);
+                a.touched = false;
+            }
+            self.dirty_accounts.remove(name);
+        }
+        Ok(())
+    }
+
+    pub(super) fn write_authorizations(
+        &mut self,
+        conn: &mut DbConn,
+        codes: &[String],
+    ) -> Result<(), StoreError> {
+        let rows: Vec<AuthorizationUse<'_>> = codes
+            .iter()
+            .filter_map(|c| self.authorizations.get(c))
+            .filter(|a| a.row.used_minor != a.stored_used_minor)
+            .map(|a| AuthorizationUse(&a.row))
+            .collect();
+        insert_rows(conn, &rows)?;
+        for code in codes {
+            if let Some(a) = self.authorizations.get_mut(code) {
+                a.stored_used_minor = a.row.used_minor;
+            }
+            self.dirty_authorizations.remove(code);
+        }
+        Ok(())
+    }
+
     // --- accounts ---
 
     pub(in crate::store) fn cached_account(&self, name: &str) -> Option<&CachedAccount> {

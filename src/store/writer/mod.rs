@@ -17,16 +17,18 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 mod caches;
+mod events;
 mod lots;
 mod pending;
 mod standing;
 
 use super::activity::{self, Activity, EntryObserver};
-use super::bulk::{AccountRecord, AuthorizationUse, IdempotencyRecord, PostingLine, insert_rows};
+use super::bulk::{IdempotencyRecord, PostingLine, insert_rows};
 use super::conn::DbConn;
 use super::replies::{KeyedRequest, Render, Replies, ResponseSlot};
 use super::rows::{AuthorizationRow, CampaignRow, Head, Operation, Recorded};
 use super::touched::Touched;
+use super::webhooks::Subscribers;
 use super::{StoreError, dialect, prefetch};
 use crate::ledger::RawEntry;
 use crate::ledger::clock::Clock;
@@ -39,6 +41,16 @@ pub const MAX_CACHED_ACCOUNTS: usize = 200_000;
 pub const MAX_CACHED_AUTHORIZATIONS: usize = 100_000;
 /// Members known to exist, kept between batches.
 pub const MAX_CACHED_MEMBERS: usize = 200_000;
+
+/// Who hears of what the writer does: the behaviour profile (what each entry adds to it), the
+/// segment worker (members whose aggregates changed) and partners' webhooks (who takes which
+/// events).
+#[derive(Clone, Default)]
+pub struct Listeners {
+    pub observer: Option<EntryObserver>,
+    pub touched: Arc<Touched>,
+    pub subscribers: Arc<Subscribers>,
+}
 
 /// What the writer knows of one account.
 #[derive(Debug, Clone)]
@@ -105,8 +117,11 @@ pub struct WriterState {
     broken: bool,
     /// What stamps the rows the writer creates.
     pub(super) clock: Clock,
-    /// What each posted entry adds to the behaviour profile.
+    /// What each posted entry adds to the behaviour profile, who takes which events.
     observer: Option<EntryObserver>,
+    pub(super) subscribers: Arc<Subscribers>,
+    /// The outbox's last position, once read in this run of batches.
+    event_seq: Option<i64>,
     /// The member whose personal data the current job's answer holds, if it said: its
     /// idempotency record names them.
     job_member: Option<String>,
@@ -117,11 +132,12 @@ pub struct WriterState {
 }
 
 impl WriterState {
-    pub(super) fn new(
-        clock: Clock,
-        observer: Option<EntryObserver>,
-        touched: Arc<Touched>,
-    ) -> Self {
+    pub(super) fn new(clock: Clock, listeners: Listeners) -> Self {
+        let Listeners {
+            observer,
+            touched,
+            subscribers,
+        } = listeners;
         Self {
             head: Head::EMPTY,
             committed_head: None,
@@ -140,6 +156,8 @@ impl WriterState {
             broken: false,
             clock,
             observer,
+            subscribers,
+            event_seq: None,
             job_member: None,
             touched,
             batch_touched: Vec::new(),
@@ -155,6 +173,7 @@ impl WriterState {
             self.members.clear();
             self.standings.clear();
             self.visited.clear();
+            self.event_seq = None;
         }
         self.dirty_accounts.clear();
         self.dirty_authorizations.clear();
@@ -199,11 +218,12 @@ impl WriterState {
 
     /// The batch failed: nothing cached can be trusted.
     pub(super) fn batch_failed(&mut self) {
-        *self = Self::new(
-            self.clock.clone(),
-            self.observer.take(),
-            self.touched.clone(),
-        );
+        let listeners = Listeners {
+            observer: self.observer.take(),
+            touched: self.touched.clone(),
+            subscribers: self.subscribers.clone(),
+        };
+        *self = Self::new(self.clock.clone(), listeners);
     }
 
     pub(super) fn begin_job(&mut self) {
@@ -218,6 +238,7 @@ impl WriterState {
                 lot_moves: self.pending.lot_moves.len(),
                 issuer_days: self.pending.issuer_days.len(),
                 activity_clocks: self.pending.activity_clocks.len(),
+                events: self.pending.events.len(),
             },
             head: Some(self.head),
             ..JobLog::default()
@@ -280,6 +301,7 @@ impl WriterState {
         p.lot_moves.truncate(job.marks.lot_moves);
         p.issuer_days.truncate(job.marks.issuer_days);
         p.activity_clocks.truncate(job.marks.activity_clocks);
+        p.events.truncate(job.marks.events);
         for r in p.idempotency.drain(job.marks.idempotency..) {
             p.idempotency_index.remove(&(r.owner, r.key));
         }
@@ -361,6 +383,8 @@ impl WriterState {
         p.issuer_days.drain(..m.issuer_days);
         p.activity_clocks.drain(..m.activity_clocks);
         p.entries.drain(..m.entries);
+        self.write_events(conn, m.events)?;
+        let p = &mut self.pending;
         p.operations.drain(..m.operations);
         p.activities.drain(..m.activities);
         for r in p.idempotency.drain(..m.idempotency) {
@@ -395,58 +419,10 @@ impl WriterState {
         activity::add(conn, &p.activities)?;
         insert_rows(conn, &p.idempotency)?;
         lots::write_rows(conn, &p.lot_moves, &p.issuer_days, &p.activity_clocks)?;
+        self.pending.events = p.events;
+        self.write_events(conn, self.pending.events.len())?;
         self.write_authorizations(conn, &auths)?;
         self.job.marks = self.job.marks.after_flush();
-        Ok(())
-    }
-
-    fn write_accounts(&mut self, conn: &mut DbConn, names: &[String]) -> Result<(), StoreError> {
-        let mut sorted: Vec<&String> = names.iter().collect();
-        // A stable order keeps PostgreSQL's row locks in one order across writers.
-        sorted.sort();
-        let rows: Vec<AccountRecord<'_>> = sorted
-            .iter()
-            .filter_map(|name| {
-                let a = self.accounts.get(name.as_str())?;
-                a.needs_write().then_some(AccountRecord {
-                    name,
-                    kind: a.kind,
-                    unit: &a.unit,
-                    balance_minor: a.balance_minor,
-                })
-            })
-            .collect();
-        insert_rows(conn, &rows)?;
-        for name in names {
-            if let Some(a) = self.accounts.get_mut(name)
-                && a.touched
-            {
-                a.stored_minor = Some(a.balance_minor);
-                a.touched = false;
-            }
-            self.dirty_accounts.remove(name);
-        }
-        Ok(())
-    }
-
-    fn write_authorizations(
-        &mut self,
-        conn: &mut DbConn,
-        codes: &[String],
-    ) -> Result<(), StoreError> {
-        let rows: Vec<AuthorizationUse<'_>> = codes
-            .iter()
-            .filter_map(|c| self.authorizations.get(c))
-            .filter(|a| a.row.used_minor != a.stored_used_minor)
-            .map(|a| AuthorizationUse(&a.row))
-            .collect();
-        insert_rows(conn, &rows)?;
-        for code in codes {
-            if let Some(a) = self.authorizations.get_mut(code) {
-                a.stored_used_minor = a.row.used_minor;
-            }
-            self.dirty_authorizations.remove(code);
-        }
         Ok(())
     }
 
@@ -457,6 +433,7 @@ impl WriterState {
         if let Some(activity) = self.observer.as_ref().and_then(|observe| observe(&entry)) {
             self.push_activity(activity);
         }
+        self.push_entry_events(&entry);
         self.pending.entries.push(entry);
     }
 

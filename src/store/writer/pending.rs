@@ -8,6 +8,7 @@ use super::super::bulk::IdempotencyRecord;
 use super::super::liability::IssuerDay;
 use super::super::lots::{LotBook, LotMove};
 use super::super::rows::{CampaignRow, Head, Operation, Recorded};
+use super::super::webhooks::NewEvent;
 use super::{CachedAccount, CachedAuthorization, Standing};
 use crate::ledger::RawEntry;
 
@@ -24,6 +25,8 @@ pub(super) struct Pending {
     pub(super) lot_moves: Vec<LotMove>,
     pub(super) issuer_days: Vec<IssuerDay>,
     pub(super) activity_clocks: Vec<(String, i64)>,
+    /// Webhook events, in the order their causes happened.
+    pub(super) events: Vec<NewEvent>,
     /// `(owner, key)` → index into `idempotency`.
     pub(super) idempotency_index: HashMap<(String, String), usize>,
 }
@@ -50,6 +53,7 @@ pub(super) struct Marks {
     pub(super) lot_moves: usize,
     pub(super) issuer_days: usize,
     pub(super) activity_clocks: usize,
+    pub(super) events: usize,
 }
 
 impl Marks {
@@ -89,5 +93,6 @@ impl JobLog {
             || pending.activities.len() > self.marks.activities
             || pending.idempotency.len() > self.marks.idempotency
             || !self.lot_books.is_empty()
+            || pending.events.len() > self.marks.events
     }
 }

@@ -2,6 +2,7 @@
 //! and a real server over HTTP.
 
 pub mod pages;
+pub mod receiver;
 pub mod webdriver;
 
 use std::path::{Path, PathBuf};
@@ -145,7 +146,8 @@ impl TestService {
     pub fn on(db: TestDb, partners: &Path) -> Self {
         let dir = TempDir::new();
         let settings = Settings::new(db.url.clone(), partners)
-            .with_network_key(Some(dir.path().join("network-key.pem")));
+            .with_network_key(Some(dir.path().join("network-key.pem")))
+            .with_private_webhooks(true);
         let clearing = Clearing::start(&settings).unwrap();
         Self { db, clearing, dir }
     }
@@ -154,12 +156,18 @@ impl TestService {
         Self::with(partners, coalition::clearing::DEFAULT_HOLD_TTL_SECS)
     }
 
+    /// Webhooks may go to loopback addresses (the tests' receivers listen there).
     pub fn with(partners: &Path, hold_ttl_secs: u64) -> Self {
+        Self::with_webhooks(partners, hold_ttl_secs, true)
+    }
+
+    pub fn with_webhooks(partners: &Path, hold_ttl_secs: u64, allow_private: bool) -> Self {
         let db = TestDb::new();
         let dir = TempDir::new();
         let settings = Settings::new(db.url.clone(), partners)
             .with_network_key(Some(dir.path().join("network-key.pem")))
-            .with_hold_ttl_secs(hold_ttl_secs);
+            .with_hold_ttl_secs(hold_ttl_secs)
+            .with_private_webhooks(allow_private);
         let clearing = Clearing::start(&settings).unwrap();
         Self { db, clearing, dir }
     }
@@ -285,11 +293,30 @@ impl Api {
         )
     }
 
+    /// The service as in production: webhooks to loopback and private addresses refused.
+    pub fn strict() -> Self {
+        Self::build(
+            coalition::clearing::DEFAULT_HOLD_TTL_SECS,
+            coalition::api::ServerOptions::default(),
+            |_| {},
+            false,
+        )
+    }
+
     /// The service with `options`, after `edit` had its say on the manifests folder.
     pub fn with(
         hold_ttl_secs: u64,
         options: coalition::api::ServerOptions,
         edit: impl FnOnce(&Path),
+    ) -> Self {
+        Self::build(hold_ttl_secs, options, edit, true)
+    }
+
+    fn build(
+        hold_ttl_secs: u64,
+        options: coalition::api::ServerOptions,
+        edit: impl FnOnce(&Path),
+        allow_private_webhooks: bool,
     ) -> Self {
         let dir = TempDir::new();
         let manifests = dir.path().join("partners");
@@ -297,7 +324,7 @@ impl Api {
             coalition::partners::copy_with_generated_keys(&demo_partners(), &manifests, "test")
                 .unwrap();
         edit(&manifests);
-        let svc = TestService::with(&manifests, hold_ttl_secs);
+        let svc = TestService::with_webhooks(&manifests, hold_ttl_secs, allow_private_webhooks);
         let server =
             RunningServer::start_with(svc.clearing.clone(), "127.0.0.1:0", options).unwrap();
         // The manifests were read at start; the folder may go.
@@ -560,6 +587,18 @@ impl ServeProcess {
         rust_log: &str,
         stderr: std::process::Stdio,
     ) -> Self {
+        Self::start_with(db_url, dir, port, rust_log, stderr, &[])
+    }
+
+    /// [`ServeProcess::start`] with further `serve` arguments.
+    pub fn start_with(
+        db_url: &str,
+        dir: &Path,
+        port: u16,
+        rust_log: &str,
+        stderr: std::process::Stdio,
+        args: &[&str],
+    ) -> Self {
         let child = std::process::Command::new(env!("CARGO_BIN_EXE_coalition"))
             .args([
                 "serve",
@@ -574,6 +613,7 @@ impl ServeProcess {
             .arg(dir.join("partners"))
             .arg("--network-key")
             .arg(dir.join("network.pem"))
+            .args(args)
             .env("RUST_LOG", rust_log)
             .stdout(std::process::Stdio::null())
             .stderr(stderr)
