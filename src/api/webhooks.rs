@@ -45,7 +45,9 @@ pub async fn get_endpoint(
     state: web::Data<AppState>,
     req: Signed,
 ) -> Result<web::Json<EndpointView>, ApiError> {
-    Ok(web::Json(state.clearing.webhook(&req.caller.partner).await?))
+    Ok(web::Json(
+        state.clearing.webhook(&req.caller.partner).await?,
+    ))
 }
 
 /// Remove this partner's endpoint: no more events are queued for it.
@@ -96,7 +98,10 @@ pub async fn deliveries(
     query: web::Query<DeliveriesQuery>,
 ) -> Result<web::Json<DeliveriesPage>, ApiError> {
     let q = query.into_inner();
-    let limit = q.limit.unwrap_or(100).min(webhooks::MAX_DELIVERIES_PAGE + 1);
+    let limit = q
+        .limit
+        .unwrap_or(100)
+        .min(webhooks::MAX_DELIVERIES_PAGE + 1);
     let (limit, before) = page(Some(limit), q.cursor.as_deref())?;
     if limit > webhooks::MAX_DELIVERIES_PAGE {
         return Err(ApiError::new(
@@ -134,9 +139,6 @@ pub async fn retry(
         .clearing
         .once(&req.caller, idem, work, webhooks::queued)
         .await?;
-    state
-        .clearing
-        .webhooks()
-        .wake(req.caller.partner.as_str());
+    state.clearing.webhooks().wake(req.caller.partner.as_str());
     Ok(respond(reply))
 }

@@ -23,8 +23,8 @@ use crate::ledger::{
 };
 use crate::store::WriteTx;
 use crate::store::coupons::{self, CouponRow};
-use crate::store::webhooks::EventType;
 use crate::store::status::{CouponStatus, EntryStatus};
+use crate::store::webhooks::EventType;
 
 /// A coupon and its campaign.
 #[derive(Debug, Clone)]

@@ -13,7 +13,10 @@ impl Account {
         let party = match self {
             Account::Issuer { issuer, .. } => issuer,
             Account::Settlement { party, .. } | Account::Due { party, .. } => party,
-            Account::Hold { partner, .. } | Account::Commitment { sponsor: partner, .. } => {
+            Account::Hold { partner, .. }
+            | Account::Commitment {
+                sponsor: partner, ..
+            } => {
                 return Some(partner.as_str());
             }
             Account::Member { .. }

@@ -9,6 +9,7 @@ mod checkpoint;
 pub mod conn;
 pub mod coupons;
 mod dialect;
+mod event_type;
 pub mod idempotency;
 pub mod insights;
 pub mod interactions;

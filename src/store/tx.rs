@@ -3,8 +3,8 @@
 
 use super::StoreError;
 use super::conn::DbConn;
+use super::event_type::EventType;
 use super::replies::{Render, ResponseSlot};
-use super::webhooks::EventType;
 use super::writer::WriterState;
 
 /// What a job sees: the write transaction and the writer's memory. Store functions take it to

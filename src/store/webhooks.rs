@@ -3,13 +3,12 @@
 //! the writer consults for every entry it posts.
 
 use std::collections::HashMap;
-use std::fmt;
-use std::str::FromStr;
 use std::sync::RwLock;
 
 use diesel::prelude::*;
 
 use super::bulk::{BulkRow, Value};
+pub use super::event_type::{EventType, UnknownEventType};
 use super::schema::{webhook_attempts, webhook_endpoints, webhook_events};
 use super::tx::WriteTx;
 use super::{DbConn, StoreError};
@@ -18,77 +17,6 @@ use super::{DbConn, StoreError};
 pub const MAX_DELIVERIES_PAGE: i64 = 200;
 /// The most attempts kept per event (the back-off reaches three days well before).
 pub const MAX_ATTEMPTS_PER_EVENT: i32 = 64;
-
-/// What happened, as a partner's endpoint subscribes to it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum EventType {
-    EntryPosted,
-    CouponIssued,
-    CouponRedeemed,
-    TierChanged,
-    PointsExpiring,
-    RewardClaimed,
-    SettlementClosed,
-    PaymentRecorded,
-}
-
-impl EventType {
-    pub const ALL: [EventType; 8] = [
-        EventType::EntryPosted,
-        EventType::CouponIssued,
-        EventType::CouponRedeemed,
-        EventType::TierChanged,
-        EventType::PointsExpiring,
-        EventType::RewardClaimed,
-        EventType::SettlementClosed,
-        EventType::PaymentRecorded,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EventType::EntryPosted => "entry.posted",
-            EventType::CouponIssued => "coupon.issued",
-            EventType::CouponRedeemed => "coupon.redeemed",
-            EventType::TierChanged => "tier.changed",
-            EventType::PointsExpiring => "points.expiring",
-            EventType::RewardClaimed => "reward.claimed",
-            EventType::SettlementClosed => "settlement.closed",
-            EventType::PaymentRecorded => "payment.recorded",
-        }
-    }
-
-    /// The event an entry of `kind` is besides `entry.posted`, if any.
-    pub fn of_entry_kind(kind: &str) -> Option<EventType> {
-        match kind {
-            "coupon_redemption" => Some(EventType::CouponRedeemed),
-            "reward_claim" => Some(EventType::RewardClaimed),
-            "settlement" => Some(EventType::SettlementClosed),
-            "payment" => Some(EventType::PaymentRecorded),
-            _ => None,
-        }
-    }
-}
-
-impl fmt::Display for EventType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// The name of no event type.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("`{0}` is not an event type")]
-pub struct UnknownEventType(pub String);
-
-impl FromStr for EventType {
-    type Err = UnknownEventType;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        EventType::ALL
-            .into_iter()
-            .find(|t| t.as_str() == s)
-            .ok_or_else(|| UnknownEventType(s.chars().take(40).collect()))
-    }
-}
 
 /// Which partner's enabled endpoint takes which events: read at start, changed by every
 /// registration once it committed. The writer writes an event only for a partner here.
@@ -205,11 +133,7 @@ pub fn delete_tx(tx: &mut WriteTx<'_>, partner: &str) -> Result<bool, StoreError
 }
 
 /// Disables `partner`'s endpoint (it answered 410 Gone): nothing more is sent until a PUT.
-pub fn disable_tx(
-    tx: &mut WriteTx<'_>,
-    partner: &str,
-    reason: &str,
-) -> Result<(), StoreError> {
+pub fn disable_tx(tx: &mut WriteTx<'_>, partner: &str, reason: &str) -> Result<(), StoreError> {
     let now = tx.now_us();
     diesel::update(webhook_endpoints::table.find(partner))
         .set((
@@ -294,9 +218,13 @@ impl EventState {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [EventState::Pending, EventState::Delivered, EventState::Failed]
-            .into_iter()
-            .find(|e| e.as_str() == s)
+        [
+            EventState::Pending,
+            EventState::Delivered,
+            EventState::Failed,
+        ]
+        .into_iter()
+        .find(|e| e.as_str() == s)
     }
 }
 

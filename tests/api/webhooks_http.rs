@@ -6,15 +6,25 @@
 use base64::Engine as _;
 use serde_json::{Value, json};
 
-use crate::common::receiver::{Answer, Receiver, Received};
+use crate::common::receiver::{Answer, Received, Receiver};
 use crate::common::{Api, Resp};
 
 fn put(api: &Api, partner: &str, body: &Value) -> Resp {
-    api.signed(partner, "PUT", "/v1/webhooks", Some(&body.to_string()), None)
+    api.signed(
+        partner,
+        "PUT",
+        "/v1/webhooks",
+        Some(&body.to_string()),
+        None,
+    )
 }
 
 fn register(api: &Api, partner: &str, receiver: &Receiver, events: &[&str]) -> Value {
-    let r = put(api, partner, &json!({ "url": receiver.url(), "events": events }));
+    let r = put(
+        api,
+        partner,
+        &json!({ "url": receiver.url(), "events": events }),
+    );
     assert_eq!(r.status, 200, "{}", r.body);
     r.json()
 }
@@ -36,7 +46,10 @@ fn assert_signed(r: &Received, public_key: &str) {
     let id = r.header("webhook-id").unwrap();
     let ts = r.header("webhook-timestamp").unwrap();
     let now = coalition::ledger::clock::Clock::system().now_secs();
-    assert!((ts.parse::<i64>().unwrap() - now).abs() < 300, "timestamp {ts}");
+    assert!(
+        (ts.parse::<i64>().unwrap() - now).abs() < 300,
+        "timestamp {ts}"
+    );
     let signed = format!("{id}.{ts}.{}", r.body);
     let sigs = r.header("webhook-signature").unwrap();
     let verified = sigs.split(' ').any(|s| {
@@ -70,10 +83,19 @@ fn endpoints_are_checked_registered_and_removed() {
     let rx = Receiver::start(&[]);
     assert_eq!(api.get("aroma", "/v1/webhooks").code(), "not_found");
     for (body, code) in [
-        (json!({ "url": rx.url(), "events": ["entry.deleted"] }), "invalid_request"),
+        (
+            json!({ "url": rx.url(), "events": ["entry.deleted"] }),
+            "invalid_request",
+        ),
         (json!({ "url": rx.url(), "events": [] }), "invalid_request"),
-        (json!({ "url": "ftp://x.example/", "events": ["entry.posted"] }), "webhook_url_refused"),
-        (json!({ "url": "/relative", "events": ["entry.posted"] }), "webhook_url_refused"),
+        (
+            json!({ "url": "ftp://x.example/", "events": ["entry.posted"] }),
+            "webhook_url_refused",
+        ),
+        (
+            json!({ "url": "/relative", "events": ["entry.posted"] }),
+            "webhook_url_refused",
+        ),
         (
             json!({ "url": "http://u:p@127.0.0.1:1/", "events": ["entry.posted"] }),
             "webhook_url_refused",
@@ -83,8 +105,17 @@ fn endpoints_are_checked_registered_and_removed() {
         let r = put(&api, "aroma", &body);
         assert_eq!(r.code(), code, "{body}: {}", r.body);
     }
-    assert_eq!(api.get("aroma", "/v1/webhooks").code(), "not_found", "bad input changed nothing");
-    let view = register(&api, "aroma", &rx, &["points.expiring", "entry.posted", "entry.posted"]);
+    assert_eq!(
+        api.get("aroma", "/v1/webhooks").code(),
+        "not_found",
+        "bad input changed nothing"
+    );
+    let view = register(
+        &api,
+        "aroma",
+        &rx,
+        &["points.expiring", "entry.posted", "entry.posted"],
+    );
     assert_eq!(view["events"], json!(["entry.posted", "points.expiring"]));
     assert_eq!(view["enabled"], true);
     assert_eq!(view["signing"]["scheme"], "v1a");
@@ -94,7 +125,11 @@ fn endpoints_are_checked_registered_and_removed() {
     assert_eq!(api.get("books", "/v1/webhooks").code(), "not_found");
     let gone = api.signed("aroma", "DELETE", "/v1/webhooks", None, None);
     assert_eq!(gone.status, 204, "{}", gone.body);
-    assert_eq!(api.signed("aroma", "DELETE", "/v1/webhooks", None, None).code(), "not_found");
+    assert_eq!(
+        api.signed("aroma", "DELETE", "/v1/webhooks", None, None)
+            .code(),
+        "not_found"
+    );
     // Removed: nothing is sent.
     let m = api.member("aroma");
     api.earn("aroma", &m, "5");
@@ -117,7 +152,11 @@ fn internal_addresses_are_refused_at_registration_and_at_connect_time() {
         "http://[fd00::1]/".to_owned(),
         "http://0.0.0.0:9/".to_owned(),
     ] {
-        let r = put(&api, "aroma", &json!({ "url": url, "events": ["entry.posted"] }));
+        let r = put(
+            &api,
+            "aroma",
+            &json!({ "url": url, "events": ["entry.posted"] }),
+        );
         assert_eq!(r.code(), "webhook_url_refused", "{url}: {}", r.body);
     }
     // A name that resolved outside when registered and resolves inside now (DNS rebinding) is
@@ -147,18 +186,30 @@ fn internal_addresses_are_refused_at_registration_and_at_connect_time() {
         if let Some(e) = d.first().and_then(|d| d["last_error"].as_str()) {
             break e.to_owned();
         }
-        assert!(std::time::Instant::now() < deadline, "no attempt logged: {d:?}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no attempt logged: {d:?}"
+        );
         std::thread::sleep(std::time::Duration::from_millis(50));
     };
-    assert!(error.contains("127.0.0.1") && error.contains("refused"), "{error}");
-    assert!(rx.received().is_empty(), "nothing reached the inside address");
+    assert!(
+        error.contains("127.0.0.1") && error.contains("refused"),
+        "{error}"
+    );
+    assert!(
+        rx.received().is_empty(),
+        "nothing reached the inside address"
+    );
 }
 
 #[test]
 fn events_go_signed_to_every_party_in_order_and_to_nobody_else() {
     let api = Api::start();
-    let (aroma_rx, books_rx, threads_rx) =
-        (Receiver::start(&[]), Receiver::start(&[]), Receiver::start(&[]));
+    let (aroma_rx, books_rx, threads_rx) = (
+        Receiver::start(&[]),
+        Receiver::start(&[]),
+        Receiver::start(&[]),
+    );
     let key = register(&api, "aroma", &aroma_rx, &["entry.posted"])["signing"]["public_key"]
         .as_str()
         .unwrap()
@@ -167,7 +218,12 @@ fn events_go_signed_to_every_party_in_order_and_to_nobody_else() {
     register(&api, "threads", &threads_rx, &["entry.posted"]);
     let dana = api.member("aroma");
     let earns: Vec<String> = (1..=3)
-        .map(|i| api.earn("aroma", &dana, &format!("{}0", i))["entry_id"].as_str().unwrap().to_owned())
+        .map(|i| {
+            api.earn("aroma", &dana, &format!("{}0", i))["entry_id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
         .collect();
     let got = aroma_rx.wait_delivered(3);
     assert_eq!(entry_ids(&got), earns, "in the order they were posted");
@@ -197,7 +253,10 @@ fn events_go_signed_to_every_party_in_order_and_to_nobody_else() {
     assert_eq!(spent.status, 201, "{}", spent.body);
     let redemption = spent.json()["entry_id"].as_str().unwrap().to_owned();
     assert_eq!(entry_ids(&aroma_rx.wait_delivered(4))[3], redemption);
-    assert_eq!(entry_ids(&books_rx.wait_delivered(1)), vec![redemption.clone()]);
+    assert_eq!(
+        entry_ids(&books_rx.wait_delivered(1)),
+        vec![redemption.clone()]
+    );
     // Threads was party to nothing.
     std::thread::sleep(std::time::Duration::from_millis(500));
     assert!(threads_rx.received().is_empty());
@@ -214,15 +273,17 @@ fn events_go_signed_to_every_party_in_order_and_to_nobody_else() {
 fn failures_are_retried_in_order_until_delivered_or_three_days_pass() {
     let api = Api::start();
     // Down, then 500 with Retry-After, then slow past the timeout, then 200.
-    let rx = Receiver::start(&[
-        Answer::Drop,
-        Answer::RetryAfter(500, 30),
-        Answer::Slow(12),
-    ]);
+    let rx = Receiver::start(&[Answer::Drop, Answer::RetryAfter(500, 30), Answer::Slow(12)]);
     register(&api, "aroma", &rx, &["entry.posted"]);
     let m = api.member("aroma");
-    let first = api.earn("aroma", &m, "1")["entry_id"].as_str().unwrap().to_owned();
-    let second = api.earn("aroma", &m, "2")["entry_id"].as_str().unwrap().to_owned();
+    let first = api.earn("aroma", &m, "1")["entry_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let second = api.earn("aroma", &m, "2")["entry_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     for n in 1..=3 {
         rx.wait_received(n);
         // Whatever the wait, the next attempt is due once the service's clock passes it.
@@ -231,7 +292,11 @@ fn failures_are_retried_in_order_until_delivered_or_three_days_pass() {
         api.advance_secs(8 * 3_600);
     }
     let got = rx.wait_delivered(2);
-    assert_eq!(entry_ids(&got), vec![first.clone(), second.clone()], "the second waited");
+    assert_eq!(
+        entry_ids(&got),
+        vec![first.clone(), second.clone()],
+        "the second waited"
+    );
     // Every attempt carried the same webhook-id.
     let ids: Vec<_> = rx
         .received()
@@ -242,13 +307,27 @@ fn failures_are_retried_in_order_until_delivered_or_three_days_pass() {
     assert_eq!(ids.len(), 4);
     assert!(ids.iter().all(|i| i == &ids[0]));
     let d = wait_for_state(&api, &first, |d| d["state"] == "delivered");
-    let statuses: Vec<Value> = d["log"].as_array().unwrap().iter().map(|a| a["status"].clone()).collect();
-    assert_eq!(statuses, vec![Value::Null, json!(500), Value::Null, json!(200)]);
+    let statuses: Vec<Value> = d["log"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["status"].clone())
+        .collect();
+    assert_eq!(
+        statuses,
+        vec![Value::Null, json!(500), Value::Null, json!(200)]
+    );
 
     // Three days of failures: the event is marked failed and the next one goes.
     rx.then(&[Answer::Status(503); 20]);
-    let third = api.earn("aroma", &m, "3")["entry_id"].as_str().unwrap().to_owned();
-    let fourth = api.earn("aroma", &m, "4")["entry_id"].as_str().unwrap().to_owned();
+    let third = api.earn("aroma", &m, "3")["entry_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let fourth = api.earn("aroma", &m, "4")["entry_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
     let failed = loop {
         let d = find(&api, &third);
@@ -261,8 +340,15 @@ fn failures_are_retried_in_order_until_delivered_or_three_days_pass() {
     };
     assert!(failed["attempts"].as_i64().unwrap() >= 3, "{failed}");
     // The fourth gets its own three days: it goes once the receiver is back.
-    while rx.delivered().iter().all(|r| r.json()["data"]["entry_id"] != fourth.as_str()) {
-        assert!(std::time::Instant::now() < deadline, "the fourth never went");
+    while rx
+        .delivered()
+        .iter()
+        .all(|r| r.json()["data"]["entry_id"] != fourth.as_str())
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the fourth never went"
+        );
         api.advance_secs(3_600);
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
@@ -270,19 +356,26 @@ fn failures_are_retried_in_order_until_delivered_or_three_days_pass() {
     // A manual retry sends the failed one again, with the same id.
     let retried = api.post(
         "aroma",
-        &format!("/v1/webhooks/deliveries/{}/retry", failed["delivery_id"].as_str().unwrap()),
+        &format!(
+            "/v1/webhooks/deliveries/{}/retry",
+            failed["delivery_id"].as_str().unwrap()
+        ),
         &json!({}),
     );
     assert_eq!(retried.status, 202, "{}", retried.body);
     wait_for_state(&api, &third, |d| d["state"] == "delivered");
     assert_eq!(
-        api.post("aroma", "/v1/webhooks/deliveries/nope/retry", &json!({})).code(),
+        api.post("aroma", "/v1/webhooks/deliveries/nope/retry", &json!({}))
+            .code(),
         "not_found"
     );
     assert_eq!(
         api.post(
             "books",
-            &format!("/v1/webhooks/deliveries/{}/retry", failed["delivery_id"].as_str().unwrap()),
+            &format!(
+                "/v1/webhooks/deliveries/{}/retry",
+                failed["delivery_id"].as_str().unwrap()
+            ),
             &json!({})
         )
         .code(),
@@ -297,7 +390,10 @@ fn gone_disables_the_endpoint_until_it_is_registered_again() {
     let rx = Receiver::start(&[Answer::Status(410)]);
     register(&api, "aroma", &rx, &["entry.posted"]);
     let m = api.member("aroma");
-    let first = api.earn("aroma", &m, "1")["entry_id"].as_str().unwrap().to_owned();
+    let first = api.earn("aroma", &m, "1")["entry_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     rx.wait_received(1);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     while api.get("aroma", "/v1/webhooks").json()["enabled"] != false {
@@ -309,7 +405,11 @@ fn gone_disables_the_endpoint_until_it_is_registered_again() {
     api.earn("aroma", &m, "2");
     api.advance_secs(3_600);
     std::thread::sleep(std::time::Duration::from_millis(700));
-    assert_eq!(rx.received().len(), 1, "nothing goes to a disabled endpoint");
+    assert_eq!(
+        rx.received().len(),
+        1,
+        "nothing goes to a disabled endpoint"
+    );
     // Registered again: the event that met the 410 goes first.
     register(&api, "aroma", &rx, &["entry.posted"]);
     let got = rx.wait_delivered(1);
@@ -375,7 +475,10 @@ fn a_sigkill_with_deliveries_pending_loses_none_and_keeps_their_order() {
         "hooks",
     )
     .unwrap();
-    let key = keys.into_iter().find(|k| k.partner.as_str() == "aroma").unwrap();
+    let key = keys
+        .into_iter()
+        .find(|k| k.partner.as_str() == "aroma")
+        .unwrap();
     let port = free_port();
     let start = || {
         ServeProcess::start_with(
@@ -398,11 +501,17 @@ fn a_sigkill_with_deliveries_pending_loses_none_and_keeps_their_order() {
         &json!({ "url": rx.url(), "events": ["entry.posted"] }).to_string(),
     );
     assert_eq!(r.status, 200, "{}", r.body);
-    let enrolled = server.post(&key, "/v1/members", &json!({ "external_id": "k9" }).to_string(), "k9");
+    let enrolled = server.post(
+        &key,
+        "/v1/members",
+        &json!({ "external_id": "k9" }).to_string(),
+        "k9",
+    );
     let member = enrolled.json()["member_id"].as_str().unwrap().to_owned();
     let mut posted = Vec::new();
     for i in 1..=5 {
-        let body = json!({ "member_id": member, "points": i.to_string(), "reference": format!("k{i}") });
+        let body =
+            json!({ "member_id": member, "points": i.to_string(), "reference": format!("k{i}") });
         let r = server.post(&key, "/v1/earn", &body.to_string(), &format!("earn-{i}"));
         assert_eq!(r.status, 201, "{}", r.body);
         posted.push(r.json()["entry_id"].as_str().unwrap().to_owned());

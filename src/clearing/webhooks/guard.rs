@@ -108,7 +108,11 @@ pub fn check_url(uri: &Uri, allow_private: bool) -> Result<(), UrlRefusal> {
     };
     let port = authority
         .port_u16()
-        .unwrap_or(if uri.scheme_str() == Some("https") { 443 } else { 80 });
+        .unwrap_or(if uri.scheme_str() == Some("https") {
+            443
+        } else {
+            80
+        });
     let host = authority.host();
     let addrs: Vec<SocketAddr> = (host, port)
         .to_socket_addrs()

@@ -231,7 +231,9 @@ impl Clearing {
         let allow = self.webhooks.allows_private();
         tokio::task::spawn_blocking(move || guard::check_url(&uri, allow))
             .await
-            .map_err(|e| ClearingError::Store(crate::store::StoreError::Database(e.to_string())))??;
+            .map_err(|e| {
+                ClearingError::Store(crate::store::StoreError::Database(e.to_string()))
+            })??;
         let names: Vec<&str> = events.iter().map(|e| e.as_str()).collect();
         let now = self.clock().now_us();
         let mut row = EndpointRow {
@@ -247,9 +249,7 @@ impl Clearing {
         self.store
             .write(move |tx| rows::put_tx(tx, &written).map_err(ClearingError::from))
             .await?;
-        self.store
-            .subscribers()
-            .set(&row.partner_id, Some(events));
+        self.store.subscribers().set(&row.partner_id, Some(events));
         self.webhooks.wake(&row.partner_id);
         if let Some(stored) = self.read_endpoint(partner).await? {
             row = stored;
@@ -257,7 +257,10 @@ impl Clearing {
         Ok(endpoint_view(&self.ctx, &row))
     }
 
-    async fn read_endpoint(&self, partner: &PartnerId) -> Result<Option<EndpointRow>, ClearingError> {
+    async fn read_endpoint(
+        &self,
+        partner: &PartnerId,
+    ) -> Result<Option<EndpointRow>, ClearingError> {
         let p = partner.to_string();
         Ok(self.store.read(move |c| rows::endpoint(c, &p)).await?)
     }

@@ -65,8 +65,8 @@ pub fn retry_after_secs(value: &str, now_secs: i64) -> Option<i64> {
     if let Ok(secs) = v.parse::<i64>() {
         return Some(secs.max(0));
     }
-    let at = ::time::OffsetDateTime::parse(v, &::time::format_description::well_known::Rfc2822)
-        .ok()?;
+    let at =
+        ::time::OffsetDateTime::parse(v, &::time::format_description::well_known::Rfc2822).ok()?;
     Some((at.unix_timestamp() - now_secs).max(0))
 }
 
@@ -237,8 +237,7 @@ impl Clearing {
                             status: EntryStatus::Posted,
                             coupons_issued: None,
                         };
-                        serde_json::to_value(EntryView::new(&self.ctx, &posted))
-                            .unwrap_or_default()
+                        serde_json::to_value(EntryView::new(&self.ctx, &posted)).unwrap_or_default()
                     }
                     None => serde_json::json!({ "entry_id": id }),
                 }
@@ -254,29 +253,38 @@ impl Clearing {
         Ok(serde_json::to_string(&envelope).unwrap_or_default())
     }
 
-    /// One attempt at `event` to `endpoint`, and its record.
-    async fn attempt(&self, endpoint: &EndpointRow, event: EventRow) -> Result<(), ClearingError> {
-        let body = self.body_of(&event).await?;
+    /// Standard Webhooks' headers for one attempt: the id, the time, and the `v1a` signature
+    /// by the network key over `{id}.{timestamp}.{body}`.
+    fn signed_headers(&self, id: &str, body: &str) -> [(&'static str, String); 3] {
         // Receivers compare `webhook-timestamp` with their own clock: the wall clock's, not the
         // service's (which tests may move).
         let sent_at_secs = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0));
-        let signed = format!("{}.{}.{}", event.id, sent_at_secs, body);
-        let signature = base64::engine::general_purpose::STANDARD
-            .encode(self.ctx.key.sign(signed.as_bytes()));
-        let headers = [
-            ("webhook-id", event.id.clone()),
+        let signed = format!("{id}.{sent_at_secs}.{body}");
+        let signature =
+            base64::engine::general_purpose::STANDARD.encode(self.ctx.key.sign(signed.as_bytes()));
+        [
+            ("webhook-id", id.to_owned()),
             ("webhook-timestamp", sent_at_secs.to_string()),
             ("webhook-signature", format!("v1a,{signature}")),
-        ];
+        ]
+    }
+
+    /// One attempt at `event` to `endpoint`, and its record.
+    async fn attempt(&self, endpoint: &EndpointRow, event: EventRow) -> Result<(), ClearingError> {
+        let body = self.body_of(&event).await?;
+        let headers = self.signed_headers(&event.id, &body);
         let me_url = endpoint.url.clone();
         let sender_body = body.clone();
         let webhooks = self.webhooks.sender.clone();
         let at_us = self.clock().now_us();
-        let sent = tokio::task::spawn_blocking(move || webhooks.post(&me_url, headers, &sender_body))
-            .await
-            .map_err(|e| ClearingError::Store(crate::store::StoreError::Database(e.to_string())))?;
+        let sent =
+            tokio::task::spawn_blocking(move || webhooks.post(&me_url, headers, &sender_body))
+                .await
+                .map_err(|e| {
+                    ClearingError::Store(crate::store::StoreError::Database(e.to_string()))
+                })?;
         let now = self.clock().now_us();
         // The three days count from the first attempt since the event was queued: events that
         // waited behind an older one get their own three days.
@@ -288,7 +296,9 @@ impl Clearing {
         let outcome = match sent.status {
             Some(200..=299) => Outcome::Delivered,
             // Kept pending: it goes first once the partner registers again.
-            Some(410) => Outcome::Retry { next_attempt_us: now },
+            Some(410) => Outcome::Retry {
+                next_attempt_us: now,
+            },
             _ if event.attempts + 1 >= rows::MAX_ATTEMPTS_PER_EVENT => Outcome::Failed,
             _ => {
                 let after = sent
@@ -327,7 +337,8 @@ impl Clearing {
             self.store.subscribers().set(&endpoint.partner_id, None);
         }
         if let Outcome::Retry { next_attempt_us } = outcome {
-            self.webhooks.not_before(&endpoint.partner_id, next_attempt_us);
+            self.webhooks
+                .not_before(&endpoint.partner_id, next_attempt_us);
         }
         Ok(())
     }
@@ -375,7 +386,10 @@ mod tests {
         let q = 1_000 * S;
         assert_eq!(next_attempt_us(q, q, Some(120), 500), Some(q + 120 * S));
         // A shorter Retry-After than the back-off does not shorten it.
-        assert_eq!(next_attempt_us(q, q + 100 * S, Some(1), 500), Some(q + 200 * S));
+        assert_eq!(
+            next_attempt_us(q, q + 100 * S, Some(1), 500),
+            Some(q + 200 * S)
+        );
         assert_eq!(
             next_attempt_us(q, q, Some(10 * 86_400), 500),
             Some(q + MAX_RETRY_AFTER_SECS * S)

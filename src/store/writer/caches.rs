@@ -7,7 +7,11 @@ use crate::store::conn::DbConn;
 use crate::store::rows::AuthorizationRow;
 
 impl WriterState {
-    pub(super) fn write_accounts(&mut self, conn: &mut DbConn, names: &[String]) -> Result<(), StoreError> {
+    pub(super) fn write_accounts(
+        &mut self,
+        conn: &mut DbConn,
+        names: &[String],
+    ) -> Result<(), StoreError> {
         let mut sorted: Vec<&String> = names.iter().collect();
         // A stable order keeps PostgreSQL's row locks in one order across writers.
         sorted.sort();

@@ -53,7 +53,11 @@ impl WriterState {
     }
 
     /// Writes the first `upto` pending events, numbered after the outbox's last.
-    pub(super) fn write_events(&mut self, conn: &mut DbConn, upto: usize) -> Result<(), StoreError> {
+    pub(super) fn write_events(
+        &mut self,
+        conn: &mut DbConn,
+        upto: usize,
+    ) -> Result<(), StoreError> {
         if upto == 0 {
             return Ok(());
         }

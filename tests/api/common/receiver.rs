@@ -122,7 +122,11 @@ impl Receiver {
             if got.len() >= n {
                 return got;
             }
-            assert!(Instant::now() < deadline, "{} of {n} requests arrived", got.len());
+            assert!(
+                Instant::now() < deadline,
+                "{} of {n} requests arrived",
+                got.len()
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
