@@ -57,7 +57,7 @@ def before_call(context, case, kwargs):
     # credential replaces the placeholder and is never added where the case left it out.
     headers = case.headers or {}
     tags = case.operation.definition.raw.get("tags", [])
-    if "partner" in tags or "coupons" in tags:
+    if "partner" in tags or "coupons" in tags or "webhooks" in tags:
         if "Signature" in headers:
             kwargs["auth"] = PartnerSignature()
     elif "Authorization" in headers:

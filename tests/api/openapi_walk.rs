@@ -84,7 +84,7 @@ fn parameters_are_where_the_document_says_and_problems_are_problem_json() {
                 );
             }
         }
-        let signed = ["partner", "coupons"].contains(&tag(&op));
+        let signed = ["partner", "coupons", "webhooks"].contains(&tag(&op));
         let secured = op["security"].as_array().is_some_and(|s| !s.is_empty());
         assert_eq!(
             secured,
@@ -124,7 +124,7 @@ impl Caller<'_> {
         let url = self.api.url(path);
         let mut headers = vec![("content-type", ct.to_owned())];
         match tag(op) {
-            "partner" | "coupons" => {
+            "partner" | "coupons" | "webhooks" => {
                 let k = self.api.key("aroma");
                 let idem = (method == "POST").then(|| uuid::Uuid::new_v4().to_string());
                 let h = coalition::httpsig::sign_request_with(
