@@ -264,6 +264,11 @@ async fn sweep(sweeper: Arc<Clearing>) {
                 }
                 Err(e) => tracing::warn!(error = %e, "points expiry sweep failed; retrying"),
             }
+            match sweeper.send_expiry_notices().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(notices = n, "points expiring: issuers notified"),
+                Err(e) => tracing::warn!(error = %e, "expiry notices failed; retrying"),
+            }
         }
         match sweeper.expire_due_holds().await {
             Ok(0) => {}

@@ -10,6 +10,7 @@ pub mod earn;
 pub mod earn_rules;
 mod error;
 pub mod expiry;
+pub mod expiry_notices;
 pub mod export;
 pub mod input;
 pub mod insights;
@@ -151,6 +152,7 @@ pub struct Clearing {
     /// Where each `inactivity` unit's expiry sweep is in the members.
     expiry: expiry::SweepState,
     webhooks: webhooks::Delivery,
+    notices: expiry_notices::NoticeState,
 }
 
 impl Clearing {
@@ -201,6 +203,7 @@ impl Clearing {
             segments: segments::EvaluationState::default(),
             expiry: expiry::SweepState::default(),
             webhooks: webhooks::Delivery::new(settings.allow_private_webhooks),
+            notices: expiry_notices::NoticeState::default(),
         }))
     }
 

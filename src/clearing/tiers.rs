@@ -180,7 +180,39 @@ fn store_standing(
 ) -> Result<Option<String>, ClearingError> {
     let change = standing.changed.as_deref().map(|reason| (now_us, reason));
     tiers::set_tx(tx, &standing.row, change)?;
+    if let Some(reason) = &standing.changed {
+        tell_linked_brands(tx, &standing.row, reason, now_us)?;
+    }
     Ok(standing.changed.map(|_| standing.row.tier))
+}
+
+/// `tier.changed` to every brand the member is linked to and shares their profile with (the
+/// tier is part of the profile); read only when some endpoint listens at all.
+fn tell_linked_brands(
+    tx: &mut WriteTx<'_>,
+    row: &tiers::TierRow,
+    reason: &str,
+    now_us: i64,
+) -> Result<(), ClearingError> {
+    if !tx.has_subscribers() {
+        return Ok(());
+    }
+    let links = crate::store::members::links_of_tx(tx, &row.member_id)?;
+    let data = serde_json::json!({
+        "member_id": row.member_id,
+        "tier": row.tier,
+        "reason": reason,
+        "at": super::time::rfc3339(now_us),
+    })
+    .to_string();
+    for link in links.iter().filter(|l| l.sharing.profile) {
+        tx.emit(
+            &link.partner,
+            crate::store::webhooks::EventType::TierChanged,
+            data.clone(),
+        );
+    }
+    Ok(())
 }
 
 /// Re-evaluates the tier after a purchase of `spent` that [`held_tx`] read the member for, in

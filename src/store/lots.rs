@@ -443,6 +443,11 @@ pub fn erase(tx: &mut super::tx::WriteTx<'_>, member_id: &str) -> Result<(), Sto
     )
     .execute(conn)?;
     diesel::delete(member_activity::table.find(member_id)).execute(conn)?;
+    diesel::delete(
+        super::schema::expiry_notices::table
+            .filter(super::schema::expiry_notices::member_id.eq(member_id)),
+    )
+    .execute(conn)?;
     Ok(())
 }
 

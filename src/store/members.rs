@@ -307,6 +307,11 @@ pub fn links_of(conn: &mut DbConn, member_id: &str) -> Result<Vec<LinkRow>, Stor
     Ok(rows.into_iter().map(link_row).collect())
 }
 
+/// [`links_of`] inside a write (links are written directly, never held back by the writer).
+pub fn links_of_tx(tx: &mut WriteTx<'_>, member_id: &str) -> Result<Vec<LinkRow>, StoreError> {
+    links_of(tx.conn_unsynced(), member_id)
+}
+
 /// The member's link to `partner` (with what that brand may see), when there is one.
 pub fn link_to(
     conn: &mut DbConn,

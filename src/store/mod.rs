@@ -19,6 +19,7 @@ mod lot_postings;
 pub mod lots;
 pub mod members;
 pub mod network;
+pub mod notices;
 pub mod operations;
 mod prefetch;
 pub mod profiles;

@@ -396,3 +396,76 @@ fn expiry_and_liability_reads_are_by_key() {
     assert_eq!(statements.len(), 4, "{statements:#?}");
     assert_by_key(&mut conn, &statements, postgres);
 }
+
+/// The `points.expiring` events `rx` received, as their `data`.
+fn notices(rx: &crate::common::receiver::Receiver) -> Vec<Value> {
+    rx.delivered()
+        .iter()
+        .map(|r| r.json())
+        .filter(|b| b["type"] == "points.expiring")
+        .map(|b| b["data"].clone())
+        .collect()
+}
+
+#[test]
+fn issuers_hear_notice_days_ahead_once_per_member_and_day() {
+    use crate::common::receiver::Receiver;
+    let api = Api::start();
+    let (threads_rx, fuel_rx) = (Receiver::start(&[]), Receiver::start(&[]));
+    for (partner, rx) in [("threads", &threads_rx), ("fuelup", &fuel_rx)] {
+        let r = api.signed(
+            partner,
+            "PUT",
+            "/v1/webhooks",
+            Some(&json!({ "url": rx.url(), "events": ["points.expiring"] }).to_string()),
+            None,
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+    let styled = api.member("threads");
+    let fueled = api.member("fuelup");
+    let earned_at = api.now_secs();
+    api.earn("threads", &styled, "100");
+    api.earn("fuelup", &fueled, "50.0");
+    // Well before the notice window of either: nothing.
+    api.advance_secs(300 * DAY_SECS);
+    std::thread::sleep(Duration::from_millis(2_500));
+    assert!(notices(&fuel_rx).is_empty() && notices(&threads_rx).is_empty());
+    // FUEL (12 months of inactivity, 30 days' notice): 20 days before the end, its issuer hears.
+    api.advance_secs(45 * DAY_SECS);
+    fuel_rx.wait_delivered(1);
+    let n = notices(&fuel_rx);
+    assert_eq!(n.len(), 1, "{n:?}");
+    assert_eq!(n[0]["member_id"], fueled.as_str());
+    assert_eq!(
+        (n[0]["unit"].as_str(), n[0]["points"].as_str()),
+        (Some("FUEL"), Some("50.0"))
+    );
+    assert_eq!(n[0]["policy"], "inactivity");
+    let at =
+        coalition::clearing::time::parse_rfc3339(n[0]["expires_at"].as_str().unwrap()).unwrap();
+    let days_after_earn = (at / 1_000_000 - earned_at) / i64::from(DAY_SECS);
+    assert!((365..=366).contains(&days_after_earn), "{days_after_earn}");
+    assert!(
+        notices(&threads_rx).is_empty(),
+        "STYLE is not due for notice yet"
+    );
+    // Sweeps later the same day and the next do not send it again.
+    api.advance_secs(DAY_SECS);
+    std::thread::sleep(Duration::from_millis(2_500));
+    assert_eq!(notices(&fuel_rx).len(), 1);
+    // STYLE (fixed, 24 months): its issuer hears 30 days or less before, once (day 711 of 731).
+    api.advance_secs(365 * DAY_SECS);
+    threads_rx.wait_delivered(1);
+    api.advance_secs(DAY_SECS);
+    std::thread::sleep(Duration::from_millis(2_500));
+    let n = notices(&threads_rx);
+    assert_eq!(n.len(), 1, "{n:?}");
+    assert_eq!(
+        (n[0]["member_id"].as_str(), n[0]["points"].as_str()),
+        (Some(styled.as_str()), Some("100"))
+    );
+    assert_eq!(n[0]["policy"], "fixed");
+    // Nobody else heard of either member.
+    assert_eq!(notices(&fuel_rx).len(), 1);
+}

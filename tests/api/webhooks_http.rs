@@ -533,3 +533,53 @@ fn a_sigkill_with_deliveries_pending_loses_none_and_keeps_their_order() {
     assert_eq!(firsts, posted);
     drop(server);
 }
+
+#[test]
+fn a_tier_change_goes_to_the_linked_brands_the_member_shares_a_profile_with() {
+    let api = Api::start();
+    let (aroma_rx, books_rx, fuel_rx) = (
+        Receiver::start(&[]),
+        Receiver::start(&[]),
+        Receiver::start(&[]),
+    );
+    register(&api, "aroma", &aroma_rx, &["tier.changed"]);
+    register(&api, "books", &books_rx, &["tier.changed"]);
+    register(&api, "fuelup", &fuel_rx, &["tier.changed"]);
+    let enrol = |share: bool| {
+        let r = api.post(
+            "aroma",
+            "/v1/members",
+            &json!({ "external_id": uuid::Uuid::new_v4().to_string(),
+                "consent": { "share_balances": false, "share_profile": share } }),
+        );
+        assert_eq!(r.status, 201, "{}", r.body);
+        let m = r.json()["member_id"].as_str().unwrap().to_owned();
+        api.link(&m, "aroma", "books");
+        m
+    };
+    let (sharing, private) = (enrol(true), enrol(false));
+    for m in [&private, &sharing] {
+        let r = api.post(
+            "books",
+            "/v1/earn",
+            &json!({ "member_id": m, "purchase": { "amount": "2100.00", "currency": "ILS" },
+                     "reference": "gold" }),
+        );
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+    for rx in [&aroma_rx, &books_rx] {
+        let got = rx.wait_delivered(1);
+        let body = got[0].json();
+        assert_eq!(body["type"], "tier.changed");
+        assert_eq!(body["data"]["member_id"], sharing.as_str());
+        assert_eq!(body["data"]["tier"], "Gold");
+    }
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert_eq!(
+        aroma_rx.received().len(),
+        1,
+        "nothing of the member who does not share"
+    );
+    assert_eq!(books_rx.received().len(), 1);
+    assert!(fuel_rx.received().is_empty(), "not linked: nothing");
+}
