@@ -23,6 +23,7 @@ pub mod profile;
 pub mod public;
 pub mod ratelimit;
 pub mod replay;
+pub mod reversals;
 pub mod rewards;
 pub mod segments;
 pub mod settlements;
@@ -140,7 +141,7 @@ routes! {
     partner::redeem,
     partner::capture,
     partner::void,
-    partner::reverse,
+    reversals::reverse,
     partner::entry,
     partner::entries,
     coupons::create_campaign,

@@ -18,7 +18,6 @@ use super::problem::{ApiError, Problem};
 use crate::clearing::input::{DEFAULT_PAGE, MAX_PAGE};
 use crate::clearing::partner::RedeemInput;
 use crate::clearing::reads::EntryQuery;
-use crate::clearing::reversal::ReverseInput;
 use crate::clearing::views::entry::{EntryView, MemberView};
 use crate::clearing::write::{Idempotency, Reply};
 use crate::clearing::{Clearing, time, views};
@@ -346,49 +345,6 @@ pub async fn void(
         state
             .clearing
             .once(&req.caller, idem, work, views::entry_closing)
-            .await?,
-    ))
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ReversalRequest {
-    /// The earn, redemption (or captured hold) to reverse.
-    pub entry_id: String,
-    /// Points to reverse; all that is left when absent.
-    #[schema(value_type = Option<String>)]
-    pub points: Option<DecimalText>,
-    /// 1 to 128 characters.
-    #[schema(min_length = 1, max_length = 128)]
-    pub reference: String,
-    /// Why, 1 to 500 characters.
-    #[schema(min_length = 1, max_length = 500)]
-    pub reason: String,
-}
-
-/// Reverse part or all of an earn or a redemption this partner made.
-#[utoipa::path(post, path = "/v1/reversals", tag = "partner", request_body = ReversalRequest,
-    params(("Idempotency-Key" = String, Header)),
-    responses(
-        (status = 201, description = "receipt of the reversal", body = EntryView),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "not_reversible, invalid_amount, insufficient_balance", body = Problem, content_type = "application/problem+json"),
-    ))]
-#[post("/v1/reversals")]
-pub async fn reverse(state: web::Data<AppState>, req: Signed) -> Result<HttpResponse, ApiError> {
-    let idem = req.idempotency()?;
-    let body: ReversalRequest = req.json()?;
-    let input = ReverseInput {
-        entry_id: parse_entry_id(&body.entry_id)?,
-        points: body.points.map(|p| p.text()).transpose()?,
-        reference: body.reference,
-        reason: body.reason,
-    };
-    let work = Clearing::reverse_work(&req.caller, input)?;
-    Ok(respond(
-        state
-            .clearing
-            .once(&req.caller, idem, work, views::entry_created)
             .await?,
     ))
 }

@@ -348,15 +348,16 @@ fn expiry_draft(
 
 /// `POST /v1/reversals` of a `points_expiry`: by its issuer, within [`EXPIRY_REVERSAL_DAYS`];
 /// the points go back to the lots they expired from, whose clocks start again.
+/// `caller`: the issuing partner; `None`: the operator, for a network unit's expiry.
 pub(super) fn reverse_expiry(
     ctx: &Context,
     tx: &mut WriteTx<'_>,
-    caller: &Caller,
+    caller: Option<&Caller>,
     original: CommittedEntry,
     (points, reference, reason): (Option<String>, String, String),
 ) -> Result<Posted, ClearingError> {
     let id = original.id;
-    if original.meta.partner.as_ref() != Some(&caller.partner) {
+    if original.meta.partner.as_ref() != caller.map(|c| &c.partner) {
         return Err(ClearingError::NotFound(Missing::Entry(id.to_string())));
     }
     let age_us = tx.now_us() - original.created_at_us;
@@ -401,9 +402,20 @@ pub(super) fn reverse_expiry(
             },
         ));
     }
-    let mut meta = caller.meta(EntryKind::Reversal, member, Some(reference));
+    let mut meta = match caller {
+        Some(c) => c.meta(EntryKind::Reversal, member, Some(reference)),
+        None => {
+            let mut m = EntryMeta::new(EntryKind::Reversal);
+            m.member = Some(member);
+            m.reference = Some(reference);
+            m
+        }
+    };
     meta.reverses = Some(id);
-    meta.memo = Some(serde_json::json!({ "reason": reason }).to_string());
+    meta.memo = Some(match caller {
+        Some(_) => serde_json::json!({ "reason": reason }).to_string(),
+        None => serde_json::json!({ "reason": reason, "by": "operator" }).to_string(),
+    });
     let draft = rules::reversal(
         &original,
         false,

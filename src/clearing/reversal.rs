@@ -22,6 +22,28 @@ pub struct ReverseInput {
 
 impl Clearing {
     /// `POST /v1/reversals`: part or all of what is left of an earn, redemption or capture.
+    /// The operator's `POST /v1/reversals`: an expiry of a network unit's points, within 90
+    /// days (anything else is not the operator's: `404`).
+    pub fn reverse_network_expiry_work(
+        input: ReverseInput,
+    ) -> Result<impl Work<Posted>, ClearingError> {
+        check_text(
+            "reference",
+            &input.reference,
+            crate::ledger::entry::MAX_REFERENCE_CHARS,
+        )?;
+        check_text("reason", &input.reason, MAX_REASON_CHARS)?;
+        Ok(move |ctx: &Context, tx: &mut WriteTx<'_>| {
+            let Some(original) = super::expiry::expiry_entry(ctx, tx, input.entry_id)? else {
+                return Err(ClearingError::NotFound(Missing::Entry(
+                    input.entry_id.to_string(),
+                )));
+            };
+            let asked = (input.points, input.reference, input.reason);
+            super::expiry::reverse_expiry(ctx, tx, None, original, asked)
+        })
+    }
+
     pub fn reverse_work(
         caller: &Caller,
         input: ReverseInput,
@@ -48,7 +70,7 @@ impl Clearing {
             }
             if let Some(original) = super::expiry::expiry_entry(ctx, tx, input.entry_id)? {
                 let input = (input.points, input.reference, input.reason);
-                return super::expiry::reverse_expiry(ctx, tx, &caller, original, input);
+                return super::expiry::reverse_expiry(ctx, tx, Some(&caller), original, input);
             }
             let op = reversible(ctx, tx, &caller, input.entry_id)?;
             let (unit, total, member) = op_amount(ctx, &op)?;

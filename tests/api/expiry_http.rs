@@ -469,3 +469,86 @@ fn issuers_hear_notice_days_ahead_once_per_member_and_day() {
     // Nobody else heard of either member.
     assert_eq!(notices(&fuel_rx).len(), 1);
 }
+
+#[test]
+fn the_operator_undoes_an_expiry_of_a_network_unit_and_nobody_else_can() {
+    let api = Api::with(
+        coalition::clearing::DEFAULT_HOLD_TTL_SECS,
+        coalition::api::ServerOptions::default(),
+        |dir| {
+            let path = dir.join("network.toml");
+            let text = std::fs::read_to_string(&path).unwrap().replacen(
+                "value = \"0.05\"",
+                "value = \"0.05\"\nexpiry = { kind = \"fixed\", months = 12, notice_days = 30 }",
+                1,
+            );
+            std::fs::write(&path, text).unwrap();
+        },
+    );
+    let member = api.member("books");
+    let r = api.post(
+        "books",
+        "/v1/earn",
+        &json!({ "member_id": member, "unit": "COAL", "points": "40", "reference": "c" }),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    api.advance_secs(months(13));
+    // The sweep expires the 40 COAL; the entry names no partner (the network issued them).
+    let token = api.member_token("books", &member);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let expiry = loop {
+        let mine = api.bearer(&token, "GET", "/v1/me/entries", None).json();
+        if let Some(e) = mine["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["kind"] == "points_expiry")
+        {
+            break e["entry_id"].as_str().unwrap().to_owned();
+        }
+        assert!(Instant::now() < deadline, "COAL never expired: {mine}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let body =
+        json!({ "entry_id": expiry, "reference": "goodwill", "reason": "member complained" });
+    let as_bearer = |token: &str, key: &str| {
+        crate::common::send(
+            "POST",
+            &api.url("/v1/reversals"),
+            &[
+                ("authorization", format!("Bearer {token}")),
+                ("content-type", "application/json".to_owned()),
+                ("idempotency-key", key.to_owned()),
+            ],
+            Some(body.to_string().as_bytes()),
+        )
+    };
+    // Not a partner's to undo, nor a finance user's.
+    assert_eq!(
+        api.post("books", "/v1/reversals", &body).code(),
+        "not_found"
+    );
+    let finance = api.finance_token(Role::Finance, None);
+    assert_eq!(as_bearer(&finance, "f1").code(), "forbidden");
+    // The operator undoes it: the 40 COAL are back, their lot's clock starts again.
+    let operator = api.finance_token(Role::Operator, None);
+    let undone = as_bearer(&operator, "o1");
+    assert_eq!(undone.status, 201, "{}", undone.body);
+    assert_eq!(undone.json()["kind"], "reversal");
+    assert_eq!(undone.json()["reverses"], expiry.as_str());
+    assert_eq!(
+        as_bearer(&operator, "o1").status,
+        201,
+        "the same key answers the same"
+    );
+    assert_eq!(as_bearer(&operator, "o2").code(), "not_reversible");
+    let coal = wallet(&api, "books", &member)["balances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["unit"] == "COAL")
+        .cloned()
+        .unwrap();
+    assert_eq!(coal["balance"], "40", "{coal}");
+    api.verify();
+}
