@@ -402,20 +402,7 @@ pub(super) fn reverse_expiry(
             },
         ));
     }
-    let mut meta = match caller {
-        Some(c) => c.meta(EntryKind::Reversal, member, Some(reference)),
-        None => {
-            let mut m = EntryMeta::new(EntryKind::Reversal);
-            m.member = Some(member);
-            m.reference = Some(reference);
-            m
-        }
-    };
-    meta.reverses = Some(id);
-    meta.memo = Some(match caller {
-        Some(_) => serde_json::json!({ "reason": reason }).to_string(),
-        None => serde_json::json!({ "reason": reason, "by": "operator" }).to_string(),
-    });
+    let meta = undo_meta(caller, (member, id), reference, &reason);
     let draft = rules::reversal(
         &original,
         false,
@@ -431,6 +418,30 @@ pub(super) fn reverse_expiry(
         status: EntryStatus::Posted,
         coupons_issued: None,
     })
+}
+
+/// The undoing entry's meta: the partner's (key and signature recorded), or the operator's.
+fn undo_meta(
+    caller: Option<&Caller>,
+    (member, expiry): (MemberId, EntryId),
+    reference: String,
+    reason: &str,
+) -> EntryMeta {
+    let mut meta = match caller {
+        Some(c) => c.meta(EntryKind::Reversal, member, Some(reference)),
+        None => {
+            let mut m = EntryMeta::new(EntryKind::Reversal);
+            m.member = Some(member);
+            m.reference = Some(reference);
+            m
+        }
+    };
+    meta.reverses = Some(expiry);
+    meta.memo = Some(match caller {
+        Some(_) => serde_json::json!({ "reason": reason }).to_string(),
+        None => serde_json::json!({ "reason": reason, "by": "operator" }).to_string(),
+    });
+    meta
 }
 
 /// Whether `id` names an expiry (read inside the write).
