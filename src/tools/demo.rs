@@ -98,8 +98,10 @@ fn tour(source: &Path, dir: &Path, stay: Option<&str>) -> Result<()> {
         dir.display()
     );
     let database = format!("sqlite://{}", dir.join("demo.db").display()).parse()?;
-    let settings =
-        Settings::new(database, manifests).with_network_key(Some(dir.join("network-key.pem")));
+    // Aroma's webhook receiver listens on this machine's loopback: allowed for the demo only.
+    let settings = Settings::new(database, manifests)
+        .with_network_key(Some(dir.join("network-key.pem")))
+        .with_private_webhooks(true);
     let clearing = Clearing::start(&settings)?;
     let server = RunningServer::start(clearing.clone(), stay.unwrap_or("127.0.0.1:0"))?;
     println!(
@@ -180,6 +182,9 @@ fn story(clearing: &Clearing, server: &RunningServer, keys: &[GeneratedKey]) -> 
         "   GET /.well-known/jwks.json — the network signs with key {}",
         jwks["keys"][0]["kid"].as_str().unwrap_or("-")
     );
+
+    let hooks = super::demo_webhooks::Receiver::start()?;
+    super::demo_webhooks::register(&aroma, &hooks)?;
 
     println!("\n4. Aroma Café enrols Dana (POST /v1/members, signed with RFC 9421).");
     let dana = aroma.expect(
@@ -532,6 +537,11 @@ fn story(clearing: &Clearing, server: &RunningServer, keys: &[GeneratedKey]) -> 
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
+    println!(
+        "\n   Meanwhile, Aroma's own systems heard of everything it was party to (docs/webhooks.md):"
+    );
+    super::demo_webhooks::drain(&aroma)?;
+    super::demo_webhooks::report(&hooks, &jwks)?;
     println!("\n18. coalition verify — every invariant over the whole ledger:");
     let checks = runtime.block_on(clearing.verify())?;
     for c in &checks {

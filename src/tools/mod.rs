@@ -17,5 +17,6 @@ mod demo_expiry;
 mod demo_offers;
 mod demo_pages;
 mod demo_programme;
+mod demo_webhooks;
 #[cfg(test)]
 mod fuzz_smoke;

@@ -328,6 +328,7 @@ fn demo_runs_to_the_end() {
         "comes (fulfilled), and earns 50 PAGES for attending",
         "overlap books <10",
         "ok   reward_claims_are_redemptions",
+        "every v1a signature verifies against the JWKS key: true",
         "Her wallet: 20 STYLE expire at",
         "threads  STYLE  outstanding    20",
         "ok   expiries_release_liability",
