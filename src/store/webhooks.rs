@@ -390,3 +390,20 @@ pub fn retry_tx(
     }
     event(conn, id)
 }
+
+/// How many of `partner`'s events are pending and how many failed (by the two partial
+/// indexes: only those rows are counted), and when the oldest pending one was queued.
+pub fn tally(conn: &mut DbConn, partner: &str) -> Result<(i64, i64, Option<i64>), StoreError> {
+    use diesel::dsl::{count_star, min};
+    let (pending, oldest): (i64, Option<i64>) = webhook_events::table
+        .filter(webhook_events::partner_id.eq(partner))
+        .filter(webhook_events::state.eq(EventState::Pending.as_str()))
+        .select((count_star(), min(webhook_events::created_at_us)))
+        .first(conn)?;
+    let failed: i64 = webhook_events::table
+        .filter(webhook_events::partner_id.eq(partner))
+        .filter(webhook_events::state.eq(EventState::Failed.as_str()))
+        .select(count_star())
+        .first(conn)?;
+    Ok((pending, failed, oldest))
+}

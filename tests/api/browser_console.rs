@@ -257,3 +257,41 @@ fn the_liability_report_is_charted_and_read_as_at_a_date() {
     let then = browser.eval("return document.getElementById('liability').innerText;");
     assert!(!then.as_str().unwrap().contains("1.60"), "{then}");
 }
+
+#[test]
+fn the_webhooks_page_shows_a_disabled_endpoint() {
+    let Some(browser) = Browser::start() else {
+        return;
+    };
+    let api = Api::start();
+    let gone =
+        crate::common::receiver::Receiver::start(&[crate::common::receiver::Answer::Status(410)]);
+    let put = api.signed(
+        "aroma",
+        "PUT",
+        "/v1/webhooks",
+        Some(&serde_json::json!({ "url": gone.url(), "events": ["entry.posted"] }).to_string()),
+        None,
+    );
+    assert_eq!(put.status, 200, "{}", put.body);
+    let m = api.member("aroma");
+    api.earn("aroma", &m, "5");
+    gone.wait_received(1);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while api.get("aroma", "/v1/webhooks").json()["enabled"] != false {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the 410 never disabled it"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    sign_in(&browser, &api, &api.finance_token(Role::Operator, None));
+    browser.click("nav a[href='/console/webhooks']");
+    browser.wait_at("/console/webhooks");
+    let table = browser.eval("return document.getElementById('webhooks').innerText;");
+    let text = table.as_str().unwrap();
+    assert!(
+        text.contains("aroma") && text.contains("disabled") && text.contains("410"),
+        "{text}"
+    );
+}

@@ -583,3 +583,68 @@ fn a_tier_change_goes_to_the_linked_brands_the_member_shares_a_profile_with() {
     assert_eq!(books_rx.received().len(), 1);
     assert!(fuel_rx.received().is_empty(), "not linked: nothing");
 }
+
+#[test]
+fn the_console_shows_each_endpoint_and_how_its_deliveries_stand() {
+    use crate::common::pages::{browse, signed_in};
+    use coalition::clearing::tokens::Role;
+    let api = Api::start();
+    let gone = Receiver::start(&[Answer::Status(410)]);
+    let failing = Receiver::start(&[Answer::Status(500); 50]);
+    register(&api, "aroma", &gone, &["entry.posted"]);
+    register(&api, "books", &failing, &["entry.posted"]);
+    let a = api.member("aroma");
+    api.earn("aroma", &a, "5");
+    let b = api.member("books");
+    api.earn("books", &b, "5");
+    gone.wait_received(1);
+    failing.wait_received(1);
+    wait_for(|| api.get("aroma", "/v1/webhooks").json()["enabled"] == false);
+    let (cookie, _) = signed_in(&api, &api.finance_token(Role::Operator, None));
+    let page = browse(
+        &api,
+        "GET",
+        "/console/webhooks",
+        &[("cookie", cookie)],
+        None,
+    );
+    assert_eq!(page.status, 200, "{}", page.body);
+    let row = |partner: &str| {
+        page.body
+            .split("<tr>")
+            .find(|r| r.starts_with(&format!("<td>{partner}</td>")))
+            .unwrap_or_else(|| panic!("no row for {partner}: {}", page.body))
+            .to_owned()
+    };
+    assert!(
+        row("aroma").contains("disabled") && row("aroma").contains("410"),
+        "{}",
+        row("aroma")
+    );
+    assert!(row("books").contains(&failing.url()), "{}", row("books"));
+    assert!(
+        row("books").contains("<td class=\"num\">1</td>"),
+        "one pending: {}",
+        row("books")
+    );
+    // A partner's finance user sees its own endpoint only.
+    let (own, _) = signed_in(&api, &api.finance_token(Role::Finance, Some("books")));
+    let theirs = browse(
+        &api,
+        "GET",
+        "/console/webhooks?lang=he",
+        &[("cookie", own)],
+        None,
+    );
+    assert!(theirs.body.contains("<td>books</td>"), "{}", theirs.body);
+    assert!(!theirs.body.contains("<td>aroma</td>"), "{}", theirs.body);
+    assert!(theirs.body.contains("dir=\"rtl\""));
+}
+
+fn wait_for(ok: impl Fn() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !ok() {
+        assert!(std::time::Instant::now() < deadline, "never happened");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}

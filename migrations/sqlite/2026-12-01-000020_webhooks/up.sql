@@ -38,6 +38,7 @@ CREATE TABLE webhook_events (
 );
 CREATE INDEX webhook_events_pending ON webhook_events (partner_id, seq) WHERE state = 'pending';
 CREATE INDEX webhook_events_by_partner ON webhook_events (partner_id, seq);
+CREATE INDEX webhook_events_failed ON webhook_events (partner_id, seq) WHERE state = 'failed';
 
 -- Every attempt: when, how long, and what came back (a status, or why there was none).
 CREATE TABLE webhook_attempts (

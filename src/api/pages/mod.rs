@@ -18,6 +18,7 @@ pub mod settlements;
 pub mod statements;
 pub mod wallet;
 pub mod wallet_actions;
+pub mod webhooks;
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, web};
@@ -47,6 +48,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(entries::search)
         .service(insights::page)
         .service(liability::page)
+        .service(webhooks::page)
         .service(health::health)
         .service(wallet::login)
         .service(wallet::wallet)

@@ -95,6 +95,21 @@ pub struct DeliveryView {
     pub log: Vec<AttemptView>,
 }
 
+/// One partner's endpoint and how its deliveries stand, for the console.
+#[derive(Debug, Clone, Serialize)]
+pub struct EndpointHealth {
+    pub partner: String,
+    pub endpoint: EndpointView,
+    pub pending: i64,
+    pub failed: i64,
+    pub oldest_pending_at: Option<String>,
+    /// The latest failed deliveries, newest first.
+    pub recent_failures: Vec<DeliveryView>,
+}
+
+/// Failed deliveries the console lists per partner.
+pub const RECENT_FAILURES_SHOWN: i64 = 5;
+
 /// What the delivery worker keeps between rounds: whether internal addresses are allowed, and
 /// when each partner's queue is next worth a look.
 pub struct Delivery {
@@ -343,6 +358,50 @@ impl Clearing {
         move |_ctx, tx| {
             rows::retry_tx(tx, &partner, &id)?.ok_or(ClearingError::NotFound(Missing::Delivery))
         }
+    }
+
+    /// Every endpoint (or `partner`'s only) with its pending and failed counts and latest
+    /// failures: the console's webhooks page.
+    pub async fn webhook_health(
+        &self,
+        partner: Option<PartnerId>,
+    ) -> Result<Vec<EndpointHealth>, ClearingError> {
+        let only = partner.map(|p| p.to_string());
+        let rows = self
+            .store
+            .read(move |c| {
+                let mut out = Vec::new();
+                for e in rows::endpoints(c)? {
+                    if only.as_ref().is_some_and(|p| *p != e.partner_id) {
+                        continue;
+                    }
+                    let tally = rows::tally(c, &e.partner_id)?;
+                    let failures = rows::page(
+                        c,
+                        &e.partner_id,
+                        Some(EventState::Failed),
+                        None,
+                        RECENT_FAILURES_SHOWN,
+                    )?;
+                    out.push((e, tally, failures));
+                }
+                Ok(out)
+            })
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(e, (pending, failed, oldest), failures)| EndpointHealth {
+                partner: e.partner_id.clone(),
+                endpoint: endpoint_view(&self.ctx, &e),
+                pending,
+                failed,
+                oldest_pending_at: oldest.map(time::rfc3339),
+                recent_failures: failures
+                    .iter()
+                    .map(|f| delivery_view(f, Vec::new()))
+                    .collect(),
+            })
+            .collect())
     }
 
     /// The delivery worker's state.
