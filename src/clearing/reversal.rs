@@ -20,19 +20,25 @@ pub struct ReverseInput {
     pub reason: String,
 }
 
+impl ReverseInput {
+    /// The reference and the reason are within their limits.
+    fn check_texts(&self) -> Result<(), ClearingError> {
+        check_text(
+            "reference",
+            &self.reference,
+            crate::ledger::entry::MAX_REFERENCE_CHARS,
+        )?;
+        check_text("reason", &self.reason, MAX_REASON_CHARS)
+    }
+}
+
 impl Clearing {
-    /// `POST /v1/reversals`: part or all of what is left of an earn, redemption or capture.
     /// The operator's `POST /v1/reversals`: an expiry of a network unit's points, within 90
     /// days (anything else is not the operator's: `404`).
     pub fn reverse_network_expiry_work(
         input: ReverseInput,
     ) -> Result<impl Work<Posted>, ClearingError> {
-        check_text(
-            "reference",
-            &input.reference,
-            crate::ledger::entry::MAX_REFERENCE_CHARS,
-        )?;
-        check_text("reason", &input.reason, MAX_REASON_CHARS)?;
+        input.check_texts()?;
         Ok(move |ctx: &Context, tx: &mut WriteTx<'_>| {
             let Some(original) = super::expiry::expiry_entry(ctx, tx, input.entry_id)? else {
                 return Err(ClearingError::NotFound(Missing::Entry(
@@ -44,16 +50,12 @@ impl Clearing {
         })
     }
 
+    /// `POST /v1/reversals`: part or all of what is left of an earn, redemption or capture.
     pub fn reverse_work(
         caller: &Caller,
         input: ReverseInput,
     ) -> Result<impl Work<Posted>, ClearingError> {
-        check_text(
-            "reference",
-            &input.reference,
-            crate::ledger::entry::MAX_REFERENCE_CHARS,
-        )?;
-        check_text("reason", &input.reason, MAX_REASON_CHARS)?;
+        input.check_texts()?;
         let caller = caller.clone();
         Ok(move |ctx: &Context, tx: &mut WriteTx<'_>| {
             let id = input.entry_id.to_string();
