@@ -98,17 +98,15 @@ pub async fn deliveries(
     query: web::Query<DeliveriesQuery>,
 ) -> Result<web::Json<DeliveriesPage>, ApiError> {
     let q = query.into_inner();
-    let limit = q
-        .limit
-        .unwrap_or(100)
-        .min(webhooks::MAX_DELIVERIES_PAGE + 1);
-    let (limit, before) = page(Some(limit), q.cursor.as_deref())?;
-    if limit > webhooks::MAX_DELIVERIES_PAGE {
+    if q.limit
+        .is_some_and(|l| !(1..=webhooks::MAX_DELIVERIES_PAGE).contains(&l))
+    {
         return Err(ApiError::new(
             super::codes::ErrorCode::InvalidQuery,
             format!("limit must be 1 to {}", webhooks::MAX_DELIVERIES_PAGE),
         ));
     }
+    let (limit, before) = page(q.limit, q.cursor.as_deref())?;
     let (items, next) = state
         .clearing
         .webhook_deliveries(&req.caller.partner, q.state.as_deref(), limit, before)

@@ -31,18 +31,28 @@ pub const INACTIVE_MEMBERS_PER_PAGE: i64 = 500;
 /// Pages one `inactivity` sweep reads at most; the next goes on from there.
 pub const MAX_INACTIVITY_PAGES_PER_SWEEP: usize = 200;
 
-/// Where each `inactivity` unit's sweep is in the members (by last activity), between sweeps.
-#[derive(Debug, Default)]
-pub struct SweepState {
-    cursors: std::sync::Mutex<std::collections::HashMap<UnitCode, ActivityCursor>>,
+/// Where each unit's sweep is (a position in some order of lots or members), between sweeps;
+/// in memory: after a restart a sweep starts again from the beginning.
+#[derive(Debug)]
+pub struct UnitCursors<C> {
+    cursors: std::sync::Mutex<std::collections::HashMap<UnitCode, C>>,
 }
 
-impl SweepState {
-    fn cursor(&self, unit: &UnitCode) -> Option<ActivityCursor> {
+impl<C> Default for UnitCursors<C> {
+    fn default() -> Self {
+        Self {
+            cursors: std::sync::Mutex::default(),
+        }
+    }
+}
+
+impl<C: Clone> UnitCursors<C> {
+    pub(super) fn cursor(&self, unit: &UnitCode) -> Option<C> {
         self.cursors.lock().ok()?.get(unit).cloned()
     }
 
-    fn keep(&self, unit: &UnitCode, cursor: Option<ActivityCursor>) {
+    /// Keeps where `unit`'s sweep stopped (`None`: it went to the end).
+    pub(super) fn keep(&self, unit: &UnitCode, cursor: Option<C>) {
         if let Ok(mut all) = self.cursors.lock() {
             match cursor {
                 Some(c) => all.insert(unit.clone(), c),
@@ -51,6 +61,9 @@ impl SweepState {
         }
     }
 }
+
+/// Where each `inactivity` unit's sweep is in the members (by last activity), between sweeps.
+pub type SweepState = UnitCursors<ActivityCursor>;
 
 const DAY_US: i64 = 86_400_000_000;
 

@@ -4,10 +4,9 @@
 //! 60 days ahead: `docs/accounting.md`). Only when the issuer's endpoint takes the event; the
 //! notice and its event are written in one transaction.
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
+use std::collections::BTreeMap;
 
-use super::expiry::add_months;
+use super::expiry::{UnitCursors, add_months};
 use super::{Clearing, ClearingError, time};
 use crate::ledger::flows::day_of;
 use crate::ledger::{Amount, Party, UnitCode};
@@ -24,8 +23,8 @@ pub const MAX_NOTICE_PAGES_PER_SWEEP: usize = 20;
 /// read again, and notices already sent are not sent twice).
 #[derive(Debug, Default)]
 pub struct NoticeState {
-    lots: Mutex<HashMap<UnitCode, LotCursor>>,
-    members: Mutex<HashMap<UnitCode, MemberCursor>>,
+    lots: UnitCursors<LotCursor>,
+    members: UnitCursors<MemberCursor>,
 }
 
 /// One notice to send: whose, which day, how many points, when exactly.
@@ -86,12 +85,7 @@ impl Clearing {
         issuer: &str,
         (due, upto): (i64, i64),
     ) -> Result<usize, ClearingError> {
-        let mut cursor = self
-            .notices
-            .lots
-            .lock()
-            .ok()
-            .and_then(|m| m.get(unit).cloned());
+        let mut cursor = self.notices.lots.cursor(unit);
         let mut sent = 0;
         for _ in 0..MAX_NOTICE_PAGES_PER_SWEEP {
             let (u, after) = (unit.to_string(), cursor.clone());
@@ -141,9 +135,7 @@ impl Clearing {
                 .send_notices(unit, policy, issuer, by_day.into_values().collect())
                 .await?;
         }
-        if let (Ok(mut m), Some(c)) = (self.notices.lots.lock(), cursor) {
-            m.insert(unit.clone(), c);
-        }
+        self.notices.lots.keep(unit, cursor);
         Ok(sent)
     }
 
@@ -156,12 +148,7 @@ impl Clearing {
         issuer: &str,
         (due, upto): (i64, i64),
     ) -> Result<usize, ClearingError> {
-        let mut cursor = self
-            .notices
-            .members
-            .lock()
-            .ok()
-            .and_then(|m| m.get(unit).cloned());
+        let mut cursor = self.notices.members.cursor(unit);
         let mut sent = 0;
         for _ in 0..MAX_NOTICE_PAGES_PER_SWEEP {
             let (u, after) = (unit.to_string(), cursor.clone());
@@ -193,9 +180,7 @@ impl Clearing {
                 .collect();
             sent += self.send_notices(unit, policy, issuer, list).await?;
         }
-        if let (Ok(mut m), Some(c)) = (self.notices.members.lock(), cursor) {
-            m.insert(unit.clone(), c);
-        }
+        self.notices.members.keep(unit, cursor);
         Ok(sent)
     }
 

@@ -211,6 +211,17 @@ pub fn queued(_ctx: &Context, e: EventRow) -> (u16, String) {
     super::views::json(202, &delivery_view(&e, Vec::new()))
 }
 
+/// Runs blocking work (a DNS lookup, a delivery's HTTP call) off the async runtime's threads.
+async fn off_runtime<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ClearingError> {
+    tokio::task::spawn_blocking(work).await.map_err(|e| {
+        ClearingError::Store(crate::store::StoreError::Database(format!(
+            "blocking task failed: {e}"
+        )))
+    })
+}
+
 /// The event types named, each known, each once, in their canonical order.
 fn event_types(names: &[String]) -> Result<Vec<EventType>, ClearingError> {
     if names.is_empty() || names.len() > EventType::ALL.len() * 2 {
@@ -244,11 +255,7 @@ impl Clearing {
         let events = event_types(&req.events)?;
         let uri = guard::parse_url(&req.url)?;
         let allow = self.webhooks.allows_private();
-        tokio::task::spawn_blocking(move || guard::check_url(&uri, allow))
-            .await
-            .map_err(|e| {
-                ClearingError::Store(crate::store::StoreError::Database(e.to_string()))
-            })??;
+        off_runtime(move || guard::check_url(&uri, allow)).await??;
         let names: Vec<&str> = events.iter().map(|e| e.as_str()).collect();
         let now = self.clock().now_us();
         let mut row = EndpointRow {

@@ -280,11 +280,7 @@ impl Clearing {
         let webhooks = self.webhooks.sender.clone();
         let at_us = self.clock().now_us();
         let sent =
-            tokio::task::spawn_blocking(move || webhooks.post(&me_url, headers, &sender_body))
-                .await
-                .map_err(|e| {
-                    ClearingError::Store(crate::store::StoreError::Database(e.to_string()))
-                })?;
+            super::off_runtime(move || webhooks.post(&me_url, headers, &sender_body)).await?;
         let now = self.clock().now_us();
         // The three days count from the first attempt since the event was queued: events that
         // waited behind an older one get their own three days.
